@@ -1,0 +1,90 @@
+"""Navet: the public API for plugin authors.
+
+Plugins, ours included, import only from here. The set of names is pinned by
+``tests/test_public_api.py``; adding one is a deliberate contract change.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+from gateway.core.adapters import (
+    AdapterBase,
+    AdapterHost,
+    AdapterRegistry,
+    IngestResult,
+    Manifest,
+    RawFrame,
+)
+from gateway.core.sinks import SinkRegistry
+from gateway.core.clock import Clock, FakeClock, SystemClock
+from gateway.core.directory import device_id
+from gateway.core.model import (
+    CONTRACT_VERSION,
+    Actor,
+    ActorKind,
+    AlarmKind,
+    DeviceKind,
+    DeviceRef,
+    EventBase,
+    GeoPoint,
+    Location,
+    Priority,
+    SourceRef,
+    event_id,
+    from_cloudevent,
+    make_event,
+    to_cloudevent,
+)
+from gateway.errors import (
+    ContractError,
+    NavetError,
+    PayloadError,
+    TransportError,
+)
+from gateway.transports.base import MqttClient, MqttMessage
+
+__version__ = "0.1.0"
+
+hookimpl = pluggy.HookimplMarker("navet")
+"""Marker for hook implementations: ``@hookimpl def navet_register_adapters(registry): ...``"""
+
+Event = EventBase
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "Actor",
+    "ActorKind",
+    "AdapterBase",
+    "AdapterHost",
+    "AdapterRegistry",
+    "AlarmKind",
+    "Clock",
+    "ContractError",
+    "DeviceKind",
+    "DeviceRef",
+    "Event",
+    "EventBase",
+    "FakeClock",
+    "GeoPoint",
+    "IngestResult",
+    "Location",
+    "Manifest",
+    "MqttClient",
+    "MqttMessage",
+    "NavetError",
+    "PayloadError",
+    "Priority",
+    "RawFrame",
+    "SinkRegistry",
+    "SourceRef",
+    "SystemClock",
+    "TransportError",
+    "__version__",
+    "device_id",
+    "event_id",
+    "from_cloudevent",
+    "hookimpl",
+    "make_event",
+    "to_cloudevent",
+]

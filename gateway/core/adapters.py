@@ -1,0 +1,217 @@
+"""What an adapter is: its manifest, the raw frames it decodes, and the host
+services it may use while running.
+
+An adapter class declares ``manifest`` and implements ``decode``; adapters
+that own I/O (subscribe to MQTT, listen on a socket, poll a vendor cloud)
+also implement ``async start(host)`` / ``async stop()``, and adapters that
+accept commands implement ``async execute(command)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway.errors import DuplicateAdapterError, UnknownAdapterError
+
+from .model import CONTRACT_VERSION, DeviceKind, EventBase
+
+if TYPE_CHECKING:
+    from .clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class RawFrame:
+    """One message exactly as a transport received it.
+
+    ``instance`` names the configured adapter instance that received it
+    (empty means the adapter's default instance). ``address`` is where it
+    came from on that transport (an MQTT topic, a SIP
+    URI, a peer address, a webhook path). ``tenant`` is set by whoever knows
+    it: the adapter instance's configuration, the listener, or the
+    credential that sent it.
+    """
+
+    adapter: str
+    tenant: str
+    transport: str
+    address: str
+    payload: bytes
+    received: datetime
+    meta: Mapping[str, str] = field(default_factory=dict)
+    instance: str = ""
+
+    @property
+    def ref(self) -> str:
+        """Content address of the frame, used to keep it for audit and replay."""
+        h = hashlib.sha256()
+        for part in (self.adapter, self.tenant, self.transport, self.address):
+            h.update(part.encode())
+            h.update(b"\x1f")
+        h.update(self.payload)
+        return h.hexdigest()
+
+    def json(self) -> Any:
+        """The payload parsed as JSON (raises ``ValueError`` if it is not)."""
+        return json.loads(self.payload)
+
+
+_VERSION_RANGE = re.compile(r"^\s*>=\s*(\d+)\.(\d+)\s*,\s*<\s*(\d+)(?:\.(\d+))?\s*$")
+
+
+class Manifest(BaseModel):
+    """What an adapter declares about itself. Checked when it is registered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,40}$")
+    vendor: str
+    description: str
+    device_kinds: tuple[DeviceKind, ...]
+    transports: tuple[str, ...]
+    contract: str = Field(
+        description="Contract versions supported, e.g. '>=1.0,<2'.", examples=[">=1.0,<2"]
+    )
+    commands: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    version: str = "0.1.0"
+
+    @field_validator("contract")
+    @classmethod
+    def _range(cls, value: str) -> str:
+        if not _VERSION_RANGE.match(value):
+            raise ValueError(f"contract range must look like '>=1.0,<2', got {value!r}")
+        return value
+
+    def supports(self, version: str = CONTRACT_VERSION) -> bool:
+        m = _VERSION_RANGE.match(self.contract)
+        assert m is not None  # checked by the validator
+        lo = (int(m[1]), int(m[2]))
+        hi = (int(m[3]), int(m[4] or 0))
+        major, minor = (int(x) for x in version.split(".")[:2])
+        return lo <= (major, minor) < hi
+
+
+class AdapterHost(Protocol):
+    """Services the gateway lends a running adapter. Adapters never reach further."""
+
+    clock: Clock
+
+    async def ingest(self, frame: RawFrame) -> IngestResult:
+        """Decode, validate and durably store ``frame``; return when it is safe to ack."""
+        ...
+
+    def mqtt(self) -> Any:
+        """The shared MQTT client (see ``gateway.transports.mqtt``)."""
+        ...
+
+    def add_webhook(
+        self, path: str, handler: Callable[[Any], Awaitable[Any]]
+    ) -> None:
+        """Mount an HTTP ingress handler at ``/ingress/<adapter>/<path>``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What happened to one frame; returned only once all of it is on disk.
+
+    Storage failures raise ``StoreUnavailableError`` instead, and then the
+    device must not be acknowledged, so it sends again.
+    """
+
+    frame: str
+    accepted: tuple[str, ...] = ()
+    duplicates: tuple[str, ...] = ()
+    dead_letter: str | None = None
+    reason: str | None = None
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    manifest: ClassVar[Manifest]
+
+    def decode(self, frame: RawFrame) -> list[EventBase]:
+        """Turn one raw frame into events. Pure; raises only ``PayloadError``."""
+        ...
+
+
+class AdapterBase:
+    """Convenience base: settings, and no-op start/stop for decode-only adapters."""
+
+    manifest: ClassVar[Manifest]
+
+    def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
+        self.settings: dict[str, Any] = dict(settings or {})
+
+    async def start(self, host: AdapterHost) -> None:  # noqa: B027  # optional override
+        """Connect transports. Called once when the gateway starts."""
+
+    async def stop(self) -> None:  # noqa: B027  # optional override
+        """Release transports. Called once when the gateway stops."""
+
+    def decode(self, frame: RawFrame) -> list[EventBase]:
+        raise NotImplementedError
+
+
+class AdapterRegistry:
+    """Collects adapter classes during ``navet_register_adapters``."""
+
+    def __init__(self, contract: str = CONTRACT_VERSION) -> None:
+        self.contract = contract
+        self._adapters: dict[str, type[Adapter]] = {}
+        self._owner: dict[str, str] = {}
+        self.refused: dict[str, str] = {}
+        self.current_plugin: str = "?"
+
+    def add(self, adapter: type[Any]) -> None:
+        """Register an adapter class.
+
+        An adapter whose contract range excludes the running contract is not
+        registered; the refusal, naming both versions, is kept in ``refused``
+        and shown by ``navet plugins list``.
+
+        :raises DuplicateAdapterError: a different class already has that name.
+        """
+        manifest: Manifest = adapter.manifest
+        name = manifest.name
+        if name in self._adapters and self._adapters[name] is not adapter:
+            raise DuplicateAdapterError(
+                f"adapter {name!r} from plugin {self.current_plugin!r} is already registered "
+                f"by plugin {self._owner[name]!r}"
+            )
+        if not manifest.supports(self.contract):
+            reason = (
+                f"adapter {name!r} supports contract {manifest.contract} but this gateway "
+                f"runs contract {self.contract}"
+            )
+            self.refused[name] = reason
+            return
+        self._adapters[name] = adapter
+        self._owner[name] = self.current_plugin
+
+    def get(self, name: str) -> type[Adapter]:
+        try:
+            return self._adapters[name]
+        except KeyError:
+            known = ", ".join(sorted(self._adapters)) or "none"
+            raise UnknownAdapterError(f"no adapter named {name!r} (known: {known})") from None
+
+    def owner(self, name: str) -> str:
+        return self._owner[name]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self._adapters.items()))
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._adapters
+
+    def __len__(self) -> int:
+        return len(self._adapters)

@@ -1,0 +1,57 @@
+"""Which device belongs to which tenant and resident, held in memory.
+
+Loaded from the store at start and updated whenever configuration changes;
+the pipeline asks it for every event, so it never touches the database on
+the hot path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class DeviceEntry:
+    id: str
+    tenant: str
+    adapter: str
+    address: str
+    kind: str
+    resident: str | None = None
+    heartbeat_s: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> DeviceEntry:
+        return cls(
+            id=row["id"], tenant=row["tenant"], adapter=row["adapter"], address=row["address"],
+            kind=row["kind"], resident=row["resident"], heartbeat_s=row["heartbeat_s"],
+            extra=json.loads(row["body"] or "{}"),
+        )
+
+
+def device_id(adapter: str, address: str) -> str:
+    """Navet's id for a device: the adapter name and the device's address at its vendor."""
+    return f"{adapter}:{address}"
+
+
+class DeviceDirectory:
+    def __init__(self) -> None:
+        self._by_id: dict[str, DeviceEntry] = {}
+
+    def load(self, rows: list[dict[str, Any]]) -> None:
+        self._by_id = {r["id"]: DeviceEntry.from_row(r) for r in rows}
+
+    def put(self, entry: DeviceEntry) -> None:
+        self._by_id[entry.id] = entry
+
+    def get(self, device: str) -> DeviceEntry | None:
+        return self._by_id.get(device)
+
+    def for_tenant(self, tenant: str) -> list[DeviceEntry]:
+        return [d for d in self._by_id.values() if d.tenant == tenant]
+
+    def __len__(self) -> int:
+        return len(self._by_id)

@@ -1,0 +1,241 @@
+"""The running gateway: owns the store, plugins, transports, pipeline, rules and outbox.
+
+``Gateway`` is what the HTTP app's lifespan, ``navet serve`` and ``navet demo``
+start and stop. Everything time-dependent takes the injected clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+from gateway.errors import ConfigError
+from gateway.transports.base import MqttClient
+
+from .adapters import IngestResult, RawFrame
+from .care import apply_care_config, load_care_config
+from .clock import Clock, SystemClock
+from .directory import DeviceDirectory
+from .metrics import Metrics
+from .notifier import Notifier
+from .outbox import OutboxDispatcher
+from .pipeline import Pipeline
+from .plugins import GatewayPlugins, build_plugin_manager
+from .rules import RuleContext, RulesRunner
+from .rules.builtin import builtin_rules
+from .settings import AdapterInstance, Settings
+from .store import SQLiteStore, Subscription
+
+log = logging.getLogger(__name__)
+
+WebhookHandler = Callable[[Any], Awaitable[Any]]
+
+
+@dataclass
+class SinkServices:
+    """What a sink may use: the MQTT client, the clock, its subscription."""
+
+    mqtt: MqttClient
+    clock: Clock
+    subscription: Subscription
+    prefix: str = "navet"
+
+
+@dataclass
+class AdapterHostImpl:
+    """The services one adapter instance gets. See ``gateway.core.adapters.AdapterHost``."""
+
+    gateway: Gateway
+    instance: AdapterInstance
+    clock: Clock
+    webhooks: dict[str, WebhookHandler] = field(default_factory=dict)
+
+    @property
+    def tenant(self) -> str:
+        return self.instance.tenant
+
+    @property
+    def instance_id(self) -> str:
+        return self.instance.instance_id
+
+    async def ingest(self, frame: RawFrame) -> IngestResult:
+        return await self.gateway.ingest(frame)
+
+    def mqtt(self) -> MqttClient:
+        return self.gateway.mqtt
+
+    def add_webhook(self, path: str, handler: WebhookHandler) -> None:
+        key = f"{self.instance_id}/{path.strip('/')}"
+        self.gateway.webhooks[key] = handler
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        mqtt: MqttClient | None = None,
+        extra_plugins: Iterable[tuple[str, ModuleType | object]] = (),
+        rules: list[Any] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.metrics = Metrics()
+        self.store = SQLiteStore(
+            settings.database_path,
+            synchronous=settings.db_synchronous,
+        )
+        self.directory = DeviceDirectory()
+        self.notifier = Notifier()
+        self.plugins: GatewayPlugins = build_plugin_manager(
+            settings.disabled_plugins, extra_plugins
+        )
+        self._mqtt = mqtt
+        self._broker: Any = None
+        self.adapter_instances: dict[str, Any] = {}
+        self.hosts: dict[str, AdapterHostImpl] = {}
+        self.webhooks: dict[str, WebhookHandler] = {}
+        self.sinks: dict[str, Any] = {}
+        self.pipeline = Pipeline(
+            self.store, self.adapter_instances, self.directory, self.clock, self.metrics,
+            on_committed=self._committed,
+        )
+        self._rules = rules
+        self.rules: RulesRunner | None = None
+        self.outbox: OutboxDispatcher | None = None
+        self.started = False
+
+    @property
+    def mqtt(self) -> MqttClient:
+        if self._mqtt is None:
+            raise ConfigError("MQTT is not started")
+        return self._mqtt
+
+    def _committed(self, seq: int) -> None:
+        self.notifier.advance(seq)
+        if self.rules is not None:
+            self.rules.wake()
+
+    async def ingest(self, frame: RawFrame) -> IngestResult:
+        return await self.pipeline.ingest(frame)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        s = self.settings
+        self.store.open()
+        self.directory.load(self.store.rows("devices"))
+        self.notifier.advance(self.store.last_seq())
+        for path in s.care_config:
+            counts = await apply_care_config(load_care_config(path), self.store, self.directory)
+            log.info("care configuration %s loaded: %s", path, counts)
+        for sub in s.subscriptions:
+            await self.store.put_subscription(Subscription(
+                sub.id, sub.tenant, sub.sink, tuple(sub.types), sub.settings, sub.enabled))
+
+        await self._start_mqtt()
+
+        ctx = RuleContext(self.clock, self.store, self.directory, self.emit)
+        self.rules = RulesRunner(
+            self.store, self._rules if self._rules is not None else builtin_rules(),
+            ctx, self.notifier, after=self.plugins.event_stored,
+        )
+        await self.rules.start()
+
+        for sub in self.store.subscriptions:
+            self._make_sink(sub)
+        self.outbox = OutboxDispatcher(
+            self.store, self.sinks, self.clock, self.metrics, self.notifier
+        )
+        await self.outbox.start()
+
+        for inst in s.adapters:
+            await self.start_adapter(inst)
+        self.started = True
+        log.info(
+            "gateway started: %d adapter instance(s), %d subscription(s), %d device(s)",
+            len(self.adapter_instances), len(self.sinks), len(self.directory),
+        )
+
+    async def start_adapter(self, inst: AdapterInstance) -> Any:
+        cls = self.plugins.adapters.get(inst.adapter)
+        try:
+            adapter = cls(inst.settings)  # type: ignore[call-arg]
+        except Exception as err:
+            raise ConfigError(
+                f"adapter instance {inst.instance_id}: bad settings: {err}"
+            ) from err
+        host = AdapterHostImpl(self, inst, self.clock)
+        self.adapter_instances[inst.instance_id] = adapter
+        self.adapter_instances.setdefault(inst.adapter, adapter)
+        self.hosts[inst.instance_id] = host
+        start = getattr(adapter, "start", None)
+        if start is not None:
+            await start(host)
+        return adapter
+
+    def _make_sink(self, sub: Subscription) -> None:
+        try:
+            cls = self.plugins.sinks.get(sub.sink)
+            self.sinks[sub.id] = cls(
+                sub.settings,
+                SinkServices(self.mqtt, self.clock, sub, self.settings.mqtt.northbound_prefix),
+            )
+        except Exception as err:
+            raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: {err}") \
+                from err
+
+    async def add_subscription(self, sub: Subscription) -> None:
+        await self.store.put_subscription(sub)
+        self._make_sink(sub)
+        if self.outbox is not None:
+            self.outbox.ensure(sub)
+
+    async def emit(self, events: Any) -> None:
+        """Store events Navet derives itself (rules with timers use this)."""
+        now = self.clock.now()
+        result = await self.store.append([e.model_copy(update={"received": now}) for e in events])
+        if result.seqs:
+            self._committed(max(result.seqs))
+
+    async def _start_mqtt(self) -> None:
+        if self._mqtt is not None:
+            if not self._mqtt.connected:
+                await self._mqtt.connect()
+            return
+        from gateway.transports.factory import start_mqtt
+
+        self._broker, self._mqtt = await start_mqtt(self.settings.mqtt)
+
+    async def stop(self) -> None:
+        """Stop intake first, then let rules and delivery finish what was accepted."""
+        for inst_id, adapter in list(self.adapter_instances.items()):
+            if inst_id not in self.hosts:
+                continue
+            stop = getattr(adapter, "stop", None)
+            if stop is not None:
+                try:
+                    await stop()
+                except Exception:
+                    log.exception("adapter %s failed to stop cleanly", inst_id)
+        if self.rules is not None:
+            await self.rules.stop()
+            try:
+                await self.rules.drain()
+            except Exception:
+                log.exception("rules could not drain at shutdown; they resume at next start")
+        if self.outbox is not None:
+            await self.outbox.stop()
+        if self._mqtt is not None:
+            try:
+                await self._mqtt.disconnect()
+            except Exception:
+                log.exception("MQTT disconnect failed")
+        if self._broker is not None:
+            await self._broker.stop()
+        self.store.close()
+        self.started = False

@@ -1,0 +1,115 @@
+"""Delivers the durable outbox to sinks: at least once, in order per resident.
+
+For each subscription a worker takes the oldest pending event of every lane
+(a lane is one resident, or one device when no resident is known), delivers
+it, and deletes the row. A failure backs that lane off exponentially with
+jitter while other lanes go on; after ``horizon`` the row is kept as a dead
+delivery instead of being retried for ever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from gateway.errors import TransportError
+
+from .clock import Clock
+from .metrics import Metrics
+from .notifier import Notifier
+from .store import SQLiteStore, Subscription
+
+log = logging.getLogger(__name__)
+
+
+class OutboxDispatcher:
+    def __init__(
+        self,
+        store: SQLiteStore,
+        sinks: Mapping[str, Any],
+        clock: Clock,
+        metrics: Metrics,
+        notifier: Notifier,
+        *,
+        base_backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        horizon: timedelta = timedelta(days=3),
+        idle_poll: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.sinks = sinks  # subscription id -> sink instance
+        self.clock = clock
+        self.metrics = metrics
+        self.notifier = notifier
+        self.base_backoff = base_backoff
+        self.max_backoff = max_backoff
+        self.horizon = horizon
+        self.idle_poll = idle_poll
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        for sub in self.store.subscriptions:
+            self.ensure(sub)
+
+    def ensure(self, sub: Subscription) -> None:
+        if sub.enabled and sub.id in self.sinks and sub.id not in self._tasks:
+            self._tasks[sub.id] = asyncio.create_task(self._run(sub), name=f"outbox-{sub.id}")
+
+    async def stop(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()
+
+    async def _run(self, sub: Subscription) -> None:
+        seen = 0
+        while True:
+            try:
+                delivered = await self.deliver_due(sub)
+            except Exception:
+                log.exception("outbox worker %s failed; retrying", sub.id)
+                delivered = 0
+            if delivered == 0:
+                await self.notifier.wait_past(seen, timeout=self.idle_poll)
+                seen = self.notifier.seq
+
+    async def deliver_due(self, sub: Subscription) -> int:
+        """Deliver what is due for one subscription now. Returns how many succeeded."""
+        sink = self.sinks[sub.id]
+        now = self.clock.now()
+        items = await self.store.read(lambda conn: self.store.outbox_due(sub.id, now))
+        self.metrics.outbox_depth.labels(sub.id).set(
+            (await self.store.read(lambda conn: self.store.outbox_depth())).get(sub.id, 0)
+        )
+        done: list[int] = []
+        for item in items:
+            try:
+                await sink.deliver(item.event)
+            except Exception as err:
+                if not isinstance(err, TransportError):
+                    log.exception("sink %s raised unexpectedly", sub.id)
+                self.metrics.delivery_failures.labels(sub.sink).inc()
+                delay = min(self.max_backoff, self.base_backoff * 2 ** min(item.attempts, 20))
+                delay *= random.uniform(0.5, 1.0)  # noqa: S311  # jitter, not crypto
+                age = now - (item.event.received or item.event.time)
+                dead = age > self.horizon
+                await self.store.outbox_retry(
+                    sub.id, item.seq, f"{type(err).__name__}: {err}",
+                    now + timedelta(seconds=delay), dead=dead,
+                )
+                if dead:
+                    log.error("giving up delivering %s to %s after %s", item.event.id, sub.id, age)
+                continue
+            done.append(item.seq)
+            self.metrics.events_out.labels(sub.sink, item.event.type).inc()
+        if done:
+            await self.store.outbox_done(sub.id, done)
+        return len(done)

@@ -1,0 +1,166 @@
+"""The ingest path: raw frame -> decode -> contract check -> inbox -> ack.
+
+``Pipeline.ingest`` returns only once the frame's events (or its dead letter)
+are committed, so a transport acknowledges its device after ``await
+ingest(...)`` and never before. Rules and delivery run after, from the store,
+so a crash between ack and delivery loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gateway.errors import ContractError, PayloadError, StoreUnavailableError
+
+from .adapters import Adapter, IngestResult, RawFrame
+from .clock import Clock
+from .directory import DeviceDirectory, DeviceEntry
+from .metrics import Metrics
+from .model import EVENT_MODELS, EventBase
+from .store import SQLiteStore
+
+log = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = 256 * 1024
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: SQLiteStore,
+        adapters: Mapping[str, Adapter],
+        directory: DeviceDirectory,
+        clock: Clock,
+        metrics: Metrics,
+        on_committed: Callable[[int], None] = lambda seq: None,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.directory = directory
+        self.clock = clock
+        self.metrics = metrics
+        self.on_committed = on_committed
+
+    async def ingest(self, frame: RawFrame) -> IngestResult:
+        """Take one raw frame; return once it is durably stored (events or dead letter).
+
+        :raises StoreUnavailableError: nothing was stored; do not acknowledge the device.
+        """
+        started = time.perf_counter()
+        self.metrics.frames_in.labels(frame.adapter).inc()
+        try:
+            events = self._decode(frame)
+            events = [self._bind(frame, ev) for ev in events]
+        except (PayloadError, ContractError) as err:
+            return await self._dead(frame, str(err))
+        new_devices = self._new_devices(frame, events)
+        try:
+            for entry in new_devices:
+                await self._register(entry)
+            beats = [e for e in events if e.type == "device.heartbeat"]
+            result = await self.store.append(events, frame=frame)
+            for ev in beats:
+                if ev.device is not None:
+                    await self.store.touch_device(ev.device.id, ev.time)
+        except StoreUnavailableError:
+            self.metrics.store_errors.inc()
+            raise
+        by_id = {e.id: e for e in events}
+        for event_id in result.accepted:
+            self.metrics.events_in.labels(frame.adapter, by_id[event_id].type).inc()
+        if result.duplicates:
+            self.metrics.duplicates.labels(frame.adapter).inc(len(result.duplicates))
+        self.metrics.ingest_latency.observe(time.perf_counter() - started)
+        if result.seqs:
+            self.on_committed(max(result.seqs))
+        return IngestResult(frame=frame.ref, accepted=result.accepted, duplicates=result.duplicates)
+
+    def _decode(self, frame: RawFrame) -> list[EventBase]:
+        adapter = self.adapters.get(frame.adapter)
+        if adapter is None:
+            raise PayloadError("no such adapter is running", adapter=frame.adapter)
+        if len(frame.payload) > MAX_FRAME_BYTES:
+            raise PayloadError(
+                f"frame of {len(frame.payload)} bytes exceeds the {MAX_FRAME_BYTES}-byte limit",
+                adapter=frame.adapter,
+            )
+        try:
+            events = adapter.decode(frame)
+        except PayloadError as err:
+            if not err.adapter:
+                err.adapter = frame.adapter
+            raise
+        except Exception as err:  # an adapter bug is a dead letter, never a host crash
+            log.exception("adapter %s crashed on a frame from %s", frame.adapter, frame.address)
+            raise PayloadError(
+                f"adapter crashed: {type(err).__name__}: {err}", adapter=frame.adapter
+            ) from err
+        if not isinstance(events, list):
+            raise PayloadError("decode() must return a list of events", adapter=frame.adapter)
+        return events
+
+    def _bind(self, frame: RawFrame, event: EventBase) -> EventBase:
+        """Check an adapter's event against the contract and fill what Navet owns."""
+        if type(event) is not EVENT_MODELS.get(event.type):
+            raise ContractError(
+                f"{frame.adapter}: decode() returned {type(event).__name__}, not a contract v1 "
+                "event (build events with gateway.make_event)"
+            )
+        if event.tenant != frame.tenant:
+            raise ContractError(
+                f"{frame.adapter}: event for tenant {event.tenant!r} in a frame of tenant "
+                f"{frame.tenant!r}; an adapter may only report for its own tenant"
+            )
+        update: dict[str, Any] = {
+            "received": self.clock.now(),
+            "source": event.source.model_copy(update={"frame": frame.ref}),
+        }
+        if event.device is not None:
+            entry = self.directory.get(event.device.id)
+            if entry is not None:
+                if entry.tenant != frame.tenant:
+                    raise ContractError(
+                        f"{frame.adapter}: device {event.device.id} belongs to another tenant"
+                    )
+                if event.resident is None and entry.resident:
+                    update["resident"] = entry.resident
+        return event.model_copy(update=update)
+
+    def _new_devices(self, frame: RawFrame, events: list[EventBase]) -> list[DeviceEntry]:
+        seen: dict[str, DeviceEntry] = {}
+        for ev in events:
+            dev = ev.device
+            if dev is None or dev.id in seen or self.directory.get(dev.id) is not None:
+                continue
+            address = dev.id.split(":", 1)[1] if ":" in dev.id else dev.id
+            seen[dev.id] = DeviceEntry(
+                id=dev.id, tenant=frame.tenant, adapter=frame.adapter, address=address,
+                kind=str(dev.kind), extra={"vendor": dev.vendor, "model": dev.model,
+                                           "serial": dev.serial, "unassigned": True},
+            )
+        return list(seen.values())
+
+    async def _register(self, entry: DeviceEntry) -> None:
+        """A device Navet has not seen: keep it, unassigned, so an operator can assign it."""
+        log.info("new device %s for tenant %s (unassigned)", entry.id, entry.tenant)
+        await self.store.put_row(
+            "devices", {"id": entry.id},
+            {"tenant": entry.tenant, "adapter": entry.adapter, "address": entry.address,
+             "kind": entry.kind, "resident": None, "heartbeat_s": None,
+             "body": json.dumps(entry.extra)},
+        )
+        self.directory.put(entry)
+
+    async def _dead(self, frame: RawFrame, reason: str) -> IngestResult:
+        self.metrics.dead_letters.labels(frame.adapter).inc()
+        log.warning("dead letter from %s at %s: %s", frame.adapter, frame.address, reason)
+        try:
+            number = await self.store.dead_letter(frame, reason)
+        except StoreUnavailableError:
+            self.metrics.store_errors.inc()
+            raise
+        return IngestResult(frame=frame.ref, dead_letter=str(number), reason=reason)

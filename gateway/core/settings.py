@@ -1,0 +1,141 @@
+"""Gateway settings: a config file (YAML or JSON) overlaid by ``NAVET_*`` variables.
+
+Environment variables win over the file. Nested keys use ``__``:
+``NAVET_MQTT__PORT=1884``, ``NAVET_HTTP__HOST=0.0.0.0``. Outside
+``environment: development`` unsafe defaults are refused at start.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gateway.errors import ConfigError
+
+
+class MqttSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["embedded", "external", "memory"] = Field(
+        default="embedded",
+        description="embedded: start a broker inside Navet; external: connect to one; "
+        "memory: in-process twin, no sockets (tests).",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=0, le=65535)
+    username: str | None = None
+    password: str | None = None
+    client_id: str = "navet-gateway"
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    northbound_prefix: str = "navet"
+
+
+class HttpSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class AdapterInstance(BaseModel):
+    """One running adapter for one tenant, e.g. a municipality's Zigbee2MQTT bridge."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    adapter: str
+    tenant: str
+    id: str | None = Field(default=None, description="Defaults to '<adapter>-<tenant>'.")
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def instance_id(self) -> str:
+        return self.id or f"{self.adapter}-{self.tenant}"
+
+
+class SubscriptionSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    tenant: str
+    sink: str
+    types: list[str] = Field(default_factory=lambda: ["*"])
+    settings: dict[str, Any] = Field(default_factory=dict)
+    enabled: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NAVET_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./navet-data")
+    database: str = Field(default="", description="SQLite file; default <data_dir>/navet.db")
+    db_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    mqtt: MqttSettings = Field(default_factory=MqttSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    disabled_plugins: list[str] = Field(default_factory=list)
+    adapters: list[AdapterInstance] = Field(default_factory=list)
+    subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
+    care_config: list[Path] = Field(
+        default_factory=list, description="Files with tenants, residents, devices and plans."
+    )
+    log_format: Literal["auto", "json", "text"] = "auto"
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _safe_outside_development(self) -> Settings:
+        if self.environment == "production":
+            if self.mqtt.mode == "memory":
+                raise ValueError("mqtt.mode 'memory' is for tests; use embedded or external")
+            if self.mqtt.mode == "external" and not (self.mqtt.username or self.mqtt.tls_cert):
+                raise ValueError(
+                    "production refuses an anonymous MQTT connection: set mqtt.username/"
+                    "password or mqtt.tls_cert/tls_key"
+                )
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        return Path(self.database) if self.database else self.data_dir / "navet.db"
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Read settings from a YAML/JSON file (optional), then environment, then overrides."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ConfigError(f"cannot read config file {file}: {err}") from err
+        try:
+            loaded = json.loads(text) if file.suffix == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as err:
+            raise ConfigError(f"config file {file} is not valid YAML/JSON: {err}") from err
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"config file {file} must hold a mapping at the top")
+        data = loaded.get("gateway", loaded) if "gateway" in loaded else loaded
+        base = file.parent
+        data["care_config"] = [str(base / p) for p in data.get("care_config", [])]
+    data.update(overrides)
+    try:
+        return _FileFirstSettings(**data)
+    except Exception as err:
+        raise ConfigError(f"invalid settings: {err}") from err
+
+
+class _FileFirstSettings(Settings):
+    """Settings where environment variables override values from the file."""
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings,  # type: ignore[no-untyped-def,override]
+                                   dotenv_settings, file_secret_settings):
+        return (env_settings, init_settings, file_secret_settings)

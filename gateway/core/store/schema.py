@@ -1,0 +1,108 @@
+"""The store's schema, as numbered migrations applied in order.
+
+Each migration runs once; ``schema_version`` records how far a database has
+come. Never edit a migration that has shipped: add the next one.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: inbox, raw frames, dead letters, outbox, care configuration
+    """
+    CREATE TABLE events (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        id        TEXT NOT NULL UNIQUE,
+        tenant    TEXT NOT NULL,
+        type      TEXT NOT NULL,
+        resident  TEXT,
+        device    TEXT,
+        alarm     TEXT,
+        time      TEXT NOT NULL,
+        received  TEXT NOT NULL,
+        body      TEXT NOT NULL,
+        ruled     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX events_tenant_seq ON events (tenant, seq);
+    CREATE INDEX events_tenant_type_time ON events (tenant, type, time);
+    CREATE INDEX events_tenant_resident_time ON events (tenant, resident, time);
+    CREATE INDEX events_tenant_device_time ON events (tenant, device, time);
+    CREATE INDEX events_unruled ON events (ruled) WHERE ruled = 0;
+
+    CREATE TABLE frames (
+        ref        TEXT PRIMARY KEY,
+        adapter    TEXT NOT NULL,
+        tenant     TEXT NOT NULL,
+        transport  TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        received   TEXT NOT NULL,
+        payload    BLOB NOT NULL
+    );
+
+    CREATE TABLE dead_letters (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant     TEXT NOT NULL,
+        adapter    TEXT NOT NULL,
+        transport  TEXT NOT NULL,
+        address    TEXT NOT NULL,
+        received   TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        frame      TEXT NOT NULL REFERENCES frames (ref)
+    );
+    CREATE INDEX dead_letters_tenant ON dead_letters (tenant, id);
+
+    CREATE TABLE subscriptions (
+        id        TEXT PRIMARY KEY,
+        tenant    TEXT NOT NULL,
+        sink      TEXT NOT NULL,
+        types     TEXT NOT NULL,
+        settings  TEXT NOT NULL,
+        enabled   INTEGER NOT NULL DEFAULT 1
+    );
+
+    CREATE TABLE outbox (
+        subscription  TEXT NOT NULL,
+        seq           INTEGER NOT NULL,
+        lane          TEXT NOT NULL,
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_attempt  TEXT NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'pending',
+        last_error    TEXT,
+        PRIMARY KEY (subscription, seq)
+    );
+    CREATE INDEX outbox_due ON outbox (state, subscription, lane, seq);
+
+    CREATE TABLE tenants (
+        id    TEXT PRIMARY KEY,
+        name  TEXT NOT NULL,
+        body  TEXT NOT NULL
+    );
+
+    CREATE TABLE residents (
+        tenant  TEXT NOT NULL,
+        id      TEXT NOT NULL,
+        body    TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+    );
+
+    CREATE TABLE devices (
+        id            TEXT PRIMARY KEY,
+        tenant        TEXT NOT NULL,
+        adapter       TEXT NOT NULL,
+        address       TEXT NOT NULL,
+        kind          TEXT NOT NULL,
+        resident      TEXT,
+        heartbeat_s   INTEGER,
+        last_seen     TEXT,
+        body          TEXT NOT NULL
+    );
+    CREATE INDEX devices_tenant ON devices (tenant, id);
+
+    CREATE TABLE plans (
+        tenant    TEXT NOT NULL,
+        resident  TEXT NOT NULL,
+        id        TEXT NOT NULL,
+        body      TEXT NOT NULL,
+        PRIMARY KEY (tenant, id)
+    );
+    """,
+]

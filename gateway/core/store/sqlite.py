@@ -1,0 +1,516 @@
+"""SQLite store in WAL mode: the embedded default.
+
+One writer thread owns the write connection. Callers hand it work through a
+queue; it takes everything that is waiting (never waiting for more) and
+commits it in one transaction, so a burst shares one fsync while a lone alarm
+is written at once. Reads use a connection per thread; WAL lets them run
+beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+from gateway.errors import StoreUnavailableError
+
+from ..adapters import RawFrame
+from ..model import EventBase, EventAdapter
+from .schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+NOT_FANNED_OUT = frozenset({"device.heartbeat"})
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    tenant: str
+    sink: str
+    types: tuple[str, ...]  # prefixes: "alarm." matches every alarm type; "*" matches all
+    settings: dict[str, Any]
+    enabled: bool = True
+
+    def matches(self, event_type: str) -> bool:
+        return any(t == "*" or event_type == t or (t.endswith(".") and event_type.startswith(t))
+                   for t in self.types)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    accepted: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    seqs: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    event: EventBase
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    subscription: str
+    seq: int
+    attempts: int
+    event: EventBase
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat()
+
+
+class _Job:
+    __slots__ = ("fn", "future", "loop")
+
+    def __init__(
+        self,
+        fn: Callable[[sqlite3.Connection], Any],
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any],
+    ) -> None:
+        self.fn, self.loop, self.future = fn, loop, future
+
+
+class SQLiteStore:
+    """The durable inbox, outbox, dead letters and care configuration."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL", max_batch: int = 512) -> None:
+        self.path = str(path)
+        self.synchronous = synchronous
+        self.max_batch = max_batch
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._local = threading.local()
+        self._subscriptions: list[Subscription] = []
+        self.batches = 0
+        self.batched_jobs = 0
+        self.healthy = True
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        self._migrate(conn)
+        self._write_conn = conn
+        self._subscriptions = self._load_subscriptions(conn)
+        self._writer = threading.Thread(target=self._write_loop, name="navet-store", daemon=True)
+        self._writer.start()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._jobs.put(None)
+            self._writer.join(timeout=10)
+            self._writer = None
+            self._write_conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.row_factory = sqlite3.Row
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        row = conn.execute("SELECT max(version) FROM schema_version").fetchone()
+        current = row[0] or 0
+        for number, sql in enumerate(MIGRATIONS, start=1):
+            if number > current:
+                conn.execute("BEGIN IMMEDIATE")
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?)", (number,))
+                conn.execute("COMMIT")
+                log.info("store migrated to schema %d", number)
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    # ------------------------------------------------------------------ write path
+
+    def _write_loop(self) -> None:
+        conn = self._write_conn
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(conn, batch)
+            if stop:
+                return
+
+    def _run_batch(self, conn: sqlite3.Connection, batch: list[_Job]) -> None:
+        results: list[tuple[_Job, Any, BaseException | None]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    results.append((job, job.fn(conn), None))
+                    conn.execute("RELEASE job")
+                except sqlite3.OperationalError:
+                    raise  # disk full, read-only: the whole batch fails
+                except Exception as err:  # one bad job must not sink the others
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    results.append((job, None, err))
+            conn.execute("COMMIT")
+            self.healthy, self.last_error = True, None
+        except sqlite3.Error as err:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            self.healthy, self.last_error = False, f"{type(err).__name__}: {err}"
+            log.error("store write failed, nothing in this batch was acknowledged: %s", err)
+            failure = StoreUnavailableError(f"store {self.path} cannot write: {err}")
+            results = [(job, None, failure) for job in batch]
+        self.batches += 1
+        self.batched_jobs += len(batch)
+        for job, value, error in results:
+            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` inside the next write transaction; return once it is committed."""
+        if self._writer is None:
+            raise StoreUnavailableError(f"store {self.path} is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(fn, loop, future))
+        return await future
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.to_thread(lambda: fn(self._reader()))
+
+    def read_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return fn(self._reader())
+
+    # ------------------------------------------------------------------ inbox
+
+    async def append(
+        self,
+        events: Sequence[EventBase],
+        *,
+        frame: RawFrame | None = None,
+        ruled_seq: int | None = None,
+    ) -> AppendResult:
+        """Store events (dedup on id), their raw frame, and their outbox rows, atomically."""
+        subs = list(self._subscriptions)
+
+        def job(conn: sqlite3.Connection) -> AppendResult:
+            if frame is not None:
+                _insert_frame(conn, frame)
+            accepted: list[str] = []
+            dups: list[str] = []
+            seqs: list[int] = []
+            for ev in events:
+                cur = conn.execute(
+                    "INSERT INTO events (id, tenant, type, resident, device, alarm, time,"
+                    " received, body) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING",
+                    (ev.id, ev.tenant, ev.type, ev.resident, ev.device.id if ev.device else None,
+                     ev.alarm, iso(ev.time), iso(ev.received or ev.time), ev.model_dump_json()),
+                )
+                if cur.rowcount == 0:
+                    dups.append(ev.id)
+                    continue
+                seq = int(cur.lastrowid or 0)
+                accepted.append(ev.id)
+                seqs.append(seq)
+                if ev.type in NOT_FANNED_OUT:
+                    continue
+                for sub in subs:
+                    if sub.enabled and sub.tenant == ev.tenant and sub.matches(ev.type):
+                        conn.execute(
+                            "INSERT INTO outbox (subscription, seq, lane, next_attempt)"
+                            " VALUES (?,?,?,?)",
+                            (sub.id, seq, ev.resident or (ev.device.id if ev.device else "-"),
+                             iso(ev.received or ev.time)),
+                        )
+            if ruled_seq is not None:
+                conn.execute("UPDATE events SET ruled = 1 WHERE seq = ?", (ruled_seq,))
+            return AppendResult(tuple(accepted), tuple(dups), tuple(seqs))
+
+        return await self.write(job)
+
+    async def mark_ruled(self, seqs: Iterable[int]) -> None:
+        seq_list = list(seqs)
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany("UPDATE events SET ruled = 1 WHERE seq = ?", [(s,) for s in seq_list])
+
+        await self.write(job)
+
+    async def dead_letter(self, frame: RawFrame, reason: str) -> int:
+        def job(conn: sqlite3.Connection) -> int:
+            _insert_frame(conn, frame)
+            cur = conn.execute(
+                "INSERT INTO dead_letters (tenant, adapter, transport, address, received, reason,"
+                " frame) VALUES (?,?,?,?,?,?,?)",
+                (frame.tenant, frame.adapter, frame.transport, frame.address,
+                 iso(frame.received), reason, frame.ref),
+            )
+            return int(cur.lastrowid or 0)
+
+        return await self.write(job)
+
+    def unruled(self, limit: int = 500) -> list[StoredEvent]:
+        rows = self._reader().execute(
+            "SELECT seq, body FROM events WHERE ruled = 0 ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [StoredEvent(r["seq"], EventAdapter.validate_json(r["body"])) for r in rows]
+
+    # ------------------------------------------------------------------ queries
+
+    def query_events(
+        self,
+        tenant: str,
+        *,
+        types: Sequence[str] = (),
+        resident: str | None = None,
+        device: str | None = None,
+        alarm: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[StoredEvent]:
+        sql = ["SELECT seq, body FROM events WHERE tenant = ?"]
+        args: list[Any] = [tenant]
+        if types:
+            parts = []
+            for t in types:
+                if t.endswith("."):
+                    parts.append("type LIKE ?")
+                    args.append(t + "%")
+                else:
+                    parts.append("type = ?")
+                    args.append(t)
+            sql.append("AND (" + " OR ".join(parts) + ")")
+        for col, val in (("resident", resident), ("device", device), ("alarm", alarm)):
+            if val is not None:
+                sql.append(f"AND {col} = ?")
+                args.append(val)
+        if since is not None:
+            sql.append("AND time >= ?")
+            args.append(iso(since))
+        if until is not None:
+            sql.append("AND time < ?")
+            args.append(iso(until))
+        if after_seq is not None:
+            sql.append("AND seq > ?")
+            args.append(after_seq)
+        sql.append("ORDER BY seq DESC" if newest_first else "ORDER BY seq")
+        sql.append("LIMIT ?")
+        args.append(limit)
+        rows = self._reader().execute(" ".join(sql), args).fetchall()
+        return [StoredEvent(r["seq"], EventAdapter.validate_json(r["body"])) for r in rows]
+
+    def get_event(self, tenant: str, event_id: str) -> StoredEvent | None:
+        row = self._reader().execute(
+            "SELECT seq, body FROM events WHERE tenant = ? AND id = ?", (tenant, event_id)
+        ).fetchone()
+        return StoredEvent(row["seq"], EventAdapter.validate_json(row["body"])) if row else None
+
+    def count_events(self, tenant: str | None = None) -> dict[str, int]:
+        sql = "SELECT type, count(*) AS n FROM events"
+        args: tuple[Any, ...] = ()
+        if tenant:
+            sql += " WHERE tenant = ?"
+            args = (tenant,)
+        rows = self._reader().execute(sql + " GROUP BY type ORDER BY type", args).fetchall()
+        return {r["type"]: r["n"] for r in rows}
+
+    def last_seq(self) -> int:
+        row = self._reader().execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def dead_letters(self, tenant: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._reader().execute(
+            "SELECT d.id, d.tenant, d.adapter, d.transport, d.address, d.received, d.reason,"
+            " d.frame, f.payload FROM dead_letters d JOIN frames f ON f.ref = d.frame"
+            " WHERE d.tenant = ? ORDER BY d.id DESC LIMIT ?",
+            (tenant, limit),
+        ).fetchall()
+        out = []
+        for r in rows:
+            item = {k: r[k] for k in r.keys() if k != "payload"}
+            item["payload"] = bytes(r["payload"]).decode("utf-8", "replace")
+            out.append(item)
+        return out
+
+    def count_dead_letters(self) -> int:
+        return int(self._reader().execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+
+    def frame(self, ref: str) -> bytes | None:
+        row = self._reader().execute("SELECT payload FROM frames WHERE ref = ?", (ref,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    # ------------------------------------------------------------------ subscriptions + outbox
+
+    def _load_subscriptions(self, conn: sqlite3.Connection) -> list[Subscription]:
+        rows = conn.execute("SELECT * FROM subscriptions").fetchall()
+        return [
+            Subscription(r["id"], r["tenant"], r["sink"], tuple(json.loads(r["types"])),
+                         json.loads(r["settings"]), bool(r["enabled"]))
+            for r in rows
+        ]
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return list(self._subscriptions)
+
+    async def put_subscription(self, sub: Subscription) -> None:
+        def job(conn: sqlite3.Connection) -> list[Subscription]:
+            conn.execute(
+                "INSERT INTO subscriptions (id, tenant, sink, types, settings, enabled)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant,"
+                " sink = excluded.sink, types = excluded.types, settings = excluded.settings,"
+                " enabled = excluded.enabled",
+                (sub.id, sub.tenant, sub.sink, json.dumps(list(sub.types)),
+                 json.dumps(sub.settings), int(sub.enabled)),
+            )
+            return self._load_subscriptions(conn)
+
+        self._subscriptions = await self.write(job)
+
+    def outbox_due(self, subscription: str, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """The oldest pending row of each lane (resident) that is due: order per lane holds."""
+        rows = self._reader().execute(
+            "SELECT o.seq, o.attempts, o.next_attempt, e.body FROM outbox o"
+            " JOIN events e ON e.seq = o.seq"
+            " WHERE o.subscription = ? AND o.state = 'pending' AND o.seq IN ("
+            "   SELECT min(seq) FROM outbox WHERE subscription = ? AND state = 'pending'"
+            "   GROUP BY lane)"
+            " ORDER BY o.seq LIMIT ?",
+            (subscription, subscription, limit),
+        ).fetchall()
+        return [
+            OutboxItem(subscription, r["seq"], r["attempts"], EventAdapter.validate_json(r["body"]))
+            for r in rows
+            if r["next_attempt"] <= iso(now)
+        ]
+
+    async def outbox_done(self, subscription: str, seqs: Sequence[int]) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "DELETE FROM outbox WHERE subscription = ? AND seq = ?",
+                [(subscription, s) for s in seqs],
+            )
+
+        await self.write(job)
+
+    async def outbox_retry(
+        self, subscription: str, seq: int, error: str, next_attempt: datetime, *, dead: bool
+    ) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
+                " state = ? WHERE subscription = ? AND seq = ?",
+                (iso(next_attempt), error[:500], "dead" if dead else "pending", subscription, seq),
+            )
+
+        await self.write(job)
+
+    def outbox_depth(self) -> dict[str, int]:
+        rows = self._reader().execute(
+            "SELECT subscription, count(*) AS n FROM outbox WHERE state = 'pending'"
+            " GROUP BY subscription"
+        ).fetchall()
+        return {r["subscription"]: r["n"] for r in rows}
+
+    # ------------------------------------------------------------------ care configuration
+
+    async def put_row(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
+        """Upsert one configuration row (tenants, residents, devices, plans)."""
+        if table not in {"tenants", "residents", "devices", "plans"}:
+            raise ValueError(f"not a configuration table: {table}")
+        cols = {**key, **values}
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values) or "body = body"
+        conflict = ", ".join(key)
+        sql = (f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608  # fixed names
+               f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(sql, tuple(cols.values()))
+
+        await self.write(job)
+
+    def rows(self, table: str, tenant: str | None = None) -> list[dict[str, Any]]:
+        if table not in {"tenants", "residents", "devices", "plans"}:
+            raise ValueError(f"not a configuration table: {table}")
+        col = "id" if table == "tenants" else "tenant"
+        sql = f"SELECT * FROM {table}"  # noqa: S608  # fixed names
+        args: tuple[Any, ...] = ()
+        if tenant is not None:
+            sql += f" WHERE {col} = ?"
+            args = (tenant,)
+        return [dict(r) for r in self._reader().execute(sql + " ORDER BY 1, 2", args).fetchall()]
+
+    async def touch_device(self, device_id: str, seen: datetime) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL"
+                " OR last_seen < ?)",
+                (iso(seen), device_id, iso(seen)),
+            )
+
+        await self.write(job)
+
+
+def _insert_frame(conn: sqlite3.Connection, frame: RawFrame) -> None:
+    conn.execute(
+        "INSERT INTO frames (ref, adapter, tenant, transport, address, received, payload)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT (ref) DO NOTHING",
+        (frame.ref, frame.adapter, frame.tenant, frame.transport, frame.address,
+         iso(frame.received), frame.payload),
+    )
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+def backoff(attempts: int, base: float = 1.0, cap: float = 300.0) -> timedelta:
+    """Exponential backoff (without jitter; the caller adds it)."""
+    return timedelta(seconds=min(cap, base * (2 ** min(attempts, 20))))

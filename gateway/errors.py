@@ -1,0 +1,77 @@
+"""Exceptions raised by the Navet gateway and its plugins.
+
+The tree is small on purpose; every boundary converts foreign errors into one
+of these with ``raise X(...) from err`` and a message that names the plugin,
+device and topic involved::
+
+    NavetError
+    ├── ConfigError              bad settings or municipality configuration
+    ├── PluginError              a plugin could not be loaded or registered
+    │   ├── ContractMismatchError    adapter's contract range excludes ours
+    │   └── DuplicateAdapterError    two adapters claim the same name
+    ├── PayloadError             an adapter could not decode a raw frame
+    ├── ContractError            a decoded event breaks contract v1
+    ├── StoreError               the durable store refused a write
+    │   └── StoreUnavailableError    disk full, read-only, connection lost
+    ├── TransportError           MQTT, HTTP or socket I/O failed
+    └── UnknownAdapterError      no adapter registered under that name
+"""
+
+from __future__ import annotations
+
+
+class NavetError(Exception):
+    """Base class of every error Navet raises on purpose."""
+
+
+class ConfigError(NavetError):
+    """Settings or municipality configuration are invalid."""
+
+
+class PluginError(NavetError):
+    """A plugin could not be loaded, validated or registered."""
+
+
+class ContractMismatchError(PluginError):
+    """An adapter supports a contract range that excludes the running contract."""
+
+
+class DuplicateAdapterError(PluginError):
+    """Two adapters were registered under the same name."""
+
+
+class UnknownAdapterError(NavetError):
+    """No adapter is registered under the requested name."""
+
+
+class PayloadError(NavetError):
+    """An adapter could not turn a raw frame into events.
+
+    ``decode`` raises exactly this (never anything else) so the host can keep
+    the frame in the dead-letter store with a reason a person can act on.
+    """
+
+    def __init__(self, reason: str, *, adapter: str = "", device: str | None = None) -> None:
+        self.reason = reason
+        self.adapter = adapter
+        self.device = device
+        where = adapter or "adapter"
+        if device:
+            where += f", device {device}"
+        super().__init__(f"{where}: {reason}")
+
+
+class ContractError(NavetError):
+    """A decoded event does not satisfy the contract."""
+
+
+class StoreError(NavetError):
+    """The durable store refused an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store cannot write at all (disk full, read-only, connection lost)."""
+
+
+class TransportError(NavetError):
+    """A transport (MQTT, HTTP, socket) failed."""

@@ -1,0 +1,1 @@
+"""Transports the host lends adapters and sinks: MQTT, HTTP ingress, sockets."""

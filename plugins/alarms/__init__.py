@@ -1,0 +1,17 @@
+"""Social alarms, passive sensors and GPS alarms: the adapters that raise alarms."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gateway import hookimpl
+
+from .zigbee2mqtt import Zigbee2MqttAdapter
+
+if TYPE_CHECKING:
+    from gateway import AdapterRegistry
+
+
+@hookimpl
+def navet_register_adapters(registry: AdapterRegistry) -> None:
+    registry.add(Zigbee2MqttAdapter)
