@@ -1,0 +1,46 @@
+"""Helpers for tests that need a system service (Mosquitto, chromium, SIPp, PostgreSQL).
+
+On a developer's machine without the service such a test skips with a message
+saying how to enable it. In CI (``NAVET_REQUIRE_SERVICES=1``, set by
+``.ci/run``) the same situation is a failure, so a missing install can never
+turn into a green run that tested nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+
+import pytest
+
+REQUIRE_ENV = "NAVET_REQUIRE_SERVICES"
+
+
+def services_required() -> bool:
+    return os.environ.get(REQUIRE_ENV, "") not in ("", "0", "false", "no")
+
+
+def unavailable(what: str, how: str) -> None:
+    """Skip (or, in CI, fail) because ``what`` is missing; ``how`` says how to get it."""
+    message = f"{what} is not available: {how}"
+    if services_required():
+        pytest.fail(f"{message} ({REQUIRE_ENV} is set, so this is a failure)", pytrace=False)
+    pytest.skip(message)
+
+
+def require_binary(name: str, how: str, *candidates: str) -> str:
+    """Path of executable ``name`` (or one of ``candidates``), or skip/fail saying ``how``."""
+    for candidate in (name, *candidates):
+        path = shutil.which(candidate) or (candidate if os.path.isfile(candidate) else None)
+        if path:
+            return path
+    unavailable(name, how)
+    raise AssertionError("unreachable")
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
