@@ -67,6 +67,16 @@ class AdapterHostImpl:
     def mqtt(self) -> MqttClient:
         return self.gateway.mqtt
 
+    async def alarm_state(self, alarm: str) -> str | None:
+        """The latest lifecycle event type of ``alarm`` in this tenant (None if unknown).
+
+        Protocol adapters use it to tell a device whether a person has its alarm
+        (SCAIP answers HOLD until ``alarm.acknowledged``).
+        """
+        return await self.gateway.store.read(
+            lambda conn: self.gateway.store.alarm_last_type(self.tenant, alarm)
+        )
+
     def add_webhook(self, path: str, handler: WebhookHandler) -> None:
         key = f"{self.instance_id}/{path.strip('/')}"
         self.gateway.webhooks[key] = handler

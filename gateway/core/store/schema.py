@@ -26,6 +26,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX events_tenant_type_time ON events (tenant, type, time);
     CREATE INDEX events_tenant_resident_time ON events (tenant, resident, time);
     CREATE INDEX events_tenant_device_time ON events (tenant, device, time);
+    CREATE INDEX events_tenant_alarm ON events (tenant, alarm, seq);
     CREATE INDEX events_unruled ON events (ruled) WHERE ruled = 0;
 
     CREATE TABLE frames (
