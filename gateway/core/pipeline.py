@@ -61,11 +61,7 @@ class Pipeline:
         try:
             for entry in new_devices:
                 await self._register(entry)
-            beats = [e for e in events if e.type == "device.heartbeat"]
             result = await self.store.append(events, frame=frame)
-            for ev in beats:
-                if ev.device is not None:
-                    await self.store.touch_device(ev.device.id, ev.time)
         except StoreUnavailableError:
             self.metrics.store_errors.inc()
             raise

@@ -98,21 +98,27 @@ class RulesRunner:
                     pass
 
     async def _step(self) -> bool:
+        """Run the rules over the next chunk of unruled events; one transaction per chunk.
+
+        Events a rule derives from event *n* are stored with the chunk and seen by
+        the rules in the next step, after every event of this chunk.
+        """
         pending = await self.store.read(lambda conn: self.store.unruled())
         if not pending:
             return False
+        derived: list[EventBase] = []
         for stored in pending:
-            derived: list[EventBase] = []
             for rule in self.rules:
                 try:
                     derived.extend(rule.on_event(stored.event, self.ctx))
                 except Exception:
                     log.exception("rule %s failed on event %s", rule.name, stored.event.id)
-            now = self.ctx.clock.now()
-            derived = [d.model_copy(update={"received": now}) for d in derived]
-            result = await self.store.append(derived, ruled_seq=stored.seq)
-            self.processed += 1
+        now = self.ctx.clock.now()
+        derived = [d.model_copy(update={"received": now}) for d in derived]
+        result = await self.store.append(derived, ruled_seqs=[p.seq for p in pending])
+        self.processed += len(pending)
+        for stored in pending:
             self.after(stored.event)
-            if result.seqs:
-                self.notifier.advance(max(result.seqs))
+        if result.seqs:
+            self.notifier.advance(max(result.seqs))
         return True

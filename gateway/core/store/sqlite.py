@@ -225,9 +225,14 @@ class SQLiteStore:
         events: Sequence[EventBase],
         *,
         frame: RawFrame | None = None,
-        ruled_seq: int | None = None,
+        ruled_seqs: Sequence[int] = (),
     ) -> AppendResult:
-        """Store events (dedup on id), their raw frame, and their outbox rows, atomically."""
+        """Store events (dedup on id), their raw frame, and their outbox rows, atomically.
+
+        In the same transaction the devices' ``last_seen`` moves forward (any event
+        from a device proves it is alive) and ``ruled_seqs`` are marked as seen by
+        the rules, so what rules derived and the fact that they ran commit together.
+        """
         subs = list(self._subscriptions)
 
         def job(conn: sqlite3.Connection) -> AppendResult:
@@ -259,19 +264,24 @@ class SQLiteStore:
                             (sub.id, seq, ev.resident or (ev.device.id if ev.device else "-"),
                              iso(ev.received or ev.time)),
                         )
-            if ruled_seq is not None:
-                conn.execute("UPDATE events SET ruled = 1 WHERE seq = ?", (ruled_seq,))
+            seen: dict[str, str] = {}
+            for ev in events:
+                if ev.device is not None and ev.source.adapter != "navet":
+                    t = iso(ev.time)
+                    if seen.get(ev.device.id, "") < t:
+                        seen[ev.device.id] = t
+            for dev, t in seen.items():
+                conn.execute(
+                    "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL"
+                    " OR last_seen < ?)", (t, dev, t),
+                )
+            if ruled_seqs:
+                conn.executemany(
+                    "UPDATE events SET ruled = 1 WHERE seq = ?", [(q,) for q in ruled_seqs]
+                )
             return AppendResult(tuple(accepted), tuple(dups), tuple(seqs))
 
         return await self.write(job)
-
-    async def mark_ruled(self, seqs: Iterable[int]) -> None:
-        seq_list = list(seqs)
-
-        def job(conn: sqlite3.Connection) -> None:
-            conn.executemany("UPDATE events SET ruled = 1 WHERE seq = ?", [(s,) for s in seq_list])
-
-        await self.write(job)
 
     async def dead_letter(self, frame: RawFrame, reason: str) -> int:
         def job(conn: sqlite3.Connection) -> int:
@@ -489,16 +499,6 @@ class SQLiteStore:
             sql += f" WHERE {col} = ?"
             args = (tenant,)
         return [dict(r) for r in self._reader().execute(sql + " ORDER BY 1, 2", args).fetchall()]
-
-    async def touch_device(self, device_id: str, seen: datetime) -> None:
-        def job(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL"
-                " OR last_seen < ?)",
-                (iso(seen), device_id, iso(seen)),
-            )
-
-        await self.write(job)
 
 
 def _insert_frame(conn: sqlite3.Connection, frame: RawFrame) -> None:
