@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from gateway.core.settings import MqttSettings
@@ -18,22 +19,34 @@ class _MemoryBrokerHandle:
         return None
 
 
-async def start_mqtt(settings: MqttSettings) -> tuple[Any, MqttClient]:
-    """Return ``(broker or None, connected client)`` for ``settings.mode``."""
+async def start_mqtt(
+    settings: MqttSettings, *, data_dir: Path | None = None
+) -> tuple[Any, MqttClient]:
+    """Return ``(broker or None, connected client)`` for ``settings.mode``.
+
+    ``data_dir`` is where an embedded Mosquitto keeps its persistence file, so
+    messages queued for the gateway survive a restart; without it a temporary
+    directory is used and removed at stop.
+    """
     if settings.mode == "memory":
         broker = MemoryBroker()
-        client = broker.client(settings.client_id)
-        await client.connect()
-        return _MemoryBrokerHandle(broker), client
+        memory_client: MqttClient = broker.client(settings.client_id)
+        await memory_client.connect()
+        return _MemoryBrokerHandle(broker), memory_client
     from .mqtt import PahoMqttClient
 
     handle: Any = None
     if settings.mode == "embedded":
         from .broker import EmbeddedBroker
 
-        handle = EmbeddedBroker(host=settings.host, port=settings.port)
+        handle = EmbeddedBroker(host=settings.host, port=settings.port, data_dir=data_dir)
         await handle.start()
         settings = settings.model_copy(update={"port": handle.port})
     client = PahoMqttClient(settings)
-    await client.connect()
+    try:
+        await client.connect()
+    except BaseException:
+        if handle is not None:  # do not leave a broker process behind
+            await handle.stop()
+        raise
     return handle, client

@@ -1,0 +1,397 @@
+"""The MQTT client Navet uses against a real broker: paho-mqtt 2.x behind an async interface.
+
+This is the only module in Navet that imports paho. Paho runs its own network
+thread (``loop_start``); everything it reports is handed to the asyncio loop in
+one place, :meth:`PahoMqttClient._to_loop`, and all of this object's state is
+touched only on the loop. That is why no lock is needed: a PUBACK callback can
+only run on the loop after ``publish`` has registered its future.
+
+Acknowledgement (the rule in :mod:`gateway.transports.base`): paho's manual
+acks are on. A QoS 1 message is acked to the broker only after every handler
+whose filter matches returned without raising. A handler raises when the
+gateway could not store the message; the message then stays unacknowledged in
+the broker's session and is delivered again when this client reconnects. The
+session survives disconnects because the client id is stable and
+``clean_session`` is off (``persistent=True``).
+
+Delivery to handlers is in arrival order, one message at a time per client.
+A QoS 1 message no handler matches yet (the broker sends a persistent
+session's messages right after CONNACK, before adapters subscribe again) is
+parked unacknowledged until a matching :meth:`PahoMqttClient.subscribe`.
+Reconnecting (with paho's exponential backoff) resubscribes every filter, in
+case the broker lost the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+from gateway.core.settings import MqttSettings
+from gateway.errors import TransportError
+
+from .base import Handler, MqttMessage, topic_matches
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class _Incoming:
+    message: MqttMessage
+    mid: int
+    session: int  # which connection delivered it; a mid is only valid on that one
+
+
+class PahoMqttClient:
+    """:class:`gateway.transports.base.MqttClient` over paho-mqtt.
+
+    :param settings: broker address, credentials, TLS files and client id.
+    :param persistent: keep the broker session across disconnects (clean_session off),
+        so unacknowledged QoS 1 messages are redelivered. Needs a stable client id.
+    :param connect_timeout: seconds :meth:`connect` waits for the broker's CONNACK.
+    :param publish_timeout: seconds a QoS 1 :meth:`publish` waits for PUBACK.
+    :param reconnect_delay: (first, max) seconds between reconnect attempts; doubles.
+    """
+
+    max_parked: int = 10_000
+    """QoS 1 messages kept while no handler matches them yet (see :meth:`_park`)."""
+
+    def __init__(
+        self,
+        settings: MqttSettings,
+        *,
+        client_id: str | None = None,
+        persistent: bool = True,
+        keepalive: int = 30,
+        connect_timeout: float = 10.0,
+        publish_timeout: float = 30.0,
+        reconnect_delay: tuple[float, float] = (0.5, 30.0),
+    ) -> None:
+        self.settings = settings
+        self.client_id = client_id if client_id is not None else settings.client_id
+        self.broker = f"{settings.host}:{settings.port}"
+        self.persistent = persistent
+        self.keepalive = keepalive
+        self.connect_timeout = connect_timeout
+        self.publish_timeout = publish_timeout
+        self._routes: list[tuple[str, Handler, int]] = []
+        self._publishes: dict[int, asyncio.Future[None]] = {}
+        self._subacks: dict[int, asyncio.Future[list[int]]] = {}
+        self._incoming: asyncio.Queue[_Incoming | None] = asyncio.Queue()  # None: wake up
+        self._parked: list[_Incoming] = []
+        self._replay: deque[_Incoming] = deque()
+        self._session = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._connack: asyncio.Future[None] | None = None
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._closing = False
+        self._client = self._make_client(reconnect_delay)
+
+    def _make_client(self, reconnect_delay: tuple[float, float]) -> paho.Client:
+        s = self.settings
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=not self.persistent,
+            protocol=MQTTProtocolVersion.MQTTv311,  # amqtt speaks 3.1.1 only
+        )
+        client.manual_ack_set(True)
+        client.reconnect_delay_set(reconnect_delay[0], reconnect_delay[1])  # type: ignore[arg-type]
+        if s.username is not None:
+            client.username_pw_set(s.username, s.password)
+        if s.tls_ca or s.tls_cert:
+            try:
+                client.tls_set(ca_certs=s.tls_ca, certfile=s.tls_cert, keyfile=s.tls_key,
+                               cert_reqs=ssl.CERT_REQUIRED)
+            except (OSError, ssl.SSLError, ValueError) as err:
+                raise TransportError(
+                    f"MQTT TLS files for broker {self.broker} are unusable: {err}"
+                ) from err
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        client.on_subscribe = self._on_subscribe
+        return client
+
+    def __repr__(self) -> str:  # never shows the password
+        user = self.settings.username or "anonymous"
+        return f"<PahoMqttClient {self.client_id!r} {user}@{self.broker}>"
+
+    # ------------------------------------------------------------------ interface
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.is_connected())
+
+    async def connect(self) -> None:
+        """Connect; raise TransportError naming host:port if no CONNACK within the timeout."""
+        if self.connected:
+            return
+        self._loop = asyncio.get_running_loop()
+        self._closing = False
+        self._connack = self._loop.create_future()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(
+                self._dispatch(), name=f"mqtt-dispatch-{self.client_id}")
+        s = self.settings
+        self._client.connect_async(s.host, s.port, keepalive=self.keepalive)
+        self._client.loop_start()  # paho's network thread; it also reconnects with backoff
+        try:
+            await asyncio.wait_for(asyncio.shield(self._connack), self.connect_timeout)
+        except (TimeoutError, TransportError) as err:
+            await self._shutdown()
+            if isinstance(err, TransportError):
+                raise
+            raise TransportError(
+                f"cannot connect to MQTT broker {self.broker} within "
+                f"{self.connect_timeout:g}s (client {self.client_id!r})"
+            ) from err
+        except BaseException:  # cancelled: do not leave paho's thread running
+            await self._shutdown()
+            raise
+        log.info("MQTT client %s connected to %s", self.client_id, self.broker)
+
+    async def disconnect(self) -> None:
+        """Disconnect cleanly. Messages not yet handled stay unacked in the broker session."""
+        if self._loop is None:
+            return
+        self._closing = True
+        self._client.disconnect()
+        await self._shutdown()
+        log.info("MQTT client %s disconnected from %s", self.client_id, self.broker)
+
+    async def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
+        """Route ``topic_filter`` to ``handler``; once connected, wait for the SUBACK."""
+        self._routes.append((topic_filter, handler, qos))
+        self._unpark(topic_filter)
+        if self.connected:
+            await self._send_subscribe([(topic_filter, qos)])
+
+    async def publish(
+        self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
+    ) -> None:
+        """Publish; for QoS 1 return once the broker's PUBACK arrived."""
+        if self._loop is None or not self.connected:
+            # Refuse rather than let paho queue it: the caller (outbox) retries on its own.
+            raise TransportError(
+                f"cannot publish to {topic!r}: not connected to MQTT broker {self.broker}"
+            )
+        data = payload.encode() if isinstance(payload, str) else payload
+        info = self._client.publish(topic, data, qos=qos, retain=retain)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS,):
+            raise TransportError(
+                f"cannot publish to {topic!r} on MQTT broker {self.broker}: "
+                f"{paho.error_string(info.rc)}"
+            )
+        if qos == 0:
+            return
+        fut = self._loop.create_future()
+        self._publishes[info.mid] = fut  # before any await: the PUBACK hop runs after this
+        try:
+            await asyncio.wait_for(fut, self.publish_timeout)
+        except TimeoutError as err:
+            raise TransportError(
+                f"no PUBACK for {topic!r} from MQTT broker {self.broker} within "
+                f"{self.publish_timeout:g}s"
+            ) from err
+        except TransportError as err:
+            raise TransportError(f"publish to {topic!r} failed: {err}") from err
+        finally:
+            self._publishes.pop(info.mid, None)
+
+    # ------------------------------------------------------------------ the thread hop
+
+    def _to_loop(self, fn: Any, *args: Any) -> None:
+        """Run ``fn(*args)`` on the asyncio loop. Every paho callback goes through here.
+
+        Paho calls back on its network thread; asyncio objects are not thread-safe,
+        so the callbacks only copy what they need and schedule the real work.
+        """
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        with contextlib.suppress(RuntimeError):  # loop closed between the check and the call
+            loop.call_soon_threadsafe(fn, *args)
+
+    # paho callbacks (network thread): copy, hop, nothing else.
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any,
+                    reason: ReasonCode, properties: Any) -> None:
+        self._to_loop(self._connected_cb, not reason.is_failure, str(reason),
+                      bool(getattr(flags, "session_present", False)))
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any,
+                       reason: ReasonCode, properties: Any) -> None:
+        self._to_loop(self._disconnected_cb, str(reason))
+
+    def _on_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
+        message = MqttMessage(msg.topic, bytes(msg.payload), int(msg.qos), bool(msg.retain))
+        self._to_loop(self._received_cb, message, int(msg.mid))
+
+    def _on_publish(self, client: paho.Client, userdata: Any, mid: int,
+                    reason: ReasonCode, properties: Any) -> None:
+        self._to_loop(self._puback_cb, mid, reason.is_failure, str(reason))
+
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int,
+                      reasons: list[ReasonCode], properties: Any) -> None:
+        self._to_loop(self._suback_cb, mid, [r.value for r in reasons])
+
+    # loop-side handlers
+
+    def _connected_cb(self, ok: bool, reason: str, session_present: bool) -> None:
+        if not ok:
+            err = TransportError(
+                f"MQTT broker {self.broker} refused client {self.client_id!r}: {reason}")
+            if self._connack is not None and not self._connack.done():
+                self._connack.set_exception(err)
+            else:
+                log.error("%s", err)
+            return
+        self._session += 1
+        if self._connack is not None and not self._connack.done():
+            self._connack.set_result(None)
+        else:
+            log.info("MQTT client %s reconnected to %s (session present: %s)",
+                     self.client_id, self.broker, session_present)
+        if self._routes:
+            # Even with a persistent session: the broker may have lost it (restart
+            # without persistence, expiry), and subscribing again is harmless.
+            filters = list({f: q for f, _, q in self._routes}.items())
+            task = asyncio.ensure_future(self._send_subscribe(filters))
+            task.add_done_callback(_log_failure)
+
+    def _disconnected_cb(self, reason: str) -> None:
+        self._session += 1  # mids received on the old connection must not be acked now
+        self._parked.clear()  # unacked: the broker delivers them again on the next session
+        if not self._closing:
+            log.warning("MQTT client %s lost broker %s (%s); reconnecting", self.client_id,
+                        self.broker, reason)
+        err = TransportError(f"connection to MQTT broker {self.broker} lost ({reason})")
+        for fut in list(self._publishes.values()) + list(self._subacks.values()):
+            if not fut.done():
+                fut.set_exception(err)
+
+    def _received_cb(self, message: MqttMessage, mid: int) -> None:
+        self._incoming.put_nowait(_Incoming(message, mid, self._session))
+
+    def _puback_cb(self, mid: int, failed: bool, reason: str) -> None:
+        fut = self._publishes.get(mid)
+        if fut is None or fut.done():
+            return
+        if failed:
+            fut.set_exception(TransportError(f"MQTT broker {self.broker} refused: {reason}"))
+        else:
+            fut.set_result(None)
+
+    def _suback_cb(self, mid: int, codes: list[int]) -> None:
+        fut = self._subacks.get(mid)
+        if fut is not None and not fut.done():
+            fut.set_result(codes)
+
+    # ------------------------------------------------------------------ internals
+
+    async def _send_subscribe(self, filters: list[tuple[str, int]]) -> None:
+        assert self._loop is not None
+        rc, mid = self._client.subscribe(filters)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            raise TransportError(
+                f"cannot subscribe to {[f for f, _ in filters]} on MQTT broker {self.broker}: "
+                f"{paho.error_string(rc)}"
+            )
+        fut: asyncio.Future[list[int]] = self._loop.create_future()
+        self._subacks[mid] = fut
+        try:
+            codes = await asyncio.wait_for(fut, self.publish_timeout)
+        except TimeoutError as err:
+            raise TransportError(
+                f"no SUBACK for {[f for f, _ in filters]} from MQTT broker {self.broker}"
+            ) from err
+        finally:
+            self._subacks.pop(mid, None)
+        refused = [f for (f, _), code in zip(filters, codes, strict=False) if code >= 0x80]
+        if refused:
+            raise TransportError(f"MQTT broker {self.broker} refused subscription to {refused}")
+
+    def _unpark(self, topic_filter: str) -> None:
+        """Hand parked messages the new route matches back to the dispatcher, oldest first."""
+        matching: list[_Incoming] = []
+        rest: list[_Incoming] = []
+        for item in self._parked:
+            (matching if topic_matches(topic_filter, item.message.topic) else rest).append(item)
+        if not matching:
+            return
+        self._parked = rest
+        self._replay.extend(matching)
+        self._incoming.put_nowait(None)  # wake the dispatcher if it waits for the network
+
+    async def _dispatch(self) -> None:
+        """Hand messages to handlers in arrival order; ack QoS 1 only after success."""
+        while True:
+            item = self._replay.popleft() if self._replay else await self._incoming.get()
+            if item is None:
+                continue
+            msg = item.message
+            handlers = [h for f, h, _ in self._routes if topic_matches(f, msg.topic)]
+            if not handlers:
+                self._park(item)
+                continue
+            ok = True
+            for handler in dict.fromkeys(handlers):  # a handler under two filters runs once
+                try:
+                    await handler(msg)
+                except Exception:
+                    ok = False
+                    log.exception(
+                        "handler for %s (broker %s) failed; not acknowledged, the broker "
+                        "redelivers it when %s reconnects", msg.topic, self.broker,
+                        self.client_id)
+            if ok and msg.qos > 0 and item.session == self._session and self.connected:
+                self._client.ack(item.mid, msg.qos)
+
+    def _park(self, item: _Incoming) -> None:
+        """Keep a message no route wants yet, unacknowledged.
+
+        With a persistent session the broker sends what it kept for us right
+        after CONNACK, before the adapters have called :meth:`subscribe` again.
+        Acking such a message would lose it; it waits here for its route instead.
+        QoS 0 has no ack to withhold and is dropped. Past the cap the message is
+        only forgotten locally: unacked, the broker still has it for the next session.
+        """
+        if item.message.qos == 0:
+            log.debug("no route for %s (QoS 0); dropped", item.message.topic)
+            return
+        if len(self._parked) >= self.max_parked:
+            log.warning("no route for %s; %d messages already wait for a subscriber, leaving "
+                        "it with the broker", item.message.topic, len(self._parked))
+            return
+        self._parked.append(item)
+
+    async def _shutdown(self) -> None:
+        """Stop paho's thread and the dispatcher; fail whatever still waits."""
+        self._closing = True
+        await asyncio.to_thread(self._client.loop_stop)
+        self._disconnected_cb("client disconnected")
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher
+            self._dispatcher = None
+        # Messages still queued were never acked; the broker keeps them in the session.
+        self._incoming = asyncio.Queue()
+        self._replay.clear()
+        self._loop = None
+
+
+def _log_failure(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("MQTT resubscribe failed: %s", task.exception())
