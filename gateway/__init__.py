@@ -16,7 +16,6 @@ from gateway.core.adapters import (
     Manifest,
     RawFrame,
 )
-from gateway.core.sinks import SinkRegistry
 from gateway.core.clock import Clock, FakeClock, SystemClock
 from gateway.core.directory import device_id
 from gateway.core.model import (
@@ -36,6 +35,7 @@ from gateway.core.model import (
     make_event,
     to_cloudevent,
 )
+from gateway.core.sinks import SinkRegistry
 from gateway.errors import (
     ContractError,
     NavetError,

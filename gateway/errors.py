@@ -14,7 +14,9 @@ device and topic involved::
     ├── StoreError               the durable store refused a write
     │   └── StoreUnavailableError    disk full, read-only, connection lost
     ├── TransportError           MQTT, HTTP or socket I/O failed
-    └── UnknownAdapterError      no adapter registered under that name
+    ├── TransitionError          an alarm command does not fit the alarm's current state
+    ├── UnknownAdapterError      no adapter registered under that name
+    └── UnknownAlarmError        no alarm with that id in that tenant
 """
 
 from __future__ import annotations
@@ -75,3 +77,20 @@ class StoreUnavailableError(StoreError):
 
 class TransportError(NavetError):
     """A transport (MQTT, HTTP, socket) failed."""
+
+
+class TransitionError(NavetError):
+    """An alarm command does not fit the alarm's current state (stale or illegal).
+
+    ``current`` is the state the alarm is in now, so a caller (the operator API
+    answers 409) can show what happened instead.
+    """
+
+    def __init__(self, message: str, *, alarm: str, current: str) -> None:
+        self.alarm = alarm
+        self.current = current
+        super().__init__(message)
+
+
+class UnknownAlarmError(NavetError):
+    """No alarm with that id exists in that tenant."""

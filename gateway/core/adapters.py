@@ -59,8 +59,19 @@ class RawFrame:
         return h.hexdigest()
 
     def json(self) -> Any:
-        """The payload parsed as JSON (raises ``ValueError`` if it is not)."""
-        return json.loads(self.payload)
+        """The payload parsed as strict JSON (raises ``ValueError`` if it is not).
+
+        ``NaN`` and ``Infinity`` are refused (they are not JSON, though Python's
+        parser accepts them), and so is nesting too deep to parse.
+        """
+        try:
+            return json.loads(self.payload, parse_constant=_reject_constant)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 _VERSION_RANGE = re.compile(r"^\s*>=\s*(\d+)\.(\d+)\s*,\s*<\s*(\d+)(?:\.(\d+))?\s*$")
@@ -118,6 +129,16 @@ class AdapterHost(Protocol):
         """Mount an HTTP ingress handler at ``/ingress/<adapter>/<path>``."""
         ...
 
+    async def alarm_state(self, alarm: str) -> str | None:
+        """The lifecycle state of ``alarm`` in this adapter's tenants as ``alarm.<state>``.
+
+        None when the alarm is unknown.
+
+        Protocol adapters use it to answer a device honestly, e.g. SCAIP HOLD
+        while an operator is still handling the alarm.
+        """
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
@@ -151,10 +172,10 @@ class AdapterBase:
     def __init__(self, settings: Mapping[str, Any] | None = None) -> None:
         self.settings: dict[str, Any] = dict(settings or {})
 
-    async def start(self, host: AdapterHost) -> None:  # noqa: B027  # optional override
+    async def start(self, host: AdapterHost) -> None:  # optional override
         """Connect transports. Called once when the gateway starts."""
 
-    async def stop(self) -> None:  # noqa: B027  # optional override
+    async def stop(self) -> None:  # optional override
         """Release transports. Called once when the gateway stops."""
 
     def decode(self, frame: RawFrame) -> list[EventBase]:

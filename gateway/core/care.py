@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gateway.errors import ConfigError
 
 from .directory import DeviceDirectory, DeviceEntry, device_id
-from .model import DeviceKind, Location
+from .model import DeviceKind, Location, Priority
 from .model.common import Pseudonym, TenantId
 from .store import SQLiteStore
 
@@ -41,6 +41,11 @@ class Device(_Model):
     kind: DeviceKind
     resident: Pseudonym | None = None
     heartbeat_s: int | None = Field(default=None, ge=1, description="Expected heartbeat interval.")
+    heartbeat_tolerance_s: int | None = Field(
+        default=None, ge=1,
+        description="Silence after which the unit is reported silent; default: the tenant's "
+        "alarms.heartbeat_tolerance x the interval.",
+    )
     vendor: str | None = None
     model: str | None = None
     location: str | None = Field(default=None, max_length=120, description="e.g. 'Bedroom'.")
@@ -65,9 +70,28 @@ class Plan(_Model):
     visits: list[Visit] = Field(default_factory=list)
 
 
+class AlarmSettings(_Model):
+    """How a tenant's alarms escalate and how long its devices may stay silent."""
+
+    receivers: list[str] = Field(
+        default_factory=list,
+        description="Receiver chain: the first gets every alarm; each next one in turn when "
+        "the alarm is not acknowledged within ack_deadline_s.",
+    )
+    ack_deadline_s: int = Field(default=120, ge=1, description="Time to acknowledge per level.")
+    escalate: list[Priority] = Field(
+        default_factory=lambda: [Priority.CRITICAL, Priority.HIGH, Priority.NORMAL],
+        description="Priorities that escalate; an alarm without priority counts as normal.",
+    )
+    heartbeat_tolerance: float = Field(
+        default=2.5, ge=1.0, description="A unit is silent after this many heartbeat intervals."
+    )
+
+
 class Tenant(_Model):
     id: TenantId
     name: str
+    alarms: AlarmSettings = Field(default_factory=AlarmSettings)
     residents: list[Resident] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
     plans: list[Plan] = Field(default_factory=list)
@@ -108,7 +132,8 @@ async def apply_care_config(
                 raise ConfigError(f"tenant {tenant.id}: plan {plan.id} names unknown resident")
         await store.put_row(
             "tenants", {"id": tenant.id},
-            {"name": tenant.name, "body": json.dumps({"name": tenant.name})},
+            {"name": tenant.name, "body": json.dumps(
+                {"name": tenant.name, "alarms": tenant.alarms.model_dump(mode="json")})},
         )
         counts["tenants"] += 1
         for res in tenant.residents:

@@ -16,6 +16,7 @@ from gateway.errors import ConfigError
 from gateway.transports.base import MqttClient
 
 from .adapters import IngestResult, RawFrame
+from .alarms import AlarmService
 from .care import apply_care_config, load_care_config
 from .clock import Clock, SystemClock
 from .directory import DeviceDirectory
@@ -68,14 +69,14 @@ class AdapterHostImpl:
         return self.gateway.mqtt
 
     async def alarm_state(self, alarm: str) -> str | None:
-        """The latest lifecycle event type of ``alarm`` in this tenant (None if unknown).
+        """The lifecycle state of ``alarm`` as ``alarm.<state>`` (None if unknown).
 
         Protocol adapters use it to tell a device whether a person has its alarm
-        (SCAIP answers HOLD until ``alarm.acknowledged``).
+        (SCAIP answers HOLD until ``alarm.acknowledged``). The state, not the latest
+        event: a note or an escalation after acknowledgement must not put it on HOLD again.
         """
-        return await self.gateway.store.read(
-            lambda conn: self.gateway.store.alarm_last_type(self.tenant, alarm)
-        )
+        state = await self.gateway.alarms.state(self.tenant, alarm)
+        return f"alarm.{state}" if state is not None else None
 
     def add_webhook(self, path: str, handler: WebhookHandler) -> None:
         key = f"{self.instance_id}/{path.strip('/')}"
@@ -117,7 +118,13 @@ class Gateway:
         self._rules = rules
         self.rules: RulesRunner | None = None
         self.outbox: OutboxDispatcher | None = None
+        self.alarms = AlarmService(self.store, self.clock, self.emit)
         self.started = False
+
+    @property
+    def broker(self) -> Any:
+        """The broker this gateway started (embedded or in-memory), or None."""
+        return self._broker
 
     @property
     def mqtt(self) -> MqttClient:
@@ -219,7 +226,9 @@ class Gateway:
             return
         from gateway.transports.factory import start_mqtt
 
-        self._broker, self._mqtt = await start_mqtt(self.settings.mqtt)
+        self._broker, self._mqtt = await start_mqtt(
+            self.settings.mqtt, data_dir=self.settings.data_dir / "mqtt"
+        )
 
     async def stop(self) -> None:
         """Stop intake first, then let rules and delivery finish what was accepted."""

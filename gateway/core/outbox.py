@@ -98,7 +98,7 @@ class OutboxDispatcher:
                     log.exception("sink %s raised unexpectedly", sub.id)
                 self.metrics.delivery_failures.labels(sub.sink).inc()
                 delay = min(self.max_backoff, self.base_backoff * 2 ** min(item.attempts, 20))
-                delay *= random.uniform(0.5, 1.0)  # noqa: S311  # jitter, not crypto
+                delay *= random.uniform(0.5, 1.0)  # jitter, not crypto
                 age = now - (item.event.received or item.event.time)
                 dead = age > self.horizon
                 await self.store.outbox_retry(

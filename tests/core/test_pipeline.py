@@ -51,12 +51,18 @@ async def test_sensor_frame_is_stored_fanned_out_and_published(
     await consumer.drain()
 
     counts = gateway.store.count_events("vasteras")
-    assert counts == {"device.battery": 1, "device.heartbeat": 1, "sensor.reported": 1}
+    # 15 % is below the low-battery threshold: the core raises a technical alarm.
+    assert counts == {
+        "alarm.raised": 1, "device.battery": 1, "device.heartbeat": 1, "sensor.reported": 1,
+    }
     topics = sorted(m.topic for m in seen)
     assert topics == [
+        "navet/vasteras/events/alarm.raised",
         "navet/vasteras/events/device.battery",
         "navet/vasteras/events/sensor.reported",
     ]
+    raised = json.loads(next(m.payload for m in seen if m.topic.endswith("alarm.raised")))
+    assert raised["data"]["data"]["kind"] == "technical.low_battery"
     battery = json.loads(next(m.payload for m in seen if m.topic.endswith("battery")))
     assert battery["specversion"] == "1.0"
     assert battery["data"]["data"] == {"level_pct": 15, "low": True, "voltage_mv": None}

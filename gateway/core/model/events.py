@@ -132,7 +132,7 @@ def make_event(
     alarm: str | None = None,
     priority: Priority | str | None = None,
     location: Location | Mapping[str, Any] | None = None,
-    id: str | None = None,  # noqa: A002  # the contract field is called id
+    id: str | None = None,  # the contract field is called id
     id_parts: tuple[str | None, ...] = (),
 ) -> EventBase:
     """Build and validate one event.

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from .alarms import AlarmBook, LifecycleRule
+from .escalation import EscalationRule
+from .supervision import SilentUnitRule, TechnicalAlarmsRule
+
 
 def builtin_rules() -> list[Any]:
     """Rules in the order they see each event."""
-    return []
+    book = AlarmBook()  # open alarms, shared by the alarm rules; the lifecycle rule goes first
+    return [LifecycleRule(book), EscalationRule(book), TechnicalAlarmsRule(book),
+            SilentUnitRule(book)]

@@ -15,7 +15,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from gateway.errors import StoreUnavailableError
 
 from ..adapters import RawFrame
-from ..model import EventBase, EventAdapter
+from ..model import EventAdapter, EventBase
 from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -481,7 +481,7 @@ class SQLiteStore:
         marks = ", ".join("?" for _ in cols)
         updates = ", ".join(f"{c} = excluded.{c}" for c in values) or "body = body"
         conflict = ", ".join(key)
-        sql = (f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608  # fixed names
+        sql = (f"INSERT INTO {table} ({names}) VALUES ({marks})"  # fixed names
                f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
 
         def job(conn: sqlite3.Connection) -> None:
@@ -493,7 +493,7 @@ class SQLiteStore:
         if table not in {"tenants", "residents", "devices", "plans"}:
             raise ValueError(f"not a configuration table: {table}")
         col = "id" if table == "tenants" else "tenant"
-        sql = f"SELECT * FROM {table}"  # noqa: S608  # fixed names
+        sql = f"SELECT * FROM {table}"  # fixed names
         args: tuple[Any, ...] = ()
         if tenant is not None:
             sql += f" WHERE {col} = ?"

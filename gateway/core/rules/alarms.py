@@ -1,0 +1,377 @@
+"""The alarm lifecycle: one state machine, folded from the alarm's stored events.
+
+States and the events that move them (every transition carries who and when)::
+
+    raised --acknowledged--> acknowledged --dispatched--> dispatched --attended--> attended
+      |                           |    \\______________________attended___________/   |
+      |                           +----------closed------+-------closed--------------+--> closed
+      +--cancelled--> cancelled   (resident or reset, only before anyone acknowledged)
+
+``alarm.escalated`` does not change the state (it raises ``escalation_level``);
+``alarm.updated`` only adds information. The fold is lenient on purpose: a
+stored event is a fact, so one that does not fit (a device cancel after an
+operator acknowledged) stays in the history without moving the state; the
+command API (:mod:`gateway.core.alarms`) is where illegal transitions are refused.
+
+Alarm identity: an event belongs to alarm ``event.alarm``; an ``alarm.raised``
+without one starts an alarm whose id is its own event id. A second
+``alarm.raised`` with the id of an alarm already known is a repeat and counts
+as an update. A new alarm of the same kind from the same device while one is
+open is folded into the open one by :class:`LifecycleRule` (see there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from ..care import AlarmSettings
+from ..clock import Clock
+from ..model import (
+    Actor,
+    ActorKind,
+    DeviceRef,
+    EventAdapter,
+    EventBase,
+    Location,
+    Priority,
+    SourceRef,
+    event_id,
+    make_event,
+)
+from ..store import SQLiteStore
+from .engine import RuleContext
+
+log = logging.getLogger(__name__)
+
+SYSTEM = Actor(kind=ActorKind.SYSTEM, id="navet", name="Navet")
+"""The actor of everything Navet decides itself (technical alarms, automatic closes)."""
+
+NAVET = "navet"
+
+
+class AlarmState(StrEnum):
+    RAISED = "raised"
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"
+    ATTENDED = "attended"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+    @property
+    def open(self) -> bool:
+        return self not in (AlarmState.CLOSED, AlarmState.CANCELLED)
+
+    @property
+    def taken(self) -> bool:
+        """A person has the alarm (SCAIP stops answering HOLD from here on)."""
+        return self in (AlarmState.ACKNOWLEDGED, AlarmState.DISPATCHED, AlarmState.ATTENDED,
+                        AlarmState.CLOSED)
+
+
+PRIORITY_ORDER = {Priority.CRITICAL: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+
+
+@dataclass
+class AlarmRecord:
+    """What is known about one alarm: its state and the events that led there."""
+
+    tenant: str
+    id: str
+    state: AlarmState | None = None  # None: events seen, but never its alarm.raised
+    kind: str | None = None
+    priority: Priority | None = None
+    resident: str | None = None
+    device: DeviceRef | None = None
+    location: Location | None = None
+    text: str | None = None
+    raised: datetime | None = None  # at the device
+    received: datetime | None = None  # when Navet stored the raise: deadlines count from here
+    acknowledged_by: Actor | None = None
+    dispatched_to: list[Actor] = field(default_factory=list)
+    attended_by: Actor | None = None
+    closed_by: Actor | None = None
+    outcome: str | None = None
+    escalation_level: int = 0
+    escalated_to: str | None = None
+    cancel_requested: bool = False  # a cancel arrived after someone took the alarm
+    repeats: int = 0  # raises folded into this alarm
+    history: list[EventBase] = field(default_factory=list)
+    ack_due: datetime | None = None  # filled by views: when the current level runs out
+    overdue: bool = False  # filled by views: unacknowledged past the end of the chain
+
+    def apply(self, ev: EventBase) -> None:
+        """Fold one stored event into the record (idempotent per event id)."""
+        if any(h.id == ev.id for h in self.history):
+            return
+        self.history.append(ev)
+        data: Any = ev.data
+        t = ev.type
+        if ev.priority is not None and t in ("alarm.raised", "alarm.updated"):
+            self.priority = ev.priority
+        if t == "alarm.raised":
+            if self.state is None:
+                self.state = AlarmState.RAISED
+                self.kind = str(data.kind)
+                self.raised, self.received = ev.time, ev.received or ev.time
+                self.resident, self.device, self.location = ev.resident, ev.device, ev.location
+                self.text = data.text
+            else:
+                self.repeats += 1
+                self.text = data.text or self.text
+        elif t == "alarm.updated":
+            self.text = data.text or self.text
+            if data.position is not None:
+                self.location = Location(
+                    text=self.location.text if self.location else None,
+                    code=self.location.code if self.location else None,
+                    point=data.position,
+                )
+        elif t == "alarm.cancelled":
+            if self.state is AlarmState.RAISED:
+                self.state = AlarmState.CANCELLED
+            elif self.state is not None and self.state.open:
+                self.cancel_requested = True
+        elif t == "alarm.acknowledged":
+            if self.state is AlarmState.RAISED:
+                self.state, self.acknowledged_by = AlarmState.ACKNOWLEDGED, data.by
+        elif t == "alarm.escalated":
+            if data.level > self.escalation_level:
+                self.escalation_level, self.escalated_to = data.level, data.to
+        elif t == "alarm.dispatched":
+            if self.state in (AlarmState.ACKNOWLEDGED, AlarmState.DISPATCHED):
+                self.state = AlarmState.DISPATCHED
+                self.dispatched_to.append(data.to)
+        elif t == "alarm.attended":
+            if self.state in (AlarmState.ACKNOWLEDGED, AlarmState.DISPATCHED):
+                self.state, self.attended_by = AlarmState.ATTENDED, data.by
+        elif t == "alarm.closed" and self.is_open:
+            self.state, self.closed_by = AlarmState.CLOSED, data.by
+            self.outcome = str(data.outcome)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state is not None and self.state.open
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        return (PRIORITY_ORDER.get(self.priority or Priority.NORMAL, 2),
+                (self.received or self.raised or datetime.min).isoformat())
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready view for operators (the HTTP API serialises this)."""
+        def actor(a: Actor | None) -> dict[str, Any] | None:
+            return a.model_dump(mode="json", exclude_none=True) if a else None
+
+        return {
+            "id": self.id, "tenant": self.tenant, "state": str(self.state) if self.state else None,
+            "kind": self.kind, "priority": str(self.priority or Priority.NORMAL),
+            "resident": self.resident, "device": self.device.id if self.device else None,
+            "location": self.location.model_dump(mode="json", exclude_none=True)
+            if self.location else None,
+            "text": self.text,
+            "raised": self.raised.isoformat() if self.raised else None,
+            "acknowledged_by": actor(self.acknowledged_by),
+            "dispatched_to": [actor(a) for a in self.dispatched_to],
+            "attended_by": actor(self.attended_by),
+            "closed_by": actor(self.closed_by), "outcome": self.outcome,
+            "escalation_level": self.escalation_level, "escalated_to": self.escalated_to,
+            "ack_due": self.ack_due.isoformat() if self.ack_due else None,
+            "overdue": self.overdue, "cancel_requested": self.cancel_requested,
+            "repeats": self.repeats,
+            "history": [h.model_dump(mode="json", exclude_none=True) for h in self.history],
+        }
+
+
+# --------------------------------------------------------------------------- derived events
+
+
+def derive(
+    event_type: str,
+    rec: AlarmRecord,
+    *,
+    transition: str,
+    data: Mapping[str, Any],
+    time: datetime,
+    reason: str = "",
+) -> EventBase:
+    """An event Navet emits about ``rec``; the id comes from alarm + transition + reason.
+
+    The same decision made twice (a replay, a restart, a repeated command) gets
+    the same id, and the store keeps the first.
+    """
+    return make_event(
+        event_type, tenant=rec.tenant, time=time,
+        source=SourceRef(adapter=NAVET, protocol=NAVET, ref=rec.id), data=data,
+        device=rec.device, resident=rec.resident, alarm=rec.id, priority=rec.priority,
+        location=rec.location, id=event_id(NAVET, rec.tenant, rec.id, transition, reason),
+    )
+
+
+def close_event(rec: AlarmRecord, *, by: Actor, outcome: str, note: str | None,
+                time: datetime) -> EventBase:
+    """``alarm.closed``; one id per alarm whoever closes it, so an alarm closes once."""
+    return derive("alarm.closed", rec, transition="closed", time=time,
+                  data={"by": by, "outcome": outcome, "note": note})
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_alarms(
+    conn: sqlite3.Connection,
+    *,
+    tenant: str | None = None,
+    alarm: str | None = None,
+    open_only: bool = True,
+    ruled_only: bool = False,
+) -> list[AlarmRecord]:
+    """Fold alarms from the store. ``ruled_only``: as the rules have seen them so far."""
+    where = ["e.type LIKE 'alarm.%'"]
+    args: list[Any] = []
+    if tenant is not None:
+        where.append("e.tenant = ?")
+        args.append(tenant)
+    if alarm is not None:
+        where.append("(e.alarm = ? OR e.id = ?)")
+        args += [alarm, alarm]
+    if ruled_only:
+        where.append("e.ruled = 1")
+    if open_only:
+        where.append(
+            "NOT EXISTS (SELECT 1 FROM events c WHERE c.type = 'alarm.closed'"
+            " AND c.tenant = e.tenant AND c.alarm = coalesce(e.alarm, e.id)"
+            + (" AND c.ruled = 1" if ruled_only else "") + ")"
+        )
+    rows = conn.execute(
+        "SELECT e.body FROM events e WHERE " + " AND ".join(where) + " ORDER BY e.seq", args
+    ).fetchall()
+    records: dict[tuple[str, str], AlarmRecord] = {}
+    for row in rows:
+        ev = EventAdapter.validate_json(row[0])
+        key = (ev.tenant, ev.alarm or ev.id)
+        records.setdefault(key, AlarmRecord(*key)).apply(ev)
+    return [r for r in records.values()
+            if r.state is not None and (r.is_open or not open_only)]
+
+
+def tenant_alarm_settings(store: SQLiteStore, tenant: str) -> AlarmSettings:
+    """The tenant's alarm settings from its care configuration (defaults if none)."""
+    rows = store.rows("tenants", tenant)
+    body = json.loads(rows[0]["body"] or "{}") if rows else {}
+    return AlarmSettings.model_validate(body.get("alarms") or {})
+
+
+# --------------------------------------------------------------------------- the book
+
+
+class AlarmBook:
+    """Open alarms in memory, shared by the alarm rules.
+
+    Loaded once from the store (alarms as the rules last saw them), then kept
+    current by every rule calling :meth:`observe` for each event; observing is
+    idempotent, so the order of rules does not matter for it.
+    """
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str], AlarmRecord] = {}
+        self.loaded = False
+
+    def ensure_loaded(self, store: SQLiteStore) -> None:
+        if self.loaded:
+            return
+        for rec in store.read_sync(lambda conn: load_alarms(conn, ruled_only=True)):
+            self.records[(rec.tenant, rec.id)] = rec
+        self.loaded = True
+        log.info("alarm rules: %d open alarm(s) restored from the store", len(self.records))
+
+    def observe(self, ev: EventBase) -> AlarmRecord | None:
+        if not ev.type.startswith("alarm."):
+            return None
+        key = (ev.tenant, ev.alarm or ev.id)
+        rec = self.records.get(key)
+        if rec is None:
+            if ev.type != "alarm.raised":
+                return None  # about an alarm that is closed (and forgotten) or unknown
+            rec = self.records[key] = AlarmRecord(*key)
+        rec.apply(ev)
+        if not rec.is_open:
+            del self.records[key]
+        return rec
+
+    def get(self, tenant: str, alarm: str) -> AlarmRecord | None:
+        return self.records.get((tenant, alarm))
+
+    def open_records(self) -> list[AlarmRecord]:
+        return [r for r in self.records.values() if r.is_open]
+
+    def find_open(self, tenant: str, device: str, kind: str) -> AlarmRecord | None:
+        for rec in self.records.values():
+            if (rec.tenant == tenant and rec.is_open and rec.kind == kind
+                    and rec.device is not None and rec.device.id == device):
+                return rec
+        return None
+
+
+class LifecycleRule:
+    """Keeps the book of open alarms and folds a device's repeated alarms into one.
+
+    A device that raises a *new* alarm (new alarm id) of the same kind while its
+    previous one is still open (a resident pressing the button again while
+    waiting) does not make a second alarm for operators: Navet adds an
+    ``alarm.updated`` to the open alarm and cancels the newcomer
+    (``alarm.cancelled``, reason ``device``, by Navet). Run this rule before the
+    other alarm rules.
+    """
+
+    name = "alarm-lifecycle"
+
+    def __init__(self, book: AlarmBook | None = None) -> None:
+        self.book = book or AlarmBook()
+
+    def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
+        self.book.ensure_loaded(ctx.store)
+        derived: list[EventBase] = []
+        key = (event.tenant, event.alarm or event.id)
+        if (event.type == "alarm.raised" and event.source.adapter != NAVET
+                and event.device is not None and key not in self.book.records):
+            kind = str(event.data.kind)  # type: ignore[attr-defined]  # alarm.raised body
+            first = self.book.find_open(event.tenant, event.device.id, kind)
+            if first is not None:
+                dup = AlarmRecord(*key, device=event.device, resident=event.resident,
+                                  priority=event.priority, location=event.location)
+                now = event.received or event.time
+                text = event.data.text  # type: ignore[attr-defined]
+                derived = [
+                    derive("alarm.updated", first, transition="updated", reason=dup.id, time=now,
+                           data={"text": f"raised again by the device (alarm {dup.id})"
+                                 + (f": {text}" if text else "")}),
+                    derive("alarm.cancelled", dup, transition="cancelled", time=now,
+                           data={"reason": "device", "by": SYSTEM}),
+                ]
+        self.book.observe(event)
+        return derived
+
+
+# --------------------------------------------------------------------------- timers
+
+
+async def sleep_or_wake(clock: Clock, seconds: float | None, wake: asyncio.Event) -> None:
+    """Sleep ``seconds`` on ``clock`` (forever if None), or until ``wake`` is set."""
+    if wake.is_set():
+        return
+    tasks: list[asyncio.Future[Any]] = [asyncio.ensure_future(wake.wait())]
+    if seconds is not None:
+        tasks.append(asyncio.ensure_future(clock.sleep(max(0.0, seconds))))
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()

@@ -1,0 +1,314 @@
+"""Device health as alarms: technical alarms and supervision of silent units.
+
+Technical alarms (:class:`TechnicalAlarmsRule`) turn what a device says about
+itself into one alarm per *episode*:
+
+- ``device.battery`` with ``low`` -> ``technical.low_battery`` (priority low);
+  the next report that is not low closes it (``technical_fixed``, by Navet).
+- ``device.fault`` active -> ``technical.mains_lost`` (normal), ``technical.link_lost``
+  (high) or ``technical.other``; the same fault inactive closes it.
+- ``device.offline`` -> ``technical.link_lost`` (high); ``device.online`` closes it.
+
+While an episode lasts, repeated reports add nothing, even if an operator
+closed the alarm meanwhile: the next alarm comes with the next episode.
+
+Silent units (:class:`SilentUnitRule`): a device with an expected heartbeat
+interval (``heartbeat_s`` in the care configuration, or announced by the
+device as ``device.heartbeat`` ``interval_s``) that is not heard from within
+its tolerance gets ``technical.unit_silent`` (priority high). Any event from
+the device counts as life except ``device.offline`` (a bridge saying the
+device is gone). When it is heard again Navet emits ``device.online``
+(``silent_s``) and closes the silent alarm. A device already reported offline
+(open ``technical.link_lost``) is not reported silent as well.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..care import AlarmSettings
+from ..model import AlarmKind, DeviceRef, EventBase, Location, Priority, event_id, make_event
+from .alarms import (
+    NAVET,
+    SYSTEM,
+    AlarmBook,
+    AlarmRecord,
+    close_event,
+    derive,
+    sleep_or_wake,
+    tenant_alarm_settings,
+)
+from .engine import RuleContext
+
+log = logging.getLogger(__name__)
+
+FAULTS: dict[str, tuple[AlarmKind, Priority]] = {
+    "mains_lost": (AlarmKind.TECHNICAL_MAINS_LOST, Priority.NORMAL),
+    "link_lost": (AlarmKind.TECHNICAL_LINK_LOST, Priority.HIGH),
+    "hardware": (AlarmKind.TECHNICAL_OTHER, Priority.NORMAL),
+    "other": (AlarmKind.TECHNICAL_OTHER, Priority.NORMAL),
+}
+
+
+def technical_record(
+    ctx: RuleContext, tenant: str, device: DeviceRef, kind: AlarmKind, episode: str,
+    priority: Priority, resident: str | None = None,
+) -> AlarmRecord:
+    """The alarm for one episode; its id comes from device + kind + what started it."""
+    entry = ctx.directory.get(device.id)
+    place = entry.extra.get("location") if entry else None
+    return AlarmRecord(
+        tenant, event_id(NAVET, tenant, device.id, str(kind), episode), kind=str(kind),
+        priority=priority, resident=resident or (entry.resident if entry else None),
+        device=device, location=Location(text=place) if place else None,
+    )
+
+
+def raise_event(rec: AlarmRecord, text: str, time: datetime) -> EventBase:
+    return derive("alarm.raised", rec, transition="raised", time=time,
+                  data={"kind": rec.kind, "text": text[:500]})
+
+
+class TechnicalAlarmsRule:
+    name = "technical-alarms"
+
+    def __init__(self, book: AlarmBook | None = None) -> None:
+        self.book = book or AlarmBook()
+        self._episodes: dict[tuple[str, str, str], AlarmRecord] = {}
+        self._loaded = False
+
+    def _load(self, ctx: RuleContext) -> None:
+        if self._loaded:
+            return
+        self.book.ensure_loaded(ctx.store)
+        for rec in self.book.open_records():
+            if rec.device is not None and rec.kind in {str(k) for k, _ in FAULTS.values()} | {
+                    str(AlarmKind.TECHNICAL_LOW_BATTERY)}:
+                self._episodes[(rec.tenant, rec.device.id, rec.kind)] = rec
+        self._loaded = True
+
+    def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
+        self._load(ctx)
+        self.book.observe(event)
+        if event.device is None or event.source.adapter == NAVET:
+            return []
+        data: Any = event.data
+        if event.type == "device.battery":
+            level = f" ({data.level_pct} %)" if data.level_pct is not None else ""
+            return self._episode(ctx, event, AlarmKind.TECHNICAL_LOW_BATTERY, Priority.LOW,
+                                 active=data.low, text=f"battery low{level}",
+                                 fixed=f"battery ok again{level}")
+        if event.type == "device.fault":
+            kind, priority = FAULTS[str(data.kind)]
+            what = data.text or str(data.kind).replace("_", " ")
+            return self._episode(ctx, event, kind, priority, active=data.active,
+                                 text=f"fault: {what}", fixed=f"fault cleared: {what}")
+        if event.type == "device.offline":
+            return self._episode(ctx, event, AlarmKind.TECHNICAL_LINK_LOST, Priority.HIGH,
+                                 active=True, text=f"offline: {data.reason}", fixed="")
+        if event.type == "device.online":
+            return self._episode(ctx, event, AlarmKind.TECHNICAL_LINK_LOST, Priority.HIGH,
+                                 active=False, text="", fixed="device online again")
+        return []
+
+    def _episode(self, ctx: RuleContext, ev: EventBase, kind: AlarmKind, priority: Priority,
+                 *, active: bool, text: str, fixed: str) -> list[EventBase]:
+        assert ev.device is not None
+        key = (ev.tenant, ev.device.id, str(kind))
+        current = self._episodes.get(key) or self.book.find_open(*key)
+        if active:
+            if current is not None:
+                return []  # the same episode: reported once
+            rec = technical_record(ctx, ev.tenant, ev.device, kind, ev.id, priority, ev.resident)
+            self._episodes[key] = rec
+            return [raise_event(rec, text, ev.time)]
+        if current is None:
+            return []
+        self._episodes.pop(key, None)
+        # one closed id per alarm: if an operator closed it already, the store keeps theirs
+        return [close_event(current, by=SYSTEM, outcome="technical_fixed", note=fixed,
+                            time=ev.time)]
+
+
+@dataclass
+class _Watch:
+    tenant: str
+    device: str
+    last_seen: datetime
+    announced_s: int | None = None
+    alarm: AlarmRecord | None = None  # the open silent alarm of this episode
+
+
+class SilentUnitRule:
+    name = "silent-units"
+    refresh_s = 300.0
+    """How often devices added to the configuration while running are picked up."""
+
+    def __init__(self, book: AlarmBook | None = None) -> None:
+        self.book = book or AlarmBook()
+        self._watches: dict[str, _Watch] = {}
+        self._wake = asyncio.Event()
+        self._loaded = False
+        self._refreshed: datetime | None = None
+
+    # ------------------------------------------------------------------ state
+
+    def _load(self, ctx: RuleContext) -> None:
+        if self._loaded:
+            return
+        self.book.ensure_loaded(ctx.store)
+        self._refresh(ctx, ctx.clock.now())
+        for rec in self.book.open_records():
+            if rec.kind == AlarmKind.TECHNICAL_UNIT_SILENT and rec.device is not None:
+                watch = self._watches.get(rec.device.id)
+                if watch is not None:
+                    watch.alarm = rec
+        self._loaded = True
+
+    def _refresh(self, ctx: RuleContext, now: datetime) -> None:
+        """Pick up configured devices; the store's last_seen survives restarts."""
+        for row in ctx.store.rows("devices"):
+            seen = _parse(row["last_seen"])
+            watch = self._watches.get(row["id"])
+            if watch is None:
+                watch = self._watches[row["id"]] = _Watch(row["tenant"], row["id"], seen or now)
+                if row["heartbeat_s"] is None:
+                    watch.announced_s = _announced(ctx, row["tenant"], row["id"])
+            elif seen is not None and seen > watch.last_seen:
+                watch.last_seen = seen
+        self._refreshed = now
+
+    def _limits(
+        self, ctx: RuleContext, watch: _Watch, s: AlarmSettings
+    ) -> tuple[int, float] | None:
+        entry = ctx.directory.get(watch.device)
+        interval = (entry.heartbeat_s if entry else None) or watch.announced_s
+        if not interval:
+            return None  # nothing promised, nothing supervised
+        tolerance = entry.extra.get("heartbeat_tolerance_s") if entry else None
+        return interval, float(tolerance or s.heartbeat_tolerance * interval)
+
+    # ------------------------------------------------------------------ events
+
+    def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
+        self._load(ctx)
+        self.book.observe(event)
+        if event.device is None or event.source.adapter == NAVET or event.type == "device.offline":
+            return []
+        seen = event.received or event.time
+        watch = self._watches.get(event.device.id)
+        if watch is None:
+            watch = self._watches[event.device.id] = _Watch(event.tenant, event.device.id, seen)
+            self._wake.set()
+        if event.type == "device.heartbeat":
+            interval = event.data.interval_s  # type: ignore[attr-defined]  # heartbeat body
+            if interval and interval != watch.announced_s:
+                watch.announced_s = interval
+                self._wake.set()
+        out: list[EventBase] = []
+        if watch.alarm is not None:
+            silent_s = max(0, int((seen - watch.last_seen).total_seconds()))
+            rec, watch.alarm = watch.alarm, None
+            if event.type != "device.online":
+                out.append(make_event(
+                    "device.online", tenant=event.tenant, time=seen,
+                    source={"adapter": NAVET, "protocol": NAVET, "ref": rec.id},
+                    device=event.device, resident=rec.resident, alarm=rec.id,
+                    data={"silent_s": silent_s}, id=event_id(NAVET, rec.tenant, rec.id, "online"),
+                ))
+            out.append(close_event(rec, by=SYSTEM, outcome="technical_fixed", time=seen,
+                                   note=f"unit heard again after {silent_s} s of silence"))
+            self._wake.set()
+        if seen > watch.last_seen:
+            watch.last_seen = seen
+        return out
+
+    # ------------------------------------------------------------------ timer
+
+    def due(self, ctx: RuleContext, now: datetime) -> tuple[list[EventBase], datetime | None]:
+        """Silent alarms due at ``now``, and when the next device falls silent."""
+        events: list[EventBase] = []
+        nxt: datetime | None = None
+        settings: dict[str, AlarmSettings] = {}
+        for watch in self._watches.values():
+            if watch.alarm is not None:
+                continue
+            if watch.tenant not in settings:
+                settings[watch.tenant] = tenant_alarm_settings(ctx.store, watch.tenant)
+            limits = self._limits(ctx, watch, settings[watch.tenant])
+            if limits is None:
+                continue
+            interval, tolerance = limits
+            at = watch.last_seen + timedelta(seconds=tolerance)
+            if now >= at:
+                stored = _stored_last_seen(ctx, watch.device)  # stored but not yet ruled?
+                if stored is not None and stored > watch.last_seen:
+                    watch.last_seen = stored
+                    at = stored + timedelta(seconds=tolerance)
+            if now < at:
+                nxt = at if nxt is None or at < nxt else nxt
+                continue
+            if self.book.find_open(watch.tenant, watch.device,
+                                   AlarmKind.TECHNICAL_LINK_LOST) is not None:
+                continue  # already reported offline; one alarm per cause
+            entry = ctx.directory.get(watch.device)
+            device = DeviceRef(id=watch.device, kind=entry.kind if entry else "other",  # type: ignore[arg-type]
+                               vendor=entry.extra.get("vendor") if entry else None,
+                               model=entry.extra.get("model") if entry else None)
+            rec = technical_record(ctx, watch.tenant, device, AlarmKind.TECHNICAL_UNIT_SILENT,
+                                   watch.last_seen.isoformat(), Priority.HIGH)
+            watch.alarm = rec
+            events.append(raise_event(
+                rec, f"no sign of life for {int(tolerance)} s (expected every {interval} s)", at))
+        return events, nxt
+
+    async def run(self, ctx: RuleContext) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                self._load(ctx)
+                now = ctx.clock.now()
+                if self._refreshed is None or (now - self._refreshed).total_seconds() >= \
+                        self.refresh_s:
+                    self._refresh(ctx, now)
+                events, nxt = self.due(ctx, now)
+                if events:
+                    log.info("%d unit(s) silent", len(events))
+                    await ctx.emit(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("supervision timer failed; retrying in 5 s")
+                await ctx.clock.sleep(5)
+                continue
+            assert self._refreshed is not None
+            wake_at = self._refreshed + timedelta(seconds=self.refresh_s)
+            if nxt is not None and nxt < wake_at:
+                wake_at = nxt
+            await sleep_or_wake(ctx.clock, (wake_at - ctx.clock.now()).total_seconds(),
+                                self._wake)
+
+
+def _parse(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _stored_last_seen(ctx: RuleContext, device: str) -> datetime | None:
+    row = ctx.store.read_sync(
+        lambda conn: conn.execute("SELECT last_seen FROM devices WHERE id = ?", (device,))
+        .fetchone())
+    return _parse(row[0]) if row else None
+
+
+def _announced(ctx: RuleContext, tenant: str, device: str) -> int | None:
+    """The interval the device last announced in a heartbeat, if it ever did."""
+    row = ctx.store.read_sync(lambda conn: conn.execute(
+        "SELECT json_extract(body, '$.data.interval_s') FROM events WHERE tenant = ?"
+        " AND device = ? AND type = 'device.heartbeat'"
+        " AND json_extract(body, '$.data.interval_s') IS NOT NULL ORDER BY time DESC LIMIT 1",
+        (tenant, device)).fetchone())
+    return int(row[0]) if row and row[0] is not None else None
