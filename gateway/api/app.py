@@ -1,0 +1,55 @@
+"""The HTTP API: ``create_app(settings)`` builds the FastAPI application.
+
+The lifespan owns the gateway: it creates and starts one from ``settings``,
+or starts and stops the one it is given (tests, ``navet demo``), and keeps it
+on ``app.state.gateway`` where :func:`gateway.api.deps.get_gateway` finds it.
+Serve with ``uvicorn --factory gateway.api.app:create_app``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from gateway import __version__
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+
+from .routes import config, directory, events, health, ingress, live_view, reports, stream
+
+DESCRIPTION = """\
+Navet is a vendor-neutral integration gateway for welfare technology.
+Every data query is scoped to one tenant (municipality) by the `tenant` parameter.
+Events are contract v1 envelopes; the live stream sends them as CloudEvents 1.0.
+"""
+
+
+def create_app(settings: Settings | None = None, *, gateway: Gateway | None = None) -> FastAPI:
+    """Build the app. Without ``gateway``, one is built from ``settings`` at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        gw = gateway if gateway is not None else Gateway(settings or Settings())
+        await gw.start()
+        collector = health.StoreCollector(gw.store)
+        gw.metrics.registry.register(collector)
+        app.state.gateway = gw
+        try:
+            yield
+        finally:
+            app.state.gateway = None
+            gw.metrics.registry.unregister(collector)
+            await gw.stop()
+
+    app = FastAPI(
+        title="Navet", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+        docs_url="/docs", openapi_url="/openapi.json",
+    )
+    app.state.gateway = None
+    for module in (health, events, stream, directory, reports, config, ingress, live_view):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
+    return app

@@ -1,0 +1,97 @@
+"""Request dependencies shared by every router: the running gateway and the tenant scope.
+
+Tenant resolution lives in exactly one place, :func:`tenant_scope`. Today it
+reads the required ``tenant`` query parameter; when bearer tokens arrive it
+will read the tenant (and roles) from the token instead, and no router changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+
+from gateway.core.gateway import Gateway
+from gateway.core.model import CATALOGUE
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The gateway the app's lifespan started."""
+    gateway: Gateway | None = getattr(request.app.state, "gateway", None)
+    if gateway is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the gateway is not running")
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def known_tenants(gateway: Gateway) -> dict[str, str]:
+    """Tenant id -> display name, from the care configuration and the settings.
+
+    A tenant exists once it is configured (care configuration) or has an
+    adapter instance or subscription in the settings; events can only arrive
+    for such tenants, so nothing is hidden by this list.
+    """
+    names = {row["id"]: row["name"] for row in gateway.store.rows("tenants")}
+    settings = gateway.settings
+    for tenant in [a.tenant for a in settings.adapters] + [
+            s.tenant for s in settings.subscriptions]:
+        names.setdefault(tenant, tenant)
+    return dict(sorted(names.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    """The tenant a request may see. Every data query filters on ``id``."""
+
+    id: str
+    name: str
+
+
+async def tenant_scope(
+    gateway: GatewayDep,
+    tenant: Annotated[
+        str, Query(description="Tenant (municipality) whose data to read.", examples=["vasteras"])
+    ],
+) -> Tenant:
+    tenants = await gateway.store.read(lambda conn: known_tenants(gateway))
+    if tenant not in tenants:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown tenant {tenant!r}")
+    return Tenant(tenant, tenants[tenant])
+
+
+TenantScope = Annotated[Tenant, Depends(tenant_scope)]
+
+
+def resolve_types(include: Sequence[str], exclude: Sequence[str] = ()) -> list[str]:
+    """Expand type filters (exact types or prefixes such as ``alarm.``) to catalogue types.
+
+    Returns ``[]`` for "every type". Unknown types are refused with 422 so a
+    typo never silently returns an empty list.
+    """
+
+    def expand(pattern: str) -> set[str]:
+        if pattern.endswith("."):
+            found = {t for t in CATALOGUE if t.startswith(pattern)}
+        else:
+            found = {pattern} if pattern in CATALOGUE else set()
+        if not found:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                f"type {pattern!r} is neither an event type of the catalogue nor a prefix of"
+                " one (prefixes end with '.', e.g. 'alarm.')",
+            )
+        return found
+
+    if not exclude:
+        return sorted(set().union(*(expand(p) for p in include))) if include else []
+    chosen = set().union(*(expand(p) for p in include)) if include else set(CATALOGUE)
+    chosen -= set().union(*(expand(p) for p in exclude))
+    if not chosen:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "the type filters exclude every event type"
+        )
+    return sorted(chosen)

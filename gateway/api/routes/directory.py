@@ -1,0 +1,84 @@
+"""What a tenant has: ``/api/v1/tenants``, ``/devices``, ``/residents``.
+
+Devices Navet has heard from but nobody has assigned to a resident are listed
+with ``unassigned: true`` so an operator can find and place them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from ..deps import GatewayDep, TenantScope, known_tenants
+
+router = APIRouter(prefix="/api/v1", tags=["directory"])
+
+
+class TenantOut(BaseModel):
+    id: str
+    name: str
+
+
+class DeviceOut(BaseModel):
+    id: str
+    adapter: str
+    address: str
+    kind: str
+    resident: str | None
+    unassigned: bool
+    last_seen: str | None
+    heartbeat_s: int | None
+    vendor: str | None = None
+    model: str | None = None
+    location: str | None = None
+
+
+class ResidentOut(BaseModel):
+    id: str
+    label: str
+    home: dict[str, Any] | None
+    devices: list[str]
+
+
+@router.get("/tenants", response_model=list[TenantOut])
+async def tenants(gateway: GatewayDep) -> list[TenantOut]:
+    """Tenants this caller may pick. (With tokens: only the token's tenants.)"""
+    found = await gateway.store.read(lambda conn: known_tenants(gateway))
+    return [TenantOut(id=k, name=v) for k, v in found.items()]
+
+
+@router.get("/devices", response_model=list[DeviceOut])
+async def devices(gateway: GatewayDep, tenant: TenantScope) -> list[DeviceOut]:
+    store = gateway.store
+    rows = await store.read(lambda conn: store.rows("devices", tenant.id))
+    out = []
+    for row in rows:
+        body = json.loads(row["body"] or "{}")
+        out.append(DeviceOut(
+            id=row["id"], adapter=row["adapter"], address=row["address"], kind=row["kind"],
+            resident=row["resident"], unassigned=row["resident"] is None,
+            last_seen=row["last_seen"], heartbeat_s=row["heartbeat_s"],
+            vendor=body.get("vendor"), model=body.get("model"), location=body.get("location"),
+        ))
+    return out
+
+
+@router.get("/residents", response_model=list[ResidentOut])
+async def residents(gateway: GatewayDep, tenant: TenantScope) -> list[ResidentOut]:
+    store = gateway.store
+
+    def read(conn: object) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return store.rows("residents", tenant.id), store.rows("devices", tenant.id)
+
+    rows, devs = await store.read(read)
+    out = []
+    for row in rows:
+        body = json.loads(row["body"] or "{}")
+        out.append(ResidentOut(
+            id=row["id"], label=body.get("label", ""), home=body.get("home"),
+            devices=[d["id"] for d in devs if d["resident"] == row["id"]],
+        ))
+    return out

@@ -1,0 +1,226 @@
+// Navet live view: REST for the first picture, Server-Sent Events for what follows.
+// No framework and no build step; every value from the API goes in via textContent.
+"use strict";
+
+const MAX_ROWS = 200;
+const POLL_MS = 5000; // devices' last-seen and dead letters do not come through the stream
+const WARN_TYPES = new Set([
+  "device.offline", "device.fault", "device.tamper", "lock.jammed", "lock.denied",
+  "medication.dose_missed", "medication.refill_needed", "supervision.refused",
+]);
+
+const $ = (sel) => document.querySelector(sel);
+const state = { tenant: null, source: null, counts: {}, seen: new Set(), poll: null, soon: null };
+
+async function getJSON(path, params) {
+  const url = new URL(path, location.origin);
+  for (const [k, v] of Object.entries(params || {})) {
+    for (const one of [].concat(v)) url.searchParams.append(k, one);
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (cls) node.className = cls;
+  return node;
+}
+
+function clock(iso) {
+  if (!iso) return "–";
+  const d = new Date(iso);
+  const today = new Date().toDateString() === d.toDateString();
+  const t = d.toLocaleTimeString("sv-SE");
+  return today ? t : `${d.toLocaleDateString("sv-SE")} ${t}`;
+}
+
+function who(actor) {
+  return actor ? actor.name || actor.id : "";
+}
+
+// One line an operator can read at a glance; the full event is one API call away.
+function describe(ev) {
+  const d = ev.data || {};
+  switch (ev.type) {
+    case "alarm.raised":
+      return [d.kind, d.text, d.code && `code ${d.code}`].filter(Boolean).join(" – ");
+    case "alarm.closed":
+      return `${d.outcome} by ${who(d.by)}${d.note ? ": " + d.note : ""}`;
+    case "alarm.cancelled":
+      return `cancelled (${d.reason})`;
+    case "alarm.escalated":
+      return `level ${d.level} → ${d.to}: ${d.reason}`;
+    case "alarm.dispatched":
+      return `${who(d.to)} sent by ${who(d.by)}`;
+    case "sensor.reported":
+      return Object.entries(d.readings || {})
+        .filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join(", ");
+    case "device.battery":
+      return `${d.level_pct ?? "?"} %${d.low ? " (low)" : ""}`;
+    case "device.tamper":
+      return d.active ? "tamper: cover opened" : "tamper cleared";
+    case "device.offline":
+      return d.reason;
+    case "device.fault":
+      return `${d.kind} ${d.active ? "started" : "cleared"}${d.text ? ": " + d.text : ""}`;
+    case "position.reported":
+      return d.point ? `${d.point.lat.toFixed(5)}, ${d.point.lon.toFixed(5)}` : "";
+    default:
+      if (d.by) return who(d.by) + (d.reason ? `: ${d.reason}` : "");
+      if (d.dose) return [d.medication, d.dose].filter(Boolean).join(" ");
+      const text = JSON.stringify(d);
+      return text === "{}" ? "" : text.slice(0, 120);
+  }
+}
+
+// The REST API returns envelopes; the stream returns CloudEvents. Same row either way.
+function fromCloudEvent(ce, seq) {
+  return { ...ce.data, id: ce.id, type: ce.type, time: ce.time, seq: Number(seq) };
+}
+
+function rowClass(type) {
+  if (type === "alarm.raised") return "alarm raised";
+  if (type.startsWith("alarm.")) return "alarm";
+  return WARN_TYPES.has(type) ? "warn" : "";
+}
+
+function addRow(ev, fresh) {
+  if (state.seen.has(ev.id)) return;
+  state.seen.add(ev.id);
+  const tr = el("tr", null, rowClass(ev.type) + (fresh ? " new" : ""));
+  tr.dataset.type = ev.type;
+  tr.dataset.seq = ev.seq;
+  tr.append(
+    el("td", clock(ev.time), "time"),
+    el("td", ev.type, "type"),
+    el("td", ev.resident || "–"),
+    el("td", ev.device ? ev.device.id : "–"),
+    el("td", describe(ev)),
+  );
+  const body = $("#events tbody");
+  body.prepend(tr);
+  while (body.rows.length > MAX_ROWS) body.deleteRow(-1);
+  $("#no-events").hidden = true;
+}
+
+function renderCounters() {
+  const box = $("#counters");
+  box.replaceChildren();
+  const entries = Object.entries(state.counts).filter(([t]) => t !== "device.heartbeat");
+  entries.sort(([a], [b]) => (b.startsWith("alarm.") - a.startsWith("alarm.")) || a.localeCompare(b));
+  for (const [type, n] of entries) {
+    const c = el("div", null, "counter" + (type.startsWith("alarm.") ? " alarm" : ""));
+    c.dataset.type = type;
+    c.append(el("b", n), el("span", type));
+    box.append(c);
+  }
+  if (!entries.length) box.append(el("p", "No events for this tenant yet.", "empty"));
+}
+
+async function refreshDevices() {
+  const devices = await getJSON("/api/v1/devices", { tenant: state.tenant });
+  const body = $("#devices tbody");
+  body.replaceChildren();
+  devices.sort((a, b) => (b.last_seen || "").localeCompare(a.last_seen || ""));
+  for (const dev of devices) {
+    const name = el("td", dev.id, "device");
+    if (dev.location) name.append(el("small", dev.location));
+    if (dev.unassigned) name.append(el("span", "unassigned", "tag"));
+    const tr = el("tr");
+    tr.append(name, el("td", dev.resident || "–"), el("td", clock(dev.last_seen), "time"));
+    body.append(tr);
+  }
+  if (!devices.length) {
+    const tr = el("tr");
+    tr.append(el("td", "No devices.", "empty"));
+    body.append(tr);
+  }
+}
+
+async function refreshDeadLetters() {
+  const letters = await getJSON("/api/v1/dead-letters", { tenant: state.tenant, limit: 20 });
+  const list = $("#dead-letters");
+  list.replaceChildren();
+  for (const dl of letters) {
+    const li = el("li");
+    li.append(
+      el("div", `${clock(dl.received)} · ${dl.adapter} · ${dl.address}`),
+      el("div", dl.reason, "reason"),
+      el("code", dl.payload),
+    );
+    list.append(li);
+  }
+  if (!letters.length) list.append(el("li", "None – every frame was understood.", "empty"));
+}
+
+function setStatus(on, text) {
+  const s = $("#status");
+  s.className = "status " + (on ? "on" : "off");
+  s.textContent = text;
+}
+
+// An event means a device was just heard from: show its new last-seen shortly.
+function refreshSoon() {
+  clearTimeout(state.soon);
+  state.soon = setTimeout(() => refreshDevices().catch(console.error), 300);
+}
+
+async function openTenant(tenant) {
+  if (state.source) state.source.close();
+  clearInterval(state.poll);
+  Object.assign(state, { tenant, counts: {}, seen: new Set() });
+  history.replaceState(null, "", `?tenant=${encodeURIComponent(tenant)}`);
+  $("#events tbody").replaceChildren();
+  $("#no-events").hidden = false;
+
+  const [summary, recent] = await Promise.all([
+    getJSON("/api/v1/summary", { tenant }),
+    getJSON("/api/v1/events", { tenant, order: "desc", limit: 50, exclude: "device.heartbeat" }),
+  ]);
+  state.counts = summary.counts;
+  renderCounters();
+  const items = recent.items.slice().reverse();
+  items.forEach((ev) => addRow(ev, false));
+  const after = items.length ? items[items.length - 1].seq : 0;
+
+  // Each message carries its seq as id; on reconnect the browser sends Last-Event-ID
+  // and the server resumes exactly after it.
+  const types = await getJSON("/api/v1/event-types");
+  const source = new EventSource(`/api/v1/stream?tenant=${encodeURIComponent(tenant)}&after=${after}`);
+  state.source = source;
+  const onEvent = (msg) => {
+    const ev = fromCloudEvent(JSON.parse(msg.data), msg.lastEventId);
+    if (state.seen.has(ev.id)) return;
+    state.counts[ev.type] = (state.counts[ev.type] || 0) + 1;
+    renderCounters();
+    addRow(ev, true);
+    refreshSoon();
+  };
+  for (const type of Object.keys(types)) source.addEventListener(type, onEvent);
+  source.onopen = () => setStatus(true, "live");
+  source.onerror = () => setStatus(false, "reconnecting…");
+
+  const poll = () => Promise.all([refreshDevices(), refreshDeadLetters()]).catch(console.error);
+  await poll();
+  state.poll = setInterval(poll, POLL_MS);
+}
+
+async function main() {
+  const tenants = await getJSON("/api/v1/tenants");
+  const select = $("#tenant");
+  for (const t of tenants) {
+    const opt = el("option", t.name === t.id ? t.id : `${t.name} (${t.id})`);
+    opt.value = t.id;
+    select.append(opt);
+  }
+  const wanted = new URLSearchParams(location.search).get("tenant");
+  if (wanted && tenants.some((t) => t.id === wanted)) select.value = wanted;
+  select.addEventListener("change", () => openTenant(select.value).catch(console.error));
+  if (select.value) await openTenant(select.value);
+  else setStatus(false, "no tenants configured");
+}
+
+main().catch((err) => { console.error(err); setStatus(false, "error: " + err.message); });

@@ -1,0 +1,86 @@
+"""Probes and metrics as an orchestrator and Prometheus see them."""
+
+from __future__ import annotations
+
+import httpx
+
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+from gateway.transports.memory import MemoryBroker
+
+from .conftest import frame
+
+
+async def test_healthz_is_ok(client: httpx.AsyncClient) -> None:
+    r = await client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+async def test_ready_when_store_mqtt_and_gateway_are_up(client: httpx.AsyncClient) -> None:
+    r = await client.get("/readyz")
+    assert r.status_code == 200
+    assert r.json()["checks"] == {"store": "ok", "mqtt": "ok", "gateway": "ok"}
+
+
+async def test_not_ready_names_mqtt_when_disconnected(
+    client: httpx.AsyncClient, gw: Gateway
+) -> None:
+    await gw.mqtt.disconnect()
+    r = await client.get("/readyz")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["status"] == "not ready"
+    assert body["checks"]["mqtt"] == "not connected"
+    assert body["checks"]["store"] == "ok"
+
+
+async def test_not_ready_names_the_store_error(client: httpx.AsyncClient, gw: Gateway) -> None:
+    # What the store's writer records after a failed commit (disk full, read-only).
+    gw.store.healthy, gw.store.last_error = False, "OperationalError: database or disk is full"
+    r = await client.get("/readyz")
+    assert r.status_code == 503
+    assert "disk is full" in r.json()["checks"]["store"]
+
+
+async def test_healthz_stays_ok_while_not_ready(client: httpx.AsyncClient, gw: Gateway) -> None:
+    await gw.mqtt.disconnect()
+    assert (await client.get("/healthz")).status_code == 200
+
+
+async def test_metrics_count_ingested_events_and_dead_letters(
+    client: httpx.AsyncClient, gw: Gateway, broker: MemoryBroker
+) -> None:
+    await gw.ingest(frame("vasteras", "bed", {"occupancy": True}))
+    await gw.ingest(frame("vasteras", "bed", b"{not json"))
+    r = await client.get("/metrics")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    assert 'navet_events_in_total{adapter="zigbee2mqtt",type="sensor.reported"} 1.0' in text
+    assert "navet_dead_letters_stored 1.0" in text
+    assert "navet_stream_clients 0.0" in text
+
+
+async def test_openapi_names_navet_and_its_version(client: httpx.AsyncClient) -> None:
+    from gateway import __version__
+
+    spec = (await client.get("/openapi.json")).json()
+    assert spec["info"] == {**spec["info"], "title": "Navet", "version": __version__}
+    assert "/api/v1/events" in spec["paths"]
+    assert (await client.get("/docs")).status_code == 200
+
+
+async def test_app_builds_and_owns_its_gateway_from_settings(
+    api_settings: Settings,
+) -> None:
+    from gateway.api import create_app
+
+    app = create_app(api_settings)
+    async with app.router.lifespan_context(app):
+        gw = app.state.gateway
+        assert gw.started
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://navet") as c:
+            assert (await c.get("/readyz")).status_code == 200
+    assert not gw.started and app.state.gateway is None
