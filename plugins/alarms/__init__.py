@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from gateway import hookimpl
 
+from .dc09 import Dc09Adapter
+from .scaip import ScaipAdapter
 from .zigbee2mqtt import Zigbee2MqttAdapter
 
 if TYPE_CHECKING:
@@ -15,3 +17,5 @@ if TYPE_CHECKING:
 @hookimpl
 def navet_register_adapters(registry: AdapterRegistry) -> None:
     registry.add(Zigbee2MqttAdapter)
+    registry.add(Dc09Adapter)
+    registry.add(ScaipAdapter)

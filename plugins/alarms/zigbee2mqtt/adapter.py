@@ -13,6 +13,8 @@ deduplication then covers only exact redelivery within the same instant.
 
 from __future__ import annotations
 
+import math
+
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -29,6 +31,7 @@ from gateway import (
     device_id,
     make_event,
 )
+
 from .const import ADAPTER, BOOL_READINGS, LOW_BATTERY_PCT, NUMBER_READINGS, PROTOCOL
 from .models import Zigbee2MqttSettings
 
@@ -150,9 +153,10 @@ class Zigbee2MqttAdapter(AdapterBase):
             low = _bool(body, "battery_low", name) if battery_low is not None else \
                 (level is not None and level <= LOW_BATTERY_PCT)
             voltage = body.get("voltage")
+            if voltage is not None:
+                voltage = int(_number(body, "voltage", name))
             events.append(make_event("device.battery", **common, data={
-                "level_pct": level, "low": low,
-                "voltage_mv": int(voltage) if isinstance(voltage, int | float) else None,
+                "level_pct": level, "low": low, "voltage_mv": voltage,
             }))
         if body.get("tamper") is True:
             events.append(make_event("device.tamper", **common, data={"active": True}))
@@ -164,7 +168,11 @@ def _time_and_ref(last_seen: Any, received: datetime, name: str) -> tuple[dateti
     if last_seen is None:
         return received, received.isoformat()
     if isinstance(last_seen, int | float) and not isinstance(last_seen, bool):
-        when = datetime.fromtimestamp(last_seen / 1000, UTC)  # epoch milliseconds
+        try:
+            when = datetime.fromtimestamp(last_seen / 1000, UTC)  # epoch milliseconds
+        except (ValueError, OverflowError, OSError) as err:
+            raise PayloadError(f"last_seen {last_seen!r} is not a usable epoch-ms time",
+                               adapter=ADAPTER, device=name) from err
         return when, str(last_seen)
     if isinstance(last_seen, str):
         try:
@@ -193,6 +201,13 @@ def _number(body: dict[str, Any], key: str, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(f"{key} must be a number, got {value!r}", adapter=ADAPTER,
                            device=name)
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise PayloadError(f"{key} must be a finite number, got {value!r}", adapter=ADAPTER,
+                           device=name)
+    return number
 
 

@@ -1,0 +1,259 @@
+"""SIP over UDP and TCP: framing, size limits, read timeouts, and client transactions.
+
+The listener knows nothing about SCAIP. It hands every request to a handler
+with a :class:`Peer` to answer on, and matches responses to requests Navet
+sent itself (the ``<mrs>`` MESSAGEs) by branch. Timeouts here are network
+timeouts in real time (a socket does not follow a fake clock); care timers
+live elsewhere and use the injected clock.
+
+TLS (SIP over TLS on 5061) is not served yet: it would be a third
+``start_tls`` beside ``_start_udp``/``_start_tcp``, wrapping the TCP server
+with an ``ssl.SSLContext``; the framing and handler are the same as TCP's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from . import sip
+from .const import MAX_SIP_BYTES
+
+log = logging.getLogger(__name__)
+
+UDP_RETRANSMITS = (0.5, 1.0, 2.0, 4.0)  # RFC 3261 timer A doubling from T1, capped early
+TCP_RESPONSE_WAIT = 8.0
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Where a request came from, and how to send bytes back there."""
+
+    transport: str  # "udp" | "tcp"
+    host: str
+    port: int
+    send: Callable[[bytes], None]
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.transport, self.host, self.port)
+
+
+Handler = Callable[[sip.SipMessage, Peer], Awaitable[None]]
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, owner: SipListener) -> None:
+        self.owner = owner
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # a datagram transport
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        transport = self.transport
+        assert transport is not None
+
+        def send(payload: bytes, addr: tuple[str, int] = addr) -> None:
+            transport.sendto(payload, addr)
+
+        self.owner.received(data, Peer("udp", addr[0], addr[1], send))
+
+
+class SipListener:
+    def __init__(self, handler: Handler, *, host: str, port: int, transports: tuple[str, ...],
+                 read_timeout_s: float, idle_timeout_s: float = 3600.0,
+                 max_bytes: int = MAX_SIP_BYTES) -> None:
+        self.handler = handler
+        self.host = host
+        self.port = port
+        self.transports = transports
+        self.read_timeout_s = read_timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self.max_bytes = max_bytes
+        self.ports: dict[str, int] = {}
+        self._udp: _Udp | None = None
+        self._tcp: asyncio.Server | None = None
+        self._tcp_peers: dict[tuple[str, int], Peer] = {}
+        self._pending: dict[str, asyncio.Future[sip.SipMessage]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        unknown = set(self.transports) - {"udp", "tcp"}
+        if unknown:
+            raise ValueError(f"unsupported SIP transports {sorted(unknown)} (udp, tcp; tls later)")
+        port = self.port
+        if "tcp" in self.transports:
+            self._tcp = await asyncio.start_server(self._serve_tcp, self.host, port)
+            self.ports["tcp"] = self._tcp.sockets[0].getsockname()[1]
+            port = port or self.ports["tcp"]  # UDP on the same number when port 0 was asked
+        if "udp" in self.transports:
+            loop = asyncio.get_running_loop()
+            _, proto = await loop.create_datagram_endpoint(
+                lambda: _Udp(self), local_addr=(self.host, port))
+            self._udp = proto
+            assert proto.transport is not None
+            self.ports["udp"] = proto.transport.get_extra_info("sockname")[1]
+        log.info("SCAIP SIP listener on %s %s", self.host, self.ports)
+
+    async def stop(self) -> None:
+        if self._tcp is not None:
+            self._tcp.close()
+        if self._udp is not None and self._udp.transport is not None:
+            self._udp.transport.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for fut in self._pending.values():
+            fut.cancel()
+        if self._tcp is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._tcp.wait_closed(), 2)
+
+    def spawn(self, coro: Awaitable[None]) -> None:
+        """Run ``coro`` in the background; cancelled at stop."""
+        task: asyncio.Task[None] = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("SCAIP SIP task failed", exc_info=task.exception())
+
+    # ------------------------------------------------------------------ inbound
+
+    def received(self, data: bytes, peer: Peer) -> None:
+        if len(data) > self.max_bytes:
+            log.warning("dropped %d-byte SIP message from %s:%s", len(data), peer.host, peer.port)
+            return
+        if not data.strip():
+            return  # keep-alive
+        try:
+            msg = sip.parse(data)
+        except sip.SipError as err:
+            log.warning("bad SIP message from %s:%s: %s", peer.host, peer.port, err)
+            bare = _bare_400(data, str(err))
+            if bare:
+                peer.send(bare)
+            return
+        if not msg.is_request:
+            self._resolve(msg)
+            return
+        self.spawn(self.handler(msg, peer))
+
+    def _resolve(self, msg: sip.SipMessage) -> None:
+        branch = sip.param(msg.get("Via"), "branch") or ""
+        fut = self._pending.get(branch)
+        if fut is not None and not fut.done() and msg.status >= 200:
+            fut.set_result(msg)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        addr = writer.get_extra_info("peername")
+        peer = Peer("tcp", addr[0], addr[1], writer.write)
+        self._tcp_peers[(addr[0], addr[1])] = peer
+        buffer = b""
+        try:
+            while True:
+                timeout = self.read_timeout_s if buffer.strip() else self.idle_timeout_s
+                chunk = await asyncio.wait_for(reader.read(8192), timeout)
+                if not chunk:
+                    return
+                buffer += chunk
+                while True:
+                    message, buffer = sip.frame_stream(buffer, self.max_bytes)
+                    if message is None:
+                        break
+                    self.received(message, peer)
+        except (TimeoutError, sip.SipError, ConnectionError) as err:
+            log.info("closing SIP/TCP connection from %s:%s: %s", addr[0], addr[1],
+                     type(err).__name__ if isinstance(err, TimeoutError) else err)
+        finally:
+            self._tcp_peers.pop((addr[0], addr[1]), None)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    # ------------------------------------------------------------------ outbound
+
+    def tcp_peer(self, host: str, port: int) -> Peer | None:
+        return self._tcp_peers.get((host, port))
+
+    async def request(self, msg: sip.SipMessage, transport: str, host: str,
+                      port: int) -> sip.SipMessage | None:
+        """Send a request and wait for its final response (None if none came).
+
+        Over TCP the unit's open connection is reused when there is one (units
+        behind NAT cannot accept a new connection); otherwise one is opened.
+        """
+        branch = sip.param(msg.get("Via"), "branch") or ""
+        fut: asyncio.Future[sip.SipMessage] = asyncio.get_running_loop().create_future()
+        self._pending[branch] = fut
+        data = msg.encode()
+        try:
+            if transport == "udp":
+                if self._udp is None or self._udp.transport is None:
+                    return None
+                for wait in UDP_RETRANSMITS:
+                    self._udp.transport.sendto(data, (host, port))
+                    with contextlib.suppress(TimeoutError):
+                        return await asyncio.wait_for(asyncio.shield(fut), wait)
+                return None
+            peer = self._tcp_peers.get((host, port))
+            if peer is not None:
+                peer.send(data)
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(fut), TCP_RESPONSE_WAIT)
+                return None
+            return await self._tcp_request(data, fut, host, port)
+        finally:
+            self._pending.pop(branch, None)
+
+    async def _tcp_request(self, data: bytes, fut: asyncio.Future[sip.SipMessage],
+                           host: str, port: int) -> sip.SipMessage | None:
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(host, port), self.read_timeout_s)
+        except (OSError, TimeoutError) as err:
+            log.warning("cannot connect to SCAIP unit at %s:%s: %s", host, port, err)
+            return None
+        try:
+            writer.write(data)
+            buffer = b""
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + TCP_RESPONSE_WAIT
+            while not fut.done():
+                chunk = await asyncio.wait_for(reader.read(8192), deadline - loop.time())
+                if not chunk:
+                    return None
+                buffer += chunk
+                while (msg := sip.frame_stream(buffer, self.max_bytes))[0] is not None:
+                    raw, buffer = msg
+                    assert raw is not None
+                    self.received(raw, Peer("tcp", host, port, writer.write))
+            return fut.result()
+        except (TimeoutError, sip.SipError, ConnectionError):
+            return None
+        finally:
+            writer.close()
+
+
+def _bare_400(data: bytes, why: str) -> bytes | None:
+    """A 400 for a request we could not parse fully, when its dialog headers are readable."""
+    text = data.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+    lines = text.split("\r\n")
+    if not lines or not lines[0].endswith("SIP/2.0"):
+        return None
+    wanted = {"via", "from", "to", "call-id", "cseq", "v", "f", "t", "i"}
+    keep = [ln for ln in lines[1:] if ln.split(":", 1)[0].strip().lower() in wanted]
+    reason = "".join(ch for ch in why if 32 <= ord(ch) < 127 and ch not in '"\\')[:100]
+    head = ["SIP/2.0 400 Bad Request", *keep, f"Warning: 399 navet \"{reason}\"",
+            "Content-Length: 0"]
+    return ("\r\n".join(head) + "\r\n\r\n").encode()
