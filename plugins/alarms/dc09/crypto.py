@@ -1,0 +1,95 @@
+"""AES for DC-09 accounts: CBC, all-zero IV, random leading pad, uppercase hex on the wire.
+
+reference/alarm-centre-protocols.md §2.1.3: the encrypted region is
+everything after the header's ``[``; its plaintext is
+``<pad>|<data>][x-data]_timestamp`` (``<pad>]_timestamp`` for NULL and for
+responses), padded at the *start* to a multiple of 16 with characters other
+than ``[``, ``]`` and ``|``. The zero IV is what the protocol prescribes, not
+a choice of ours; the random pad is what keeps equal messages from giving
+equal ciphertexts.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from .frame import Dc09Error, DecryptError, Frame, Message, parse_timestamp, split_content
+
+BLOCK = 16
+ZERO_IV = bytes(BLOCK)
+KEY_SIZES = (16, 24, 32)
+_PAD_ALPHABET = string.ascii_letters + string.digits  # never '[', ']' or '|'
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _cipher(key: bytes) -> Cipher[modes.CBC]:
+    if len(key) not in KEY_SIZES:
+        raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(key)}")
+    return Cipher(algorithms.AES(key), modes.CBC(ZERO_IV))
+
+
+def seal(key: bytes, content: str, *, has_data: bool) -> str:
+    """Encrypt ``content`` (``data]x_ts`` or ``]_ts``) to uppercase hex.
+
+    ``has_data`` puts the ``|`` that separates pad from data; NULL messages
+    and responses have none.
+    """
+    plain = ("|" + content) if has_data else content
+    # Always at least one pad character (a whole block when the text already
+    # fills blocks), so the same message never gives the same ciphertext.
+    pad = "".join(secrets.choice(_PAD_ALPHABET) for _ in range(BLOCK - len(plain) % BLOCK))
+    raw = (pad + plain).encode("ascii")
+    enc = _cipher(key).encryptor()
+    return (enc.update(raw) + enc.finalize()).hex().upper()
+
+
+def unseal(key: bytes, region: str) -> str:
+    """Decrypt the hex region and strip the pad; returns ``data]x_ts`` or ``]_ts``.
+
+    :raises DecryptError: the region is not whole AES blocks of hex, or the
+        plaintext is not ASCII text with a ``|`` or ``]`` after the pad (a
+        wrong key gives random bytes, which fail here).
+    """
+    if not region or len(region) % (2 * BLOCK) or not _HEX.issuperset(region):
+        raise DecryptError(
+            f"encrypted region of {len(region)} characters is not whole 16-byte AES blocks "
+            "in hex"
+        )
+    dec = _cipher(key).decryptor()
+    raw = dec.update(bytes.fromhex(region)) + dec.finalize()
+    try:
+        plain = raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise DecryptError("decrypted text is not ASCII: wrong key or corrupted frame") from None
+    if not plain.isprintable():
+        raise DecryptError("decrypted text is not printable: wrong key or corrupted frame")
+    bar, close = plain.find("|"), plain.find("]")
+    if close < 0:
+        raise DecryptError("decrypted text has no ']': wrong key or corrupted frame")
+    if "[" in plain[: min(i for i in (bar, close) if i >= 0)]:
+        raise DecryptError("padding contains '[': wrong key or corrupted frame")
+    if 0 <= bar < close:
+        return plain[bar + 1:]
+    return plain[close:]
+
+
+def open_message(frame: Frame, key: bytes | None) -> Message:
+    """Decrypt (when needed) and split a frame into data, x-data and timestamp.
+
+    :raises DecryptError: encrypted without a usable key, or does not decrypt.
+    :raises Dc09Error: the opened content is malformed.
+    """
+    where = f"{frame.token} {frame.seq} from #{frame.account}"
+    content = frame.content
+    if frame.encrypted:
+        if key is None:
+            raise DecryptError(f"{where} is encrypted but account has no key")
+        content = unseal(key, content)
+    data, xdata, stamp = split_content(content, where=where)
+    when = parse_timestamp(stamp) if stamp is not None else None
+    if frame.encrypted and when is None:
+        raise Dc09Error(f"{where}: an encrypted message must carry a timestamp")
+    return Message(frame=frame, data=data, xdata=xdata, timestamp=when, timestamp_text=stamp)

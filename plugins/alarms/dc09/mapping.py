@@ -1,0 +1,150 @@
+"""What a DC-09 signal means in contract v1.
+
+SIA codes and meanings: reference/alarm-centre-protocols.md §2.1.4. An
+unknown code is refused as a whole message (the receiver answers DUH, the
+frame becomes a dead letter an operator can read): guessing what an alarm
+code means is worse than saying we do not know.
+
+Ids. DC-09 has no message id; the id parts are account, sequence and the
+panel's timestamp, and deliberately *not* the receiver and line prefix, so
+the same message arriving over both paths of a dual-path transmitter is
+stored once. A message without timestamp falls back to the receive time:
+only the receiver's in-memory sequence check then stops a retransmission.
+
+Alarm ids. DC-09 does not number alarms either, so an alarm is named by the
+condition that raised it (account, alarm code, zone); the restore of that
+condition cancels that alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gateway import AlarmKind, DeviceKind, Event, Priority, device_id, make_event
+
+from .const import ADAPTER, PROTOCOL
+from .frame import Dc09Error, Message
+from .payloads import Signal
+
+
+@dataclass(frozen=True, slots=True)
+class Meaning:
+    type: str
+    data: dict[str, Any]
+    text: str
+    priority: Priority | None = None
+    alarm_code: str | None = None
+    """For alarms and their restores: the code that raised the alarm."""
+
+
+def _alarm(kind: AlarmKind, text: str, code: str) -> Meaning:
+    return Meaning("alarm.raised", {"kind": kind}, text, Priority.CRITICAL, code)
+
+
+def _restore(text: str, code: str) -> Meaning:
+    return Meaning("alarm.cancelled", {"reason": "device"}, text, None, code)
+
+
+def _fault(kind: str, active: bool, text: str) -> Meaning:
+    return Meaning("device.fault", {"kind": kind, "active": active}, text)
+
+
+def _battery(low: bool, text: str) -> Meaning:
+    return Meaning("device.battery", {"low": low}, text)
+
+
+def _alive(text: str) -> Meaning:
+    return Meaning("device.heartbeat", {}, text)
+
+
+SIA_CODES: dict[str, Meaning] = {
+    "MA": _alarm(AlarmKind.PERSONAL_BUTTON, "medical alarm", "MA"),
+    "MH": _restore("medical alarm restore", "MA"),
+    "QA": _alarm(AlarmKind.PERSONAL_BUTTON, "emergency (personal) alarm", "QA"),
+    "QH": _restore("emergency alarm restore", "QA"),
+    # PA/PH (panic) are standard DC-03 codes that our reference does not list;
+    # panels used as social alarms send them for the help button.
+    "PA": _alarm(AlarmKind.PERSONAL_BUTTON, "panic alarm", "PA"),
+    "PH": _restore("panic alarm restore", "PA"),
+    # The v1 catalogue has no fire kind yet; "other" with code FA is the honest fit.
+    "FA": _alarm(AlarmKind.OTHER, "fire alarm", "FA"),
+    "FH": _restore("fire alarm restore", "FA"),
+    "AT": _fault("mains_lost", True, "AC (mains) trouble"),
+    "AR": _fault("mains_lost", False, "AC (mains) restoral"),
+    "YT": _battery(True, "system battery trouble"),
+    "YM": _battery(True, "system battery missing"),
+    "YR": _battery(False, "system battery restoral"),
+    "XT": _battery(True, "transmitter battery trouble"),
+    "XR": _battery(False, "transmitter battery restoral"),
+    "YC": _fault("link_lost", True, "communication fail"),
+    "YS": _fault("link_lost", True, "communications trouble"),
+    "YK": _fault("link_lost", False, "communication restoral"),
+    "YX": _fault("hardware", True, "service required"),
+    "YZ": _fault("hardware", False, "service completed"),
+    "YP": _fault("hardware", True, "power supply trouble"),
+    "YQ": _fault("hardware", False, "power supply restore"),
+    "MT": _fault("hardware", True, "medical trouble"),
+    "MJ": _fault("hardware", False, "medical trouble restore"),
+    "QT": _fault("hardware", True, "emergency trouble"),
+    "QJ": _fault("hardware", False, "emergency trouble restore"),
+    "RP": _alive("automatic test"),
+    "RX": _alive("manual test"),
+    "RR": _alive("power up"),
+}
+"""SIA code -> Navet meaning. Extend with care: every entry is a promise."""
+
+
+def events_for(
+    message: Message,
+    signals: list[Signal],
+    *,
+    tenant: str,
+    received: Any,
+    device_kind: DeviceKind,
+) -> list[Event]:
+    """Contract events for one opened message (a heartbeat for NULL).
+
+    :raises Dc09Error: a code this adapter does not know.
+    """
+    frame = message.frame
+    account = frame.account
+    stamp = message.timestamp_text or f"rx {received.isoformat()}"
+    ref = f"#{account}/{frame.seq}/{stamp}"
+    common: dict[str, Any] = {
+        "tenant": tenant,
+        "time": message.timestamp or received,
+        "source": {"adapter": ADAPTER, "protocol": PROTOCOL, "ref": ref},
+        "device": {"id": device_id(ADAPTER, account), "kind": device_kind},
+    }
+    if not signals:
+        return [make_event("device.heartbeat", **common, data={})]
+    events: list[Event] = []
+    for index, signal in enumerate(signals):
+        meaning = SIA_CODES.get(signal.code)
+        if meaning is None:
+            raise Dc09Error(
+                f"{frame.token} {frame.seq}: unknown SIA event code {signal.code!r}",
+                device=account,
+            )
+        events.append(_event(meaning, signal, index, account, common))
+    return events
+
+
+def _event(
+    meaning: Meaning, signal: Signal, index: int, account: str, common: dict[str, Any]
+) -> Event:
+    data = dict(meaning.data)
+    text = signal.text or meaning.text
+    if meaning.type in ("alarm.raised", "device.fault"):
+        data.update(text=text, code=signal.protocol_code)
+    extra: dict[str, Any] = {}
+    if meaning.alarm_code is not None:
+        extra["alarm"] = f"{account}-{meaning.alarm_code}-{signal.zone or '0'}"
+        extra["priority"] = meaning.priority
+    if signal.zone:
+        extra["location"] = {"code": f"zone {signal.zone}"}
+    return make_event(
+        meaning.type, **common, **extra, data=data,
+        id_parts=(str(index), signal.protocol_code),
+    )

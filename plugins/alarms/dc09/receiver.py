@@ -1,0 +1,260 @@
+"""The DC-09 receiver: asyncio TCP and UDP listeners and the per-frame answer.
+
+One frame, one decision (reference/alarm-centre-protocols.md §2.1.5):
+
+=====================================  ============================================
+frame                                  answer
+=====================================  ============================================
+bad shape, length or CRC               none (DC-09-2007 C.2.3.5)
+a response (ACK/NAK/DUH/RSP)           none
+does not decrypt with the account key  NAK with our time
+timestamp outside the window           NAK with our time (the panel corrects its clock)
+same account + sequence + content as   ACK again, nothing new stored
+a frame already stored
+store failed (ingest raised)           none, and TCP is closed: the panel retries
+decode refused it (unknown account or  DUH, after the frame is kept as a dead letter
+code, clear frame from a keyed
+account, malformed data)
+stored                                 ACK (encrypted when the message was)
+=====================================  ============================================
+
+The ACK is written only after ``host.ingest`` returned, i.e. after the events
+are on disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections import Counter, deque
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from gateway import AdapterHost, RawFrame
+
+from .const import ADAPTER, RESPONSE_IDS
+from .crypto import open_message
+from .frame import Dc09Error, DecryptError, Frame, FramingError, Message, parse_frame
+from .models import Dc09Settings
+from .responses import ack, duh, nak
+
+log = logging.getLogger(__name__)
+
+RECENT_PER_ACCOUNT = 32
+"""How many stored (sequence, content) pairs per account a repeat is checked against."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the receiver did with one frame; ``response`` goes back to the peer."""
+
+    kind: str  # ack | repeat | nak | duh | silent | withheld
+    response: bytes | None = None
+    reason: str | None = None
+
+
+class Dc09Receiver:
+    def __init__(
+        self, config: Dc09Settings, host: AdapterHost, *, tenant: str, instance: str = ""
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.tenant = tenant
+        self.instance = instance
+        self.keys = {a.account: a.key_bytes() for a in config.accounts}
+        self.stats: Counter[str] = Counter()
+        self._recent: dict[str, deque[tuple[str, str]]] = {}
+        self._tcp: asyncio.Server | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._clients = 0
+
+    # ------------------------------------------------------------------ listeners
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        cfg = self.config
+        if cfg.tcp_port is not None:
+            self._tcp = await asyncio.start_server(
+                self._serve_tcp, cfg.host, cfg.tcp_port, limit=cfg.max_frame_bytes
+            )
+        if cfg.udp_port is not None:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: _UdpProtocol(self), local_addr=(cfg.host, cfg.udp_port)
+            )
+            self._udp = transport
+        log.info("DC-09 receiver for %s listening on tcp %s udp %s", self.tenant,
+                 self.tcp_address, self.udp_address)
+
+    @property
+    def tcp_address(self) -> tuple[str, int] | None:
+        if self._tcp is None or not self._tcp.sockets:
+            return None
+        host, port = self._tcp.sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def udp_address(self) -> tuple[str, int] | None:
+        if self._udp is None:
+            return None
+        host, port = self._udp.get_extra_info("sockname")[:2]
+        return str(host), int(port)
+
+    async def stop(self) -> None:
+        if self._tcp is not None:
+            self._tcp.close()
+        if self._udp is not None:
+            self._udp.close()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._tcp is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._tcp.wait_closed(), 5)
+        self._tcp = self._udp = None
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._track(task)
+        peer = _peer(writer.get_extra_info("peername"))
+        if self._clients >= self.config.max_connections:
+            log.warning("DC-09: refusing %s, %d connections open", peer, self._clients)
+            writer.close()
+            return
+        self._clients += 1
+        try:
+            while True:
+                try:
+                    raw = await asyncio.wait_for(
+                        reader.readuntil(b"\r"), self.config.read_timeout_s
+                    )
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                except TimeoutError:
+                    log.info("DC-09: %s sent no complete frame in %ss", peer,
+                             self.config.read_timeout_s)
+                    return
+                except asyncio.LimitOverrunError:
+                    log.warning("DC-09: %s sent more than %d bytes without <CR>", peer,
+                                self.config.max_frame_bytes)
+                    return
+                raw = raw.lstrip(b"\r\n\x00")
+                if raw == b"\r":
+                    continue
+                raw = b"\n" + raw  # stray CR/LF/NUL between frames is not part of a frame
+                outcome = await self.handle(raw, "tcp", peer)
+                if outcome.response is not None:
+                    writer.write(outcome.response)
+                    await writer.drain()
+                if outcome.kind == "withheld":
+                    return  # closing tells the panel at once that it must send again
+        finally:
+            self._clients -= 1
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+
+    def _datagram(self, raw: bytes, addr: Any) -> None:
+        if len(self._tasks) >= self.config.max_connections:
+            self.stats["dropped"] += 1  # the panel repeats unanswered messages
+            return
+        self._track(asyncio.get_running_loop().create_task(self._answer_udp(raw, addr)))
+
+    async def _answer_udp(self, raw: bytes, addr: Any) -> None:
+        outcome = await self.handle(b"\n" + raw.strip(b"\r\n\x00") + b"\r", "udp", _peer(addr))
+        if outcome.response is not None and self._udp is not None:
+            self._udp.sendto(outcome.response, addr)
+
+    # ------------------------------------------------------------------ per frame
+
+    async def handle(self, raw: bytes, transport: str, peer: str) -> Outcome:
+        """Decide on one frame, ingest it when it should be, and say what to answer."""
+        outcome = await self._decide(raw, transport, peer)
+        self.stats[outcome.kind] += 1
+        if outcome.reason:
+            log.info("DC-09 %s from %s %s: %s", outcome.kind, transport, peer, outcome.reason)
+        return outcome
+
+    async def _decide(self, raw: bytes, transport: str, peer: str) -> Outcome:
+        if len(raw) > self.config.max_frame_bytes:
+            return Outcome("silent", reason=f"{len(raw)} bytes is over the frame limit")
+        try:
+            frame = parse_frame(raw)
+        except FramingError as err:
+            return Outcome("silent", reason=err.reason)
+        if frame.token in RESPONSE_IDS:
+            return Outcome("silent", reason=f"unexpected {frame.token} from a transmitter")
+        now = self.host.clock.now()
+        account = self.config.account(frame.account) if frame.account else None
+        key = self.keys.get(frame.account)
+        message: Message | None = None
+        if account is not None and (key is not None or not frame.encrypted):
+            try:
+                message = open_message(frame, key)
+            except DecryptError as err:
+                return Outcome("nak", nak(now), err.reason)
+            except Dc09Error:
+                message = None  # decode will say why and keep it as a dead letter
+        if message is not None and message.timestamp is not None:
+            window = self.config.timestamp_window
+            early = now - timedelta(seconds=window.past_s)
+            late = now + timedelta(seconds=window.future_s)
+            if not early <= message.timestamp <= late:
+                return Outcome("nak", nak(now), f"timestamp {message.timestamp_text} outside "
+                               f"-{window.past_s}s/+{window.future_s}s of {now.isoformat()}")
+        ack_key = key if frame.encrypted else None
+        mark = _mark(message) if message is not None else None
+        if mark is not None and mark in self._recent.get(frame.account, ()):
+            return Outcome("repeat", ack(frame, now, ack_key), f"sequence {frame.seq} again")
+        tenant = (account.tenant if account is not None else None) or self.tenant
+        record = RawFrame(
+            adapter=ADAPTER, tenant=tenant, transport=transport, address=peer, payload=raw,
+            received=now, instance=self.instance,
+        )
+        try:
+            result = await self.host.ingest(record)
+        except Exception as err:  # whatever failed, nothing is stored: do not acknowledge
+            log.warning("DC-09 frame %s from #%s not stored, ACK withheld: %s", frame.seq,
+                        frame.account, err)
+            return Outcome("withheld", reason=str(err))
+        if result.dead_letter is not None:
+            return Outcome("duh", duh(frame), result.reason)
+        if mark is not None:
+            self._recent.setdefault(frame.account, deque(maxlen=RECENT_PER_ACCOUNT)).append(mark)
+        return Outcome("ack", ack(frame, now, ack_key))
+
+
+def _mark(message: Message) -> tuple[str, str]:
+    """(sequence, content digest): a repeat has both equal; a wrapped sequence has not."""
+    f: Frame = message.frame
+    content = "\x1f".join((f.token, message.data, *message.xdata, message.timestamp_text or ""))
+    return f.seq, hashlib.sha256(content.encode()).hexdigest()
+
+
+def _peer(addr: Any) -> str:
+    if isinstance(addr, tuple) and len(addr) >= 2:
+        return f"{addr[0]}:{addr[1]}"
+    return str(addr)
+
+
+class _UdpProtocol(asyncio.DatagramProtocol):
+    """One datagram is one frame; the answer goes back to its source address."""
+
+    def __init__(self, receiver: Dc09Receiver) -> None:
+        self.receiver = receiver
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        self.receiver._datagram(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.info("DC-09 UDP error: %s", exc)
