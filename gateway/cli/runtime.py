@@ -1,0 +1,154 @@
+"""One running Navet process: the gateway and its HTTP app in one event loop.
+
+``navet serve`` and ``navet demo`` both use :class:`Runtime`. It starts the
+gateway (store, MQTT, adapters, rules, outbox), then uvicorn serving the
+HTTP app, and stops them in the reverse order on Ctrl-C, SIGTERM or
+:meth:`Runtime.request_stop`. Uvicorn's own signal handling is switched off:
+it would re-raise the signal after shutdown and turn a clean exit into a
+``KeyboardInterrupt``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+from gateway.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+HTTP_START_TIMEOUT = 20.0
+HTTP_STOP_TIMEOUT = 10.0
+
+
+def _load_app_factory() -> Any:
+    """``gateway.api.app.create_app``, or None when this build has no HTTP app."""
+    try:
+        from gateway.api.app import create_app
+    except ImportError as err:
+        log.warning("HTTP API not available (%s); running without it", err)
+        return None
+    return create_app
+
+
+class _Server:
+    """uvicorn.Server without its signal capture (we own the signals)."""
+
+    def __init__(self, app: Any, host: str, port: int) -> None:
+        import uvicorn
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        config = uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on",
+                                access_log=False)
+        self.server = Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.task = asyncio.create_task(self._serve(), name="http")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + HTTP_START_TIMEOUT
+        while not self.server.started:
+            if self.task.done():
+                exc = self.task.exception() if not self.task.cancelled() else None
+                if isinstance(exc, ConfigError):
+                    raise exc
+                raise ConfigError("HTTP app failed to start (its lifespan failed; see the log)")
+            if loop.time() > deadline:
+                raise ConfigError(f"HTTP server did not start within {HTTP_START_TIMEOUT:g}s")
+            await asyncio.sleep(0.05)
+
+    async def _serve(self) -> None:
+        try:
+            await self.server.serve()
+        except SystemExit as err:  # uvicorn exits this way when it cannot bind its port
+            raise ConfigError(f"HTTP server on {self.server.config.host}:"
+                              f"{self.server.config.port} could not start (exit {err.code})") \
+                from None
+
+    async def stop(self) -> None:
+        if self.task is None:
+            return
+        self.server.should_exit = True
+        try:
+            await asyncio.wait_for(self.task, HTTP_STOP_TIMEOUT)
+        except TimeoutError:
+            self.server.force_exit = True
+            self.task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.task
+        except ConfigError:
+            pass  # already reported by start()
+
+
+class Runtime:
+    """Gateway + HTTP, started and stopped together.
+
+    :param http: serve the HTTP app on ``settings.http`` (when it is available).
+    """
+
+    def __init__(self, settings: Settings, *, gateway: Gateway | None = None,
+                 http: bool = True) -> None:
+        self.settings = settings
+        self.gateway = gateway or Gateway(settings)
+        self.http = http
+        self._server: _Server | None = None
+        self._stop = asyncio.Event()
+        self.stop_reason = ""
+
+    @property
+    def url(self) -> str | None:
+        if self._server is None:
+            return None
+        return f"http://{self.settings.http.host}:{self.settings.http.port}"
+
+    def request_stop(self, reason: str = "requested") -> None:
+        if not self._stop.is_set():
+            self.stop_reason = reason
+            self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop, sig.name)
+
+    async def start(self) -> None:
+        """Start the gateway and the HTTP app; the app's lifespan starts the gateway it is given."""
+        create_app = _load_app_factory() if self.http else None
+        if create_app is None:
+            await self.gateway.start()
+            return
+        app = create_app(self.settings, gateway=self.gateway)
+        server = _Server(app, self.settings.http.host, self.settings.http.port)
+        try:
+            await server.start()
+        except BaseException:
+            await server.stop()
+            if self.gateway.started:
+                await self.gateway.stop()
+            raise
+        self._server = server
+
+    async def wait(self, duration: float | None = None) -> None:
+        """Return after ``duration`` seconds, or when a stop was requested."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), duration)
+        except TimeoutError:
+            self.stop_reason = self.stop_reason or "duration reached"
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
+        if self.gateway.started:
+            await self.gateway.stop()

@@ -1,0 +1,222 @@
+"""``navet demo``: the demo municipality, its simulated flats and the live view, in one process.
+
+The demo runs exactly what an operator would run (``gateway.yaml`` beside this
+file is an ordinary settings file; ``municipality.yaml`` an ordinary care
+configuration) on the embedded default: SQLite in a data directory and the
+embedded MQTT broker. The simulators connect to that broker over TCP with the
+same MQTT client the gateway uses, so the demo exercises the real network path
+from a Zigbee2MQTT bridge to the live view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from gateway.core.care import CareConfig, load_care_config
+from gateway.core.clock import SystemClock
+from gateway.core.gateway import Gateway
+from gateway.core.settings import MqttSettings, Settings, load_settings
+from gateway.transports.base import MqttClient
+from simulators import ScenarioRunner, SimContext, SimDevice, Simulator, build, families
+from simulators.zigbee2mqtt import DAY
+
+log = logging.getLogger(__name__)
+
+DEMO_DIR = Path(__file__).parent
+SETTINGS_FILE = DEMO_DIR / "gateway.yaml"
+MUNICIPALITY_FILE = DEMO_DIR / "municipality.yaml"
+SETTLE_TIMEOUT = 5.0
+
+
+@dataclass
+class DemoOptions:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    mqtt_port: int = 0
+    duration: float | None = None
+    data_dir: Path | None = None
+    speed: float = 60.0
+    seed: int = 1
+
+
+def demo_settings(opts: DemoOptions, data_dir: Path, mqtt_port: int) -> Settings:
+    return load_settings(
+        SETTINGS_FILE,
+        data_dir=str(data_dir),
+        mqtt={"mode": "embedded", "host": "127.0.0.1", "port": mqtt_port,
+              "client_id": "navet-demo-gateway"},
+        http={"host": opts.host, "port": opts.port},
+    )
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def _simulator_client(gw: Gateway, settings: Settings) -> MqttClient:
+    """An MQTT client for the simulators, on the broker the gateway uses."""
+    broker = gw.broker
+    memory = getattr(broker, "broker", None)
+    if memory is not None and hasattr(memory, "client"):  # mqtt.mode "memory"
+        client: MqttClient = memory.client("navet-demo-simulators")
+    else:
+        from gateway.transports.mqtt import PahoMqttClient
+
+        port = int(getattr(broker, "port", settings.mqtt.port))
+        mqtt = MqttSettings(mode="external", host=settings.mqtt.host, port=port,
+                            client_id="navet-demo-simulators")
+        client = PahoMqttClient(mqtt, persistent=False)
+    await client.connect()
+    return client
+
+
+def simulators_for(care: CareConfig, settings: Settings, mqtt: MqttClient, seed: int,
+                   clock: Any) -> tuple[list[Simulator], list[str]]:
+    """Build a simulator for every configured device family that has one.
+
+    Returns ``(simulators, families without a simulator)``.
+    """
+    sims: list[Simulator] = []
+    skipped: set[str] = set()
+    for tenant in care.tenants:
+        for inst in settings.adapters:
+            if inst.tenant != tenant.id:
+                continue
+            devices = [SimDevice(tenant.id, d.adapter, d.address, str(d.kind), d.resident,
+                                 d.heartbeat_s)
+                       for d in tenant.devices if d.adapter == inst.adapter]
+            if not devices:
+                continue
+            if inst.adapter not in families():
+                skipped.add(inst.adapter)
+                continue
+            ctx = SimContext(mqtt, clock, tenant.id, dict(inst.settings), seed)
+            sims.extend(build(inst.adapter, ctx, devices))
+    return sims, sorted(skipped)
+
+
+async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run the demo until ``opts.duration`` passes or a signal arrives; return the summary."""
+    from gateway.cli.runtime import Runtime
+
+    data_dir = opts.data_dir or Path(tempfile.mkdtemp(prefix="navet-demo-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
+    mqtt_port = opts.mqtt_port or _free_port()
+    settings = demo_settings(opts, data_dir, mqtt_port)
+    care = load_care_config(MUNICIPALITY_FILE)
+
+    runtime = Runtime(settings)
+    runtime.install_signal_handlers()
+    started = time.monotonic()
+    await runtime.start()
+    gw = runtime.gateway
+    before = {t.id: gw.store.count_events(t.id) for t in care.tenants}  # a reused data dir
+    sim_client: MqttClient | None = None
+    runner_task: asyncio.Task[None] | None = None
+    sims: list[Simulator] = []
+    skipped: list[str] = []
+    runner = ScenarioRunner(SystemClock(), speed=opts.speed)
+    try:
+        sim_client = await _simulator_client(gw, settings)
+        sims, skipped = simulators_for(care, settings, sim_client, opts.seed, SystemClock())
+        days = math.ceil((opts.duration or 30 * DAY / opts.speed) * opts.speed / DAY) + 1
+        for sim in sims:
+            sim.schedule(runner, days=days)
+        runner_task = asyncio.create_task(runner.run(), name="demo-simulators")
+        tenants = ", ".join(t.id for t in care.tenants)
+        progress(f"Navet demo: tenants {tenants}; {len(sims)} simulated flat(s) at "
+                 f"{opts.speed:g}x speed; data in {data_dir}")
+        if skipped:
+            progress(f"  no simulator yet for: {', '.join(skipped)}")
+        where = f"live view at {runtime.url}" if runtime.url else "no HTTP API in this build"
+        until = f"for {opts.duration:g}s" if opts.duration else "Ctrl-C to stop"
+        progress(f"Navet demo running — {where} — {until}")
+        await runtime.wait(opts.duration)
+        progress(f"Navet demo stopping ({runtime.stop_reason or 'done'})")
+    finally:
+        if runner_task is not None:
+            await runner.stop(runner_task)
+        if sim_client is not None:
+            with contextlib.suppress(Exception):
+                await sim_client.disconnect()
+        summary: dict[str, Any] = {}
+        if gw.started:
+            await _settle(gw)
+            summary = _summary(gw, care, before, sims, skipped, runner,
+                               time.monotonic() - started)
+            summary.update(live_view=runtime.url, data_dir=str(data_dir),
+                           mqtt={"host": settings.mqtt.host, "port": mqtt_port},
+                           speed=opts.speed)
+        await runtime.stop()
+    return summary
+
+
+async def _settle(gw: Gateway) -> None:
+    """Give in-flight frames and the outbox a bounded moment to finish before counting:
+    until nothing new was stored for a moment and the outbox is empty."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + SETTLE_TIMEOUT
+    last, quiet_since = -1, loop.time()
+    while loop.time() < deadline:
+        seq = gw.store.last_seq()
+        if seq != last:
+            last, quiet_since = seq, loop.time()
+        elif loop.time() - quiet_since > 0.5 and not gw.store.outbox_depth():
+            return
+        await asyncio.sleep(0.05)
+
+
+def _summary(gw: Gateway, care: CareConfig, before: dict[str, dict[str, int]],
+             sims: list[Simulator], skipped: list[str], runner: ScenarioRunner,
+             elapsed: float) -> dict[str, Any]:
+    """Events stored during this run (by type and by tenant), not what a reused dir held."""
+    by_tenant: dict[str, dict[str, int]] = {}
+    events: dict[str, int] = {}
+    for tenant in care.tenants:
+        old = before.get(tenant.id, {})
+        counts = {k: n - old.get(k, 0) for k, n in gw.store.count_events(tenant.id).items()}
+        by_tenant[tenant.id] = {k: n for k, n in counts.items() if n}
+        for k, n in by_tenant[tenant.id].items():
+            events[k] = events.get(k, 0) + n
+    return {
+        "duration_s": round(elapsed, 2),
+        "simulated_s": round(runner.now, 1),
+        "events": dict(sorted(events.items())),
+        "by_tenant": by_tenant,
+        "dead_letters": gw.store.count_dead_letters(),
+        "simulators": [{"family": s.family, "name": s.name, "published": s.published}
+                       for s in sims],
+        "skipped_families": skipped,
+    }
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    """The summary as a person reads it."""
+    if not summary:
+        return "Navet demo did not start."
+    lines = [f"Navet demo ran {summary['duration_s']:g}s "
+             f"({summary['simulated_s'] / 3600:.1f} simulated hours)."]
+    total = sum(summary["events"].values())
+    lines.append(f"Events stored: {total}")
+    for etype, n in sorted(summary["events"].items()):
+        lines.append(f"  {etype:<24} {n:>7}")
+    for tenant, counts in summary["by_tenant"].items():
+        lines.append(f"Tenant {tenant}: {sum(counts.values())} events")
+    lines.append(f"Dead letters: {summary['dead_letters']}")
+    published = sum(s["published"] for s in summary["simulators"])
+    lines.append(f"Simulators: {len(summary['simulators'])} published {published} messages")
+    lines.append(f"Data kept in {summary['data_dir']}")
+    return "\n".join(lines)

@@ -1,0 +1,104 @@
+"""Device and vendor-cloud simulators, and the registry that builds them.
+
+A simulator family is named after the adapter that reads it (``zigbee2mqtt``;
+later ``scaip``, ``dc09``, ``gps``, lock and dispenser clouds). Its factory
+gets the devices a municipality configured for that adapter and returns
+simulators that put their script on a :class:`ScenarioRunner`. The demo builds
+every family that is registered and has devices; a family whose adapter has no
+simulator yet is reported as skipped, not an error.
+
+Adding a family::
+
+    from simulators import register
+    register("dc09", lambda ctx, devices: [MyPanelSimulator(ctx, d) for d in devices])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway import Clock, MqttClient
+
+from .runner import ScenarioRunner
+from .zigbee2mqtt import FAMILY as Z2M_FAMILY
+from .zigbee2mqtt import Zigbee2MqttFlat
+
+
+@dataclass(frozen=True)
+class SimDevice:
+    """One configured device, as a simulator needs to know it."""
+
+    tenant: str
+    adapter: str
+    address: str
+    kind: str
+    resident: str | None = None
+    heartbeat_s: int | None = None
+
+
+@dataclass
+class SimContext:
+    """What a simulator factory may use: the MQTT client, clock, adapter settings, seed."""
+
+    mqtt: MqttClient
+    clock: Clock
+    tenant: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+
+
+class Simulator(Protocol):
+    family: str
+    name: str
+    published: int
+
+    def schedule(self, runner: ScenarioRunner, *, days: int = 1) -> None: ...
+
+
+SimulatorFactory = Callable[[SimContext, list[SimDevice]], list[Simulator]]
+
+_REGISTRY: dict[str, SimulatorFactory] = {}
+
+
+def register(family: str, factory: SimulatorFactory) -> None:
+    """Make ``family`` (an adapter name) simulatable. Re-registering replaces it."""
+    _REGISTRY[family] = factory
+
+
+def families() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build(family: str, ctx: SimContext, devices: list[SimDevice]) -> list[Simulator]:
+    """Simulators for ``devices`` of ``family``; ``KeyError`` if it has no simulator."""
+    return _REGISTRY[family](ctx, devices)
+
+
+def _zigbee2mqtt(ctx: SimContext, devices: list[SimDevice]) -> list[Simulator]:
+    """One simulated flat per resident (a device without a resident is its own flat)."""
+    flats: dict[str, list[str]] = {}
+    for dev in devices:
+        flats.setdefault(dev.resident or dev.address, []).append(dev.address)
+    base = str(ctx.settings.get("base_topic", "zigbee2mqtt"))
+    return [
+        Zigbee2MqttFlat(ctx.mqtt, ctx.clock, names, base_topic=base,
+                        name=f"{ctx.tenant}/{flat}", seed=ctx.seed)
+        for flat, names in sorted(flats.items())
+    ]
+
+
+register(Z2M_FAMILY, _zigbee2mqtt)
+
+__all__ = [
+    "ScenarioRunner",
+    "SimContext",
+    "SimDevice",
+    "Simulator",
+    "SimulatorFactory",
+    "Zigbee2MqttFlat",
+    "build",
+    "families",
+    "register",
+]

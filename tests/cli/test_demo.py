@@ -1,0 +1,102 @@
+"""``navet demo`` as a user starts it: a subprocess with a live view and a JSON summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.services import free_port
+
+RUN_TIMEOUT = 90.0
+
+
+def test_demo_runs_for_a_duration_serves_the_live_view_and_reports_events(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--duration", "8", "--json",
+         "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        live_view = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                live_view = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    stderr = err.decode(errors="replace")
+    assert proc.returncode == 0, stderr[-3000:]
+    assert live_view is not None and live_view.status_code == 200, stderr[-3000:]
+    assert "live view at http://127.0.0.1:" in stderr  # progress goes to stderr with --json
+
+    summary = json.loads(out)
+    assert 8 <= summary["duration_s"] < RUN_TIMEOUT
+    assert summary["dead_letters"] == 0
+    assert summary["events"]["sensor.reported"] > 0
+    assert summary["events"]["device.online"] > 0
+    for tenant in ("vasteras", "sala"):
+        assert summary["by_tenant"][tenant]["sensor.reported"] > 0
+    assert sum(summary["by_tenant"][t]["sensor.reported"] for t in summary["by_tenant"]) \
+        == summary["events"]["sensor.reported"]
+    families = {s["family"] for s in summary["simulators"]}
+    assert families == {"zigbee2mqtt"}
+    published = sum(s["published"] for s in summary["simulators"])
+    # every message a simulator published reached the store (state: 1 report, availability: 1)
+    assert summary["events"]["sensor.reported"] + summary["events"]["device.online"] == published
+    assert (tmp_path / "data" / "navet.db").exists()
+
+
+def test_demo_text_summary(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "demo", "--duration", "3",
+         "--port", str(free_port()), "--data-dir", str(tmp_path)],
+        capture_output=True, timeout=RUN_TIMEOUT,
+    )
+    out = proc.stdout.decode()
+    assert proc.returncode == 0, proc.stderr.decode()[-3000:]
+    assert "Navet demo running — live view at http://127.0.0.1:" in out
+    assert "Tenant vasteras:" in out and "Tenant sala:" in out
+    assert "sensor.reported" in out
+
+
+def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    import signal
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "demo", "--json", "--port", str(port),
+         "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        up = False
+        while not up and time.monotonic() < deadline and proc.poll() is None:
+            try:
+                up = httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+            except httpx.TransportError:
+                time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=10)
+    assert up, err.decode(errors="replace")[-3000:]
+    assert proc.returncode == 0, err.decode(errors="replace")[-3000:]
+    assert "Navet demo stopping (SIGINT)" in err.decode()
+    assert json.loads(out)["dead_letters"] == 0
