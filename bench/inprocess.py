@@ -1,0 +1,122 @@
+"""The pipeline without MQTT: ``Gateway.ingest(RawFrame)`` called directly.
+
+Two figures come from here:
+
+* **burst** — many tasks ingest at once, as many devices and listeners would.
+  The store's writer commits everything waiting in one transaction, so the
+  mean frames per transaction shows how much one fsync is shared.
+* **lone frame** — one frame at a time on an idle gateway. Batching must not
+  make a single alarm wait for company: its latency is one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.frames import (
+    ADAPTER_EVENTS_SQL,
+    BASE_TOPIC,
+    TENANT,
+    SendClock,
+    device_count,
+    events_for,
+    frames,
+    payload,
+    topic,
+)
+from bench.stats import latency_ms
+from gateway import RawFrame
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+from gateway.transports.memory import MemoryBroker
+
+
+@asynccontextmanager
+async def _gateway(sync: str):  # type: ignore[no-untyped-def]
+    with tempfile.TemporaryDirectory(prefix="navet-bench-") as tmp:
+        settings = Settings(
+            data_dir=Path(tmp), db_synchronous=sync, mqtt={"mode": "memory"},
+            adapters=[{"adapter": "zigbee2mqtt", "tenant": TENANT}],
+        )
+        gw = Gateway(settings, mqtt=MemoryBroker().client("navet"))
+        await gw.start()
+        try:
+            yield gw
+        finally:
+            await gw.stop()
+
+
+def _adapter_events(gw: Gateway) -> int:
+    """Events the adapter made (not what rules derived from them)."""
+    return gw.store.read_sync(lambda c: int(c.execute(ADAPTER_EVENTS_SQL).fetchone()[0] or 0))
+
+
+def _raw(items: Iterator[tuple[str, bytes]]) -> list[RawFrame]:
+    now = datetime.now(UTC)
+    meta = {"base_topic": BASE_TOPIC}
+    return [RawFrame("zigbee2mqtt", TENANT, "mqtt", address, body, now, meta)
+            for address, body in items]
+
+
+async def burst(count: int, concurrency: int, sync: str) -> dict[str, Any]:
+    """Ingest ``count`` frames from ``concurrency`` tasks; frames/s and frames per commit."""
+    clock = SendClock()
+    async with _gateway(sync) as gw:
+        # one frame per device first, so device registration is not part of the figure
+        for frame in _raw(frames(device_count(), clock)):
+            await gw.ingest(frame)
+        work = _raw(frames(count, clock))
+        batches0, jobs0 = gw.store.batches, gw.store.batched_jobs
+        events0 = _adapter_events(gw)
+        queue: asyncio.Queue[RawFrame] = asyncio.Queue()
+        for frame in work:
+            queue.put_nowait(frame)
+
+        async def worker() -> None:
+            while not queue.empty():
+                await gw.ingest(queue.get_nowait())
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        batches = gw.store.batches - batches0
+        jobs = gw.store.batched_jobs - jobs0
+        events = _adapter_events(gw) - events0
+    return {
+        "frames": count,
+        "events_stored": events,
+        "events_expected": events_for(count),
+        "concurrency": concurrency,
+        "seconds": round(elapsed, 3),
+        "frames_per_s": round(count / elapsed, 1),
+        "events_per_s": round(events / elapsed, 1),
+        "transactions": batches,
+        "frames_per_transaction": round(jobs / batches, 2) if batches else 0.0,
+    }
+
+
+async def lone_frames(count: int, sync: str, gap: float = 0.005) -> dict[str, Any]:
+    """Ingest ``count`` frames one by one on an otherwise idle gateway."""
+    clock = SendClock()
+    latencies: list[float] = []
+    async with _gateway(sync) as gw:
+        for frame in _raw(frames(device_count(), clock)):
+            await gw.ingest(frame)
+        for i in range(count):
+            (frame,) = _raw(iter([(topic(i), payload(i, clock.next()))]))
+            assert gw.rules is not None
+            await gw.rules.drain()  # idle: nothing else is waiting for the writer
+            await asyncio.sleep(gap)
+            started = time.perf_counter()
+            result = await gw.ingest(frame)
+            latencies.append(time.perf_counter() - started)
+            if not result.accepted:
+                raise RuntimeError(f"lone frame {i} was not stored: {result}")
+    return {"frames": count, "latency": latency_ms(latencies)}
