@@ -1,4 +1,4 @@
-"""Care configuration: tenants, residents, devices and plans.
+"""Care configuration: tenants, residents, devices, plans, staff, consents and schedules.
 
 Loaded from YAML/JSON files (the demo municipality is one) and through the
 admin API; both go through :func:`apply_care_config`, so a file and an API
@@ -8,11 +8,12 @@ call can never disagree about what is valid.
 from __future__ import annotations
 
 import json
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gateway.errors import ConfigError
@@ -70,6 +71,72 @@ class Plan(_Model):
     visits: list[Visit] = Field(default_factory=list)
 
 
+StaffRole = Literal["home_care", "night_supervision", "nurse", "alarm_operator", "admin"]
+
+
+class Staff(_Model):
+    """A member of staff, by a local pseudonymous id (never a personal number)."""
+
+    id: str = Field(min_length=1, max_length=64)
+    label: str = Field(default="", max_length=120, description="e.g. 'Undersköterska, team norr'.")
+    roles: list[StaffRole] = Field(default_factory=list)
+    teams: list[str] = Field(default_factory=list)
+
+
+ConsentPurpose = Literal["camera_supervision", "notify_relatives"]
+
+
+class Consent(_Model):
+    """A consent given for one purpose, by the resident or a cohabitant, with its validity.
+
+    ``given_by`` is ``resident`` or ``cohabitant:<label>``; camera supervision in a
+    shared home needs every cohabitant's consent as well as the resident's.
+    """
+
+    id: str = Field(min_length=1, max_length=64)
+    resident: Pseudonym
+    purpose: ConsentPurpose
+    given_by: str = Field(default="resident", pattern=r"^(resident|cohabitant:[^\s].{0,63})$")
+    valid_from: datetime
+    valid_to: datetime | None = None
+    withdrawn: datetime | None = None
+    legal_basis: str = Field(
+        min_length=1, max_length=200,
+        description="Where the consent is documented and on what basis, e.g. "
+        "'samtycke, SoL; beslut 2026-123'.",
+    )
+
+    def valid_at(self, when: datetime) -> bool:
+        if self.withdrawn is not None and when >= self.withdrawn:
+            return False
+        return self.valid_from <= when and (self.valid_to is None or when < self.valid_to)
+
+
+class TimeWindow(_Model):
+    """Local wall-clock window on some weekdays; ``end`` before ``start`` runs past midnight."""
+
+    days: list[Weekday]
+    start: time
+    end: time
+
+
+class SupervisionSchedule(_Model):
+    """When a resident may be supervised by camera at night, and for how long at a time."""
+
+    resident: Pseudonym
+    windows: list[TimeWindow] = Field(default_factory=list)
+    max_session_s: int = Field(default=120, ge=10, le=1800)
+
+
+class Relative(_Model):
+    """A relative who may be notified, only while a notify_relatives consent is valid."""
+
+    id: str = Field(min_length=1, max_length=64)
+    resident: Pseudonym
+    label: str = Field(default="", max_length=120)
+    channel: str = Field(default="", max_length=200, description="Where to notify (webhook id).")
+
+
 class AlarmSettings(_Model):
     """How a tenant's alarms escalate and how long its devices may stay silent."""
 
@@ -95,6 +162,12 @@ class Tenant(_Model):
     residents: list[Resident] = Field(default_factory=list)
     devices: list[Device] = Field(default_factory=list)
     plans: list[Plan] = Field(default_factory=list)
+    timezone: str = Field(default="Europe/Stockholm",
+                          description="Plans, schedules and windows are in this local time.")
+    staff: list[Staff] = Field(default_factory=list)
+    consents: list[Consent] = Field(default_factory=list)
+    supervision: list[SupervisionSchedule] = Field(default_factory=list)
+    relatives: list[Relative] = Field(default_factory=list)
 
 
 class CareConfig(_Model):
@@ -130,10 +203,20 @@ async def apply_care_config(
         for plan in tenant.plans:
             if plan.resident not in residents:
                 raise ConfigError(f"tenant {tenant.id}: plan {plan.id} names unknown resident")
+        for item in [*tenant.consents, *tenant.supervision, *tenant.relatives]:
+            if item.resident not in residents:
+                raise ConfigError(f"tenant {tenant.id}: {type(item).__name__.lower()} "
+                                  f"names unknown resident {item.resident}")
+        try:
+            ZoneInfo(tenant.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as err:
+            raise ConfigError(f"tenant {tenant.id}: unknown timezone {tenant.timezone!r}") \
+                from err
+        # The whole tenant (minus what has its own table) is the tenant's body, so
+        # rules read staff, consents and schedules after a restart or an API update.
+        body = tenant.model_dump(mode="json", exclude={"id", "residents", "devices", "plans"})
         await store.put_row(
-            "tenants", {"id": tenant.id},
-            {"name": tenant.name, "body": json.dumps(
-                {"name": tenant.name, "alarms": tenant.alarms.model_dump(mode="json")})},
+            "tenants", {"id": tenant.id}, {"name": tenant.name, "body": json.dumps(body)},
         )
         counts["tenants"] += 1
         for res in tenant.residents:
@@ -164,3 +247,20 @@ async def apply_care_config(
             )
             counts["plans"] += 1
     return counts
+
+
+def tenant_care(store: SQLiteStore, tenant: str) -> Tenant | None:
+    """The tenant's stored care configuration as a model (None if unknown).
+
+    Rules and policies read it through here, so a file load and an API update
+    are seen the same way. Residents, devices and plans come from their tables.
+    """
+    rows = store.rows("tenants", tenant)
+    if not rows:
+        return None
+    body = json.loads(rows[0]["body"] or "{}")
+    body.setdefault("name", rows[0]["name"])
+    residents = [Resident.model_validate({"id": r["id"], **json.loads(r["body"] or "{}")})
+                 for r in store.rows("residents", tenant)]
+    plans = [Plan.model_validate_json(r["body"]) for r in store.rows("plans", tenant)]
+    return Tenant.model_validate({**body, "id": tenant, "residents": residents, "plans": plans})
