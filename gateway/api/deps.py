@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, Header, HTTPException, Query, Request, status
 
 from gateway.core.gateway import Gateway
 from gateway.core.model import CATALOGUE
@@ -95,3 +95,33 @@ def resolve_types(include: Sequence[str], exclude: Sequence[str] = ()) -> list[s
             status.HTTP_422_UNPROCESSABLE_CONTENT, "the type filters exclude every event type"
         )
     return sorted(chosen)
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a request: a staff or operator id within the request's tenant.
+
+    Until bearer tokens arrive (issue: identities) it is read from the
+    ``X-Navet-Actor`` header; then it will come from the token's subject, and
+    no router changes. Policies always decide on this id, never on the body.
+    """
+
+    id: str
+    tenant: str
+
+
+async def current_actor(
+    tenant: TenantScope,
+    x_navet_actor: Annotated[
+        str | None,
+        Header(description="Staff or operator id making the call (replaced by the token "
+               "subject once authentication is enabled).", max_length=64),
+    ] = None,
+) -> Actor:
+    if not x_navet_actor:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "this call needs to know who makes it: send X-Navet-Actor")
+    return Actor(x_navet_actor, tenant.id)
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
