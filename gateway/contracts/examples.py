@@ -18,6 +18,8 @@ _DEVICES = {
     "lock": {"id": "locks:door-12", "kind": "door_lock"},
     "medication": {"id": "dispenser:md-3", "kind": "medication_dispenser"},
     "supervision": {"id": "camera:cam-5", "kind": "camera"},
+    "camera": {"id": "camera:cam-5", "kind": "camera"},
+    "visit": None,
 }
 _DOSE = {"dose": "slot-14", "scheduled": "2026-01-01T07:30:00Z", "medication": None}
 EXAMPLE_DATA: dict[str, dict[str, Any]] = {
@@ -53,6 +55,9 @@ EXAMPLE_DATA: dict[str, dict[str, Any]] = {
     "supervision.refused": {"by": _STAFF, "reason": "outside the consented window"},
     "supervision.observation": {"by": _STAFF, "finding": "asleep", "session": "s-88",
                                 "note": None},
+    "camera.privacy": {"state": "covered", "session": None},
+    "visit.requested": {"by": _STAFF, "reason": "camera check: resident needs a visit",
+                        "session": "s-88", "observation": None},
 }
 """One valid ``data`` body per event type; used in the schemas, the docs and the tests."""
 

@@ -25,6 +25,7 @@ class AlarmKind(StrEnum):
     PASSIVE_OTHER = "passive.other"
     GPS_GEOFENCE_EXIT = "gps.geofence_exit"
     GPS_PANIC_OUTSIDE = "gps.panic_outside"
+    SUPERVISION_NEEDS_HELP = "supervision.needs_help"  # contract 1.1: seen in a camera check
     MEDICATION_MISSED_DOSE = "medication.missed_dose"
     TECHNICAL_LOW_BATTERY = "technical.low_battery"
     TECHNICAL_MAINS_LOST = "technical.mains_lost"
@@ -227,6 +228,12 @@ class SupervisionEnded(Strict):
 class SupervisionRefused(Strict):
     by: Actor
     reason: str = Field(max_length=500)
+    code: str | None = Field(
+        default=None, max_length=64,
+        description="Machine-readable reason (contract 1.1), e.g. outside_window, "
+        "consent_expired, consent_withdrawn, cohabitant_consent_missing, wrong_role, "
+        "unknown_staff, no_camera, camera_busy, camera_unavailable.",
+    )
 
 
 class Finding(StrEnum):
@@ -243,3 +250,33 @@ class SupervisionObservation(Strict):
     finding: Finding
     session: str | None = Field(default=None, max_length=128)
     note: str | None = Field(default=None, max_length=1000)
+
+
+# --------------------------------------------------------------------------- cameras (1.1)
+
+
+class PrivacyState(StrEnum):
+    OFF = "off"  # powered down or in rest mode: no image can be taken
+    COVERED = "covered"  # lens shutter closed or turned away
+    LIVE = "live"  # streaming to a viewer in a supervision session
+
+
+class CameraPrivacy(Strict):
+    state: PrivacyState
+    session: str | None = Field(
+        default=None, max_length=128, description="The supervision session, when live."
+    )
+
+
+# --------------------------------------------------------------------------- visits (1.1)
+
+
+class VisitRequested(Strict):
+    by: Actor
+    reason: str = Field(max_length=500)
+    session: str | None = Field(
+        default=None, max_length=128, description="The supervision session it came from."
+    )
+    observation: str | None = Field(
+        default=None, max_length=128, description="Id of the event that asked for the visit."
+    )

@@ -74,6 +74,8 @@ CATALOGUE: dict[str, tuple[type[Strict], str]] = {
     "supervision.ended": (b.SupervisionEnded, "A camera supervision session ended."),
     "supervision.refused": (b.SupervisionRefused, "A session was refused by policy."),
     "supervision.observation": (b.SupervisionObservation, "What staff observed in a check."),
+    "camera.privacy": (b.CameraPrivacy, "A supervision camera's privacy state changed."),
+    "visit.requested": (b.VisitRequested, "An extra visit is asked of the home-care team."),
 }
 """Event type -> (data model, one-line meaning). Extend, never repurpose."""
 
