@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from gateway import Clock, MqttClient
 
+from .alarm_units import dc09_panels, scaip_residents
 from .runner import ScenarioRunner
 from .zigbee2mqtt import FAMILY as Z2M_FAMILY
 from .zigbee2mqtt import Zigbee2MqttFlat
@@ -47,6 +48,14 @@ class SimContext:
     tenant: str
     settings: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
+    adapter: Any = None
+    """The running adapter instance, for simulators that must learn where it listens
+    (a SCAIP or DC-09 receiver started on port 0). None when nothing runs."""
+    http_url: str | None = None
+    """The gateway's HTTP base URL (e.g. ``http://127.0.0.1:8080``), for simulated vendor
+    clouds that push webhooks to ``{http_url}/ingress/<instance>/<path>``."""
+    instance_id: str = ""
+    """The adapter instance id these devices belong to (the ingress path uses it)."""
 
 
 class Simulator(Protocol):
@@ -90,6 +99,8 @@ def _zigbee2mqtt(ctx: SimContext, devices: list[SimDevice]) -> list[Simulator]:
 
 
 register(Z2M_FAMILY, _zigbee2mqtt)
+register("scaip", lambda ctx, devices: list(scaip_residents(ctx, devices)))
+register("dc09", lambda ctx, devices: list(dc09_panels(ctx, devices)))
 
 __all__ = [
     "ScenarioRunner",

@@ -28,12 +28,10 @@ HTTP_STOP_TIMEOUT = 10.0
 
 
 def _load_app_factory() -> Any:
-    """``gateway.api.app.create_app``, or None when this build has no HTTP app."""
-    try:
-        from gateway.api.app import create_app
-    except ImportError as err:
-        log.warning("HTTP API not available (%s); running without it", err)
-        return None
+    """``gateway.api.app.create_app``. The API ships with Navet: failing to import it is a
+    bug to report, never a reason to run silently without it."""
+    from gateway.api.app import create_app
+
     return create_app
 
 
@@ -107,9 +105,13 @@ class Runtime:
 
     @property
     def url(self) -> str | None:
+        """Where the HTTP app listens (the bound port, also when configured as 0)."""
         if self._server is None:
             return None
-        return f"http://{self.settings.http.host}:{self.settings.http.port}"
+        port = self.settings.http.port
+        with contextlib.suppress(AttributeError, IndexError, OSError):
+            port = self._server.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://{self.settings.http.host}:{port}"
 
     def request_stop(self, reason: str = "requested") -> None:
         if not self._stop.is_set():

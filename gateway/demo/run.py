@@ -29,6 +29,8 @@ from gateway.transports.base import MqttClient
 from simulators import ScenarioRunner, SimContext, SimDevice, Simulator, build, families
 from simulators.zigbee2mqtt import DAY
 
+from .operator import DemoOperator
+
 log = logging.getLogger(__name__)
 
 DEMO_DIR = Path(__file__).parent
@@ -84,10 +86,14 @@ async def _simulator_client(gw: Gateway, settings: Settings) -> MqttClient:
 
 
 def simulators_for(care: CareConfig, settings: Settings, mqtt: MqttClient, seed: int,
-                   clock: Any) -> tuple[list[Simulator], list[str]]:
+                   clock: Any, adapters: dict[str, Any] | None = None,
+                   http_url: str | None = None,
+                   ) -> tuple[list[Simulator], list[str]]:
     """Build a simulator for every configured device family that has one.
 
-    Returns ``(simulators, families without a simulator)``.
+    ``adapters`` are the running adapter instances by instance id, so a simulator
+    can learn where a receiver listens. Returns ``(simulators, families without
+    a simulator)``.
     """
     sims: list[Simulator] = []
     skipped: set[str] = set()
@@ -103,7 +109,9 @@ def simulators_for(care: CareConfig, settings: Settings, mqtt: MqttClient, seed:
             if inst.adapter not in families():
                 skipped.add(inst.adapter)
                 continue
-            ctx = SimContext(mqtt, clock, tenant.id, dict(inst.settings), seed)
+            ctx = SimContext(mqtt, clock, tenant.id, dict(inst.settings), seed,
+                             adapter=(adapters or {}).get(inst.instance_id),
+                             http_url=http_url, instance_id=inst.instance_id)
             sims.extend(build(inst.adapter, ctx, devices))
     return sims, sorted(skipped)
 
@@ -124,24 +132,29 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
     await runtime.start()
     gw = runtime.gateway
     before = {t.id: gw.store.count_events(t.id) for t in care.tenants}  # a reused data dir
+    first_seq = gw.store.last_seq()
     sim_client: MqttClient | None = None
     runner_task: asyncio.Task[None] | None = None
     sims: list[Simulator] = []
     skipped: list[str] = []
     runner = ScenarioRunner(SystemClock(), speed=opts.speed)
+    operator: DemoOperator | None = None
     try:
         sim_client = await _simulator_client(gw, settings)
-        sims, skipped = simulators_for(care, settings, sim_client, opts.seed, SystemClock())
+        sims, skipped = simulators_for(care, settings, sim_client, opts.seed, SystemClock(),
+                                       gw.adapter_instances, runtime.url)
+        operator = DemoOperator(gw, [t.id for t in care.tenants], seed=opts.seed)
+        operator.start()
         days = math.ceil((opts.duration or 30 * DAY / opts.speed) * opts.speed / DAY) + 1
         for sim in sims:
             sim.schedule(runner, days=days)
         runner_task = asyncio.create_task(runner.run(), name="demo-simulators")
         tenants = ", ".join(t.id for t in care.tenants)
-        progress(f"Navet demo: tenants {tenants}; {len(sims)} simulated flat(s) at "
+        progress(f"Navet demo: tenants {tenants}; {len(sims)} simulator(s) at "
                  f"{opts.speed:g}x speed; data in {data_dir}")
         if skipped:
             progress(f"  no simulator yet for: {', '.join(skipped)}")
-        where = f"live view at {runtime.url}" if runtime.url else "no HTTP API in this build"
+        where = f"live view at {runtime.url}" if runtime.url else "HTTP API disabled"
         until = f"for {opts.duration:g}s" if opts.duration else "Ctrl-C to stop"
         progress(f"Navet demo running — {where} — {until}")
         await runtime.wait(opts.duration)
@@ -149,6 +162,13 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
     finally:
         if runner_task is not None:
             await runner.stop(runner_task)
+        if operator is not None:
+            await operator.stop()
+        for sim in sims:
+            stop = getattr(sim, "stop", None)
+            if stop is not None:
+                with contextlib.suppress(Exception):
+                    await stop()
         if sim_client is not None:
             with contextlib.suppress(Exception):
                 await sim_client.disconnect()
@@ -157,6 +177,9 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
             await _settle(gw)
             summary = _summary(gw, care, before, sims, skipped, runner,
                                time.monotonic() - started)
+            summary["by_adapter"] = gw.store.count_events_by_adapter(after_seq=first_seq)
+            if operator is not None:
+                summary["operator"] = operator.summary()
             summary.update(live_view=runtime.url, data_dir=str(data_dir),
                            mqtt={"host": settings.mqtt.host, "port": mqtt_port},
                            speed=opts.speed)
@@ -215,7 +238,14 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append(f"  {etype:<24} {n:>7}")
     for tenant, counts in summary["by_tenant"].items():
         lines.append(f"Tenant {tenant}: {sum(counts.values())} events")
+    if summary.get("by_adapter"):
+        lines.append("Events by adapter: " + ", ".join(
+            f"{a} {sum(n.values())}" for a, n in summary["by_adapter"].items()))
     lines.append(f"Dead letters: {summary['dead_letters']}")
+    if summary.get("operator"):
+        op = summary["operator"]
+        lines.append(f"Demo operator: {op['alarms_seen']} alarms seen, {op['acknowledged']} "
+                     f"acknowledged, {op['closed']} closed")
     published = sum(s["published"] for s in summary["simulators"])
     lines.append(f"Simulators: {len(summary['simulators'])} published {published} messages")
     lines.append(f"Data kept in {summary['data_dir']}")

@@ -53,10 +53,18 @@ def test_demo_runs_for_a_duration_serves_the_live_view_and_reports_events(
     assert sum(summary["by_tenant"][t]["sensor.reported"] for t in summary["by_tenant"]) \
         == summary["events"]["sensor.reported"]
     families = {s["family"] for s in summary["simulators"]}
-    assert families == {"zigbee2mqtt"}
-    published = sum(s["published"] for s in summary["simulators"])
-    # every message a simulator published reached the store (state: 1 report, availability: 1)
-    assert summary["events"]["sensor.reported"] + summary["events"]["device.online"] == published
+    assert {"zigbee2mqtt", "scaip", "dc09"} <= families
+    for family in families:  # every simulator present reached the store through its adapter
+        assert sum(summary["by_adapter"].get(family, {}).values()) > 0, family
+    z2m = summary["by_adapter"]["zigbee2mqtt"]
+    published = sum(s["published"] for s in summary["simulators"]
+                    if s["family"] == "zigbee2mqtt")
+    # every message a Zigbee2MQTT simulator published reached the store
+    # (a state message gives one sensor.reported, an availability message one device.online)
+    assert z2m["sensor.reported"] + z2m["device.online"] == published
+    # the SCAIP units registered and sent heartbeats; the DC-09 panels polled
+    assert summary["by_adapter"]["scaip"].get("device.heartbeat", 0) > 0
+    assert summary["by_adapter"]["dc09"].get("device.heartbeat", 0) > 0
     assert (tmp_path / "data" / "navet.db").exists()
 
 

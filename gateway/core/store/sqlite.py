@@ -372,6 +372,23 @@ class SQLiteStore:
         rows = self._reader().execute(sql + " GROUP BY type ORDER BY type", args).fetchall()
         return {r["type"]: r["n"] for r in rows}
 
+    def count_events_by_adapter(self, tenant: str | None = None,
+                                after_seq: int = 0) -> dict[str, dict[str, int]]:
+        """Events per adapter family (from the device id ``<adapter>:<address>``) and type."""
+        sql = ("SELECT substr(device, 1, instr(device, ':') - 1) AS adapter, type, "
+               "count(*) AS n FROM events "
+               "WHERE device IS NOT NULL AND instr(device, ':') > 0 AND seq > ?")
+        args: tuple[Any, ...] = (after_seq,)
+        if tenant:
+            sql += " AND tenant = ?"
+            args = (after_seq, tenant)
+        rows = self._reader().execute(sql + " GROUP BY adapter, type ORDER BY adapter, type",
+                                      args).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for r in rows:
+            out.setdefault(r["adapter"], {})[r["type"]] = r["n"]
+        return out
+
     def last_seq(self) -> int:
         row = self._reader().execute("SELECT max(seq) FROM events").fetchone()
         return int(row[0] or 0)
