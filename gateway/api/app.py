@@ -19,6 +19,8 @@ from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
 
 from .routes import config, directory, events, health, ingress, live_view, reports, stream
+from .routes import subscriptions
+from .routes import alarms, ws
 
 DESCRIPTION = """\
 Navet is a vendor-neutral integration gateway for welfare technology.
@@ -51,5 +53,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.state.gateway = None
     for module in (health, events, stream, directory, reports, config, ingress, live_view):
         app.include_router(module.router)
+    app.include_router(subscriptions.router)
+    app.include_router(alarms.router)
+    app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     return app

@@ -124,17 +124,21 @@ class AlarmService:
             same=lambda ev: ev.data.outcome == outcome,  # type: ignore[attr-defined]
         )
 
-    async def add_note(self, tenant: str, alarm: str, actor: Actor, note: str) -> EventBase:
+    async def add_note(self, tenant: str, alarm: str, actor: Actor, note: str,
+                       key: str | None = None) -> EventBase:
         """Add a note to an open alarm (stored as ``alarm.updated``; the text names the actor).
 
         ``alarm.updated`` has no ``by`` field in contract v1, so the author is
-        written into the text: ``"[operator op-1] note"``.
+        written into the text: ``"[operator op-1] note"``. A repeat is the same
+        actor with the same text, or, when the caller gives an idempotency
+        ``key``, the same actor with the same key.
         """
         text = f"[{actor.kind} {actor.id}] {note}"[:500]
+        same_as = f"key:{key}" if key else note
         return await self._command(
             "note", tenant, alarm, actor,
             lambda rec, now: derive("alarm.updated", rec, transition="note",
-                                    reason=f"{actor.kind}:{actor.id}:{note}", time=now,
+                                    reason=f"{actor.kind}:{actor.id}:{same_as}", time=now,
                                     data={"text": text}),
             same=lambda ev: True,
         )
