@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from datetime import datetime, time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from gateway.errors import ConfigError
 
@@ -36,6 +36,16 @@ class Resident(_Model):
     home: Location | None = None
 
 
+DeviceRole = Literal["bed", "chair", "door", "motion", "leak", "fall", "other"]
+"""What a passive sensor watches; the passive-alarm rules read its readings by role."""
+
+
+def role_from_address(address: str) -> str | None:
+    """The role an address ends in after its last ``_`` (``r1001_bed`` -> ``bed``), if any."""
+    head, sep, tail = address.rpartition("_")
+    return tail if sep and head and tail in get_args(DeviceRole) and tail != "other" else None
+
+
 class Device(_Model):
     adapter: str
     address: str = Field(description="The device's address at its vendor (topic name, serial).")
@@ -50,6 +60,16 @@ class Device(_Model):
     vendor: str | None = None
     model: str | None = None
     location: str | None = Field(default=None, max_length=120, description="e.g. 'Bedroom'.")
+    role: DeviceRole | None = Field(
+        default=None, description="What a passive sensor watches (bed, chair, door, motion, "
+        "leak, fall, other); default: the address suffix after its last '_', if it is one.",
+    )
+
+    @model_validator(mode="after")
+    def _default_role(self) -> Device:
+        if self.role is None:
+            self.role = role_from_address(self.address)  # type: ignore[assignment]  # checked
+        return self
 
     @property
     def id(self) -> str:
@@ -137,6 +157,47 @@ class Relative(_Model):
     channel: str = Field(default="", max_length=200, description="Where to notify (webhook id).")
 
 
+EVERY_DAY: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class PassiveRules(_Model):
+    """Passive alarms for one resident (gateway/core/rules/passive.py; docs/municipalities.md).
+
+    Windows are local wall-clock time in the tenant's timezone. Water leak and fall alarms
+    also apply to residents without an entry; the others only with one.
+    """
+
+    resident: Pseudonym
+    night: TimeWindow = Field(
+        default_factory=lambda: TimeWindow(days=EVERY_DAY, start=time(22), end=time(7)),
+        description="When bed/chair exits and opened doors raise alarms.",
+    )
+    bed_exit: bool = True
+    chair_exit: bool = True
+    exit_return_s: int = Field(default=900, ge=30, le=6 * 3600,
+                               description="Out of bed/chair at night this long: alarm.")
+    door_at_night: bool = True
+    no_activity: bool = True
+    day: TimeWindow = Field(
+        default_factory=lambda: TimeWindow(days=EVERY_DAY, start=time(7), end=time(22)),
+        description="When no activity is watched; silence counts only inside this window.",
+    )
+    no_activity_s: int = Field(default=4 * 3600, ge=300, le=24 * 3600,
+                               description="No activity this long by day: alarm.")
+    water_leak: bool = True
+    fall: bool = True
+
+    @model_validator(mode="after")
+    def _fits_the_day(self) -> PassiveRules:
+        start = self.day.start.hour * 3600 + self.day.start.minute * 60 + self.day.start.second
+        end = self.day.end.hour * 3600 + self.day.end.minute * 60 + self.day.end.second
+        length = (end - start) % 86400 or 86400
+        if self.no_activity and self.no_activity_s > length:
+            raise ValueError(f"no_activity_s {self.no_activity_s} is longer than the day window "
+                             f"({length} s): the alarm could never be raised")
+        return self
+
+
 class AlarmSettings(_Model):
     """How a tenant's alarms escalate and how long its devices may stay silent."""
 
@@ -168,6 +229,7 @@ class Tenant(_Model):
     consents: list[Consent] = Field(default_factory=list)
     supervision: list[SupervisionSchedule] = Field(default_factory=list)
     relatives: list[Relative] = Field(default_factory=list)
+    passive: list[PassiveRules] = Field(default_factory=list)
 
 
 class CareConfig(_Model):
@@ -203,7 +265,9 @@ async def apply_care_config(
         for plan in tenant.plans:
             if plan.resident not in residents:
                 raise ConfigError(f"tenant {tenant.id}: plan {plan.id} names unknown resident")
-        for item in [*tenant.consents, *tenant.supervision, *tenant.relatives]:
+        if len({p.resident for p in tenant.passive}) != len(tenant.passive):
+            raise ConfigError(f"tenant {tenant.id}: passive names a resident twice")
+        for item in [*tenant.consents, *tenant.supervision, *tenant.relatives, *tenant.passive]:
             if item.resident not in residents:
                 raise ConfigError(f"tenant {tenant.id}: {type(item).__name__.lower()} "
                                   f"names unknown resident {item.resident}")
