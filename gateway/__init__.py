@@ -17,6 +17,7 @@ from gateway.core.adapters import (
     RawFrame,
 )
 from gateway.core.clock import Clock, FakeClock, SystemClock
+from gateway.core.commands import Command, CommandResult
 from gateway.core.directory import device_id
 from gateway.core.model import (
     CONTRACT_VERSION,
@@ -60,6 +61,8 @@ __all__ = [
     "AdapterRegistry",
     "AlarmKind",
     "Clock",
+    "Command",
+    "CommandResult",
     "ContractError",
     "DeviceKind",
     "DeviceRef",

@@ -25,6 +25,8 @@ PUBLIC_API = [
     "AdapterRegistry",
     "AlarmKind",
     "Clock",
+    "Command",
+    "CommandResult",
     "ContractError",
     "DeviceKind",
     "DeviceRef",

@@ -7,9 +7,11 @@
     navet decode    push one raw frame through an adapter and print the events
     navet plugins   list plugins, their adapters, sinks and status
     navet version   print the version and contract version
+    navet audit     verify the audit log's hash chain
 
 Exit codes: 0 success, 1 bad usage or configuration, 2 a frame the adapter
-refused (``navet decode``). Results go to stdout, logs to stderr.
+refused (``navet decode``), 3 the audit log is broken (``navet audit
+verify``). Results go to stdout, logs to stderr.
 """
 
 from __future__ import annotations
@@ -68,6 +70,20 @@ def build_parser() -> argparse.ArgumentParser:
     plist = psub.add_parser("list", help="list plugins, adapters and sinks")
     plist.add_argument("--json", action="store_true", help="machine-readable output")
     plist.set_defaults(func=commands.plugins_list)
+
+    audit = sub.add_parser("audit", help="check the audit log")
+    asub = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
+    asub.required = True
+    averify = asub.add_parser("verify", help="verify the audit log's hash chain (exit 3 if "
+                              "an entry was altered, removed or reordered)")
+    averify.add_argument("--config", default=None, metavar="FILE",
+                         help="settings file whose database to check")
+    averify.add_argument("--database", default=None, metavar="FILE",
+                         help="the SQLite database to check (instead of --config)")
+    averify.add_argument("--head", default=None, metavar="SHA256",
+                         help="the head hash kept elsewhere; also catches a cut or rewritten end")
+    averify.add_argument("--json", action="store_true", help="machine-readable output")
+    averify.set_defaults(func=commands.audit_verify)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)

@@ -73,6 +73,32 @@ def decode(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
+# navet audit verify
+# ---------------------------------------------------------------------------
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    """Recompute the audit log's hash chain; exit 3 when it is broken."""
+    from gateway.core.audit import verify_database
+    from gateway.core.settings import load_settings
+
+    path = Path(args.database) if args.database else load_settings(args.config).database_path
+    try:
+        result = verify_database(path, expect_head=args.head)
+    except FileNotFoundError as err:
+        raise ConfigError(str(err)) from err
+    if args.json:
+        print(json.dumps({"database": str(path), **result.as_dict()}, indent=2))
+    elif result.ok:
+        print(f"audit log intact: {result.checked} entries, head {result.head}")
+    else:
+        print(f"audit log BROKEN ({result.checked} entries checked):")
+        for problem in result.problems:
+            print(f"  {problem}")
+    return 0 if result.ok else 3
+
+
+# ---------------------------------------------------------------------------
 # navet plugins list
 # ---------------------------------------------------------------------------
 

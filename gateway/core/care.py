@@ -216,6 +216,15 @@ class AlarmSettings(_Model):
     )
 
 
+class LockSettings(_Model):
+    """How long before and after a planned visit staff may open the resident's door."""
+
+    grace_before_s: int = Field(default=900, ge=0, le=4 * 3600,
+                                description="A door opens this long before the visit starts.")
+    grace_after_s: int = Field(default=900, ge=0, le=4 * 3600,
+                               description="... and this long after it was planned to end.")
+
+
 class Tenant(_Model):
     id: TenantId
     name: str
@@ -230,6 +239,7 @@ class Tenant(_Model):
     supervision: list[SupervisionSchedule] = Field(default_factory=list)
     relatives: list[Relative] = Field(default_factory=list)
     passive: list[PassiveRules] = Field(default_factory=list)
+    locks: LockSettings = Field(default_factory=LockSettings)
 
 
 class CareConfig(_Model):

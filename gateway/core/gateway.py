@@ -17,8 +17,10 @@ from gateway.transports.base import MqttClient
 
 from .adapters import IngestResult, RawFrame
 from .alarms import AlarmService
+from .audit import AuditLog
 from .care import apply_care_config, load_care_config
 from .clock import Clock, SystemClock
+from .commands import CommandService
 from .directory import DeviceDirectory
 from .metrics import Metrics
 from .notifier import Notifier
@@ -119,6 +121,8 @@ class Gateway:
         self.rules: RulesRunner | None = None
         self.outbox: OutboxDispatcher | None = None
         self.alarms = AlarmService(self.store, self.clock, self.emit)
+        self.audit = AuditLog(self.store, self.clock)
+        self.commands = CommandService(self, self.audit)  # API -> policy -> audit -> adapter
         self.started = False
 
     @property
@@ -145,6 +149,7 @@ class Gateway:
     async def start(self) -> None:
         s = self.settings
         self.store.open()
+        await self.audit.open()
         self.directory.load(self.store.rows("devices"))
         self.notifier.advance(self.store.last_seq())
         for path in s.care_config:
