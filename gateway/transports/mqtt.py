@@ -14,7 +14,12 @@ the broker's session and is delivered again when this client reconnects. The
 session survives disconnects because the client id is stable and
 ``clean_session`` is off (``persistent=True``).
 
-Delivery to handlers is in arrival order, one message at a time per client.
+Delivery to handlers keeps arrival order per topic (one device's messages are
+never handled out of order), while messages on different topics are handled
+concurrently, up to ``concurrency`` at a time, so the store can commit many
+frames in one transaction instead of one fsync per message. PUBACKs still go
+to the broker in arrival order, as MQTT requires: a finished message is acked
+only once every message that arrived before it has finished too.
 A QoS 1 message no handler matches yet (the broker sends a persistent
 session's messages right after CONNACK, before adapters subscribe again) is
 parked unacknowledged until a matching :meth:`PahoMqttClient.subscribe`.
@@ -51,6 +56,15 @@ class _Incoming:
     session: int  # which connection delivered it; a mid is only valid on that one
 
 
+@dataclass(slots=True)
+class _Handling:
+    """One message being handled; acked (if ``ok``) once it and all before it are done."""
+
+    item: _Incoming
+    done: bool = False
+    ok: bool = False
+
+
 class PahoMqttClient:
     """:class:`gateway.transports.base.MqttClient` over paho-mqtt.
 
@@ -75,8 +89,12 @@ class PahoMqttClient:
         connect_timeout: float = 10.0,
         publish_timeout: float = 30.0,
         reconnect_delay: tuple[float, float] = (0.5, 30.0),
+        concurrency: int = 64,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.settings = settings
+        self.concurrency = concurrency
         self.client_id = client_id if client_id is not None else settings.client_id
         self.broker = f"{settings.host}:{settings.port}"
         self.persistent = persistent
@@ -93,6 +111,10 @@ class PahoMqttClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._connack: asyncio.Future[None] | None = None
         self._dispatcher: asyncio.Task[None] | None = None
+        self._slots = asyncio.Semaphore(concurrency)
+        self._acks: deque[_Handling] = deque()  # in arrival order, finished or not
+        self._chains: dict[str, asyncio.Task[None]] = {}  # topic -> its latest handling
+        self._handling: set[asyncio.Task[None]] = set()
         self._closing = False
         self._client = self._make_client(reconnect_delay)
 
@@ -335,7 +357,8 @@ class PahoMqttClient:
         self._incoming.put_nowait(None)  # wake the dispatcher if it waits for the network
 
     async def _dispatch(self) -> None:
-        """Hand messages to handlers in arrival order; ack QoS 1 only after success."""
+        """Start handling each message as it arrives: in order per topic, concurrently
+        across topics (at most ``concurrency`` at once); acks go out in arrival order."""
         while True:
             item = self._replay.popleft() if self._replay else await self._incoming.get()
             if item is None:
@@ -345,8 +368,25 @@ class PahoMqttClient:
             if not handlers:
                 self._park(item)
                 continue
+            await self._slots.acquire()
+            handling = _Handling(item)
+            self._acks.append(handling)
+            previous = self._chains.get(msg.topic)
+            task = asyncio.create_task(
+                self._handle(handling, list(dict.fromkeys(handlers)), previous),
+                name=f"mqtt-handle-{msg.topic}")
+            self._chains[msg.topic] = task
+            self._handling.add(task)
+            task.add_done_callback(lambda t, topic=msg.topic: self._handled(t, topic))
+
+    async def _handle(self, handling: _Handling, handlers: list[Handler],
+                      previous: asyncio.Task[None] | None) -> None:
+        try:
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])  # the topic's earlier message first
+            msg = handling.item.message
             ok = True
-            for handler in dict.fromkeys(handlers):  # a handler under two filters runs once
+            for handler in handlers:  # a handler under two filters runs once
                 try:
                     await handler(msg)
                 except Exception:
@@ -355,8 +395,25 @@ class PahoMqttClient:
                         "handler for %s (broker %s) failed; not acknowledged, the broker "
                         "redelivers it when %s reconnects", msg.topic, self.broker,
                         self.client_id)
-            if ok and msg.qos > 0 and item.session == self._session and self.connected:
-                self._client.ack(item.mid, msg.qos)
+            handling.ok = ok
+        finally:
+            handling.done = True
+            self._slots.release()
+            self._send_acks()
+
+    def _handled(self, task: asyncio.Task[None], topic: str) -> None:
+        self._handling.discard(task)
+        if self._chains.get(topic) is task:
+            del self._chains[topic]
+
+    def _send_acks(self) -> None:
+        """Ack every finished message at the head of the arrival order."""
+        while self._acks and self._acks[0].done:
+            handling = self._acks.popleft()
+            item = handling.item
+            if handling.ok and item.message.qos > 0 and item.session == self._session \
+                    and self.connected:
+                self._client.ack(item.mid, item.message.qos)
 
     def _park(self, item: _Incoming) -> None:
         """Keep a message no route wants yet, unacknowledged.
@@ -386,6 +443,14 @@ class PahoMqttClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._dispatcher
             self._dispatcher = None
+        for task in list(self._handling):
+            task.cancel()
+        for task in list(self._handling):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._acks.clear()
+        self._chains.clear()
+        self._slots = asyncio.Semaphore(self.concurrency)
         # Messages still queued were never acked; the broker keeps them in the session.
         self._incoming = asyncio.Queue()
         self._replay.clear()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 
 from gateway.errors import TransportError
@@ -9,7 +12,7 @@ from gateway.transports.base import MqttMessage
 from gateway.transports.broker import EmbeddedBroker
 from gateway.transports.mosquitto import MosquittoProcess
 
-from .conftest import ClientFactory, Inbox, wait_until
+from .conftest import WAIT, ClientFactory, Inbox, wait_until
 
 
 @pytest.mark.parametrize("qos", [0, 1])
@@ -194,3 +197,67 @@ async def test_messages_arriving_before_subscribe_wait_for_their_handler(
 
     await alarms.wait_for(3)
     assert alarms.payloads == [b"alarm 0", b"alarm 1", b"alarm 2"]
+
+
+async def test_topics_are_handled_concurrently_in_order_per_topic_and_acked_in_arrival_order(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    """A slow message on one topic holds back neither other topics nor its own order,
+    and no PUBACK overtakes an earlier message that is still being handled."""
+    consumer = await mqtt_client(mosquitto.port, "concurrent-consumer")
+    acked: list[int] = []
+    real_ack = consumer._client.ack
+
+    def record_ack(mid: int, qos: int) -> Any:
+        acked.append(mid)
+        return real_ack(mid, qos)
+
+    consumer._client.ack = record_ack  # type: ignore[method-assign]
+    release = asyncio.Event()
+    handled: list[str] = []
+    all_b = asyncio.Event()
+
+    async def handler(msg: MqttMessage) -> None:
+        if msg.payload == b"a1":
+            await release.wait()  # the first message on topic a is slow to store
+        handled.append(msg.payload.decode())
+        if sum(1 for h in handled if h.startswith("b")) == 3:
+            all_b.set()
+
+    await consumer.subscribe("order/#", handler, qos=1)
+    producer = await mqtt_client(mosquitto.port, "concurrent-producer", persistent=False)
+    for topic, payload in [("order/a", "a1"), ("order/b", "b1"), ("order/a", "a2"),
+                           ("order/b", "b2"), ("order/b", "b3")]:
+        await producer.publish(topic, payload.encode(), qos=1)
+
+    await asyncio.wait_for(all_b.wait(), WAIT)
+    assert handled == ["b1", "b2", "b3"]  # topic b went ahead; a2 waits behind a1
+    assert acked == []  # a1 arrived first and is not stored yet: nothing may be acked
+    release.set()
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while len(acked) < 5 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+    assert handled == ["b1", "b2", "b3", "a1", "a2"]
+    assert len(acked) == 5 and acked == sorted(acked)  # arrival order (mids rise with it)
+
+
+async def test_concurrency_one_handles_strictly_in_arrival_order(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    consumer = await mqtt_client(mosquitto.port, "serial-consumer", concurrency=1)
+    got: list[str] = []
+    done = asyncio.Event()
+
+    async def handler(msg: MqttMessage) -> None:
+        await asyncio.sleep(0.001 if msg.topic.endswith("a") else 0)
+        got.append(msg.payload.decode())
+        if len(got) == 6:
+            done.set()
+
+    await consumer.subscribe("serial/#", handler, qos=1)
+    producer = await mqtt_client(mosquitto.port, "serial-producer", persistent=False)
+    sent = [f"{t}{i}" for i in range(3) for t in "ab"]
+    for payload in sent:
+        await producer.publish(f"serial/{payload[0]}", payload.encode(), qos=1)
+    await asyncio.wait_for(done.wait(), WAIT)
+    assert got == sent
