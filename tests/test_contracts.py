@@ -204,6 +204,7 @@ def test_asyncapi_documents_the_topics_and_marks_ingest_planned() -> None:
     addresses = {name: ch["address"] for name, ch in doc["channels"].items()}
     assert addresses == {
         "events": "navet/{tenant}/events/{type}",
+        "deviceState": "navet/{tenant}/devices/{device}/state",
         "zigbee2mqttState": "zigbee2mqtt/{friendly_name}",
         "zigbee2mqttAvailability": "zigbee2mqtt/{friendly_name}/availability",
         "ingest": "navet/{tenant}/ingest/{adapter}",

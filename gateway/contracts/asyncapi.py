@@ -11,6 +11,38 @@ from .examples import example_event
 from .schemas import URN
 
 
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+DEVICE_STATE: dict[str, Any] = {
+    "type": "object",
+    "required": ["tenant", "device", "status", "online", "battery", "faults", "last_seen"],
+    "properties": {
+        "tenant": {"type": "string"},
+        "device": {"type": "string", "description": "Navet device id."},
+        "kind": {"type": ["string", "null"], "description": "Device kind (DeviceKind)."},
+        "status": {"enum": ["online", "offline", "unknown"]},
+        "online": {"type": ["boolean", "null"], "description": "null while unknown."},
+        "status_since": _TIME | {"description": "Event time the status last changed."},
+        "offline_reason": {"type": ["string", "null"]},
+        "battery": {"oneOf": [{"type": "null"}, {"type": "object", "properties": {
+            "level_pct": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+            "low": {"type": ["boolean", "null"]}, "time": _TIME}}]},
+        "faults": {"type": "array", "items": {"type": "string"},
+                   "description": "Faults active now (device.fault kinds)."},
+        "tamper": {"type": ["boolean", "null"]},
+        "last_seen": _TIME | {"description": "Newest event time from the device itself "
+                              "among events this subscription receives."},
+        "updated": _TIME | {"description": "Event time of the newest event folded in."},
+    },
+    "examples": [{"tenant": "vasteras", "device": "zigbee2mqtt:r1001_bed",
+                  "kind": "passive_sensor", "status": "online", "online": True,
+                  "status_since": "2026-01-01T06:00:00Z", "offline_reason": None,
+                  "battery": {"level_pct": 80, "low": False, "time": "2026-01-01T07:00:00Z"},
+                  "faults": [], "tamper": False, "last_seen": "2026-01-01T07:00:00Z",
+                  "updated": "2026-01-01T07:00:00Z"}],
+}
+"""Payload of the retained device state topic (plugins/northbound/device_state.py)."""
+
+
 def asyncapi() -> dict[str, Any]:
     """AsyncAPI 3.0 of the MQTT topics Navet publishes and reads."""
     from plugins.alarms.zigbee2mqtt import const as z2m  # the adapter's own field lists
@@ -46,6 +78,19 @@ def asyncapi() -> dict[str, Any]:
                     "description": "Event type (events/<type>.json).", "enum": list(CATALOGUE)}},
                 "messages": {"cloudEvent": {"$ref": "#/components/messages/cloudEvent"}},
             },
+            "deviceState": {
+                "address": "navet/{tenant}/devices/{device}/state",
+                "description": "Each device's health as one RETAINED message (QoS 1), so a "
+                "consumer gets the current state of every device the moment it subscribes. "
+                "Published by the `mqtt` sink of the `northbound` plugin on `device.*` events "
+                "(and technical alarms meaning a unit went silent) that reach the subscription "
+                "(settings `device_state`, default true). No resident: retained messages "
+                "linger on the broker.",
+                "parameters": {"tenant": tenant, "device": {
+                    "description": "Navet device id (`<adapter>:<address>`); `/`, `+` and `#` "
+                    "are percent-encoded so the id stays one topic level."}},
+                "messages": {"deviceState": {"$ref": "#/components/messages/deviceState"}},
+            },
             "zigbee2mqttState": {
                 "address": "zigbee2mqtt/{friendly_name}",
                 "description": "Device state from a Zigbee2MQTT bridge, read by the "
@@ -80,6 +125,10 @@ def asyncapi() -> dict[str, Any]:
             "publishEvents": {"action": "send", "channel": {"$ref": "#/channels/events"},
                               "summary": "Navet publishes each stored event.",
                               "bindings": mqtt_q1},
+            "publishDeviceState": {"action": "send", "channel": {"$ref": "#/channels/deviceState"},
+                                   "summary": "Navet keeps each device's state retained.",
+                                   "bindings": {"mqtt": {"qos": 1, "retain": True,
+                                                         "bindingVersion": "0.2.0"}}},
             "readZigbee2mqttState": {"action": "receive",
                                      "channel": {"$ref": "#/channels/zigbee2mqttState"},
                                      "bindings": mqtt_q1},
@@ -94,6 +143,7 @@ def asyncapi() -> dict[str, Any]:
             "messages": {
                 "cloudEvent": {"name": "CloudEvent", "contentType": CONTENT_TYPE,
                                "payload": {"$ref": "#/components/schemas/CloudEvent"}},
+                "deviceState": {"name": "Device state", "payload": DEVICE_STATE},
                 "zigbee2mqttState": {"name": "Zigbee2MQTT state", "payload": {
                     "type": "object", "additionalProperties": True,
                     "description": "Fields the adapter reads; others are ignored. "
