@@ -85,10 +85,31 @@ class Visit(_Model):
     note: str | None = Field(default=None, max_length=200)
 
 
+class MedicationPlan(_Model):
+    """Who hears of a missed dose, and when a dose counts as missed (rules/medication.py)."""
+
+    receivers: list[str] = Field(
+        default_factory=list,
+        description="Receiver chain for a missed dose, e.g. ['team-norr', 'centre', "
+        "'relatives']: the first at once, each next one when not acknowledged in time. "
+        "'relatives' / 'relative:<id>' only while a notify_relatives consent is valid. "
+        "Empty: the tenant's alarms.receivers.",
+    )
+    window_s: int = Field(default=3600, ge=60, le=86_400,
+                          description="How long after its time a dose may still be taken.")
+    grace_s: int = Field(default=300, ge=0, le=86_400,
+                         description="Extra wait for the vendor's own report before Navet "
+                         "decides a dose was missed.")
+    ack_deadline_s: int | None = Field(default=None, ge=1,
+                                       description="Per level; default: the tenant's.")
+    priority: Priority = Priority.NORMAL
+
+
 class Plan(_Model):
     id: str
     resident: Pseudonym
     visits: list[Visit] = Field(default_factory=list)
+    medication: MedicationPlan | None = None
 
 
 StaffRole = Literal["home_care", "night_supervision", "nurse", "alarm_operator", "admin"]

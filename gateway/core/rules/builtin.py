@@ -6,6 +6,7 @@ from typing import Any
 
 from .alarms import AlarmBook, LifecycleRule
 from .escalation import EscalationRule
+from .medication import MissedDoseRule
 from .passive import PassiveRule
 from .supervision import SilentUnitRule, TechnicalAlarmsRule
 
@@ -13,5 +14,6 @@ from .supervision import SilentUnitRule, TechnicalAlarmsRule
 def builtin_rules() -> list[Any]:
     """Rules in the order they see each event."""
     book = AlarmBook()  # open alarms, shared by the alarm rules; the lifecycle rule goes first
-    return [LifecycleRule(book), EscalationRule(book), TechnicalAlarmsRule(book),
-            SilentUnitRule(book), PassiveRule(book)]
+    medication = MissedDoseRule(book)
+    return [LifecycleRule(book), EscalationRule(book, routes=[medication.route]),
+            TechnicalAlarmsRule(book), SilentUnitRule(book), PassiveRule(book), medication]

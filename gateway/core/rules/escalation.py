@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from ..care import AlarmSettings
@@ -32,6 +33,9 @@ from .alarms import (
 from .engine import RuleContext
 
 log = logging.getLogger(__name__)
+
+Route = Callable[[RuleContext, AlarmRecord, AlarmSettings, datetime], AlarmSettings | None]
+"""A rule's own receiver chain for some alarms (e.g. a missed dose: the resident's plan)."""
 
 
 def escalates(rec: AlarmRecord, settings: AlarmSettings) -> bool:
@@ -57,8 +61,9 @@ def annotate(rec: AlarmRecord, settings: AlarmSettings, now: datetime) -> AlarmR
 class EscalationRule:
     name = "alarm-escalation"
 
-    def __init__(self, book: AlarmBook | None = None) -> None:
+    def __init__(self, book: AlarmBook | None = None, routes: Sequence[Route] = ()) -> None:
         self.book = book or AlarmBook()
+        self.routes = list(routes)  # per-alarm chains (a plan's), else the tenant's
         self._wake = asyncio.Event()
         self._emitted: dict[tuple[str, str], int] = {}  # levels emitted, not yet observed
 
@@ -78,7 +83,7 @@ class EscalationRule:
         for rec in self.book.open_records():
             if rec.tenant not in settings:
                 settings[rec.tenant] = tenant_alarm_settings(ctx.store, rec.tenant)
-            s = settings[rec.tenant]
+            s = self.settings_for(ctx, rec, settings[rec.tenant], now)
             key = (rec.tenant, rec.id)
             if not escalates(rec, s) or rec.received is None:
                 self._emitted.pop(key, None)
@@ -103,6 +108,15 @@ class EscalationRule:
         for gone in set(self._emitted) - set(self.book.records):
             del self._emitted[gone]
         return events, nxt
+
+    def settings_for(self, ctx: RuleContext, rec: AlarmRecord, tenant: AlarmSettings,
+                     now: datetime) -> AlarmSettings:
+        """Chain and deadline for ``rec``: the first route that names one, else the tenant's."""
+        for route in self.routes:
+            found = route(ctx, rec, tenant, now)
+            if found is not None:
+                return found
+        return tenant
 
     async def run(self, ctx: RuleContext) -> None:
         self.book.ensure_loaded(ctx.store)
