@@ -170,6 +170,14 @@ class Gateway:
 
         for sub in self.store.subscriptions:
             self._make_sink(sub)
+        for sub_id, sink in self.sinks.items():  # sinks with a life of their own (polls)
+            start = getattr(sink, "start", None)
+            if start is not None:
+                try:
+                    await start()
+                except Exception as err:
+                    raise ConfigError(f"subscription {sub_id}: sink failed to start: {err}") \
+                        from err
         self.outbox = OutboxDispatcher(
             self.store, self.sinks, self.clock, self.metrics, self.notifier
         )

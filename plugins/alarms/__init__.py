@@ -7,11 +7,17 @@ from typing import TYPE_CHECKING
 from gateway import hookimpl
 
 from .dc09 import Dc09Adapter
+from .dc09.transmitter import Dc09ForwardSink
 from .scaip import ScaipAdapter
 from .zigbee2mqtt import Zigbee2MqttAdapter
 
 if TYPE_CHECKING:
-    from gateway import AdapterRegistry
+    from gateway import AdapterRegistry, SinkRegistry
+
+
+@hookimpl
+def navet_register_sinks(registry: SinkRegistry) -> None:
+    registry.add(Dc09ForwardSink)  # forwarding to existing alarm receiving centres
 
 
 @hookimpl

@@ -1,0 +1,373 @@
+"""Forwarding to an existing alarm receiving centre: Navet as a SIA DC-09 transmitter.
+
+A sink (``sink: dc09`` in a subscription) that sends the alarms Navet holds
+to a legacy alarm receiver as DC-09 frames, SIA-DCS or ADM-CID (Contact ID),
+in clear or AES-encrypted, over TCP or UDP. What it does, from
+reference/alarm-centre-protocols.md §2.1:
+
+- every message carries a timestamp; a NAK carries the receiver's time, from
+  which the transmitter corrects its clock offset and sends again at once;
+- no answer within ``ack_timeout_s``: try again after ``retry_delay_s``
+  (DC-09 asks for a retry within 5-60 s), ``attempts`` times per receiver, then
+  the backup receiver; when every receiver failed the outbox keeps the event
+  and backs off, so nothing is lost while the centre is unreachable;
+- DUH (the receiver does not understand the event) is never repeated: the
+  delivery is kept as a dead delivery with the reason;
+- NULL supervision messages every ``supervision_s`` keep the path proven; the
+  link state (up/down, last ACK, last error) is visible in :meth:`status`.
+
+Which events go out is the subscription's ``types`` filter; of those, the
+alarm kinds and technical conditions below have a SIA code (and Contact ID
+equivalent). Anything else is accepted and not sent (there is nothing in
+DC-03 to say it with). The account is per resident or device when configured,
+else the subscription's default account. Only codes, zones and, for GPS
+alarms, the position travel: no names, no personal data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from gateway import Event, TransportError
+
+from .crypto import KEY_SIZES, seal, unseal
+from .frame import Dc09Error, clear_content, encode_frame, parse_frame, parse_timestamp
+
+log = logging.getLogger(__name__)
+
+SIA_FOR_KIND: dict[str, str] = {
+    "personal_button": "QA",  # emergency (personal) alarm
+    "fall": "MA",
+    "passive.bed_exit": "MA",
+    "passive.chair_exit": "MA",
+    "passive.door_at_night": "MA",
+    "passive.no_activity": "MA",
+    "passive.water_leak": "WA",
+    "passive.other": "MA",
+    "gps.geofence_exit": "QA",
+    "gps.panic_outside": "QA",
+    "medication.missed_dose": "MA",
+    "technical.low_battery": "YT",
+    "technical.mains_lost": "AT",
+    "technical.link_lost": "YC",
+    "technical.unit_silent": "YC",
+    "technical.other": "YX",
+    "other": "MA",
+}
+"""Contract alarm kind -> SIA event code sent when the alarm is raised."""
+
+RESTORE: dict[str, str] = {"QA": "QH", "MA": "MH", "WA": "WH", "YT": "YR", "AT": "AR",
+                           "YC": "YK", "YX": "YZ", "FA": "FH"}
+"""SIA code -> its restoral, sent when the resident cancels the alarm before handling."""
+
+CID_FOR_SIA: dict[str, str] = {"QA": "101", "MA": "100", "WA": "113", "FA": "110",
+                               "AT": "301", "YT": "302", "YC": "350", "YX": "380"}
+"""SIA code -> Contact ID event code (qualifier 1 new, 3 restore)."""
+
+
+class Receiver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str
+    port: int = Field(ge=1, le=65535)
+
+
+class Dc09ForwardSettings(BaseModel):
+    """Settings of one ``dc09`` subscription (one upstream alarm receiving centre)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    receivers: list[Receiver] = Field(min_length=1, description="Primary first, then backups.")
+    transport: Literal["tcp", "udp"] = "tcp"
+    format: Literal["SIA-DCS", "ADM-CID"] = "SIA-DCS"
+    account: str = Field(pattern=r"^[0-9A-Fa-f]{3,16}$",
+                         description="Default account (#acct) for events.")
+    accounts: dict[str, str] = Field(
+        default_factory=dict,
+        description="Resident pseudonym or device id -> the account the centre knows it by.")
+    key: str | None = Field(default=None, repr=False, description="AES key; None sends clear.")
+    key_encoding: Literal["hex", "ascii"] = "hex"
+    receiver_number: str | None = Field(
+        default="0", pattern=r"^[0-9A-Fa-f]{1,6}$",
+        description="R field. Optional in DC-09, but some receivers echo a missing one "
+        "badly in their ACK (pysiaalarm answers 'NoneL0'), so it is sent by default.")
+    line: str = Field(default="0", pattern=r"^[0-9A-Fa-f]{1,6}$")
+    ack_timeout_s: float = Field(default=10.0, gt=0, le=60)
+    retry_delay_s: float = Field(default=5.0, ge=0, le=60,
+                                 description="Wait before repeating an unanswered message.")
+    attempts: int = Field(default=2, ge=1, le=10, description="Tries per receiver.")
+    supervision_s: float = Field(default=0, ge=0,
+                                 description="NULL supervision interval; 0 sends none.")
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: dict[str, str]) -> dict[str, str]:
+        for who, acct in value.items():
+            if not acct or len(acct) > 16 or any(c not in "0123456789abcdefABCDEF" for c in acct):
+                raise ValueError(f"account {acct!r} for {who!r} must be 3-16 hex digits")
+        return value
+
+    def key_bytes(self) -> bytes | None:
+        if self.key is None:
+            return None
+        raw = self.key.encode() if self.key_encoding == "ascii" else bytes.fromhex(self.key)
+        if len(raw) not in KEY_SIZES:
+            raise ValueError(f"AES key must be 16, 24 or 32 bytes, got {len(raw)}")
+        return raw
+
+
+class _Link:
+    """One connection to one receiver; one exchange at a time."""
+
+    def __init__(self, receiver: Receiver, transport: str) -> None:
+        self.receiver = receiver
+        self.transport = transport
+        self._reader: asyncio.StreamReader | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._udp: asyncio.DatagramTransport | None = None
+        self._answers: asyncio.Queue[bytes] = asyncio.Queue()
+
+    @property
+    def name(self) -> str:
+        return f"{self.receiver.host}:{self.receiver.port}/{self.transport}"
+
+    async def exchange(self, frame: bytes, timeout: float) -> bytes:
+        """Send ``frame``; return the answer frame. Raises OSError/TimeoutError."""
+        if self.transport == "udp":
+            return await self._udp_exchange(frame, timeout)
+        if self._writer is None or self._writer.is_closing():
+            self._reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.receiver.host, self.receiver.port), timeout)
+        assert self._reader is not None and self._writer is not None
+        try:
+            self._writer.write(frame)
+            await self._writer.drain()
+            answer = await asyncio.wait_for(self._reader.readuntil(b"\r"), timeout)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError):
+            await self.close()  # a half-read stream cannot be trusted for the next answer
+            raise
+        return answer
+
+    async def _udp_exchange(self, frame: bytes, timeout: float) -> bytes:
+        if self._udp is None:
+            loop = asyncio.get_running_loop()
+            queue = self._answers
+
+            class _Proto(asyncio.DatagramProtocol):
+                def datagram_received(self, data: bytes, addr: Any) -> None:
+                    queue.put_nowait(data)
+
+            self._udp, _ = await loop.create_datagram_endpoint(
+                _Proto, remote_addr=(self.receiver.host, self.receiver.port))
+        while not self._answers.empty():  # late answers to an earlier try
+            self._answers.get_nowait()
+        self._udp.sendto(frame)
+        return await asyncio.wait_for(self._answers.get(), timeout)
+
+    async def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+        self._reader = self._writer = None
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+
+
+class Dc09ForwardSink:
+    """Sends alarms to a legacy alarm receiving centre over SIA DC-09."""
+
+    kind: ClassVar[str] = "dc09"
+
+    def __init__(self, settings: dict[str, Any], services: Any) -> None:
+        self.config = Dc09ForwardSettings.model_validate(settings)
+        self.key = self.config.key_bytes()
+        self.clock = services.clock
+        subscription = getattr(services, "subscription", None)
+        self.name = getattr(subscription, "id", "dc09")
+        self.links = [_Link(r, self.config.transport) for r in self.config.receivers]
+        self.offset = timedelta(0)  # receiver time - our time, learnt from NAKs
+        self._seq = itertools.cycle(range(1, 10000))
+        self._lock = asyncio.Lock()  # one message in flight: answers match by order
+        self._kinds: dict[str, str] = {}  # alarm id -> SIA code it was raised with
+        self._poller: asyncio.Task[None] | None = None
+        self.link_up: bool | None = None
+        self.last_ack: datetime | None = None
+        self.last_error: str | None = None
+        self.sent = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self) -> None:
+        if self.config.supervision_s > 0 and self._poller is None:
+            self._poller = asyncio.create_task(self._supervise(), name=f"dc09-null-{self.name}")
+
+    async def aclose(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        for link in self.links:
+            await link.close()
+
+    def status(self) -> dict[str, Any]:
+        return {"link_up": self.link_up, "last_ack": self.last_ack.isoformat()
+                if self.last_ack else None, "last_error": self.last_error,
+                "clock_offset_s": self.offset.total_seconds(), "sent": self.sent}
+
+    async def _supervise(self) -> None:
+        while True:
+            try:
+                await self._send("NULL", self.config.account, None)
+            except TransportError as err:
+                log.warning("DC-09 supervision of %s failed: %s", self.name, err)
+            await self.clock.sleep(self.config.supervision_s)
+
+    # ------------------------------------------------------------------ events
+
+    def message_for(self, event: Event) -> tuple[str, str] | None:
+        """``(account, data)`` for ``event``, or None when DC-03/05 cannot say it."""
+        code: str | None = None
+        restore = False
+        if event.type == "alarm.raised":
+            kind = str(getattr(event.data, "kind", "other"))
+            code = SIA_FOR_KIND.get(kind, "MA")
+            if event.alarm:
+                self._kinds[event.alarm] = code
+        elif event.type == "alarm.cancelled":
+            raised = self._kinds.pop(event.alarm or "", None)
+            code, restore = RESTORE.get(raised or "MA", "MH"), True
+        elif event.type == "alarm.closed":
+            self._kinds.pop(event.alarm or "", None)
+        if code is None:
+            return None
+        account = self._account(event)
+        zone = self._zone(event)
+        if self.config.format == "ADM-CID":
+            base = next((k for k, v in RESTORE.items() if v == code), code) if restore else code
+            cid = CID_FOR_SIA.get(base, "100")
+            return account, f"#{account}|{3 if restore else 1}{cid} 01 {zone}"
+        return account, f"#{account}|N{code}{zone}"
+
+    def _account(self, event: Event) -> str:
+        for key in (event.resident, event.device.id if event.device else None):
+            if key and key in self.config.accounts:
+                return self.config.accounts[key].upper()
+        return self.config.account.upper()
+
+    @staticmethod
+    def _zone(event: Event) -> str:
+        code = getattr(event.location, "code", None) if event.location else None
+        if code and code.isdigit() and len(code) <= 3:
+            return code.zfill(3)
+        return "001"
+
+    @staticmethod
+    def _xdata(event: Event) -> tuple[str, ...]:
+        point = getattr(event.location, "point", None) if event.location else None
+        if point is None:
+            return ()
+        return (f"X{point.lon:.6f}", f"Y{point.lat:.6f}")
+
+    async def deliver(self, event: Event) -> None:
+        message = self.message_for(event)
+        if message is None:
+            return  # nothing DC-09 can carry; the subscription's types decide what comes
+        account, data = message
+        await self._send(self.config.format, account, data, self._xdata(event), event.id)
+
+    # ------------------------------------------------------------------ wire
+
+    def _frame(self, token: str, account: str, data: str | None,
+               xdata: tuple[str, ...], seq: int) -> bytes:
+        now = self.clock.now() + self.offset
+        content = clear_content(data or "", xdata, now)
+        if self.key is not None:
+            content = seal(self.key, content, has_data=data is not None)
+        return encode_frame(token, seq, line=self.config.line, account=account,
+                            content=content, receiver=self.config.receiver_number,
+                            encrypted=self.key is not None)
+
+    async def _send(self, token: str, account: str, data: str | None,
+                    xdata: tuple[str, ...] = (), ref: str = "NULL") -> None:
+        async with self._lock:
+            seq = next(self._seq)
+            failures: list[str] = []
+            for link in self.links:
+                for attempt in range(self.config.attempts):
+                    if attempt:
+                        await self.clock.sleep(self.config.retry_delay_s)
+                    frame = self._frame(token, account, data, xdata, seq)
+                    try:
+                        raw = await link.exchange(frame, self.config.ack_timeout_s)
+                    except (OSError, TimeoutError, asyncio.IncompleteReadError) as err:
+                        failures.append(f"{link.name}: {type(err).__name__} {err}".strip())
+                        continue
+                    verdict = self._verdict(raw, seq, account)
+                    if verdict == "ACK":
+                        self.sent += 1
+                        self.link_up, self.last_ack, self.last_error = True, \
+                            self.clock.now(), None
+                        return
+                    if verdict == "DUH":
+                        self.link_up = True
+                        raise TransportError(
+                            f"receiver {link.name} answered DUH to {ref} ({data!r}): it does not "
+                            "understand the event; not repeated", permanent=True)
+                    if verdict == "NAK":  # clock corrected from the NAK: send again now
+                        frame = self._frame(token, account, data, xdata, seq)
+                        try:
+                            raw = await link.exchange(frame, self.config.ack_timeout_s)
+                        except (OSError, TimeoutError, asyncio.IncompleteReadError) as err:
+                            failures.append(f"{link.name}: {type(err).__name__}")
+                            continue
+                        if self._verdict(raw, seq, account) == "ACK":
+                            self.sent += 1
+                            self.link_up, self.last_ack, self.last_error = True, \
+                                self.clock.now(), None
+                            return
+                    failures.append(f"{link.name}: answered {verdict}")
+            self.link_up = False
+            self.last_error = "; ".join(failures)[-500:]
+            raise TransportError(f"no DC-09 receiver acknowledged {ref}: {self.last_error}")
+
+    def _verdict(self, raw: bytes, seq: int, account: str) -> str:
+        """ACK, NAK (clock offset updated), DUH, or a description of a bad answer."""
+        try:
+            frame = parse_frame(raw)
+        except Dc09Error as err:
+            return f"garbled answer ({err.reason})"
+        if frame.token == "NAK":
+            stamp = frame.content.split("]", 1)[-1].lstrip("_")[:19]
+            try:
+                theirs = parse_timestamp(stamp)
+            except (Dc09Error, ValueError):
+                return "NAK without a usable timestamp"
+            self.offset = theirs - self.clock.now()
+            log.info("DC-09 receiver clock differs by %.1f s; corrected",
+                     self.offset.total_seconds())
+            return "NAK"
+        if frame.token == "DUH":
+            return "DUH"
+        if frame.token != "ACK":
+            return f"unexpected {frame.token}"
+        if int(frame.seq) != seq:
+            return f"ACK for sequence {frame.seq}, not {seq:04d}"
+        if frame.account and frame.account.upper() != account.upper():
+            return f"ACK for account {frame.account}, not {account}"
+        if frame.encrypted and self.key is not None:
+            try:
+                unseal(self.key, frame.content)
+            except Dc09Error as err:
+                return f"encrypted ACK does not decrypt ({err.reason})"
+        return "ACK"
