@@ -27,6 +27,7 @@ from .notifier import Notifier
 from .outbox import OutboxDispatcher
 from .pipeline import Pipeline
 from .plugins import GatewayPlugins, build_plugin_manager
+from .routing import Router
 from .rules import RuleContext, RulesRunner
 from .rules.builtin import builtin_rules
 from .settings import AdapterInstance, Settings
@@ -181,6 +182,10 @@ class Gateway:
         self.outbox = OutboxDispatcher(
             self.store, self.sinks, self.clock, self.metrics, self.notifier
         )
+        if s.routing:  # per-tenant routing with fallbacks (gateway/core/routing.py)
+            self.outbox.router = Router(s.routing, self.store, self.clock, lambda: [
+                sub.id for sub in self.store.subscriptions if sub.enabled and sub.id in self.sinks])
+            self.outbox.router.check(self.store.subscriptions)
         await self.outbox.start()
 
         for inst in s.adapters:

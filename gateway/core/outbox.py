@@ -21,12 +21,16 @@ from gateway.errors import TransportError
 from .clock import Clock
 from .metrics import Metrics
 from .notifier import Notifier
+from .routing import Router
 from .store import SQLiteStore, Subscription
 
 log = logging.getLogger(__name__)
 
 
 class OutboxDispatcher:
+    router: Router | None = None
+    """Per-tenant routing (gateway/core/routing.py); the gateway sets it when configured."""
+
     def __init__(
         self,
         store: SQLiteStore,
@@ -91,12 +95,17 @@ class OutboxDispatcher:
         )
         done: list[int] = []
         for item in items:
+            if self.router is not None and await self.router.before(sub, item.seq, item.event):
+                continue  # routing gave it to another subscription, or removed it
             try:
                 await sink.deliver(item.event)
             except Exception as err:
                 if not isinstance(err, TransportError):
                     log.exception("sink %s raised unexpectedly", sub.id)
                 self.metrics.delivery_failures.labels(sub.sink).inc()
+                if self.router is not None and await self.router.failed(
+                        sub, item.seq, item.event, item.attempts, f"{type(err).__name__}: {err}"):
+                    continue  # handed over to the route's fallback
                 delay = min(self.max_backoff, self.base_backoff * 2 ** min(item.attempts, 20))
                 delay *= random.uniform(0.5, 1.0)  # jitter, not crypto
                 age = now - (item.event.received or item.event.time)
@@ -109,6 +118,8 @@ class OutboxDispatcher:
                     log.error("giving up delivering %s to %s after %s", item.event.id, sub.id, age)
                 continue
             done.append(item.seq)
+            if self.router is not None:
+                self.router.succeeded(sub)
             self.metrics.events_out.labels(sub.sink, item.event.type).inc()
         if done:
             await self.store.outbox_done(sub.id, done)

@@ -17,6 +17,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import ConfigError
 
+from .routing import TenantRouting
+
 
 class MqttSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -84,6 +86,9 @@ class Settings(BaseSettings):
     disabled_plugins: list[str] = Field(default_factory=list)
     adapters: list[AdapterInstance] = Field(default_factory=list)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
+    routing: list[TenantRouting] = Field(
+        default_factory=list, description="Per tenant: which subscription gets which events "
+        "when, with fallbacks (gateway/core/routing.py, docs/operators.md).")
     care_config: list[Path] = Field(
         default_factory=list, description="Files with tenants, residents, devices and plans."
     )
