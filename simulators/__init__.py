@@ -85,6 +85,18 @@ def build(family: str, ctx: SimContext, devices: list[SimDevice]) -> list[Simula
     return _REGISTRY[family](ctx, devices)
 
 
+def _locks_cloud(ctx: SimContext, devices: list[SimDevice]) -> Simulator:
+    from .locks_cloud import PortvaktSimulator  # starts an HTTP server only when scheduled
+
+    return PortvaktSimulator(ctx, devices)
+
+
+def _locks_mqtt(ctx: SimContext, devices: list[SimDevice]) -> Simulator:
+    from .locks_mqtt import LasbroSimulator
+
+    return LasbroSimulator(ctx, devices)
+
+
 def _zigbee2mqtt(ctx: SimContext, devices: list[SimDevice]) -> list[Simulator]:
     """One simulated flat per resident (a device without a resident is its own flat)."""
     flats: dict[str, list[str]] = {}
@@ -101,6 +113,8 @@ def _zigbee2mqtt(ctx: SimContext, devices: list[SimDevice]) -> list[Simulator]:
 register(Z2M_FAMILY, _zigbee2mqtt)
 register("scaip", lambda ctx, devices: list(scaip_residents(ctx, devices)))
 register("dc09", lambda ctx, devices: list(dc09_panels(ctx, devices)))
+register("portvakt", lambda ctx, devices: [_locks_cloud(ctx, devices)])
+register("lasbro", lambda ctx, devices: [_locks_mqtt(ctx, devices)])
 
 __all__ = [
     "ScenarioRunner",

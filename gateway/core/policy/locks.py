@@ -39,7 +39,7 @@ def _team_ids(staff: Staff) -> set[str]:
     return ids
 
 
-def _dispatched_to(record: AlarmRecord, staff: Staff) -> bool:
+def dispatched_to(record: AlarmRecord, staff: Staff) -> bool:
     teams = _team_ids(staff)
     return any(to.id == staff.id or to.id in teams for to in record.dispatched_to)
 
@@ -102,7 +102,7 @@ class LockPolicy:
             if record.resident != resident or record.state not in (
                     AlarmState.DISPATCHED, AlarmState.ATTENDED):
                 continue
-            if _dispatched_to(record, staff):
+            if dispatched_to(record, staff):
                 return Decision.allow(
                     "alarm", f"alarm {record.id} ({record.kind}) for this resident was "
                              f"dispatched to {staff.id} or their team",
