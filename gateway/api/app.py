@@ -21,6 +21,7 @@ from gateway.core.settings import Settings
 from .routes import config, directory, events, health, ingress, live_view, reports, stream
 from .routes import subscriptions
 from .routes import alarms, ws
+from .routes import staff
 
 DESCRIPTION = """\
 Navet is a vendor-neutral integration gateway for welfare technology.
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         app.include_router(module.router)
     app.include_router(subscriptions.router)
     app.include_router(alarms.router)
+    app.include_router(staff.router)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     return app
