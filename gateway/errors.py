@@ -76,7 +76,20 @@ class StoreUnavailableError(StoreError):
 
 
 class TransportError(NavetError):
-    """A transport (MQTT, HTTP, socket) failed."""
+    """A transport (MQTT, HTTP, socket) failed.
+
+    A sink raising it asks the outbox to try again later. ``retry_after`` (seconds)
+    is the earliest retry the peer asked for (HTTP ``Retry-After``); ``permanent``
+    says retrying cannot help (the peer refused the event), so the outbox keeps the
+    delivery as dead at once instead of backing off.
+    """
+
+    def __init__(
+        self, message: str = "", *, retry_after: float | None = None, permanent: bool = False
+    ) -> None:
+        self.retry_after = retry_after
+        self.permanent = permanent
+        super().__init__(message)
 
 
 class TransitionError(NavetError):

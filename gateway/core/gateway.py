@@ -267,6 +267,13 @@ class Gateway:
                 log.exception("rules could not drain at shutdown; they resume at next start")
         if self.outbox is not None:
             await self.outbox.stop()
+        for sub_id, sink in self.sinks.items():  # sinks holding connections (webhooks) close them
+            aclose = getattr(sink, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except Exception:
+                    log.exception("sink %s failed to close cleanly", sub_id)
         if self._mqtt is not None:
             try:
                 await self._mqtt.disconnect()

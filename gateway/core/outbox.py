@@ -5,6 +5,12 @@ For each subscription a worker takes the oldest pending event of every lane
 it, and deletes the row. A failure backs that lane off exponentially with
 jitter while other lanes go on; after ``horizon`` the row is kept as a dead
 delivery instead of being retried for ever.
+
+A sink may set its own policy as attributes (``horizon``, ``base_backoff``,
+``max_backoff``); its ``TransportError`` may carry ``retry_after`` (never retry
+sooner) or ``permanent`` (dead at once: the consumer refused the event). The
+horizon counts from when the row became due: the event's reception, or the
+replay that queued it again.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ class OutboxDispatcher:
         max_backoff: float = 300.0,
         horizon: timedelta = timedelta(days=3),
         idle_poll: float = 1.0,
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.sinks = sinks  # subscription id -> sink instance
@@ -53,6 +60,7 @@ class OutboxDispatcher:
         self.max_backoff = max_backoff
         self.horizon = horizon
         self.idle_poll = idle_poll
+        self.rng = rng or random.Random()  # jitter, not crypto
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> None:
@@ -93,7 +101,11 @@ class OutboxDispatcher:
         self.metrics.outbox_depth.labels(sub.id).set(
             (await self.store.read(lambda conn: self.store.outbox_depth())).get(sub.id, 0)
         )
+        horizon: timedelta = getattr(sink, "horizon", None) or self.horizon
+        base = float(getattr(sink, "base_backoff", None) or self.base_backoff)
+        cap = float(getattr(sink, "max_backoff", None) or self.max_backoff)
         done: list[int] = []
+        last_id: str | None = None
         for item in items:
             if self.router is not None and await self.router.before(sub, item.seq, item.event):
                 continue  # routing gave it to another subscription, or removed it
@@ -106,21 +118,26 @@ class OutboxDispatcher:
                 if self.router is not None and await self.router.failed(
                         sub, item.seq, item.event, item.attempts, f"{type(err).__name__}: {err}"):
                     continue  # handed over to the route's fallback
-                delay = min(self.max_backoff, self.base_backoff * 2 ** min(item.attempts, 20))
-                delay *= random.uniform(0.5, 1.0)  # jitter, not crypto
-                age = now - (item.event.received or item.event.time)
-                dead = age > self.horizon
+                delay = min(cap, base * 2 ** min(item.attempts, 20)) * self.rng.uniform(0.5, 1.0)
+                retry_after = getattr(err, "retry_after", None)
+                if retry_after is not None:
+                    delay = max(delay, float(retry_after))
+                age = now - (item.enqueued or item.event.received or item.event.time)
+                permanent = bool(getattr(err, "permanent", False))
+                dead = permanent or age > horizon
                 await self.store.outbox_retry(
                     sub.id, item.seq, f"{type(err).__name__}: {err}",
-                    now + timedelta(seconds=delay), dead=dead,
+                    now + timedelta(seconds=delay), dead=dead, at=now,
                 )
                 if dead:
-                    log.error("giving up delivering %s to %s after %s", item.event.id, sub.id, age)
+                    log.error("giving up delivering %s to %s %s", item.event.id, sub.id,
+                              "(refused by the consumer)" if permanent else f"after {age}")
                 continue
             done.append(item.seq)
             if self.router is not None:
                 self.router.succeeded(sub)
+            last_id = item.event.id
             self.metrics.events_out.labels(sub.sink, item.event.type).inc()
         if done:
-            await self.store.outbox_done(sub.id, done)
+            await self.store.outbox_done(sub.id, done, at=now, last_event=last_id)
         return len(done)

@@ -33,6 +33,7 @@ GROUP: Final = "navet"
 BUILTIN_PLUGINS: Final = {
     "alarms": "plugins.alarms",
     "northbound": "plugins.northbound",
+    "webhooks": "plugins.webhooks",
 }
 
 

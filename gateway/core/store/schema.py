@@ -106,4 +106,19 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (tenant, id)
     );
     """,
+    # 2: outbox delivery state (replay, horizon from when a row became due, per-subscription
+    #    last delivery and last error for the subscriptions API)
+    """
+    ALTER TABLE outbox ADD COLUMN enqueued TEXT;
+    CREATE INDEX events_tenant_received ON events (tenant, received);
+
+    CREATE TABLE outbox_state (
+        subscription     TEXT PRIMARY KEY,
+        delivered        INTEGER NOT NULL DEFAULT 0,
+        last_delivered   TEXT,
+        last_event       TEXT,
+        last_error       TEXT,
+        last_error_at    TEXT
+    );
+    """,
 ]

@@ -66,6 +66,7 @@ class OutboxItem:
     seq: int
     attempts: int
     event: EventBase
+    enqueued: datetime | None = None  # when it became due, if not when the event was received
 
 
 def iso(dt: datetime) -> str:
@@ -445,31 +446,44 @@ class SQLiteStore:
     def outbox_due(self, subscription: str, now: datetime, limit: int = 100) -> list[OutboxItem]:
         """The oldest pending row of each lane (resident) that is due: order per lane holds."""
         rows = self._reader().execute(
-            "SELECT o.seq, o.attempts, o.next_attempt, e.body FROM outbox o"
+            "SELECT o.seq, o.attempts, o.enqueued, e.body FROM outbox o"
             " JOIN events e ON e.seq = o.seq"
-            " WHERE o.subscription = ? AND o.state = 'pending' AND o.seq IN ("
+            " WHERE o.subscription = ? AND o.state = 'pending' AND o.next_attempt <= ?"
+            " AND o.seq IN ("
             "   SELECT min(seq) FROM outbox WHERE subscription = ? AND state = 'pending'"
             "   GROUP BY lane)"
-            " ORDER BY o.seq LIMIT ?",
-            (subscription, subscription, limit),
+            " ORDER BY o.seq LIMIT ?",  # due-filter before LIMIT: lanes backing off starve none
+            (subscription, iso(now), subscription, limit),
         ).fetchall()
         return [
-            OutboxItem(subscription, r["seq"], r["attempts"], EventAdapter.validate_json(r["body"]))
+            OutboxItem(subscription, r["seq"], r["attempts"], EventAdapter.validate_json(r["body"]),
+                       datetime.fromisoformat(r["enqueued"]) if r["enqueued"] else None)
             for r in rows
-            if r["next_attempt"] <= iso(now)
         ]
 
-    async def outbox_done(self, subscription: str, seqs: Sequence[int]) -> None:
+    async def outbox_done(
+        self, subscription: str, seqs: Sequence[int], *, at: datetime | None = None,
+        last_event: str | None = None,
+    ) -> None:
         def job(conn: sqlite3.Connection) -> None:
             conn.executemany(
                 "DELETE FROM outbox WHERE subscription = ? AND seq = ?",
                 [(subscription, s) for s in seqs],
             )
+            if at is not None:
+                conn.execute(
+                    "INSERT INTO outbox_state (subscription, delivered, last_delivered, last_event)"
+                    " VALUES (?,?,?,?) ON CONFLICT (subscription) DO UPDATE SET"
+                    " delivered = delivered + excluded.delivered,"
+                    " last_delivered = excluded.last_delivered, last_event = excluded.last_event",
+                    (subscription, len(seqs), iso(at), last_event),
+                )
 
         await self.write(job)
 
     async def outbox_retry(
-        self, subscription: str, seq: int, error: str, next_attempt: datetime, *, dead: bool
+        self, subscription: str, seq: int, error: str, next_attempt: datetime, *, dead: bool,
+        at: datetime | None = None,
     ) -> None:
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -477,6 +491,13 @@ class SQLiteStore:
                 " state = ? WHERE subscription = ? AND seq = ?",
                 (iso(next_attempt), error[:500], "dead" if dead else "pending", subscription, seq),
             )
+            if at is not None:
+                conn.execute(
+                    "INSERT INTO outbox_state (subscription, last_error, last_error_at)"
+                    " VALUES (?,?,?) ON CONFLICT (subscription) DO UPDATE SET"
+                    " last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+                    (subscription, error[:500], iso(at)),
+                )
 
         await self.write(job)
 
@@ -486,6 +507,69 @@ class SQLiteStore:
             " GROUP BY subscription"
         ).fetchall()
         return {r["subscription"]: r["n"] for r in rows}
+
+    async def outbox_replay(
+        self, sub: Subscription, since: datetime, now: datetime, until: datetime | None = None
+    ) -> int:
+        """Queue again every event of ``sub`` that Navet received in ``[since, until)``.
+
+        Rows are keyed on (subscription, seq), so an event still pending is not
+        doubled and a dead one becomes pending again; each lands in its lane by
+        its original position, so order per resident holds. Returns how many
+        events were queued.
+        """
+
+        def job(conn: sqlite3.Connection) -> int:
+            sql = ("SELECT seq, type, coalesce(nullif(resident, ''), nullif(device, ''), '-')"
+                   " AS lane FROM events WHERE tenant = ? AND received >= ?")
+            args: list[Any] = [sub.tenant, iso(since)]
+            if until is not None:
+                sql += " AND received < ?"
+                args.append(iso(until))
+            rows = [(sub.id, r["seq"], r["lane"], iso(now), iso(now))
+                    for r in conn.execute(sql + " ORDER BY seq", args)
+                    if r["type"] not in NOT_FANNED_OUT and sub.matches(r["type"])]
+            conn.executemany(
+                "INSERT INTO outbox (subscription, seq, lane, next_attempt, enqueued)"
+                " VALUES (?,?,?,?,?) ON CONFLICT (subscription, seq) DO UPDATE SET"
+                " state = 'pending', attempts = 0, next_attempt = excluded.next_attempt,"
+                " enqueued = excluded.enqueued, last_error = NULL WHERE state = 'dead'",
+                rows,
+            )
+            return len(rows)
+
+        return await self.write(job)
+
+    def outbox_status(self, subscription: str) -> dict[str, Any]:
+        """Delivery state of one subscription: depth, dead letters, last delivery and error."""
+        conn = self._reader()
+        counts = {r["state"]: r["n"] for r in conn.execute(
+            "SELECT state, count(*) AS n FROM outbox WHERE subscription = ? GROUP BY state",
+            (subscription,))}
+        oldest = conn.execute(
+            "SELECT min(e.received) FROM outbox o JOIN events e ON e.seq = o.seq"
+            " WHERE o.subscription = ? AND o.state = 'pending'", (subscription,)).fetchone()[0]
+        row = conn.execute("SELECT * FROM outbox_state WHERE subscription = ?",
+                           (subscription,)).fetchone()
+        state = dict(row) if row else {}
+        return {
+            "depth": counts.get("pending", 0),
+            "dead_letters": counts.get("dead", 0),
+            "oldest_pending": oldest,
+            "delivered": state.get("delivered", 0),
+            "last_delivered": state.get("last_delivered"),
+            "last_event": state.get("last_event"),
+            "last_error": state.get("last_error"),
+            "last_error_at": state.get("last_error_at"),
+        }
+
+    def outbox_dead(self, subscription: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest dead deliveries of one subscription: event id, type, attempts, error."""
+        rows = self._reader().execute(
+            "SELECT e.id, e.type, e.received, o.attempts, o.last_error FROM outbox o"
+            " JOIN events e ON e.seq = o.seq WHERE o.subscription = ? AND o.state = 'dead'"
+            " ORDER BY o.seq DESC LIMIT ?", (subscription, limit)).fetchall()
+        return [dict(r) for r in rows]
 
     # ------------------------------------------------------------------ care configuration
 

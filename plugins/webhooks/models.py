@@ -1,0 +1,99 @@
+"""Settings of one webhook subscription (``subscriptions[].settings`` with ``sink: webhook``)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from .const import LOOPBACK_HOSTS, MIN_SECRET_LENGTH, RESERVED_HEADERS
+
+
+class WebhookSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: AnyHttpUrl = Field(description="Where events are POSTed. https, except to loopback.")
+    secret: SecretStr = Field(description="Current signing secret (at least 24 characters).")
+    next_secret: SecretStr | None = Field(
+        default=None,
+        description="The secret being rotated in: while set, every request is signed with "
+        "both, so the consumer can switch at any moment.",
+    )
+    headers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra request headers, e.g. an Authorization for the consumer's API "
+        "gateway. They cannot replace the headers Navet sets.",
+    )
+    residents: list[str] | None = Field(
+        default=None,
+        description="Deliver only events of these residents (pseudonyms); null for all.",
+    )
+    timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per request.")
+    horizon: timedelta = Field(
+        default=timedelta(days=3),
+        description="How long an event is retried before it becomes a dead letter "
+        "(ISO 8601 duration such as P3D or PT12H, or seconds).",
+    )
+    backoff_base_s: float = Field(default=1.0, gt=0, le=3600)
+    backoff_max_s: float = Field(default=300.0, gt=0, le=86400)
+    allow_http: bool = Field(
+        default=False, description="Allow plain http to a host other than loopback (never "
+        "in production: events are personal data, even pseudonymised)."
+    )
+
+    @field_validator("secret", "next_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"a signing secret must be at least {MIN_SECRET_LENGTH} characters"
+                             " (generate one with: python3 -c 'import secrets;"
+                             " print(secrets.token_urlsafe(32))')")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _not_reserved(cls, value: dict[str, str]) -> dict[str, str]:
+        taken = sorted(h for h in value if h.lower() in RESERVED_HEADERS)
+        if taken:
+            raise ValueError(f"headers {taken} are set by Navet and cannot be configured")
+        return value
+
+    @model_validator(mode="after")
+    def _safe(self) -> WebhookSettings:
+        if self.url.scheme == "http" and not self.allow_http \
+                and (self.url.host or "") not in LOOPBACK_HOSTS:
+            raise ValueError(f"url must use https (plain http only to loopback, or with "
+                             f"allow_http: true); got http://{self.url.host}")
+        if self.url.username or self.url.password:
+            raise ValueError("url must not carry credentials; use headers or the signature")
+        if self.backoff_max_s < self.backoff_base_s:
+            raise ValueError("backoff_max_s must be at least backoff_base_s")
+        if self.horizon <= timedelta(0):
+            raise ValueError("horizon must be positive")
+        if self.next_secret is not None and \
+                self.next_secret.get_secret_value() == self.secret.get_secret_value():
+            raise ValueError("next_secret equals secret; drop it once the rotation is done")
+        return self
+
+    @property
+    def secrets(self) -> list[str]:
+        """The signing secrets in header order: current, then the one being rotated in."""
+        out = [self.secret.get_secret_value()]
+        if self.next_secret is not None:
+            out.append(self.next_secret.get_secret_value())
+        return out
+
+    @property
+    def display_url(self) -> str:
+        """The URL without query or fragment (they may hold tokens), for logs and the API."""
+        default = 443 if self.url.scheme == "https" else 80
+        port = f":{self.url.port}" if self.url.port and self.url.port != default else ""
+        return f"{self.url.scheme}://{self.url.host}{port}{self.url.path or '/'}"

@@ -1,0 +1,138 @@
+"""POSTs each event to the subscriber as a signed CloudEvents 1.0 structured JSON body.
+
+The outbox calls :meth:`WebhookSink.deliver` for one event at a time per lane
+(resident, or device without one), so the consumer sees each resident's events
+in order. A 2xx answer is delivery; a network error, 408, 425, 429 or 5xx is
+retried with backoff (never sooner than ``Retry-After``); any other status is
+the consumer refusing the event, which becomes a dead letter at once.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import ValidationError
+
+from gateway import Clock, Event, TransportError, __version__, to_cloudevent
+
+from .const import (
+    CONTENT_TYPE,
+    DELIVERY_HEADER,
+    RETRY_STATUSES,
+    SIGNATURE_HEADER,
+    SINK_KIND,
+    SUBSCRIPTION_HEADER,
+)
+from .models import WebhookSettings
+from .signing import signature_header
+
+
+class WebhookSink:
+    kind: ClassVar[str] = SINK_KIND
+
+    def __init__(self, settings: Mapping[str, Any], services: Any) -> None:
+        self.subscription: str = services.subscription.id
+        try:
+            self.config = WebhookSettings.model_validate(dict(settings))
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+                for e in err.errors()
+            )
+            raise ValueError(f"webhook settings: {problems}") from None  # no secret in a trace
+        self.clock: Clock = services.clock
+        self.residents = frozenset(self.config.residents) if self.config.residents else None
+        # The outbox reads its retry policy for this subscription from these.
+        self.horizon: timedelta = self.config.horizon
+        self.base_backoff = self.config.backoff_base_s
+        self.max_backoff = self.config.backoff_max_s
+        self._client: httpx.AsyncClient | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """What the subscriptions API may show: never a secret, a header value or a query."""
+        return {
+            "url": self.config.display_url,
+            "signing_secrets": len(self.config.secrets),
+            "residents": sorted(self.residents) if self.residents is not None else None,
+            "horizon_s": int(self.horizon.total_seconds()),
+        }
+
+    def wants(self, event: Event) -> bool:
+        return self.residents is None or event.resident in self.residents
+
+    def request(self, event: Event) -> tuple[bytes, dict[str, str]]:
+        """The body and headers of one delivery attempt, signed at the clock's now."""
+        body = json.dumps(to_cloudevent(event), separators=(",", ":"), ensure_ascii=False)
+        raw = body.encode("utf-8")
+        timestamp = int(self.clock.now().timestamp())
+        headers = {
+            **self.config.headers,
+            "Content-Type": CONTENT_TYPE,
+            "User-Agent": f"Navet/{__version__} webhooks",
+            SIGNATURE_HEADER: signature_header(raw, timestamp, self.config.secrets),
+            SUBSCRIPTION_HEADER: self.subscription,
+            DELIVERY_HEADER: str(uuid.uuid4()),
+        }
+        return raw, headers
+
+    async def deliver(self, event: Event) -> None:
+        if not self.wants(event):
+            return  # filtered out: acknowledged without a request
+        body, headers = self.request(event)
+        where = f"webhook {self.subscription} ({self.config.display_url})"
+        try:
+            response = await self._http().post(str(self.config.url), content=body,
+                                               headers=headers)
+        except httpx.TimeoutException as err:
+            raise TransportError(f"{where}: no answer within {self.config.timeout_s:g} s "
+                                 f"for event {event.id}") from err
+        except httpx.HTTPError as err:
+            raise TransportError(f"{where}: {type(err).__name__}: {err or 'connection failed'}"
+                                 ) from err
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        answer = f"{where} answered {status} {response.reason_phrase}".rstrip()
+        if status in RETRY_STATUSES or status >= 500:
+            raise TransportError(
+                f"{answer} for event {event.id}",
+                retry_after=self.retry_after(response.headers.get("Retry-After")),
+            )
+        raise TransportError(f"{answer}: the consumer refused event {event.id}; not retried",
+                             permanent=True)
+
+    def retry_after(self, value: str | None) -> float | None:
+        """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date), capped at the
+        horizon; ``None`` when absent or unreadable."""
+        if not value:
+            return None
+        value = value.strip()
+        seconds: float
+        if value.isdigit():
+            seconds = float(value)
+        else:
+            try:
+                when = parsedate_to_datetime(value)
+            except (TypeError, ValueError):
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - self.clock.now().astimezone(UTC)).total_seconds()
+        return max(0.0, min(seconds, self.horizon.total_seconds()))
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:  # created on first use, inside the gateway's event loop
+            # trust_env: an outbound proxy from HTTPS_PROXY/NO_PROXY, as municipal networks need
+            self._client = httpx.AsyncClient(timeout=self.config.timeout_s, follow_redirects=False)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
