@@ -302,3 +302,44 @@ async def test_a_night_in_a_flat_with_sensors_a_scaip_unit_and_a_dc09_panel(
     beats = [s.event for s in n.gw.store.query_events(TENANT, types=["device.heartbeat"],
                                                        device=UNIT, limit=1000)]
     assert beats[0].data.interval_s == 900  # type: ignore[attr-defined]
+
+
+async def test_technical_reports_from_each_protocol_open_and_close_one_alarm_each(
+    night: Night,
+) -> None:
+    """Low battery, link failure and mains loss as SCAIP and DC-09 code them, and a Zigbee
+    sensor that went offline and is heard again before the bridge says it is available."""
+    n = night
+    assert await n.unit.register() == 200
+
+    async def scaip(stc: int) -> None:
+        ref = n.unit.new_ref()
+        assert (await n.unit.send(n.unit.mrq(ref, dty=2, stc=stc), ref)).snu == 0
+        await n.settle()
+
+    async def dc09(code: str) -> None:
+        assert (await n.panel.send_sia(code)).kind == "ACK"
+        await n.settle()
+
+    for stc in (16, 15, 23, 112, 85, 86):  # battery low/ok, IP link lost/back, mains lost/back
+        await scaip(stc)
+    for code in ("YT", "YR", "YC", "YK", "AT", "AR"):  # the same, as SIA codes
+        await dc09(code)
+    await n.flat.mqtt.connect()
+    await n.flat.report("bed", occupancy=False)
+    await n.flat.mqtt.publish(f"{BASE}/r1001_bed/availability", '{"state": "offline"}')
+    await n.settle()
+    await n.clock.advance(60)
+    await n.flat.report("bed", occupancy=False)  # heard again, no availability message yet
+    await n.settle()
+
+    bed = "zigbee2mqtt:r1001_bed"
+    pairs = [("technical.low_battery", UNIT), ("technical.link_lost", UNIT),
+             ("technical.mains_lost", UNIT), ("technical.low_battery", PANEL),
+             ("technical.link_lost", PANEL), ("technical.mains_lost", PANEL),
+             ("technical.link_lost", bed)]
+    expected = [line for kind, device in pairs for line in (
+        ("alarm.raised", kind, device, ""), ("alarm.closed", kind, device, "technical_fixed"))]
+    expected.insert(-1, ("device.online", "technical.link_lost", bed, "silent 60 s"))
+    assert [line[1:] for line in journal(n.gw)] == expected
+    assert await n.gw.alarms.open_alarms(TENANT) == []

@@ -7,7 +7,9 @@ itself into one alarm per *episode*:
   the next report that is not low closes it (``technical_fixed``, by Navet).
 - ``device.fault`` active -> ``technical.mains_lost`` (normal), ``technical.link_lost``
   (high) or ``technical.other``; the same fault inactive closes it.
-- ``device.offline`` -> ``technical.link_lost`` (high); ``device.online`` closes it.
+- ``device.offline`` -> ``technical.link_lost`` (high); ``device.online`` closes it, and
+  so does anything else the device sends (a bridge may deliver a device's report before it
+  says the device is available again): Navet then emits the ``device.online`` itself.
 
 While an episode lasts, repeated reports add nothing, even if an operator
 closed the alarm meanwhile: the next alarm comes with the next episode.
@@ -46,6 +48,8 @@ from .engine import RuleContext
 
 log = logging.getLogger(__name__)
 
+OFFLINE_TEXT = "offline: "
+
 FAULTS: dict[str, tuple[AlarmKind, Priority]] = {
     "mains_lost": (AlarmKind.TECHNICAL_MAINS_LOST, Priority.NORMAL),
     "link_lost": (AlarmKind.TECHNICAL_LINK_LOST, Priority.HIGH),
@@ -79,6 +83,7 @@ class TechnicalAlarmsRule:
     def __init__(self, book: AlarmBook | None = None) -> None:
         self.book = book or AlarmBook()
         self._episodes: dict[tuple[str, str, str], AlarmRecord] = {}
+        self._offline: set[tuple[str, str, str]] = set()  # link_lost episodes from device.offline
         self._loaded = False
 
     def _load(self, ctx: RuleContext) -> None:
@@ -89,6 +94,9 @@ class TechnicalAlarmsRule:
             if rec.device is not None and rec.kind in {str(k) for k, _ in FAULTS.values()} | {
                     str(AlarmKind.TECHNICAL_LOW_BATTERY)}:
                 self._episodes[(rec.tenant, rec.device.id, rec.kind)] = rec
+                if rec.kind == AlarmKind.TECHNICAL_LINK_LOST and (rec.text or "").startswith(
+                        OFFLINE_TEXT):
+                    self._offline.add((rec.tenant, rec.device.id, rec.kind))
         self._loaded = True
 
     def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
@@ -97,6 +105,11 @@ class TechnicalAlarmsRule:
         if event.device is None or event.source.adapter == NAVET:
             return []
         data: Any = event.data
+        back: list[EventBase] = []
+        if event.type not in ("device.offline", "device.online"):
+            back = self._heard_again(event)
+        if back:
+            return back + self.on_event(event, ctx)  # closed; now what the event itself says
         if event.type == "device.battery":
             level = f" ({data.level_pct} %)" if data.level_pct is not None else ""
             return self._episode(ctx, event, AlarmKind.TECHNICAL_LOW_BATTERY, Priority.LOW,
@@ -108,12 +121,40 @@ class TechnicalAlarmsRule:
             return self._episode(ctx, event, kind, priority, active=data.active,
                                  text=f"fault: {what}", fixed=f"fault cleared: {what}")
         if event.type == "device.offline":
-            return self._episode(ctx, event, AlarmKind.TECHNICAL_LINK_LOST, Priority.HIGH,
-                                 active=True, text=f"offline: {data.reason}", fixed="")
+            out = self._episode(ctx, event, AlarmKind.TECHNICAL_LINK_LOST, Priority.HIGH,
+                                active=True, text=f"{OFFLINE_TEXT}{data.reason}", fixed="")
+            if out:
+                self._offline.add((event.tenant, event.device.id,
+                                   str(AlarmKind.TECHNICAL_LINK_LOST)))
+            return out
         if event.type == "device.online":
+            self._offline.discard((event.tenant, event.device.id,
+                                   str(AlarmKind.TECHNICAL_LINK_LOST)))
             return self._episode(ctx, event, AlarmKind.TECHNICAL_LINK_LOST, Priority.HIGH,
                                  active=False, text="", fixed="device online again")
         return []
+
+    def _heard_again(self, ev: EventBase) -> list[EventBase]:
+        """A device reported offline that speaks again is online: say so, close its alarm."""
+        assert ev.device is not None
+        key = (ev.tenant, ev.device.id, str(AlarmKind.TECHNICAL_LINK_LOST))
+        if key not in self._offline:
+            return []
+        self._offline.discard(key)
+        rec = self.book.find_open(*key) or self._episodes.get(key)  # the book knows when
+        self._episodes.pop(key, None)
+        if rec is None:
+            return []
+        now = ev.received or ev.time
+        online = make_event(
+            "device.online", tenant=ev.tenant, time=now,
+            source={"adapter": NAVET, "protocol": NAVET, "ref": rec.id}, device=ev.device,
+            resident=rec.resident, alarm=rec.id,
+            data={"silent_s": max(0, int((now - rec.raised).total_seconds()))
+                  if rec.raised else None},
+            id=event_id(NAVET, rec.tenant, rec.id, "online"))
+        return [online, close_event(rec, by=SYSTEM, outcome="technical_fixed", time=now,
+                                    note=f"device heard again ({ev.type})")]
 
     def _episode(self, ctx: RuleContext, ev: EventBase, kind: AlarmKind, priority: Priority,
                  *, active: bool, text: str, fixed: str) -> list[EventBase]:
