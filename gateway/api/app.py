@@ -22,6 +22,7 @@ from .routes import config, directory, events, health, ingress, live_view, repor
 from .routes import subscriptions
 from .routes import alarms, ws
 from .routes import staff
+from .routes import fhir
 
 DESCRIPTION = """\
 Navet is a vendor-neutral integration gateway for welfare technology.
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(subscriptions.router)
     app.include_router(alarms.router)
     app.include_router(staff.router)
+    app.include_router(fhir.router)  # FHIR R5 facade at /fhir/r5 (docs/fhir.md)
     app.include_router(ws.router)
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     return app

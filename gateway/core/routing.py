@@ -43,9 +43,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gateway.errors import ConfigError
 
@@ -61,6 +61,8 @@ HANDOVER = "handover:"
 """Prefix of ``last_error`` on an outbox row handed over to a fallback."""
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_ZONE = "Europe/Stockholm"  # the care configuration's default too
+ZONE_TTL = timedelta(minutes=1)
 
 
 # --------------------------------------------------------------------------- configuration
@@ -118,7 +120,7 @@ class TenantRouting(_Model):
 
 
 def in_window(window: TimeWindow, local: datetime) -> bool:
-    """``local`` (tenant wall clock) is inside ``window``; past midnight belongs to the start day."""
+    """``local`` (tenant wall clock) is in ``window``; past midnight belongs to the start day."""
     day, t = WEEKDAYS[local.weekday()], local.time().replace(tzinfo=None)
     if window.start == window.end:
         return day in window.days
@@ -187,7 +189,7 @@ class Router:
         self.running = running  # ids of subscriptions that are enabled and have a sink
         self.routed = {(t.tenant, sub) for t in tenants for sub in _receivers(t)}
         self.failing: dict[str, datetime] = {}  # subscription -> failing until
-        self._zones: dict[str, ZoneInfo] = {}
+        self._zones: dict[str, tuple[ZoneInfo, datetime]] = {}  # tenant -> (zone, read at)
 
     def check(self, subscriptions: Sequence[Subscription]) -> None:
         """Refuse routing that names unknown subscriptions or sends them types they drop."""
@@ -195,6 +197,10 @@ class Router:
         for tenant in self.tenants.values():
             for route in tenant.routes:
                 label = f"routing of tenant {tenant.tenant}, route {route.name or route.to!r}"
+                if route.when and not (route.fallback or tenant.fallback):
+                    raise ConfigError(f"{label}: it has duty hours ('when') but no fallback, so "
+                                      "outside them its events would reach no routed receiver; "
+                                      "name a fallback for the route or the tenant")
                 for role, sub_id in (("to", route.to),
                                      ("fallback", route.fallback or tenant.fallback)):
                     if sub_id is None:
@@ -300,20 +306,19 @@ class Router:
         return choose(tenant, facts, self._zone(event.tenant))
 
     def _zone(self, tenant: str) -> ZoneInfo:
-        zone = self._zones.get(tenant)
-        if zone is None:
-            rows = self.store.rows("tenants", tenant)
-            name = json.loads(rows[0]["body"] or "{}").get("timezone") if rows else None
-            try:
-                zone = ZoneInfo(name or "Europe/Stockholm")
-            except (ZoneInfoNotFoundError, ValueError):
-                zone = ZoneInfo("Europe/Stockholm")
-            self._zones[tenant] = zone
+        """The tenant's timezone from its care configuration, read again every minute."""
+        now = self.clock.now()
+        cached = self._zones.get(tenant)
+        if cached is not None and now - cached[1] < ZONE_TTL:
+            return cached[0]
+        rows = self.store.rows("tenants", tenant)
+        name = json.loads(rows[0]["body"] or "{}").get("timezone") if rows else None
+        try:
+            zone = ZoneInfo(name or DEFAULT_ZONE)
+        except (ZoneInfoNotFoundError, ValueError):  # care config validates it; be safe anyway
+            zone = ZoneInfo(DEFAULT_ZONE)
+        self._zones[tenant] = (zone, now)
         return zone
-
-    def forget_zones(self) -> None:
-        """Call after the care configuration changed a tenant's timezone."""
-        self._zones.clear()
 
 
 def _receivers(tenant: TenantRouting) -> set[str]:

@@ -8,6 +8,7 @@ from gateway import hookimpl
 
 from .dc09 import Dc09Adapter
 from .dc09.transmitter import Dc09ForwardSink
+from .scaip.forwarder import ScaipForwardSink
 from .scaip import ScaipAdapter
 from .zigbee2mqtt import Zigbee2MqttAdapter
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 @hookimpl
 def navet_register_sinks(registry: SinkRegistry) -> None:
     registry.add(Dc09ForwardSink)  # forwarding to existing alarm receiving centres
+    registry.add(ScaipForwardSink)
 
 
 @hookimpl

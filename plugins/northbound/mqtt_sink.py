@@ -78,7 +78,7 @@ class MqttSink:
         try:
             await self.mqtt.subscribe(f"{self.prefix}/{self.tenant}/devices/+/state",
                                       self._on_state, qos=1)
-        except Exception as err:  # noqa: BLE001  # state then starts empty; events still flow
+        except Exception as err:  # state then starts empty; events still flow
             log.warning("MQTT sink cannot read retained device state for %s: %s", self.tenant, err)
 
     async def _on_state(self, msg: MqttMessage) -> None:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gateway import Actor, FakeClock, make_event, hookimpl
+from gateway import Actor, FakeClock, hookimpl, make_event
 from gateway.core.care import TimeWindow
 from gateway.core.gateway import Gateway
 from gateway.core.model import EventBase, Priority
@@ -86,7 +86,7 @@ def test_events_no_route_matches_are_not_routed() -> None:
 
 
 def test_route_types_must_exist() -> None:
-    with pytest.raises(ValueError, match="alarm.rasied"):
+    with pytest.raises(ValueError, match=r"alarm\.rasied"):
         RouteMatch(types=["alarm.rasied"])
 
 
@@ -309,7 +309,7 @@ async def test_routing_that_cannot_work_is_refused_at_start(
         finally:
             await gw.stop()
     narrow = settings_for(tmp_path, routing(), types={"team": ["device."]})
-    with pytest.raises(ConfigError, match="'team' does not subscribe to alarm.raised"):
+    with pytest.raises(ConfigError, match=r"'team' does not subscribe to alarm\.raised"):
         gw = Gateway(narrow, clock=clock, mqtt=broker.client("b"),
                      extra_plugins=[("recording", RecordingPlugin())])
         try:
@@ -336,3 +336,16 @@ def test_settings_read_routing_from_the_file(tmp_path: Path) -> None:
     assert tenant.routes[0].when[0].start == time(22)
     assert tenant.routes[0].match.priorities == [Priority.CRITICAL, Priority.HIGH]
     assert timedelta(seconds=tenant.probe_s) == timedelta(minutes=1)
+
+
+async def test_duty_hours_without_a_fallback_are_refused(
+        tmp_path: Path, clock: FakeClock, broker: MemoryBroker) -> None:
+    gaps = TenantRouting.model_validate({"tenant": TENANT, "routes": [
+        {"to": "centre", "when": [{"days": ALL_DAYS, "start": "22:00", "end": "07:00"}]}]})
+    gw = Gateway(settings_for(tmp_path, gaps), clock=clock, mqtt=broker.client("c"),
+                 extra_plugins=[("recording", RecordingPlugin())])
+    with pytest.raises(ConfigError, match="no fallback"):
+        try:
+            await gw.start()
+        finally:
+            await gw.stop()

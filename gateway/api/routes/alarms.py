@@ -46,7 +46,7 @@ from ..deps import Actor, ActorDep, GatewayDep, TenantScope
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
-AlarmId = Annotated[str, Path(max_length=128, description="The alarm id (``alarm`` of its events).")]
+AlarmId = Annotated[str, Path(max_length=128, description="Alarm id (``alarm`` of its events).")]
 IdempotencyKey = Annotated[
     str | None,
     Header(max_length=128, description="Optional; makes a retried note count once (see above)."),
@@ -125,9 +125,11 @@ class CommandResult(BaseModel):
     event: dict[str, Any] = Field(description="The lifecycle event (Navet envelope).")
 
 
-CONFLICT = {409: {"description": "The command does not fit the alarm's current state; the "
-                  "body names the state and holds the alarm as it is now."},
-            404: {"description": "No such alarm in this tenant."}}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The command does not fit the alarm's current state; the body names "
+          "the state and holds the alarm as it is now."},
+    404: {"description": "No such alarm in this tenant."},
+}
 
 
 # --------------------------------------------------------------------------- queries

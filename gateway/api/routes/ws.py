@@ -24,7 +24,9 @@ reason naming what was wrong. The client's own messages are read and ignored
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect, status
@@ -35,6 +37,7 @@ from gateway.core.model import to_cloudevent
 from ..deps import known_tenants, resolve_types
 from .stream import BATCH, WAKE_S
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
 POLICY_VIOLATION = status.WS_1008_POLICY_VIOLATION
@@ -79,7 +82,7 @@ async def stream_ws(
     listener = asyncio.create_task(_until_closed(websocket))
     gateway.metrics.stream_clients.inc()
     try:
-        done, _ = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
     finally:
         gateway.metrics.stream_clients.dec()
         for task in (sender, listener):
@@ -89,6 +92,10 @@ async def stream_ws(
                 await task
             except (asyncio.CancelledError, WebSocketDisconnect, OSError, RuntimeError):
                 pass  # the client went away mid-send; nothing to tell it
+            except Exception:
+                log.exception("WebSocket stream of tenant %s failed", tenant)
+                with contextlib.suppress(Exception):
+                    await websocket.close(status.WS_1011_INTERNAL_ERROR, "stream failed")
 
 
 async def _until_closed(websocket: WebSocket) -> None:
@@ -103,8 +110,9 @@ async def _send(websocket: WebSocket, gateway: Gateway, tenant: str, types: list
     store, notifier = gateway.store, gateway.notifier
     while True:
         mark = notifier.seq  # before the read: a commit during the read wakes the wait at once
+        after = cursor
         batch = await store.read(lambda conn: store.query_events(
-            tenant, types=types, resident=resident, after_seq=cursor, limit=BATCH))
+            tenant, types=types, resident=resident, after_seq=after, limit=BATCH))  # noqa: B023  # awaited here, before the loop moves on
         for item in batch:
             frame: dict[str, Any] = {"id": str(item.seq), "type": item.event.type,
                                      "data": to_cloudevent(item.event)}
