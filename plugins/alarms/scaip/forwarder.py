@@ -1,0 +1,442 @@
+"""Forwarding to an upstream SCAIP receiver: Navet as a SCAIP sender (SS 91100).
+
+A sink (``sink: scaip`` in a subscription) that passes the alarms Navet holds
+on to an alarm receiving centre that speaks SCAIP, exactly as a unit would:
+a SIP MESSAGE with ``application/scaip+xml`` per alarm (digest-authenticated
+when the receiver challenges), the ``<mrs>`` read from the 200 OK body or
+from the separate MESSAGE the receiver sends back (TR 91102 §7.5).
+
+HOLD: while the upstream centre answers ``snu=4``, the same ``<mrq>`` is sent
+again every ``hold_interval_s`` (SS 91100: 5-20 s), in the background, so
+delivery of other alarms goes on. When it answers ``snu=0`` a person at the
+centre has the alarm: the sink acknowledges the alarm in Navet on the
+centre's behalf, which is what turns the originating SCAIP unit's own HOLD
+into ``snu=0`` (the device learns that someone has its alarm). If the centre
+keeps holding past ``hold_max_s``, the sink sends ``mty=RE`` (the sender gives
+up) and notes it on the alarm. A cancel by the resident is forwarded as the
+cancel status (``stc=19``) in the same session.
+
+Delivery is at least once: a MESSAGE the receiver never answered raises
+``TransportError`` and the outbox tries again (the same ``ref``, so the
+receiver sees a repeat, not a second alarm).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import logging
+import secrets
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway import Actor, Event, TransportError
+
+from . import sip
+from .const import CONTENT_TYPE, MAX_SIP_BYTES, SNU_HOLD, SNU_OK
+from .models import Mrs
+from .xml import ScaipFormatError, parse_mrs
+
+log = logging.getLogger(__name__)
+
+CODES_FOR_KIND: dict[str, tuple[int, int | None]] = {
+    "personal_button": (3, 10),     # personal trigger, alarm (manual)
+    "fall": (5, 9),                 # fall detector, alarm (automatic)
+    "passive.bed_exit": (12, 9),
+    "passive.chair_exit": (44, 9),
+    "passive.door_at_night": (14, 9),
+    "passive.no_activity": (10, 9),
+    "passive.water_leak": (33, 9),
+    "passive.other": (49, 9),       # monitoring device
+    "gps.geofence_exit": (51, 9),   # tracking device
+    "gps.panic_outside": (51, 10),
+    "medication.missed_dose": (11, 81),  # pill dispenser, pill not taken
+    "technical.low_battery": (2, 16),
+    "technical.mains_lost": (2, 85),
+    "technical.link_lost": (32, 23),
+    "technical.unit_silent": (32, 123),  # radio test transmission missing
+    "technical.other": (2, 105),    # trouble
+    "other": (2, 9),
+}
+"""Contract alarm kind -> (dty device type, stc status) as SS 91100 codes them."""
+
+CANCEL_STC = 19
+
+
+class ScaipForwardSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(description="The upstream SCAIP receiver.")
+    port: int = Field(default=5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp"] = "udp"
+    user: str = Field(default="navet", pattern=r"^[A-Za-z0-9._-]{1,64}$",
+                      description="Our SIP user at the receiver (its 'unit').")
+    password: str | None = Field(default=None, repr=False)
+    domain: str | None = Field(default=None, description="SIP domain; default: host.")
+    registers: bool = Field(default=True, description="REGISTER before the first MESSAGE.")
+    cid: str = Field(default="0", pattern=r"^[0-9A-Za-z]{1,16}$",
+                     description="Caller id <cid> the centre knows Navet by.")
+    local_host: str = "127.0.0.1"
+    hold_interval_s: float = Field(default=10.0, ge=5, le=20)
+    hold_max_s: float = Field(default=180.0, ge=10, le=1800)
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    target_user: str = Field(default="alarm", pattern=r"^[A-Za-z0-9._-]{1,64}$",
+                             description="User part of the receiver's SIP URI.")
+    centre: str = Field(default="upstream", max_length=64,
+                        description="Who acknowledges on the centre's behalf (actor id).")
+
+
+def mrq_ref(alarm: str) -> str:
+    """A SCAIP ref for a Navet alarm: short, letters and digits, the same on every retry."""
+    return hashlib.sha256(alarm.encode()).hexdigest()[:12].upper()
+
+
+class _SipClient:
+    """Just enough of a SIP UA client: requests with digest retry, <mrs> MESSAGEs in."""
+
+    def __init__(self, cfg: ScaipForwardSettings) -> None:
+        self.cfg = cfg
+        self.domain = cfg.domain or cfg.host
+        self.call_id = secrets.token_hex(8) + "@navet"
+        self.tag = sip.new_tag()
+        self._cseq = itertools.count(1)
+        self._pending: dict[str, asyncio.Future[sip.SipMessage]] = {}  # branch -> response
+        self.mrs: dict[str, asyncio.Queue[Mrs]] = {}
+        self._udp: asyncio.DatagramTransport | None = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._reader_task: asyncio.Task[None] | None = None
+        self.local: tuple[str, int] = (cfg.local_host, 0)
+        self._auth: dict[str, str] | None = None
+        self._nc = 0
+
+    async def connect(self) -> None:
+        if self._udp is not None or (self._writer is not None and not self._writer.is_closing()):
+            return
+        loop = asyncio.get_running_loop()
+        if self.cfg.transport == "udp":
+            client = self
+
+            class _Proto(asyncio.DatagramProtocol):
+                def datagram_received(self, data: bytes, addr: Any) -> None:
+                    client._received(data)
+
+            self._udp, _ = await loop.create_datagram_endpoint(
+                _Proto, local_addr=(self.cfg.local_host, 0),
+                remote_addr=(self.cfg.host, self.cfg.port))
+            self.local = self._udp.get_extra_info("sockname")[:2]
+        else:
+            reader, self._writer = await asyncio.wait_for(
+                asyncio.open_connection(self.cfg.host, self.cfg.port), self.cfg.timeout_s)
+            self.local = self._writer.get_extra_info("sockname")[:2]
+            self._reader_task = asyncio.create_task(self._read_tcp(reader))
+
+    async def _read_tcp(self, reader: asyncio.StreamReader) -> None:
+        buffer = b""
+        try:
+            while chunk := await reader.read(65536):
+                buffer += chunk
+                while True:
+                    msg, buffer = sip.frame_stream(buffer, MAX_SIP_BYTES)
+                    if msg is None:
+                        break
+                    self._received(msg)
+        except (OSError, sip.SipError) as err:
+            log.warning("SCAIP upstream %s:%s: %s", self.cfg.host, self.cfg.port, err)
+        finally:
+            if self._writer is not None:
+                self._writer.close()
+
+    def _send(self, data: bytes) -> None:
+        if self._udp is not None:
+            self._udp.sendto(data)
+        elif self._writer is not None:
+            self._writer.write(data)
+        else:
+            raise TransportError("SCAIP upstream is not connected")
+
+    def _received(self, data: bytes) -> None:
+        try:
+            msg = sip.parse(data)
+        except sip.SipError as err:
+            log.warning("unreadable SIP from SCAIP upstream: %s", err)
+            return
+        if not msg.is_request:
+            branch = sip.param(msg.get("Via"), "branch") or ""
+            fut = self._pending.get(branch)
+            if fut is not None and not fut.done() and msg.status >= 200:
+                fut.set_result(msg)
+            return
+        if msg.method == "MESSAGE":  # the receiver's <mrs> for one of our requests
+            self._send(sip.response(msg, 200, to_tag=self.tag).encode())
+            self._deliver_mrs(msg.body)
+        elif msg.method in ("OPTIONS", "NOTIFY"):
+            self._send(sip.response(msg, 200, to_tag=self.tag).encode())
+        else:
+            self._send(sip.response(msg, 405).encode())
+
+    def _deliver_mrs(self, body: bytes) -> None:
+        if not body.strip():
+            return
+        try:
+            mrs = parse_mrs(body)
+        except ScaipFormatError as err:
+            log.warning("unreadable <mrs> from SCAIP upstream: %s", err.reason)
+            return
+        self.mrs.setdefault(mrs.ref, asyncio.Queue()).put_nowait(mrs)
+
+    def _request(self, method: str, body: bytes, extra: list[tuple[str, str]]) -> \
+            tuple[sip.SipMessage, str]:
+        branch = sip.new_branch()
+        uri = f"sip:{self.domain}" if method == "REGISTER" else \
+            f"sip:{self.cfg.target_user}@{self.domain}"
+        me = f"sip:{self.cfg.user}@{self.domain}"
+        transport = self.cfg.transport.upper()
+        req = sip.SipMessage(method=method, uri=uri, headers=[
+            ("Via", f"SIP/2.0/{transport} {self.local[0]}:{self.local[1]};branch={branch};rport"),
+            ("Max-Forwards", "70"),
+            ("From", f"<{me}>;tag={self.tag}"),
+            ("To", f"<{me if method == 'REGISTER' else uri}>"),
+            ("Call-ID", self.call_id),
+            ("CSeq", f"{next(self._cseq)} {method}"),
+            ("Contact", f"<sip:{self.cfg.user}@{self.local[0]}:{self.local[1]};"
+                        f"transport={self.cfg.transport}>"),
+            *extra,
+        ], body=body)
+        if body:
+            req.headers.append(("Content-Type", CONTENT_TYPE))
+        if self._auth is not None and self.cfg.password is not None:
+            req.headers.append(self._authorization(method, uri))
+        return req, branch
+
+    def _authorization(self, method: str, uri: str) -> tuple[str, str]:
+        assert self._auth is not None and self.cfg.password is not None
+        self._nc += 1
+        nc, cnonce = f"{self._nc:08x}", secrets.token_hex(8)
+        qop = "auth" if "auth" in (self._auth.get("qop") or "").split(",") else None
+        resp = sip.digest_response(
+            username=self.cfg.user, password=self.cfg.password, realm=self._auth["realm"],
+            method=method, uri=uri, nonce=self._auth["nonce"], qop=qop, nc=nc, cnonce=cnonce)
+        value = (f'Digest username="{self.cfg.user}", realm="{self._auth["realm"]}", '
+                 f'nonce="{self._auth["nonce"]}", uri="{uri}", response="{resp}", '
+                 'algorithm=MD5')
+        if qop:
+            value += f", qop={qop}, nc={nc}, cnonce=\"{cnonce}\""
+        header = "Proxy-Authorization" if self._auth.get("proxy") else "Authorization"
+        return header, value
+
+    async def request(self, method: str, body: bytes = b"",
+                      extra: list[tuple[str, str]] | None = None) -> sip.SipMessage:
+        """Send a request (retransmitted over UDP) and return its final response.
+
+        A 401/407 digest challenge is answered once with credentials.
+        """
+        await self.connect()
+        for _ in range(2):
+            req, branch = self._request(method, body, extra or [])
+            resp = await self._transact(req, branch)
+            if resp.status in (401, 407) and self.cfg.password is not None:
+                challenge = resp.get("WWW-Authenticate" if resp.status == 401
+                                     else "Proxy-Authenticate")
+                params = sip.auth_params(challenge)
+                if "nonce" not in params or "realm" not in params:
+                    return resp
+                params["proxy"] = "1" if resp.status == 407 else ""
+                self._auth = params
+                continue
+            return resp
+        return resp
+
+    async def _transact(self, req: sip.SipMessage, branch: str) -> sip.SipMessage:
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[sip.SipMessage] = loop.create_future()
+        self._pending[branch] = fut
+        data = req.encode()
+        try:
+            deadline = loop.time() + self.cfg.timeout_s
+            interval = 0.5  # RFC 3261 timer A: T1, doubling, over UDP only
+            self._send(data)
+            while True:
+                wait = min(interval, deadline - loop.time()) if self._udp else \
+                    deadline - loop.time()
+                if wait <= 0:
+                    raise TransportError(
+                        f"SCAIP upstream {self.cfg.host}:{self.cfg.port} did not answer "
+                        f"{req.method} within {self.cfg.timeout_s:g}s")
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(fut), wait)
+                if self._udp is not None:
+                    self._send(data)
+                    interval *= 2
+        finally:
+            self._pending.pop(branch, None)
+
+    async def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+            self._udp = None
+        if self._writer is not None:
+            self._writer.close()
+            with contextlib.suppress(Exception):
+                await self._writer.wait_closed()
+            self._writer = None
+        if self._reader_task is not None:
+            self._reader_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._reader_task
+            self._reader_task = None
+
+
+class ScaipForwardSink:
+    """Sends alarms to an upstream SCAIP receiver and brings its acknowledgement back."""
+
+    kind: ClassVar[str] = "scaip"
+
+    def __init__(self, settings: dict[str, Any], services: Any) -> None:
+        self.config = ScaipForwardSettings.model_validate(settings)
+        self.clock = services.clock
+        self.alarms = getattr(services, "alarms", None)
+        self.client = _SipClient(self.config)
+        self._registered = False
+        self._holding: dict[str, asyncio.Task[None]] = {}
+        self._kinds: dict[str, tuple[int, int | None]] = {}
+        self.taken: list[str] = []  # alarms the centre took (snu=0), for status and tests
+        self.given_up: list[str] = []
+        self.last_error: str | None = None
+
+    def status(self) -> dict[str, Any]:
+        return {"holding": sorted(self._holding), "taken": len(self.taken),
+                "given_up": len(self.given_up), "last_error": self.last_error}
+
+    async def aclose(self) -> None:
+        for task in list(self._holding.values()):
+            task.cancel()
+        for task in list(self._holding.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._holding.clear()
+        await self.client.close()
+
+    # ------------------------------------------------------------------ delivery
+
+    def mrq(self, ref: str, dty: int, stc: int | None, mty: str | None = None) -> bytes:
+        parts = [f"<ref>{ref}</ref>"]
+        if mty:
+            parts.append(f"<mty>{mty}</mty>")
+        parts += [f"<cid>{self.config.cid}</cid>", f"<dty>{dty:04d}</dty>"]
+        if stc is not None:
+            parts.append(f"<stc>{stc:04d}</stc>")
+        return ("<mrq>" + "".join(parts) + "</mrq>").encode("ascii")
+
+    async def deliver(self, event: Event) -> None:
+        alarm = event.alarm
+        if not alarm:
+            return
+        if event.type == "alarm.raised":
+            kind = str(getattr(event.data, "kind", "other"))
+            dty, stc = CODES_FOR_KIND.get(kind, CODES_FOR_KIND["other"])
+            self._kinds[alarm] = (dty, stc)
+            await self._raise(event, alarm, dty, stc)
+        elif event.type == "alarm.cancelled":
+            dty, _ = self._kinds.pop(alarm, CODES_FOR_KIND["other"])
+            self._stop_holding(alarm)
+            await self._exchange(mrq_ref(alarm), self.mrq(mrq_ref(alarm), dty, CANCEL_STC))
+        elif event.type in ("alarm.acknowledged", "alarm.closed"):
+            if event.type == "alarm.closed":
+                self._kinds.pop(alarm, None)
+            # Someone has it here; stop asking the centre (it keeps its own session).
+            self._stop_holding(alarm)
+
+    async def _register(self) -> None:
+        if self._registered or not self.config.registers:
+            return
+        resp = await self.client.request("REGISTER", extra=[("Expires", "3600")])
+        if resp.status != 200:
+            raise TransportError(f"SCAIP upstream refused REGISTER: {resp.status} {resp.reason}")
+        self._registered = True
+
+    async def _exchange(self, ref: str, body: bytes) -> Mrs:
+        """One MESSAGE and its <mrs> (from the 200 OK body or the separate MESSAGE)."""
+        try:
+            await self._register()
+            queue = self.client.mrs.setdefault(ref, asyncio.Queue())
+            resp = await self.client.request("MESSAGE", body)
+        except (OSError, TransportError) as err:
+            self.last_error = str(err)
+            raise TransportError(str(err)) from err
+        if resp.status in (401, 403, 407):
+            self.last_error = f"refused: {resp.status}"
+            raise TransportError(f"SCAIP upstream refused our credentials ({resp.status})")
+        if resp.status != 200:
+            self.last_error = f"{resp.status} {resp.reason}"
+            raise TransportError(f"SCAIP upstream answered {resp.status} {resp.reason}")
+        if resp.body.strip():
+            self.client._deliver_mrs(resp.body)
+        try:
+            mrs = await asyncio.wait_for(queue.get(), self.config.timeout_s)
+        except TimeoutError:
+            self.last_error = f"no <mrs> for {ref}"
+            raise TransportError(f"SCAIP upstream sent no <mrs> for ref {ref}") from None
+        while not queue.empty():  # the same answer in the 200 OK and as a MESSAGE
+            mrs = queue.get_nowait()
+        return mrs
+
+    async def _raise(self, event: Event, alarm: str, dty: int, stc: int | None) -> None:
+        ref = mrq_ref(alarm)
+        mrs = await self._exchange(ref, self.mrq(ref, dty, stc))
+        if mrs.snu == SNU_OK:
+            await self._taken(event.tenant, alarm)
+        elif mrs.snu == SNU_HOLD:
+            self._stop_holding(alarm)
+            self._holding[alarm] = asyncio.create_task(
+                self._hold(event.tenant, alarm, ref, dty, stc), name=f"scaip-hold-{ref}")
+        else:
+            raise TransportError(
+                f"SCAIP upstream refused alarm {alarm}: snu={mrs.snu} {mrs.ste or ''}".strip(),
+                permanent=True)
+
+    async def _hold(self, tenant: str, alarm: str, ref: str, dty: int,
+                    stc: int | None) -> None:
+        """Poll while the centre holds: the same <mrq> every hold_interval_s."""
+        started = self.clock.now()
+        try:
+            while True:
+                await self.clock.sleep(self.config.hold_interval_s)
+                held_for = (self.clock.now() - started).total_seconds()
+                if held_for + self.config.hold_interval_s > self.config.hold_max_s:
+                    with contextlib.suppress(TransportError):
+                        await self._exchange(ref, self.mrq(ref, dty, None, mty="RE"))
+                    self.given_up.append(alarm)
+                    log.warning("SCAIP upstream held alarm %s for %.0f s; gave up (RE)",
+                                alarm, held_for)
+                    return
+                try:
+                    mrs = await self._exchange(ref, self.mrq(ref, dty, stc))
+                except TransportError as err:
+                    log.warning("SCAIP upstream poll for %s failed: %s", alarm, err)
+                    continue
+                if mrs.snu == SNU_OK:
+                    await self._taken(tenant, alarm)
+                    return
+        finally:
+            if self._holding.get(alarm) is asyncio.current_task():
+                del self._holding[alarm]
+
+    async def _taken(self, tenant: str, alarm: str) -> None:
+        """The centre has the alarm: acknowledge it here on the centre's behalf."""
+        self.taken.append(alarm)
+        if self.alarms is None:
+            return
+        try:
+            await self.alarms.acknowledge(
+                tenant, alarm, Actor(kind="operator", id=self.config.centre,
+                                     name="upstream alarm receiving centre (SCAIP)"))
+        except Exception as err:  # already acknowledged here, or closed: nothing to do
+            log.info("alarm %s taken upstream; not acknowledged here: %s", alarm, err)
+
+    def _stop_holding(self, alarm: str) -> None:
+        task = self._holding.pop(alarm, None)
+        if task is not None:
+            task.cancel()

@@ -1,0 +1,181 @@
+"""Navet forwarding alarms to an upstream SCAIP receiver, and the acknowledgement coming back.
+
+Two gateways on one fake clock: Navet (downstream) receives a SCAIP unit's
+alarm and forwards it with the ``scaip`` sink to an upstream alarm receiving
+centre (another Navet acting as a plain SCAIP receiver). The centre holds the
+alarm until its operator takes it; then the forwarder acknowledges the alarm
+in Navet and the unit, still polling, is answered ``snu=0``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway import Actor, FakeClock
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+from gateway.transports.memory import MemoryBroker
+from plugins.alarms.scaip.forwarder import ScaipForwardSink, mrq_ref
+from simulators.scaip import ScaipUnit
+
+from .test_receiver import wait_for
+
+
+@pytest.fixture
+async def centre(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Gateway]:
+    """The upstream alarm receiving centre: a SCAIP receiver that knows Navet as unit 'navet'."""
+    settings = Settings(
+        data_dir=tmp_path / "centre", mqtt={"mode": "memory"},
+        adapters=[{"adapter": "scaip", "tenant": "larmcentral", "settings": {
+            "host": "127.0.0.1", "port": 0, "transports": ["udp", "tcp"],
+            "units": {"navet": {"password": "upstream-secret"}}}}],
+    )
+    gw = Gateway(settings, clock=clock, mqtt=MemoryBroker().client("centre"))
+    await gw.start()
+    try:
+        yield gw
+    finally:
+        await gw.stop()
+
+
+def _port(gw: Gateway, instance: str, transport: str) -> int:
+    return int(gw.adapter_instances[instance].ports[transport])
+
+
+@pytest.fixture(params=["udp", "tcp"])
+async def navet(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock,
+                centre: Gateway) -> AsyncIterator[Gateway]:
+    transport = request.param
+    settings = Settings(
+        data_dir=tmp_path / "navet", mqtt={"mode": "memory"},
+        adapters=[{"adapter": "scaip", "tenant": "vasteras", "settings": {
+            "host": "127.0.0.1", "port": 0, "units": {"unit7": {"password": "s3cret"}}}}],
+        subscriptions=[{"id": "to-centre", "tenant": "vasteras", "sink": "scaip",
+                        "types": ["alarm."], "settings": {
+                            "host": "127.0.0.1",
+                            "port": _port(centre, "scaip-larmcentral", transport),
+                            "transport": transport, "user": "navet",
+                            "password": "upstream-secret", "cid": "4711",
+                            "hold_interval_s": 10, "centre": "larmcentral-op"}}],
+    )
+    gw = Gateway(settings, clock=clock, mqtt=MemoryBroker().client("navet"))
+    await gw.start()
+    try:
+        yield gw
+    finally:
+        await gw.stop()
+
+
+def _raised(gw: Gateway, tenant: str) -> list[Any]:
+    return [s.event for s in gw.store.query_events(tenant) if s.event.type == "alarm.raised"]
+
+
+async def test_alarm_is_forwarded_held_upstream_and_the_centres_acknowledgement_flows_back(
+    navet: Gateway, centre: Gateway, clock: FakeClock,
+) -> None:
+    unit = ScaipUnit("unit7", "s3cret", ("127.0.0.1", _port(navet, "scaip-vasteras", "udp")),
+                     clock=clock, hold_max_s=600)
+    await unit.start()
+    sink = navet.sinks["to-centre"]
+    assert isinstance(sink, ScaipForwardSink)
+    try:
+        assert await unit.register() == 200
+        session = asyncio.create_task(unit.alarm("fall"))
+        # hop 1: the unit's alarm is stored in Navet and held (nobody has it yet)
+        await wait_for(lambda: unit.holds >= 1)
+        (ours,) = _raised(navet, "vasteras")
+        assert ours.data.kind == "fall"
+        # hop 2: the forwarder sent it upstream with digest auth; the centre holds it too
+        await wait_for(lambda: len(_raised(centre, "larmcentral")) == 1)
+        (theirs,) = _raised(centre, "larmcentral")
+        assert theirs.data.kind == "fall"  # dty 5 / stc 9 read back as a fall alarm
+        assert theirs.alarm == f"scaip:navet:{mrq_ref(ours.alarm)}"  # one ref per alarm
+        await wait_for(lambda: ours.alarm in sink.status()["holding"])
+
+        # polls on both sides while the centre holds: nothing is acknowledged here
+        await clock.advance(10)
+        await wait_for(lambda: unit.holds >= 2)
+        assert await navet.alarms.state("vasteras", ours.alarm) == "raised"
+
+        # hop 3: the centre's operator takes the alarm; the forwarder's next poll sees
+        # snu=0 and acknowledges in Navet on the centre's behalf
+        await centre.alarms.acknowledge("larmcentral", theirs.alarm,
+                                        Actor(kind="operator", id="op-centre"))
+        await clock.advance(10)
+        await wait_for(lambda: ours.alarm in sink.taken)
+        rec = await navet.alarms.alarm("vasteras", ours.alarm)
+        assert rec is not None and str(rec.state) == "acknowledged"
+        assert rec.acknowledged_by is not None and rec.acknowledged_by.id == "larmcentral-op"
+
+        # hop 4: the unit, still polling, learns that a person has its alarm
+        await clock.advance(10)
+        final = await asyncio.wait_for(session, 10)
+        assert final.snu == 0
+        assert len(_raised(navet, "vasteras")) == 1 and len(_raised(centre, "larmcentral")) == 1
+    finally:
+        await unit.stop()
+
+
+async def test_wrong_upstream_password_keeps_the_alarm_in_the_outbox(
+    tmp_path: Path, clock: FakeClock, centre: Gateway,
+) -> None:
+    from types import SimpleNamespace
+
+    from gateway import TransportError, make_event
+
+    sink = ScaipForwardSink({"host": "127.0.0.1",
+                             "port": _port(centre, "scaip-larmcentral", "udp"),
+                             "user": "navet", "password": "wrong", "timeout_s": 2},
+                            SimpleNamespace(clock=clock, alarms=None))
+    event = make_event("alarm.raised", tenant="vasteras", time=clock.now(),
+                       source={"adapter": "scaip", "protocol": "scaip", "ref": "x"},
+                       alarm="scaip:unit7:1", data={"kind": "personal_button"})
+    try:
+        with pytest.raises(TransportError, match="refused") as err:
+            await sink.deliver(event)
+    finally:
+        await sink.aclose()
+    assert not err.value.permanent  # credentials get fixed; the alarm must still go
+    assert _raised(centre, "larmcentral") == []
+
+
+async def test_centre_that_never_takes_the_alarm_gets_re_and_navet_keeps_it_open(
+    clock: FakeClock, centre: Gateway,
+) -> None:
+    from types import SimpleNamespace
+
+    from gateway import make_event
+
+    acks: list[Any] = []
+
+    class Alarms:
+        async def acknowledge(self, *args: Any) -> None:
+            acks.append(args)
+
+    sink = ScaipForwardSink({"host": "127.0.0.1",
+                             "port": _port(centre, "scaip-larmcentral", "udp"),
+                             "user": "navet", "password": "upstream-secret",
+                             "hold_interval_s": 10, "hold_max_s": 30},
+                            SimpleNamespace(clock=clock, alarms=Alarms()))
+    alarm = "scaip:unit7:77"
+    event = make_event("alarm.raised", tenant="vasteras", time=clock.now(),
+                       source={"adapter": "scaip", "protocol": "scaip", "ref": "77"},
+                       alarm=alarm, data={"kind": "personal_button"})
+    try:
+        await sink.deliver(event)  # delivered: the centre has it (and holds it)
+        assert alarm in sink.status()["holding"]
+        for _ in range(3):
+            await clock.advance(10)
+            await asyncio.sleep(0.2)
+        await wait_for(lambda: alarm in sink.given_up)
+    finally:
+        await sink.aclose()
+    assert acks == []  # nobody upstream took it: Navet's own operators still must
+    updates = [s.event for s in centre.store.query_events("larmcentral")
+               if s.event.type == "alarm.updated"]
+    assert any(getattr(u.data, "code", None) == "scaip:RE" for u in updates)
