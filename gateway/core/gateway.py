@@ -46,6 +46,7 @@ class SinkServices:
     clock: Clock
     subscription: Subscription
     prefix: str = "navet"
+    store: Any = None  # the SQLiteStore: FHIR subscription sinks number events and read resources
 
 
 @dataclass
@@ -218,7 +219,8 @@ class Gateway:
             cls = self.plugins.sinks.get(sub.sink)
             self.sinks[sub.id] = cls(
                 sub.settings,
-                SinkServices(self.mqtt, self.clock, sub, self.settings.mqtt.northbound_prefix),
+                SinkServices(self.mqtt, self.clock, sub, self.settings.mqtt.northbound_prefix,
+                             store=self.store),
             )
         except Exception as err:
             raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: {err}") \

@@ -1,0 +1,147 @@
+"""An alarm is a Task; each of its transitions is a Provenance naming who and when.
+
+=============  ===============  ====================
+Navet state    Task.status      Task.businessStatus
+=============  ===============  ====================
+raised         requested        raised
+acknowledged   accepted         acknowledged
+dispatched     in-progress      dispatched
+attended       in-progress      attended
+closed         completed        closed (+ output: outcome)
+cancelled      cancelled        cancelled
+=============  ===============  ====================
+
+``Task.relevantHistory`` lists the Provenance of every stored event of the
+alarm (raised, updated, escalated ... closed) in order; a Provenance's id is
+the event's id, so it is stable and can be read at any time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.core.model import EventBase, Priority
+from gateway.core.rules.alarms import AlarmRecord, AlarmState
+
+from ..codes import ALARM_TRANSITIONS, PROVENANCE_PARTICIPANT
+from ..ids import ref
+from .common import actor, base, coding, concept, device, home, meta, patient, source_actor, ts
+
+TASK_STATUS = {
+    AlarmState.RAISED: "requested",
+    AlarmState.ACKNOWLEDGED: "accepted",
+    AlarmState.DISPATCHED: "in-progress",
+    AlarmState.ATTENDED: "in-progress",
+    AlarmState.CLOSED: "completed",
+    AlarmState.CANCELLED: "cancelled",
+}
+TASK_PRIORITY = {
+    Priority.CRITICAL: "stat",
+    Priority.HIGH: "asap",
+    Priority.NORMAL: "urgent",
+    Priority.LOW: "routine",
+}
+
+
+def alarm_id(event: EventBase) -> str:
+    """The alarm an alarm event belongs to (a raise without ``alarm`` starts its own)."""
+    return event.alarm or event.id
+
+
+def record_upto(record: AlarmRecord, event_id: str) -> AlarmRecord:
+    """The alarm as it was right after ``event_id`` (for notifications about that event)."""
+    out = AlarmRecord(record.tenant, record.id)
+    for ev in record.history:
+        out.apply(ev)
+        if ev.id == event_id:
+            break
+    return out
+
+
+def task(record: AlarmRecord) -> dict[str, Any]:
+    """The Task for one alarm, folded from its stored events."""
+    if record.state is None:
+        raise ValueError(f"alarm {record.id} has no alarm.raised; it cannot be a Task")
+    history = record.history
+    last = history[-1]
+    out = base("Task", record.id)
+    out["meta"] = meta(last.received or last.time, version=len(history))
+    out["identifier"] = [{"system": "urn:navet:alarm", "value": record.id}]
+    out["status"] = TASK_STATUS[record.state]
+    out["businessStatus"] = concept("alarm-state", str(record.state))
+    out["intent"] = "order"
+    out["priority"] = TASK_PRIORITY[record.priority or Priority.NORMAL]
+    if record.kind:
+        out["code"] = concept("alarm-kind", record.kind)
+    if record.text:
+        out["description"] = record.text
+    if record.device is not None:
+        out["focus"] = device(record.device.id)
+    if record.resident:
+        out["for"] = patient(record.resident)
+        out["location"] = home(record.resident)
+    if record.raised:
+        out["authoredOn"] = ts(record.raised)
+    out["lastModified"] = ts(last.time)
+    period: dict[str, str] = {}
+    for ev in history:
+        if ev.type == "alarm.acknowledged" and "start" not in period:
+            period["start"] = ts(ev.time)
+        if ev.type in ("alarm.closed", "alarm.cancelled") and not record.is_open:
+            period["end"] = ts(ev.time)
+    if period:
+        out["executionPeriod"] = period
+    if record.state is AlarmState.CANCELLED:
+        cancel = next(ev for ev in history if ev.type == "alarm.cancelled")
+        out["statusReason"] = {"text": f"cancelled: {cancel.data.reason}"}  # type: ignore[attr-defined]
+    tenant = record.tenant
+    if record.acknowledged_by is not None:
+        owner = actor(tenant, record.acknowledged_by)
+        if _is_person(owner):
+            out["owner"] = owner
+    performers = [actor(tenant, a) for a in record.dispatched_to]
+    if record.attended_by is not None:
+        performers.append(actor(tenant, record.attended_by))
+    unique = []
+    for p in performers:
+        if _is_person(p) and p not in unique:
+            unique.append(p)
+    if unique:
+        out["performer"] = [{"actor": p} for p in unique]
+    if record.outcome:
+        out["output"] = [{"type": {"text": "outcome"},
+                          "valueCodeableConcept": concept("alarm-outcome", record.outcome)}]
+        closed = next((ev for ev in history if ev.type == "alarm.closed"), None)
+        note = getattr(closed.data, "note", None) if closed else None
+        if note:
+            out["note"] = [{"text": note, "time": ts(closed.time)}]  # type: ignore[union-attr]
+    out["relevantHistory"] = [ref("Provenance", ev.id) for ev in history]
+    return out
+
+
+def _is_person(reference: dict[str, Any]) -> bool:
+    """Task.owner and Task.performer may not point to a Device."""
+    target = reference.get("type") or str(reference.get("reference", "")).split("/")[0]
+    return target != "Device"
+
+
+def provenance(event: EventBase) -> dict[str, Any]:
+    """Who made one alarm transition, and when."""
+    if event.type not in ALARM_TRANSITIONS:
+        raise ValueError(f"{event.type} is not an alarm transition")
+    out = base("Provenance", event.id, event)
+    out["target"] = [ref("Task", alarm_id(event))]
+    out["occurredDateTime"] = ts(event.time)
+    out["recorded"] = ts(event.received or event.time)
+    out["activity"] = concept("alarm-transition", ALARM_TRANSITIONS[event.type])
+    if event.resident:
+        out["patient"] = patient(event.resident)
+    by = getattr(event.data, "by", None)
+    who = actor(event.tenant, by) if by is not None else source_actor(event)
+    agents = [{"type": {"coding": [coding(PROVENANCE_PARTICIPANT, "author")]}, "who": who}]
+    to = getattr(event.data, "to", None)
+    if event.type == "alarm.dispatched" and to is not None:
+        agents.append({"type": {"coding": [coding(PROVENANCE_PARTICIPANT, "performer")]},
+                       "who": actor(event.tenant, to)})
+    out["agent"] = agents
+    return out

@@ -1,0 +1,257 @@
+"""Read and search FHIR resources of one tenant, built on demand from Navet's store.
+
+Nothing is stored twice: a Task is folded from its alarm's events when asked
+for, an Observation is its event. Every resource is validated
+(:func:`gateway.fhir.checks.validate`) before it leaves; a resource a plugin
+supplies through ``navet_event_to_fhir`` is validated the same way.
+
+Event-derived types come in store order (oldest first). Searches stop reading
+the store once they have the page asked for plus one (to know a next page
+exists); ``total`` is given only when the whole result was read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.core.care import tenant_care
+from gateway.core.model import EventBase
+from gateway.core.rules.alarms import load_alarms
+
+from . import mapping as m
+from .checks import validate
+from .codes import RESOURCE_TYPES
+from .ids import fhir_id, home_id, navet_id
+from .search import SearchQuery
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES: dict[str, tuple[str, ...]] = {
+    "Provenance": ("alarm.",),
+    "Observation": m.OBSERVATION_TYPES,
+    "AuditEvent": m.AUDIT_TYPES,
+    "MedicationDispense": ("medication.dose_dispensed",),
+    "MedicationAdministration": ("medication.dose_taken", "medication.dose_missed"),
+}
+BATCH = 500
+
+
+@dataclass
+class Page:
+    resources: list[dict[str, Any]]
+    more: bool
+    total: int | None
+
+
+class FhirRepository:
+    """Resources of one tenant. ``gateway`` is the running :class:`Gateway`."""
+
+    def __init__(self, gateway: Any, tenant: str) -> None:
+        self.gw = gateway
+        self.store = gateway.store
+        self.tenant = tenant
+
+    # ------------------------------------------------------------------ public
+
+    def read(self, resource_type: str, fid: str) -> dict[str, Any] | None:
+        """One resource by FHIR id, or None."""
+        if resource_type not in RESOURCE_TYPES:
+            raise KeyError(resource_type)
+        if resource_type in EVENT_TYPES:
+            raw = navet_id(fid)
+            stored = self.store.get_event(self.tenant, raw) if raw else None
+            if stored is not None:
+                res = self._from_event(resource_type, stored.event)
+                return res if res is not None and res["id"] == fid else None
+            if raw is not None:
+                return None
+        if resource_type == "Task":
+            raw = navet_id(fid)
+            if raw is not None:
+                recs = self.store.read_sync(lambda conn: load_alarms(
+                    conn, tenant=self.tenant, alarm=raw, open_only=False))
+                return next((self._checked(m.task(r)) for r in recs if r.id == raw), None)
+        for res in self._all(resource_type, SearchQuery(resource_type)):
+            if res["id"] == fid:
+                return res
+        return None
+
+    def search(self, query: SearchQuery) -> Page:
+        found: list[dict[str, Any]] = []
+        want = query.offset + query.count + 1
+        exhausted = True
+        for res in self._all(query.resource_type, query):
+            if query.matches(res):
+                found.append(res)
+                if len(found) >= want and query.resource_type in (*EVENT_TYPES, "Task"):
+                    exhausted = False
+                    break
+        page = found[query.offset:query.offset + query.count]
+        more = len(found) > query.offset + query.count
+        return Page(page, more, len(found) if exhausted else None)
+
+    def event_resources(self, event: EventBase) -> list[dict[str, Any]]:
+        """The resources one event becomes (for messages and notifications)."""
+        if event.type.startswith("alarm."):
+            task = self.task_at(event)
+            return ([task] if task else []) + [self._checked(m.provenance(event))]
+        if event.type in ("supervision.started", "supervision.ended"):
+            started, ended = self._session(event)
+            out = []
+            if started is not None:
+                out.append(self._checked(m.encounter(started, ended)))
+                out.append(self._checked(m.audit_event(started, ended)))  # type: ignore[arg-type]
+            return out
+        for rtype in EVENT_TYPES:
+            res = self._from_event(rtype, event)
+            if res is not None:
+                return [res]
+        return []
+
+    def task_at(self, event: EventBase) -> dict[str, Any] | None:
+        """The alarm's Task as it was right after ``event``."""
+        aid = m.alarm_id(event)
+        recs = self.store.read_sync(lambda conn: load_alarms(
+            conn, tenant=self.tenant, alarm=aid, open_only=False))
+        rec = next((r for r in recs if r.id == aid), None)
+        if rec is None:
+            return None
+        rec = m.record_upto(rec, event.id)
+        return self._checked(m.task(rec)) if rec.state is not None else None
+
+    # ------------------------------------------------------------------ per type
+
+    def _all(self, rtype: str, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        producers: dict[str, Callable[[SearchQuery], Iterator[dict[str, Any]]]] = {
+            "Patient": self._patients, "Location": self._locations, "Device": self._devices,
+            "DeviceAssociation": self._associations, "Consent": self._consents,
+            "Task": self._tasks, "Encounter": self._encounters,
+        }
+        if rtype in producers:
+            yield from producers[rtype](query)
+            return
+        for event in self._events(EVENT_TYPES[rtype], query.resident):
+            res = self._from_event(rtype, event)
+            if res is not None:
+                yield res
+
+    def _patients(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        for row in self.store.rows("residents", self.tenant):
+            yield self._checked(m.patient_resource(self.tenant, row["id"]))
+
+    def _locations(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        for row in self.store.rows("residents", self.tenant):
+            yield self._checked(m.home_location(self.tenant, row["id"],
+                                                json.loads(row["body"] or "{}")))
+
+    def _devices(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        for row in self.store.rows("devices", self.tenant):
+            yield self._checked(m.device_resource(row))
+
+    def _associations(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        for row in self.store.rows("devices", self.tenant):
+            res = m.association(row)
+            if res is not None:
+                yield self._checked(res)
+
+    def _consents(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        care = tenant_care(self.store, self.tenant)
+        now = self.gw.clock.now()
+        for consent in care.consents if care else []:
+            yield self._checked(m.consent_resource(self.tenant, consent, now))
+
+    def _tasks(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        recs = self.store.read_sync(lambda conn: load_alarms(
+            conn, tenant=self.tenant, open_only=False))
+        for rec in recs:
+            if query.resident is None or rec.resident == query.resident:
+                yield self._checked(m.task(rec))
+
+    def _encounters(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        started: dict[str, EventBase] = {}
+        ended: dict[str, EventBase] = {}
+        for ev in self._events(("supervision.started", "supervision.ended"), query.resident):
+            (started if ev.type == "supervision.started" else ended)[ev.data.session] = ev  # type: ignore[attr-defined]
+        for session, ev in started.items():
+            yield self._checked(m.encounter(ev, ended.get(session)))
+
+    # ------------------------------------------------------------------ helpers
+
+    def _events(self, types: tuple[str, ...], resident: str | None) -> Iterator[EventBase]:
+        after: int | None = None
+        while True:
+            batch = self.store.query_events(self.tenant, types=types, resident=resident,
+                                            after_seq=after, limit=BATCH)
+            for item in batch:
+                yield item.event
+            if len(batch) < BATCH:
+                return
+            after = batch[-1].seq
+
+    def _session(self, event: EventBase) -> tuple[EventBase | None, EventBase | None]:
+        session = event.data.session  # type: ignore[attr-defined]
+        started = ended = None
+        for ev in self._events(("supervision.started", "supervision.ended"), event.resident):
+            if ev.data.session == session:  # type: ignore[attr-defined]
+                if ev.type == "supervision.started":
+                    started = ev
+                else:
+                    ended = ev
+        return started, ended
+
+    def _from_event(self, rtype: str, event: EventBase) -> dict[str, Any] | None:
+        if event.tenant != self.tenant:
+            return None
+        res: dict[str, Any] | None = None
+        if event.type not in EVENT_TYPES.get(rtype, ()) and not (
+                rtype == "Provenance" and event.type.startswith("alarm.")):
+            return None
+        plugin = self.gw.plugins.event_to_fhir(event)
+        if isinstance(plugin, dict) and plugin.get("resourceType") == rtype:
+            res = plugin
+        elif plugin is not None and hasattr(plugin, "model_dump") \
+                and plugin.get_resource_type() == rtype:
+            res = plugin.model_dump(mode="json")
+        elif rtype == "Provenance":
+            res = m.provenance(event)
+        elif rtype == "Observation":
+            res = m.observation(event)
+        elif rtype == "AuditEvent":
+            ended = None
+            if event.type == "supervision.started":
+                ended = self._session(event)[1]
+            res = m.audit_event(event, ended)
+        elif rtype == "MedicationDispense":
+            res = m.dispense(event)
+        elif rtype == "MedicationAdministration":
+            res = m.administration(event, self._dispensed(event))
+        return self._checked(res) if res is not None else None
+
+    def _dispensed(self, event: EventBase) -> str | None:
+        """The id of the dispense of the same dose, if the dispenser reported one."""
+        key = m.dose_key(event)
+        found = self.store.query_events(
+            self.tenant, types=("medication.dose_dispensed",),
+            device=key[0], resident=event.resident, limit=BATCH, newest_first=True)
+        return next((i.event.id for i in found if m.dose_key(i.event) == key), None)
+
+    def _checked(self, resource: dict[str, Any]) -> dict[str, Any]:
+        return validate(resource)
+
+
+def patient_for(gateway: Any, tenant: str, fid: str) -> str | None:
+    """The resident behind a Patient id of ``tenant`` (None if there is none)."""
+    raw = navet_id(fid)
+    if raw is not None:
+        return raw
+    for row in gateway.store.rows("residents", tenant):
+        if fhir_id(row["id"]) == fid:
+            return str(row["id"])
+    return None
+
+
+__all__ = ["FhirRepository", "Page", "home_id", "patient_for"]
