@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from gateway.errors import ConfigError
 
 from .directory import DeviceDirectory, DeviceEntry, device_id
+from .geo import GeoJsonArea
 from .model import DeviceKind, Location, Priority
 from .model.common import Pseudonym, TenantId
 from .store import SQLiteStore
@@ -178,6 +179,28 @@ class Relative(_Model):
     channel: str = Field(default="", max_length=200, description="Where to notify (webhook id).")
 
 
+class Geofence(_Model):
+    """An area a GPS-alarm wearer is expected to stay in (gateway/core/rules/geofence.py).
+
+    ``geometry`` is a GeoJSON Polygon or MultiPolygon in WGS-84. ``windows`` are when
+    leaving it raises ``gps.geofence_exit`` (local time; none = always). A ``home`` fence
+    also decides whether an SOS press is at home (``personal_button``) or outside
+    (``gps.panic_outside``), at any hour. See docs/alarm-rules.md, "Geofences".
+    """
+
+    id: str = Field(min_length=1, max_length=64)
+    resident: Pseudonym
+    name: str = Field(default="", max_length=120, description="e.g. 'Hemma', 'Kvarteret'.")
+    kind: Literal["home", "allowed"] = "allowed"
+    geometry: GeoJsonArea
+    windows: list[TimeWindow] = Field(default_factory=list)
+    margin_m: float = Field(
+        default=25, ge=0, le=2000,
+        description="A fix counts as outside only when it is farther out than its own "
+        "accuracy plus this margin.",
+    )
+
+
 EVERY_DAY: list[Weekday] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -259,6 +282,7 @@ class Tenant(_Model):
     consents: list[Consent] = Field(default_factory=list)
     supervision: list[SupervisionSchedule] = Field(default_factory=list)
     relatives: list[Relative] = Field(default_factory=list)
+    geofences: list[Geofence] = Field(default_factory=list)
     passive: list[PassiveRules] = Field(default_factory=list)
     locks: LockSettings = Field(default_factory=LockSettings)
 
@@ -296,6 +320,14 @@ async def apply_care_config(
         for plan in tenant.plans:
             if plan.resident not in residents:
                 raise ConfigError(f"tenant {tenant.id}: plan {plan.id} names unknown resident")
+        fence_ids: set[str] = set()
+        for fence in tenant.geofences:
+            if fence.resident not in residents:
+                raise ConfigError(f"tenant {tenant.id}: geofence {fence.id} names unknown "
+                                  f"resident {fence.resident}")
+            if fence.id in fence_ids:
+                raise ConfigError(f"tenant {tenant.id}: geofence id {fence.id} is used twice")
+            fence_ids.add(fence.id)
         if len({p.resident for p in tenant.passive}) != len(tenant.passive):
             raise ConfigError(f"tenant {tenant.id}: passive names a resident twice")
         for item in [*tenant.consents, *tenant.supervision, *tenant.relatives, *tenant.passive]:

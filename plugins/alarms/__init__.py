@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from gateway import hookimpl
 
 from .dc09 import Dc09Adapter
+from .gps import StigfinnareAdapter
 from .dc09.transmitter import Dc09ForwardSink
 from .scaip.forwarder import ScaipForwardSink
 from .scaip import ScaipAdapter
@@ -27,3 +28,4 @@ def navet_register_adapters(registry: AdapterRegistry) -> None:
     registry.add(Zigbee2MqttAdapter)
     registry.add(Dc09Adapter)
     registry.add(ScaipAdapter)
+    registry.add(StigfinnareAdapter)

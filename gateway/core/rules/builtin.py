@@ -6,6 +6,7 @@ from typing import Any
 
 from .alarms import AlarmBook, LifecycleRule
 from .escalation import EscalationRule
+from .geofence import GeofenceRule
 from .medication import MissedDoseRule
 from .passive import PassiveRule
 from .supervision import SilentUnitRule, TechnicalAlarmsRule
@@ -16,4 +17,5 @@ def builtin_rules() -> list[Any]:
     book = AlarmBook()  # open alarms, shared by the alarm rules; the lifecycle rule goes first
     medication = MissedDoseRule(book)
     return [LifecycleRule(book), EscalationRule(book, routes=[medication.route]),
-            TechnicalAlarmsRule(book), SilentUnitRule(book), PassiveRule(book), medication]
+            TechnicalAlarmsRule(book), SilentUnitRule(book), PassiveRule(book), medication,
+            GeofenceRule(book)]

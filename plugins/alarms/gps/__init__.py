@@ -1,0 +1,5 @@
+"""GPS alarms: the Stigfinnare cloud's signed webhook (contracts/vendors/stigfinnare.md)."""
+
+from .adapter import StigfinnareAdapter
+
+__all__ = ["StigfinnareAdapter"]

@@ -1,0 +1,289 @@
+"""Geofences: exits at night, returns, no storm from jitter, windows, SOS outside home.
+
+Every test feeds Stigfinnare messages through the real adapter and the durable pipeline
+on a fake clock, then reads what the rules stored, in storage order.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gateway import FakeClock
+from gateway.core.gateway import Gateway
+from gateway.core.model import EventBase
+from gateway.core.settings import Settings
+from tests.plugins.alarms.gps.stigfinnare import (
+    DEVICE,
+    NIGHT,
+    RESIDENT,
+    TENANT,
+    Watch,
+    care,
+    instance_settings,
+    offset,
+    square,
+)
+
+from .helpers import pass_time, settle
+
+NIGHT_START = datetime(2026, 1, 14, 21, 30, tzinfo=UTC)  # Wednesday 22:30 in Stockholm
+MIDDAY = datetime(2026, 1, 14, 11, 0, tzinfo=UTC)  # 12:00 in Stockholm
+
+
+def _settings(tmp_path: Path, config: dict[str, Any]) -> Settings:
+    file = tmp_path / "care.yaml"
+    file.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, care_config=[file],
+                    adapters=[{"adapter": "stigfinnare", "tenant": TENANT,
+                               "settings": instance_settings()}])
+
+
+@pytest.fixture
+def settings(tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
+    fences = getattr(request, "param", None)
+    return _settings(tmp_path, care(fences))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NIGHT_START)
+
+
+def alarm_log(gw: Gateway) -> list[EventBase]:
+    """Every alarm event stored, in storage order."""
+    return [s.event for s in gw.store.query_events(TENANT, types=["alarm."], limit=10_000)]
+
+
+def summary(events: list[EventBase]) -> list[tuple[str, str]]:
+    """(type, kind or text) per alarm event: what an operator would read."""
+    out = []
+    for e in events:
+        data: Any = e.data
+        if e.type == "alarm.raised":
+            out.append((e.type, str(data.kind)))
+        elif e.type == "alarm.updated":
+            out.append((e.type, (data.text or "").split(":")[0].split(";")[0].split(" (")[0]))
+        elif e.type == "alarm.cancelled":
+            out.append((e.type, str(data.reason)))
+        else:
+            out.append((e.type, ""))
+    return out
+
+
+class Log:
+    """New alarm events since the last look."""
+
+    def __init__(self, gw: Gateway) -> None:
+        self.gw, self.seen = gw, 0
+
+    def new(self) -> list[EventBase]:
+        events = alarm_log(self.gw)
+        fresh, self.seen = events[self.seen:], len(events)
+        return fresh
+
+
+async def walk(watch: Watch, gw: Gateway, clock: FakeClock, norths: list[float],
+               every: float = 30, **kw: Any) -> None:
+    for north in norths:
+        await watch.fix(north, **kw)
+        await settle(gw)
+        await pass_time(gw, clock, every, step=every)
+
+
+async def test_a_night_walk_out_of_the_home_fence_and_back_event_by_event(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+
+    await walk(watch, gw, clock, [0, 3, -4])  # at home, 22:30
+    await walk(watch, gw, clock, [60, 100])  # inside; then 20 m out but within ±8 m + 25 m
+    assert log.new() == []
+
+    await walk(watch, gw, clock, [140])  # 60 m out: clearly outside, first fix
+    assert log.new() == []
+    exit_fix_time = clock.now()
+    await walk(watch, gw, clock, [175])  # second clear fix in a row: the alarm
+    [raised] = log.new()
+    assert summary([raised]) == [("alarm.raised", "gps.geofence_exit")]
+    assert raised.source.adapter == "navet"
+    assert (raised.priority, raised.resident) == ("high", RESIDENT)
+    assert raised.device is not None and raised.device.id == DEVICE
+    assert raised.time == exit_fix_time
+    lat, lon = offset(175)
+    assert raised.location is not None and raised.location.point is not None
+    assert (raised.location.point.lat, raised.location.point.lon) == pytest.approx((lat, lon))
+    assert "left geofence 'Hemma'" in (raised.data.text or "")  # type: ignore[attr-defined]
+    exit_alarm = raised.alarm
+
+    await walk(watch, gw, clock, [210, 245, 280, 300, 320, 340, 360, 380, 400, 420])
+    [follow] = log.new()  # 5 minutes after the raise: one position update, no new alarm
+    assert summary([follow]) == [("alarm.updated", "position update")]
+    assert follow.alarm == exit_alarm
+    assert follow.data.position is not None  # type: ignore[attr-defined]
+
+    await watch.send("sos", north_m=425)  # SOS out there
+    await settle(gw)
+    events = log.new()
+    assert summary(events) == [("alarm.raised", "personal_button"),
+                               ("alarm.raised", "gps.panic_outside"),
+                               ("alarm.cancelled", "device")]
+    device_alarm, panic, cancel = events
+    assert device_alarm.source.adapter == "stigfinnare"
+    assert cancel.alarm == device_alarm.id  # the device's alarm id is its event id
+    assert panic.priority == "critical" and panic.alarm not in (exit_alarm, device_alarm.id)
+    assert panic.location is not None and panic.location.point is not None
+    assert panic.location.point.lat == pytest.approx(offset(425)[0])
+    assert "outside home geofence 'Hemma'" in (panic.data.text or "")  # type: ignore[attr-defined]
+
+    await walk(watch, gw, clock, [300, 140, 100])  # back: outside, outside, undecided
+    assert log.new() == []
+    await walk(watch, gw, clock, [60])  # first fix inside
+    assert log.new() == []
+    await walk(watch, gw, clock, [20])  # second: back inside
+    [back] = log.new()
+    assert summary([back]) == [("alarm.updated", "back inside geofence 'Hemma'")]
+    assert back.alarm == exit_alarm
+
+    await walk(watch, gw, clock, [0, 2, -3, 1])  # home for the rest of the night
+    assert log.new() == []
+    open_kinds = sorted(a.kind for a in await gw.alarms.open_alarms(TENANT))
+    assert open_kinds == ["gps.geofence_exit", "gps.panic_outside"]  # for people to close
+
+
+async def test_jitter_at_the_fence_edge_raises_nothing_and_a_real_exit_raises_once(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+    # Two hours standing at the edge (80 m), fixes jumping ±25 m, accuracy 10 m
+    jitter = [80 + d for d in (-25, 20, 5, 25, -10, 15, 22, -3, 18, 24)] * 12
+    await walk(watch, gw, clock, jitter, every=60, accuracy=10.0)
+    # a wild single fix far out, then back at the edge
+    await walk(watch, gw, clock, [400, 70, 85], every=60, accuracy=10.0)
+    # inside-outside flapping: never two clear outside fixes in a row
+    await walk(watch, gw, clock, [200, 0, 200, 0, 200, 0], every=60)
+    # coarse cell fixes far away decide nothing
+    await walk(watch, gw, clock, [1500, 1600, 1500], every=60, accuracy=900.0)
+    assert log.new() == []
+
+    await walk(watch, gw, clock, [200, 220])  # really gone
+    assert summary(log.new()) == [("alarm.raised", "gps.geofence_exit")]
+    await walk(watch, gw, clock, [0, 200, 0, 200])  # flapping again: nothing confirmed
+    assert log.new() == []
+    await walk(watch, gw, clock, [0, 0])  # back
+    assert summary(log.new()) == [("alarm.updated", "back inside geofence 'Hemma'")]
+    await walk(watch, gw, clock, [200, 210])  # out again while the alarm is open
+    assert summary(log.new()) == [("alarm.updated", "left geofence 'Hemma' again")]
+    assert len([e for e in alarm_log(gw) if e.type == "alarm.raised"]) == 1
+
+
+@pytest.mark.parametrize("clock", [FakeClock(MIDDAY)])
+async def test_a_night_only_fence_raises_nothing_by_day_but_does_when_night_falls(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+    await walk(watch, gw, clock, [0, 100, 200, 300, 400, 500, 500, 500])  # a walk at noon
+    await watch.send("sos", north_m=500)  # SOS by day, outside: panic_outside all the same
+    await settle(gw)
+    assert summary(log.new()) == [("alarm.raised", "personal_button"),
+                                  ("alarm.raised", "gps.panic_outside"),
+                                  ("alarm.cancelled", "device")]
+    # still out at 21:58 local: nothing; the night window starts at 22:00
+    await pass_time(gw, clock, (datetime(2026, 1, 14, 20, 58, tzinfo=UTC)
+                                - clock.now()).total_seconds(), step=3600)
+    await walk(watch, gw, clock, [500], every=120)
+    raised = [e for e in log.new() if e.type == "alarm.raised"]
+    assert raised == []  # (the open panic alarm got its position updates meanwhile)
+    await walk(watch, gw, clock, [500, 500], every=60)  # 22:00 and 22:01: outside at night
+    raised = [e for e in log.new() if e.type == "alarm.raised"]
+    assert summary(raised) == [("alarm.raised", "gps.geofence_exit")]
+
+
+@pytest.mark.parametrize("settings", [[
+    {"id": "hemma", "resident": RESIDENT, "name": "Hemma", "kind": "home",
+     "geometry": square(80), "windows": NIGHT},
+    {"id": "kvarteret", "resident": RESIDENT, "name": "Kvarteret", "kind": "allowed",
+     "geometry": square(600),
+     "windows": [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                  "start": "07:00", "end": "22:00"}]},
+]], indirect=True)
+@pytest.mark.parametrize("clock", [FakeClock(MIDDAY)])
+async def test_by_day_the_neighbourhood_fence_applies_and_at_night_home(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+    await walk(watch, gw, clock, [0, 200, 400, 550])  # inside the neighbourhood: fine
+    assert log.new() == []
+    await walk(watch, gw, clock, [700, 750])  # out of the neighbourhood by day
+    [raised] = log.new()
+    assert "'Kvarteret'" in (raised.data.text or "")  # type: ignore[attr-defined]
+
+
+async def test_sos_at_home_stays_a_personal_button_alarm(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+    await walk(watch, gw, clock, [0, 2])
+    await watch.send("sos", north_m=1)
+    await settle(gw)
+    [raised] = log.new()
+    assert summary([raised]) == [("alarm.raised", "personal_button")]
+    assert raised.location is not None and raised.location.point is not None
+
+
+async def test_sos_without_a_fix_outside_uses_the_last_known_position(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+    await walk(watch, gw, clock, [300])
+    await watch.send("sos")  # indoors somewhere: no fix with the alarm
+    await settle(gw)
+    events = log.new()
+    assert summary(events) == [("alarm.raised", "personal_button"),
+                               ("alarm.raised", "gps.panic_outside"),
+                               ("alarm.cancelled", "device")]
+    assert events[1].location is not None and events[1].location.point is not None
+    assert events[1].location.point.lat == pytest.approx(offset(300)[0])
+    await watch.send("sos")  # pressed again while the panic alarm is open: one alarm
+    await settle(gw)
+    assert summary(log.new()) == [("alarm.raised", "personal_button"),
+                                  ("alarm.updated", "SOS pressed again"),
+                                  ("alarm.cancelled", "device")]
+    assert len(gw.store.query_events(TENANT, types=["alarm.raised"], limit=100)) == 3
+
+
+@pytest.mark.parametrize("settings", [[]], indirect=True)
+async def test_without_fences_nothing_is_raised_and_sos_stays_personal(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+    await walk(watch, gw, clock, [0, 500, 1000, 1500])
+    await watch.send("sos", north_m=1500)
+    await settle(gw)
+    assert summary(log.new()) == [("alarm.raised", "personal_button")]
+
+
+async def test_a_restart_remembers_the_open_exit_alarm(
+    settings: Settings, clock: FakeClock, broker: Any
+) -> None:
+    gw = Gateway(settings, clock=clock, mqtt=broker.client("navet"))
+    await gw.start()
+    watch, log = Watch(gw, clock), Log(gw)
+    await walk(watch, gw, clock, [0, 200, 220])
+    assert summary(log.new()) == [("alarm.raised", "gps.geofence_exit")]
+    await gw.stop()
+
+    gw = Gateway(settings, clock=clock, mqtt=broker.client("navet2"))
+    await gw.start()
+    try:
+        watch.gw, log.gw = gw, gw
+        await walk(watch, gw, clock, [240, 260])  # still out after the restart: no new alarm
+        assert log.new() == []
+        await walk(watch, gw, clock, [0, 0])
+        assert summary(log.new()) == [("alarm.updated", "back inside geofence 'Hemma'")]
+    finally:
+        await gw.stop()
