@@ -249,8 +249,12 @@ class PortvaktCloud:
 
     def _later(self, seconds: float, coro: Any) -> None:
         async def run() -> None:
-            if seconds > 0:
-                await self.clock.sleep(seconds)
+            try:
+                if seconds > 0:
+                    await self.clock.sleep(seconds)
+            except asyncio.CancelledError:
+                coro.close()  # stopped before it was due: it never runs
+                raise
             await coro
 
         task = asyncio.create_task(run())
@@ -329,7 +333,7 @@ class PortvaktSimulator:
         for day in range(days):
             t0 = start + day * 86_400.0
             for i, lock in enumerate(sorted(self.cloud.locks)):
-                runner.at(t0 + 600 + 60 * i, self._battery(lock), f"{self.name} {lock} battery")
+                runner.at(t0 + 20 + 20 * i, self._battery(lock), f"{self.name} {lock} battery")
                 if self.rng.random() < 0.5:
                     runner.at(t0 + 3 * 3600 + 120 * i, self._wrong_code(lock),
                               f"{self.name} {lock} wrong code")

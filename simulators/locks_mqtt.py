@@ -104,8 +104,12 @@ class LasbroBridge:
 
     def _later(self, seconds: float, coro: Any) -> None:
         async def run() -> None:
-            if seconds > 0:
-                await self.clock.sleep(seconds)
+            try:
+                if seconds > 0:
+                    await self.clock.sleep(seconds)
+            except asyncio.CancelledError:
+                coro.close()  # stopped before it was due: it never runs
+                raise
             await coro
 
         task = asyncio.create_task(run())
@@ -163,7 +167,7 @@ class LasbroSimulator:
         for day in range(days):
             t0 = start + day * 86_400.0
             for i, lock in enumerate(sorted(self.bridge.locks)):
-                runner.at(t0 + 660 + 60 * i, self._battery(lock), f"{self.name} {lock} battery")
+                runner.at(t0 + 30 + 20 * i, self._battery(lock), f"{self.name} {lock} battery")
                 if self.rng.random() < 0.5:
                     runner.at(t0 + 4 * 3600 + 90 * i, self._wrong_pin(lock),
                               f"{self.name} {lock} wrong pin")
