@@ -72,6 +72,31 @@ class SubscriptionSettings(BaseModel):
     enabled: bool = True
 
 
+class AuthSettings(BaseModel):
+    """Who may call the API (gateway/core/security/tokens.py, docs/security.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["off", "local", "oidc"] = Field(
+        default="off", description="off: development only, everyone may do everything; "
+        "local: tokens signed by Navet (navet token create); oidc: tokens from an identity "
+        "provider, verified against its JWKS.")
+    issuer: str = "navet"
+    audience: str = "navet-api"
+    jwks_url: str | None = Field(default=None, description="oidc: the provider's JWKS URL.")
+    algorithms: list[str] = Field(default_factory=lambda: ["EdDSA"],
+                                  description="Accepted signature algorithms (oidc: RS256...).")
+    tenants_claim: str = "navet_tenants"
+    roles_claim: str = "navet_roles"
+    token_ttl_s: int = Field(default=8 * 3600, ge=60, le=366 * 24 * 3600)
+
+    @model_validator(mode="after")
+    def _oidc_needs_jwks(self) -> AuthSettings:
+        if self.mode == "oidc" and not self.jwks_url:
+            raise ValueError("auth.mode oidc needs auth.jwks_url")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAVET_", env_nested_delimiter="__", extra="forbid"
@@ -83,6 +108,7 @@ class Settings(BaseSettings):
     db_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     disabled_plugins: list[str] = Field(default_factory=list)
     adapters: list[AdapterInstance] = Field(default_factory=list)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
@@ -100,6 +126,9 @@ class Settings(BaseSettings):
         if self.environment == "production":
             if self.mqtt.mode == "memory":
                 raise ValueError("mqtt.mode 'memory' is for tests; use embedded or external")
+            if self.auth.mode == "off":
+                raise ValueError("production refuses an API without authentication: set "
+                                 "auth.mode to local or oidc (docs/security.md)")
             if self.mqtt.mode == "external" and not (self.mqtt.username or self.mqtt.tls_cert):
                 raise ValueError(
                     "production refuses an anonymous MQTT connection: set mqtt.username/"

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections import defaultdict
 from datetime import timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
-from .conftest import Received, Rig, seconds_until
+from gateway import FakeClock
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+from gateway.transports.memory import MemoryBroker
+
+from .conftest import SECRET, SUB, T0, TENANT, Consumer, Received, Rig, seconds_until
 
 
 def by_resident(requests: list[Received]) -> dict[str, list[str]]:
@@ -162,3 +169,22 @@ async def test_only_the_selected_types_and_residents_are_sent(rig: Rig) -> None:
     await rig.drain()
     assert rig.consumer.accepted_ids() == [e.id for e in wanted]
     assert len(rig.consumer.requests) == 2
+
+
+async def test_the_running_gateway_delivers_on_its_own(tmp_path: Path, consumer: Consumer) -> None:
+    """No hand-driven outbox: the gateway's own worker finds the events and posts them."""
+    clock = FakeClock(T0)
+    gw = Gateway(Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, subscriptions=[
+        {"id": SUB, "tenant": TENANT, "sink": "webhook", "types": ["alarm."],
+         "settings": {"url": consumer.url, "secret": SECRET}}]),
+        clock=clock, mqtt=MemoryBroker().client("navet"), rules=[])
+    await gw.start()
+    try:
+        rig = Rig(gw, clock, consumer, api=None)  # type: ignore[arg-type]  # no API needed
+        events = [await rig.emit(resident="r-1"), await rig.emit(resident="r-1")]
+        async with asyncio.timeout(20):  # a bound against hanging, not a speed claim
+            while len(consumer.accepted) < len(events):
+                await asyncio.sleep(0.02)
+        assert consumer.accepted_ids() == [e.id for e in events]
+    finally:
+        await gw.stop()
