@@ -53,8 +53,11 @@ async def stream_ws(
     after: Annotated[int | None, Query(ge=0, description="Resume after this seq.")] = None,
     last_event_id: Annotated[str | None, Query(description="Same as 'after'.")] = None,
 ) -> None:
-    await websocket.accept()
     gateway: Gateway | None = getattr(websocket.app.state, "gateway", None)
+    # "From now on" means from before the handshake completes: an event stored
+    # while the checks below run is already the client's.
+    now = gateway.notifier.seq if gateway is not None else 0
+    await websocket.accept()
     if gateway is None:
         await websocket.close(status.WS_1011_INTERNAL_ERROR, "the gateway is not running")
         return
@@ -76,7 +79,7 @@ async def stream_ws(
         await websocket.close(POLICY_VIOLATION, str(err.detail)[:120])
         return
     if cursor is None:
-        cursor = gateway.notifier.seq
+        cursor = now
 
     sender = asyncio.create_task(_send(websocket, gateway, tenant, types, resident, cursor))
     listener = asyncio.create_task(_until_closed(websocket))
