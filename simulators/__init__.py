@@ -119,6 +119,21 @@ register("dc09", lambda ctx, devices: list(dc09_panels(ctx, devices)))
 register("dosvakt", lambda ctx, devices: list(medication_cloud.clouds(ctx, devices)))
 register("medikub", lambda ctx, devices: list(medication_mqtt.dispensers(ctx, devices)))
 register(GPS_FAMILY, lambda ctx, devices: list(gps_trackers(ctx, devices)))
+
+
+def _cameras(family: str) -> SimulatorFactory:
+    def factory(ctx: SimContext, devices: list[SimDevice]) -> list[Simulator]:
+        if family == "ugglan":  # imported when used: the cloud brings an HTTP server
+            from .cameras_cloud import ugglan_family
+            return ugglan_family(ctx, devices)
+        from .cameras_mqtt import vaktaren_family
+        return vaktaren_family(ctx, devices)
+
+    return factory
+
+
+register("ugglan", _cameras("ugglan"))
+register("vaktaren", _cameras("vaktaren"))
 register("portvakt", lambda ctx, devices: [_locks_cloud(ctx, devices)])
 register("lasbro", lambda ctx, devices: [_locks_mqtt(ctx, devices)])
 

@@ -26,6 +26,7 @@ from .metrics import Metrics
 from .notifier import Notifier
 from .outbox import OutboxDispatcher
 from .pipeline import Pipeline
+from .policy.cameras import SupervisionService
 from .plugins import GatewayPlugins, build_plugin_manager
 from .routing import Router
 from .rules import RuleContext, RulesRunner
@@ -82,6 +83,17 @@ class AdapterHostImpl:
         state = await self.gateway.alarms.state(self.tenant, alarm)
         return f"alarm.{state}" if state is not None else None
 
+    @property
+    def public_url(self) -> str:
+        """This gateway's HTTP base URL, from ``settings.http`` (``public_url`` there wins),
+        for adapters that tell a vendor cloud where to post (``<url>/ingress/<instance>/..``)."""
+        http = self.gateway.settings.http
+        explicit = getattr(http, "public_url", None)
+        if explicit:
+            return str(explicit).rstrip("/")
+        host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
+        return f"http://{host}:{http.port}"
+
     def add_webhook(self, path: str, handler: WebhookHandler) -> None:
         key = f"{self.instance_id}/{path.strip('/')}"
         self.gateway.webhooks[key] = handler
@@ -123,6 +135,7 @@ class Gateway:
         self.rules: RulesRunner | None = None
         self.outbox: OutboxDispatcher | None = None
         self.alarms = AlarmService(self.store, self.clock, self.emit)
+        self.supervision = SupervisionService(self)  # camera checks (policy/cameras.py)
         self.audit = AuditLog(self.store, self.clock)
         self.commands = CommandService(self, self.audit)  # API -> policy -> audit -> adapter
         self.started = False
@@ -252,6 +265,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """Stop intake first, then let rules and delivery finish what was accepted."""
+        await self.supervision.stop()  # close open camera checks while adapters still run
         for inst_id, adapter in list(self.adapter_instances.items()):
             if inst_id not in self.hosts:
                 continue

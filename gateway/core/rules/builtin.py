@@ -9,6 +9,7 @@ from .escalation import EscalationRule
 from .geofence import GeofenceRule
 from .medication import MissedDoseRule
 from .passive import PassiveRule
+from ..policy.cameras import SupervisionFindingsRule
 from .supervision import SilentUnitRule, TechnicalAlarmsRule
 
 
@@ -18,4 +19,4 @@ def builtin_rules() -> list[Any]:
     medication = MissedDoseRule(book)
     return [LifecycleRule(book), EscalationRule(book, routes=[medication.route]),
             TechnicalAlarmsRule(book), SilentUnitRule(book), PassiveRule(book), medication,
-            GeofenceRule(book)]
+            GeofenceRule(book), SupervisionFindingsRule()]
