@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import (
     AnyHttpUrl,
@@ -44,6 +45,14 @@ class WebhookSettings(BaseModel):
     )
     backoff_base_s: float = Field(default=1.0, gt=0, le=3600)
     backoff_max_s: float = Field(default=300.0, gt=0, le=86400)
+    tls_ca: str | None = Field(
+        default=None, description="PEM file of the CA(s) to trust for the consumer's server "
+        "certificate, when it is not publicly trusted (a municipality's own CA).",
+    )
+    tls_cert: str | None = Field(
+        default=None, description="PEM client certificate, when the consumer requires mutual TLS."
+    )
+    tls_key: str | None = Field(default=None, description="Its private key (PEM), if separate.")
     allow_http: bool = Field(
         default=False, description="Allow plain http to a host other than loopback (never "
         "in production: events are personal data, even pseudonymised)."
@@ -74,6 +83,12 @@ class WebhookSettings(BaseModel):
                              f"allow_http: true); got http://{self.url.host}")
         if self.url.username or self.url.password:
             raise ValueError("url must not carry credentials; use headers or the signature")
+        for name in ("tls_ca", "tls_cert", "tls_key"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ValueError(f"{name}: no such file {path}")
+        if self.tls_key is not None and self.tls_cert is None:
+            raise ValueError("tls_key needs tls_cert")
         if self.backoff_max_s < self.backoff_base_s:
             raise ValueError("backoff_max_s must be at least backoff_base_s")
         if self.horizon <= timedelta(0):

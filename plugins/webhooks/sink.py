@@ -10,6 +10,7 @@ the consumer refusing the event, which becomes a dead letter at once.
 from __future__ import annotations
 
 import json
+import ssl
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, timedelta
@@ -52,6 +53,10 @@ class WebhookSink:
         self.horizon: timedelta = self.config.horizon
         self.base_backoff = self.config.backoff_base_s
         self.max_backoff = self.config.backoff_max_s
+        try:  # read certificates now, so a bad file stops the start, not each delivery
+            self._verify = self._tls()
+        except (OSError, ssl.SSLError) as err:
+            raise ValueError(f"webhook settings: cannot load TLS files: {err}") from err
         self._client: httpx.AsyncClient | None = None
 
     def describe(self) -> dict[str, Any]:
@@ -129,8 +134,19 @@ class WebhookSink:
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:  # created on first use, inside the gateway's event loop
             # trust_env: an outbound proxy from HTTPS_PROXY/NO_PROXY, as municipal networks need
-            self._client = httpx.AsyncClient(timeout=self.config.timeout_s, follow_redirects=False)
+            self._client = httpx.AsyncClient(timeout=self.config.timeout_s, follow_redirects=False,
+                                             verify=self._verify)
         return self._client
+
+    def _tls(self) -> ssl.SSLContext | bool:
+        """Default trust, or the configured CA and client certificate (mutual TLS)."""
+        cfg = self.config
+        if cfg.tls_ca is None and cfg.tls_cert is None:
+            return True
+        context = ssl.create_default_context(cafile=cfg.tls_ca)
+        if cfg.tls_cert is not None:
+            context.load_cert_chain(cfg.tls_cert, cfg.tls_key)
+        return context
 
     async def aclose(self) -> None:
         if self._client is not None:

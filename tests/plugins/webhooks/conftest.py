@@ -65,12 +65,14 @@ class Consumer:
     port: int
     respond: Responder = ok
     requests: list[Received] = field(default_factory=list)
+    tls: dict[str, Any] = field(default_factory=dict)  # uvicorn ssl_* options: https
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/navet/events"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/navet/events"
 
     @property
     def accepted(self) -> list[Received]:
@@ -98,7 +100,7 @@ class Consumer:
 
     async def start(self) -> None:
         config = uvicorn.Config(self, host="127.0.0.1", port=self.port, lifespan="off",
-                                log_level="warning", timeout_graceful_shutdown=1)
+                                log_level="warning", timeout_graceful_shutdown=1, **self.tls)
         self._server = _Server(config)
         self._task = asyncio.create_task(self._server.serve())
         async with asyncio.timeout(10):
