@@ -1,4 +1,4 @@
-"""A SCAIP social alarm unit (local unit & controller) speaking real SIP over UDP or TCP.
+"""A SCAIP social alarm unit (local unit & controller) speaking real SIP over UDP, TCP or TLS.
 
 It does what units in the field do: REGISTER with digest authentication,
 send heartbeats (``mty=PI``), raise alarms of each kind, poll while the
@@ -21,6 +21,7 @@ import itertools
 import random
 import re
 import secrets
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element
@@ -98,7 +99,12 @@ class ScaipUnit:
                  clock: Clock, transport: str = "udp", cid: str = "678",
                  dialect: Dialect | None = None, hold_interval_s: float = 10.0,
                  hold_max_s: float = 180.0, mrs_in_200: bool = False, seed: int = 0,
-                 realm_host: str = "navet.local", timeout_s: float = 5.0) -> None:
+                 realm_host: str = "navet.local", timeout_s: float = 5.0,
+                 tls_ca: str | None = None, tls_cert: str | None = None,
+                 tls_key: str | None = None, tls_server_name: str | None = None) -> None:
+        """``transport="tls"``: SIP over TLS, checking the receiver's certificate against
+        ``tls_ca`` (and ``tls_server_name``, default the server's address), presenting
+        ``tls_cert``/``tls_key`` when given, as a unit with a client certificate does."""
         if not 5 <= hold_interval_s <= 20:
             raise ValueError("SS 91100 §4.2: HOLD resends come every 5 to 20 s")
         self.unit = unit
@@ -108,6 +114,8 @@ class ScaipUnit:
         self.transport = transport
         self.cid = cid
         self.dialect = dialect or Dialect()
+        self.tls_ca, self.tls_cert, self.tls_key = tls_ca, tls_cert, tls_key
+        self.tls_server_name = tls_server_name
         self.hold_interval_s = hold_interval_s
         self.hold_max_s = hold_max_s
         self.mrs_in_200 = mrs_in_200
@@ -146,8 +154,11 @@ class ScaipUnit:
                 Proto, local_addr=("127.0.0.1", 0))
             self.local = self._udp.get_extra_info("sockname")[:2]
         else:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(*self.server), self.timeout_s)
+            context = self._tls_context() if self.transport == "tls" else None
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                *self.server, ssl=context,
+                server_hostname=(self.tls_server_name or self.server[0]) if context else None),
+                self.timeout_s)
             self._writer = writer
             self.local = writer.get_extra_info("sockname")[:2]
             self._reader_task = asyncio.create_task(self._read_tcp(reader))
@@ -163,6 +174,12 @@ class ScaipUnit:
         if self._writer is not None:
             self._writer.close()
 
+    def _tls_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.tls_ca)
+        if self.tls_cert is not None:
+            context.load_cert_chain(self.tls_cert, self.tls_key)
+        return context
+
     def _send_raw(self, data: bytes, addr: tuple[str, int] | None = None) -> None:
         if self._udp is not None:
             self._udp.sendto(data, addr or self.server)
@@ -170,6 +187,16 @@ class ScaipUnit:
             self._writer.write(data)
 
     async def _read_tcp(self, reader: asyncio.StreamReader) -> None:
+        try:
+            await self._read_stream(reader)
+            why: Exception = ConnectionResetError("the receiver closed the connection")
+        except (OSError, ssl.SSLError) as err:  # e.g. a TLS alert: certificate refused
+            why = err
+        for fut in self._pending.values():  # nothing more can come: fail what waits
+            if not fut.done():
+                fut.set_exception(why)
+
+    async def _read_stream(self, reader: asyncio.StreamReader) -> None:
         buffer = b""
         while True:
             chunk = await reader.read(8192)
@@ -247,7 +274,8 @@ class ScaipUnit:
                      f"To: <{aor if method == 'REGISTER' else uri}>",
                      f"Call-ID: {call_id}", f"CSeq: {cseq} {method}",
                      f"Contact: <sip:{self.unit}@{self.local[0]}:{self.local[1]}"
-                     f"{';transport=tcp' if self.transport == 'tcp' else ''}>", *extra]
+                     f"{'' if self.transport == 'udp' else ';transport=' + self.transport}>",
+                     *extra]
             auth = self._authorization(method, uri)
             if auth:
                 lines.append(f"Authorization: {auth}")

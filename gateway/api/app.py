@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from gateway import __version__
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+
+from .security import authenticate, build_verifier
 
 from .routes import config, directory, events, health, ingress, live_view, reports, stream
 from .routes import subscriptions
@@ -52,8 +54,11 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app = FastAPI(
         title="Navet", version=__version__, description=DESCRIPTION, lifespan=lifespan,
         docs_url="/docs", openapi_url="/openapi.json",
+        dependencies=[Depends(authenticate)],  # who may call what: gateway/api/security.py
     )
     app.state.gateway = None
+    app.state.verifier = build_verifier(
+        gateway.settings if gateway is not None else settings or Settings())
     for module in (health, events, stream, directory, reports, config, ingress, live_view):
         app.include_router(module.router)
     app.include_router(subscriptions.router)

@@ -38,7 +38,7 @@ class ScaipAdapter(AdapterBase):
         description="Social alarms over SIP MESSAGE (SCAIP): alarms, HOLD, heartbeats, "
                     "technical alarms",
         device_kinds=(DeviceKind.SOCIAL_ALARM, DeviceKind.PASSIVE_SENSOR),
-        transports=("sip-udp", "sip-tcp"),
+        transports=("sip-udp", "sip-tcp", "sip-tls"),
         contract=">=1.0,<2",
         permissions=("listen:sip",),
     )

@@ -7,7 +7,10 @@ PROTOCOL: Final = "scaip"
 CONTENT_TYPE: Final = "application/scaip+xml"
 
 DEFAULT_PORT: Final = 5060
-"""SS 91100 names no port; the usual SIP port. TLS (5061) is not served yet."""
+"""SS 91100 names no port; the usual SIP port (UDP and TCP)."""
+
+DEFAULT_TLS_PORT: Final = 5061
+"""The usual port of SIP over TLS (RFC 3261 §26.2)."""
 
 MAX_XML_BYTES: Final = 16 * 1024
 """A SCAIP request is at most a few hundred bytes (TR 91102: >1000 bytes go over TCP)."""

@@ -1,4 +1,4 @@
-"""SIP over UDP and TCP: framing, size limits, read timeouts, and client transactions.
+"""SIP over UDP, TCP and TLS: framing, size limits, read timeouts, and client transactions.
 
 The listener knows nothing about SCAIP. It hands every request to a handler
 with a :class:`Peer` to answer on, and matches responses to requests Navet
@@ -6,9 +6,11 @@ sent itself (the ``<mrs>`` MESSAGEs) by branch. Timeouts here are network
 timeouts in real time (a socket does not follow a fake clock); care timers
 live elsewhere and use the injected clock.
 
-TLS (SIP over TLS on 5061) is not served yet: it would be a third
-``start_tls`` beside ``_start_udp``/``_start_tcp``, wrapping the TCP server
-with an ``ssl.SSLContext``; the framing and handler are the same as TCP's.
+TLS (RFC 3261 §26.2, usually port 5061) is the TCP stream server wrapped in
+an ``ssl.SSLContext`` (:class:`TlsConfig`): same framing, same handler, its
+own port. With a client CA the listener asks units for a certificate, and
+with ``require_client_cert`` refuses the handshake of a unit without a valid
+one; SIP digest authentication still applies on top (SS 91100 §8).
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import sip
 from .const import MAX_SIP_BYTES
@@ -28,11 +32,41 @@ UDP_RETRANSMITS = (0.5, 1.0, 2.0, 4.0)  # RFC 3261 timer A doubling from T1, cap
 TCP_RESPONSE_WAIT = 8.0
 
 
+STREAMS = ("tcp", "tls")
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """Certificates for SIP over TLS (PEM files)."""
+
+    cert: Path
+    key: Path
+    client_ca: Path | None = None
+    require_client_cert: bool = False
+
+    def server_context(self) -> ssl.SSLContext:
+        """The listener's context. Raises ``OSError``/``ssl.SSLError`` naming a bad file."""
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.cert, self.key)
+        if self.client_ca is not None:
+            ctx.load_verify_locations(cafile=self.client_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED if self.require_client_cert else ssl.CERT_OPTIONAL
+        return ctx
+
+    def client_context(self) -> ssl.SSLContext:
+        """For connections Navet opens to a unit: its certificate checked against the CA."""
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=self.client_ca)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        ctx.load_cert_chain(self.cert, self.key)
+        return ctx
+
+
 @dataclass(frozen=True)
 class Peer:
     """Where a request came from, and how to send bytes back there."""
 
-    transport: str  # "udp" | "tcp"
+    transport: str  # "udp" | "tcp" | "tls"
     host: str
     port: int
     send: Callable[[bytes], None]
@@ -66,27 +100,41 @@ class _Udp(asyncio.DatagramProtocol):
 class SipListener:
     def __init__(self, handler: Handler, *, host: str, port: int, transports: tuple[str, ...],
                  read_timeout_s: float, idle_timeout_s: float = 3600.0,
-                 max_bytes: int = MAX_SIP_BYTES) -> None:
+                 max_bytes: int = MAX_SIP_BYTES, tls: TlsConfig | None = None,
+                 tls_port: int = 5061) -> None:
         self.handler = handler
         self.host = host
         self.port = port
         self.transports = transports
+        self.tls = tls
+        self.tls_port = tls_port
         self.read_timeout_s = read_timeout_s
         self.idle_timeout_s = idle_timeout_s
         self.max_bytes = max_bytes
         self.ports: dict[str, int] = {}
         self._udp: _Udp | None = None
         self._tcp: asyncio.Server | None = None
-        self._tcp_peers: dict[tuple[str, int], Peer] = {}
+        self._tls: asyncio.Server | None = None
+        self._tls_client: ssl.SSLContext | None = None
+        self._tcp_peers: dict[tuple[str, str, int], Peer] = {}  # (transport, host, port)
         self._pending: dict[str, asyncio.Future[sip.SipMessage]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:
-        unknown = set(self.transports) - {"udp", "tcp"}
+        unknown = set(self.transports) - {"udp", "tcp", "tls"}
         if unknown:
-            raise ValueError(f"unsupported SIP transports {sorted(unknown)} (udp, tcp; tls later)")
+            raise ValueError(f"unsupported SIP transports {sorted(unknown)} (udp, tcp, tls)")
+        if "tls" in self.transports:
+            if self.tls is None:
+                raise ValueError("SIP transport tls needs a server certificate and key")
+            context = self.tls.server_context()
+            self._tls_client = self.tls.client_context()
+            self._tls = await asyncio.start_server(
+                self._serve_tls, self.host, self.tls_port, ssl=context,
+                ssl_handshake_timeout=self.read_timeout_s)
+            self.ports["tls"] = self._tls.sockets[0].getsockname()[1]
         port = self.port
         if "tcp" in self.transports:
             self._tcp = await asyncio.start_server(self._serve_tcp, self.host, port)
@@ -102,8 +150,9 @@ class SipListener:
         log.info("SCAIP SIP listener on %s %s", self.host, self.ports)
 
     async def stop(self) -> None:
-        if self._tcp is not None:
-            self._tcp.close()
+        for server in (self._tcp, self._tls):
+            if server is not None:
+                server.close()
         if self._udp is not None and self._udp.transport is not None:
             self._udp.transport.close()
         for task in list(self._tasks):
@@ -113,9 +162,10 @@ class SipListener:
                 await task
         for fut in self._pending.values():
             fut.cancel()
-        if self._tcp is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._tcp.wait_closed(), 2)
+        for server in (self._tcp, self._tls):
+            if server is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(server.wait_closed(), 2)
 
     def spawn(self, coro: Awaitable[None]) -> None:
         """Run ``coro`` in the background; cancelled at stop."""
@@ -156,9 +206,21 @@ class SipListener:
             fut.set_result(msg)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self._serve_stream(reader, writer, "tcp")
+
+    async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        cert = writer.get_extra_info("peercert")
+        if cert:
+            subject = dict(x[0] for x in cert.get("subject", ()))
+            log.info("SIP/TLS connection with client certificate %r",
+                     subject.get("commonName", "?"))
+        await self._serve_stream(reader, writer, "tls")
+
+    async def _serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                            transport: str) -> None:
         addr = writer.get_extra_info("peername")
-        peer = Peer("tcp", addr[0], addr[1], writer.write)
-        self._tcp_peers[(addr[0], addr[1])] = peer
+        peer = Peer(transport, addr[0], addr[1], writer.write)
+        self._tcp_peers[(transport, addr[0], addr[1])] = peer
         buffer = b""
         try:
             while True:
@@ -172,26 +234,26 @@ class SipListener:
                     if message is None:
                         break
                     self.received(message, peer)
-        except (TimeoutError, sip.SipError, ConnectionError) as err:
-            log.info("closing SIP/TCP connection from %s:%s: %s", addr[0], addr[1],
-                     type(err).__name__ if isinstance(err, TimeoutError) else err)
+        except (TimeoutError, sip.SipError, ConnectionError, ssl.SSLError) as err:
+            log.info("closing SIP/%s connection from %s:%s: %s", transport.upper(), addr[0],
+                     addr[1], type(err).__name__ if isinstance(err, TimeoutError) else err)
         finally:
-            self._tcp_peers.pop((addr[0], addr[1]), None)
+            self._tcp_peers.pop((transport, addr[0], addr[1]), None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
     # ------------------------------------------------------------------ outbound
 
-    def tcp_peer(self, host: str, port: int) -> Peer | None:
-        return self._tcp_peers.get((host, port))
+    def tcp_peer(self, host: str, port: int, transport: str = "tcp") -> Peer | None:
+        return self._tcp_peers.get((transport, host, port))
 
     async def request(self, msg: sip.SipMessage, transport: str, host: str,
                       port: int) -> sip.SipMessage | None:
         """Send a request and wait for its final response (None if none came).
 
-        Over TCP the unit's open connection is reused when there is one (units
-        behind NAT cannot accept a new connection); otherwise one is opened.
+        Over TCP and TLS the unit's open connection is reused when there is one
+        (units behind NAT cannot accept a new connection); otherwise one is opened.
         """
         branch = sip.param(msg.get("Via"), "branch") or ""
         fut: asyncio.Future[sip.SipMessage] = asyncio.get_running_loop().create_future()
@@ -206,22 +268,28 @@ class SipListener:
                     with contextlib.suppress(TimeoutError):
                         return await asyncio.wait_for(asyncio.shield(fut), wait)
                 return None
-            peer = self._tcp_peers.get((host, port))
+            peer = self._tcp_peers.get((transport, host, port))
             if peer is not None:
                 peer.send(data)
                 with contextlib.suppress(TimeoutError):
                     return await asyncio.wait_for(asyncio.shield(fut), TCP_RESPONSE_WAIT)
                 return None
-            return await self._tcp_request(data, fut, host, port)
+            return await self._tcp_request(data, fut, host, port, transport)
         finally:
             self._pending.pop(branch, None)
 
     async def _tcp_request(self, data: bytes, fut: asyncio.Future[sip.SipMessage],
-                           host: str, port: int) -> sip.SipMessage | None:
+                           host: str, port: int, transport: str = "tcp"
+                           ) -> sip.SipMessage | None:
+        secure = self._tls_client if transport == "tls" else None
+        if transport == "tls" and secure is None:
+            log.warning("cannot reach SCAIP unit at %s:%s over TLS: TLS is not configured",
+                        host, port)
+            return None
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port), self.read_timeout_s)
-        except (OSError, TimeoutError) as err:
+                asyncio.open_connection(host, port, ssl=secure), self.read_timeout_s)
+        except (OSError, TimeoutError) as err:  # ssl.SSLError is an OSError
             log.warning("cannot connect to SCAIP unit at %s:%s: %s", host, port, err)
             return None
         try:
@@ -237,9 +305,9 @@ class SipListener:
                 while (msg := sip.frame_stream(buffer, self.max_bytes))[0] is not None:
                     raw, buffer = msg
                     assert raw is not None
-                    self.received(raw, Peer("tcp", host, port, writer.write))
+                    self.received(raw, Peer(transport, host, port, writer.write))
             return fut.result()
-        except (TimeoutError, sip.SipError, ConnectionError):
+        except (TimeoutError, sip.SipError, ConnectionError, ssl.SSLError):
             return None
         finally:
             writer.close()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from .const import DEFAULT_PORT, MAX_XML_BYTES
+from .const import DEFAULT_PORT, DEFAULT_TLS_PORT, MAX_XML_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +96,18 @@ class ScaipSettings(BaseModel):
 
     host: str = "0.0.0.0"
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="0 picks a free port.")
-    transports: tuple[str, ...] = Field(default=("udp", "tcp"))
+    transports: tuple[str, ...] = Field(
+        default=("udp", "tcp"), description="Any of udp, tcp, tls (tls needs tls_cert/tls_key).")
+    tls_port: int = Field(default=DEFAULT_TLS_PORT, ge=0, le=65535,
+                          description="Port of SIP over TLS; 0 picks a free port.")
+    tls_cert: Path | None = Field(default=None, description="Server certificate chain (PEM).")
+    tls_key: Path | None = Field(default=None, description="Its private key (PEM, unencrypted).")
+    tls_client_ca: Path | None = Field(
+        default=None, description="CA (PEM) that signs unit certificates. Set: units are asked "
+        "for a certificate, and one that does not verify is refused.")
+    tls_require_client_cert: bool = Field(
+        default=False, description="Refuse TLS connections from units without a certificate "
+        "signed by tls_client_ca.")
     realm: str = "navet"
     require_auth: bool = True
     allow_unknown_units: bool = Field(
@@ -114,3 +126,19 @@ class ScaipSettings(BaseModel):
     max_xml_bytes: int = Field(default=MAX_XML_BYTES, ge=256, le=MAX_XML_BYTES * 4)
     server_name: str = Field(default="navet", description="User part of our own SIP URI.")
     vendor: str = "SCAIP (SS 91100) alarm units"
+
+    @model_validator(mode="after")
+    def _tls(self) -> ScaipSettings:
+        unknown = sorted(set(self.transports) - {"udp", "tcp", "tls"})
+        if unknown:
+            raise ValueError(f"transports: unknown {unknown}; use udp, tcp and/or tls")
+        if "tls" in self.transports and (self.tls_cert is None or self.tls_key is None):
+            raise ValueError("transports has tls: set tls_cert and tls_key (PEM files)")
+        if self.tls_require_client_cert and self.tls_client_ca is None:
+            raise ValueError("tls_require_client_cert needs tls_client_ca, the CA that signs "
+                             "unit certificates")
+        for name in ("tls_cert", "tls_key", "tls_client_ca"):
+            path = getattr(self, name)
+            if "tls" in self.transports and path is not None and not path.is_file():
+                raise ValueError(f"{name}: no such file {path}")
+        return self

@@ -32,7 +32,7 @@ from .const import (
     SNU_OK,
     SNU_WRONG_CONTENT,
 )
-from .listener import Peer, SipListener
+from .listener import Peer, SipListener, TlsConfig
 from .mapping import Nature, alarm_id, nature
 from .models import Mrq, Mrs, ScaipSettings, UnitSettings
 from .xml import ScaipFormatError, build_mrs, parse_mrq
@@ -74,6 +74,10 @@ class ScaipUserAgent:
             self.handle, host=config.host, port=config.port, transports=config.transports,
             read_timeout_s=config.read_timeout_s,
             idle_timeout_s=float(config.registration_max_s),
+            tls=TlsConfig(config.tls_cert, config.tls_key, config.tls_client_ca,
+                          config.tls_require_client_cert)
+            if config.tls_cert is not None and config.tls_key is not None else None,
+            tls_port=config.tls_port,
         )
         self.nonces = sip.NonceKeeper(config.nonce_ttl_s)
         self.bindings: dict[str, Binding] = {}
