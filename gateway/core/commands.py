@@ -164,7 +164,7 @@ class CommandService:
             args=dict(args or {}))
         resident = entry.resident if entry is not None else None
         audit_device = device_id[:200]
-        first = await self._audit(command, decision.allowed and "allowed" or "denied",
+        first = await self._audit(command, "allowed" if decision.allowed else "denied",
                                   decision.reason, resident, audit_device,
                                   {"code": decision.code, "basis": dict(decision.basis)})
         if not decision.allowed:
@@ -176,7 +176,7 @@ class CommandService:
 
         assert entry is not None  # the policy allows nothing on an unknown device
         found = self.adapter_for(tenant, entry.adapter)
-        adapter = found[1] if found else None
+        instance, adapter = found if found is not None else ("", None)
         manifest = getattr(adapter, "manifest", None)
         if adapter is None or name not in getattr(manifest, "commands", ()):
             why = (f"no running adapter {entry.adapter!r} for tenant {tenant}" if adapter is None
@@ -190,7 +190,7 @@ class CommandService:
         except TransportError as err:
             why = f"not delivered: {err}"
             last = await self._audit(command, CommandStatus.FAILED, why, resident, audit_device,
-                                     {"adapter": entry.adapter, "instance": found[0]})
+                                     {"adapter": entry.adapter, "instance": instance})
             event = await self._denied(command, entry, why) if name == "lock.unlock" else None
             return CommandOutcome(command.id, name, CommandStatus.FAILED, decision, why,
                                   (first.seq, last.seq), event=event)
@@ -198,20 +198,20 @@ class CommandService:
             log.exception("adapter %s failed to execute %s", entry.adapter, name)
             why = f"adapter error: {type(err).__name__}"
             last = await self._audit(command, CommandStatus.FAILED, why, resident, audit_device,
-                                     {"adapter": entry.adapter, "instance": found[0]})
+                                     {"adapter": entry.adapter, "instance": instance})
             return CommandOutcome(command.id, name, CommandStatus.FAILED, decision, why,
                                   (first.seq, last.seq))
         if not result.accepted:
             why = f"refused by the lock vendor: {result.reason or 'no reason given'}"
             last = await self._audit(command, CommandStatus.REFUSED, why, resident, audit_device,
-                                     {"vendor_ref": result.vendor_ref, "instance": found[0]})
+                                     {"vendor_ref": result.vendor_ref, "instance": instance})
             event = await self._denied(command, entry, why)
             return CommandOutcome(command.id, name, CommandStatus.REFUSED, decision, why,
                                   (first.seq, last.seq), vendor_ref=result.vendor_ref,
                                   event=event)
         last = await self._audit(command, CommandStatus.SENT, "accepted by the vendor",
                                  resident, audit_device,
-                                 {"vendor_ref": result.vendor_ref, "instance": found[0]})
+                                 {"vendor_ref": result.vendor_ref, "instance": instance})
         log.info("command %s %s on %s by %s sent (%s)", command.id, name, device_id, actor_id,
                  decision.code)
         return CommandOutcome(command.id, name, CommandStatus.SENT, decision,

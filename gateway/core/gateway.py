@@ -159,6 +159,20 @@ class Gateway:
     async def ingest(self, frame: RawFrame) -> IngestResult:
         return await self.pipeline.ingest(frame)
 
+    def adapter_health(self) -> dict[str, dict[str, Any]]:
+        """Instance id -> what each adapter says about its vendor link (``health()``, when it
+        has one): e.g. ``{"link": "down", "failures": 3, "last_error": ...}``. A vendor link
+        that is down is also a ``device.offline`` event and a technical link-lost alarm."""
+        out: dict[str, dict[str, Any]] = {}
+        for instance_id in self.hosts:
+            health = getattr(self.adapter_instances.get(instance_id), "health", None)
+            if callable(health):
+                try:
+                    out[instance_id] = dict(health())
+                except Exception as err:  # a broken health() must not break the caller
+                    out[instance_id] = {"error": f"{type(err).__name__}: {err}"}
+        return out
+
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 import subprocess
@@ -46,7 +47,7 @@ async def test_an_untouched_chain_verifies(log: AuditLog) -> None:
     assert result.ok and result.checked == 5
     entries = list(reversed(await log.entries("vasteras")))
     assert entries[0].prev == GENESIS
-    assert all(b.prev == a.hash for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b.prev == a.hash for a, b in itertools.pairwise(entries))
     assert result.head == entries[-1].hash
 
 

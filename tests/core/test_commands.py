@@ -102,7 +102,7 @@ async def test_lock_goes_the_same_way(gw: Gateway) -> None:
 
 
 async def test_a_command_without_a_policy_is_refused(gw: Gateway) -> None:
-    with pytest.raises(UnknownCommandError, match="lock.unlock"):
+    with pytest.raises(UnknownCommandError, match=r"lock\.unlock"):
         await gw.commands.execute(TENANT, "s-anna", DOOR_1, "lock.explode")
 
 

@@ -1,7 +1,7 @@
 """Planned visits as concrete time slots, in the tenant's local time.
 
-A plan says "every weekday 07:30–08:00, team norr"; the policies and the
-staff API need "this morning 07:30–08:00 Europe/Stockholm, i.e. 06:30–07:00
+A plan says "every weekday 07:30-08:00, team norr"; the policies and the
+staff API need "this morning 07:30-08:00 Europe/Stockholm, i.e. 06:30-07:00
 UTC". :func:`slots` turns plans into such slots around a moment, handling
 visits that run past midnight and daylight-saving changes (local wall-clock
 times are resolved in the tenant's zone on the day they happen).

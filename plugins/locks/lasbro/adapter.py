@@ -106,11 +106,10 @@ class LasbroAdapter(AdapterBase):
         assert self._host is not None
         bridge = msg.topic.split("/")[-2]
         state = msg.payload.decode("utf-8", "replace").strip().lower()
-        previous = self.bridges.get(bridge)
-        self.bridges[bridge] = state
-        if previous == state:
+        if self.bridges.get(bridge) == state:
             return  # a retained repeat (reconnect) says nothing new
-        await self._host.ingest(self._frame(msg))
+        await self._host.ingest(self._frame(msg))  # raises if not stored: not acked
+        self.bridges[bridge] = state
 
     async def _on_event(self, msg: MqttMessage) -> None:
         assert self._host is not None
@@ -150,9 +149,11 @@ class LasbroAdapter(AdapterBase):
             await self._host.mqtt().publish(
                 f"{self.config.base_topic}/{bridge}/{lock}/cmd",
                 json.dumps(body, separators=(",", ":")), qos=self.config.qos)
-            timer = asyncio.ensure_future(clock.sleep(self.config.command_timeout_s))
+            timer: asyncio.Future[None] = asyncio.ensure_future(
+                clock.sleep(self.config.command_timeout_s))
             try:
-                done, _ = await asyncio.wait({fut, timer}, return_when=asyncio.FIRST_COMPLETED)
+                waiting: set[asyncio.Future[Any]] = {fut, timer}
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 timer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

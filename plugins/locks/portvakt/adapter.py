@@ -187,7 +187,8 @@ class PortvaktAdapter(AdapterBase):
                 await clock.sleep(self._backoff(self.failures))
 
     def _backoff(self, failures: int) -> float:
-        return min(self.config.retry_max_s, self.config.retry_base_s * 2 ** max(0, failures - 1))
+        return float(min(self.config.retry_max_s,
+                         self.config.retry_base_s * 2 ** max(0, failures - 1)))
 
     async def _register_webhook(self) -> None:
         url = (f"{str(self.config.public_url).rstrip('/')}/ingress/{self._instance}/"

@@ -68,7 +68,7 @@ class Verifier:
 
     def _forget(self, now: float) -> None:
         while self._seen:
-            sig, ts = next(iter(self._seen.items()))
+            _, ts = next(iter(self._seen.items()))
             if now - ts <= self.tolerance_s and len(self._seen) < self._max:
                 break
             self._seen.popitem(last=False)

@@ -22,6 +22,7 @@ async def test_cloud_outage_retries_reports_the_link_and_loses_nothing(rig: Rig)
     [offline] = rig.events("device.offline")
     assert offline.device.id == "portvakt:cloud" and "HTTP 503" in offline.data.reason
     assert adapter.health()["link"] == "down"
+    assert gw.adapter_health()["portvakt-vasteras"]["link"] == "down"  # what operators see
     # the link-lost technical alarm is Navet's own rule reacting to it
     await until(lambda: any(e.data.kind == "technical.link_lost"
                             for e in rig.events("alarm.raised")), "link-lost alarm")
