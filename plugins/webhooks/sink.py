@@ -109,8 +109,9 @@ class WebhookSink:
                 f"{answer} for event {event.id}",
                 retry_after=self.retry_after(response.headers.get("Retry-After")),
             )
-        raise TransportError(f"{answer}: the consumer refused event {event.id}; not retried",
-                             permanent=True)
+        why = ("redirects are not followed, configure the final URL" if 300 <= status < 400
+               else f"the consumer refused event {event.id}")
+        raise TransportError(f"{answer}: {why}; not retried", permanent=True)
 
     def retry_after(self, value: str | None) -> float | None:
         """Seconds from a ``Retry-After`` header (delta-seconds or HTTP-date), capped at the
