@@ -62,7 +62,7 @@ def structural_issues(resource: Mapping[str, Any]) -> list[Issue]:
         return [Issue("resourceType", "missing or not a string", "structure")]
     try:
         cls = get_fhir_model_class(rtype)
-    except KeyError:
+    except (KeyError, ValueError):  # 8.x raises ValueError for unknown names
         return [Issue("resourceType", f"{rtype!r} is not an R5 resource type", "not-supported")]
     try:
         cls.model_validate(dict(resource))

@@ -135,7 +135,7 @@ BINDINGS: Final[dict[str, frozenset[str]]] = {
         "OperationOutcome.issue.code": ("invalid", "structure", "required", "value", "processing",
                                         "not-found", "not-supported", "security", "forbidden",
                                         "exception", "timeout", "conflict", "too-costly",
-                                        "transient", "login", "not-allowed"),
+                                        "transient", "login"),
         "CapabilityStatement.status": _PUBLICATION,
         "CapabilityStatement.kind": ("instance", "capability", "requirements"),
         "CapabilityStatement.rest.mode": ("client", "server"),

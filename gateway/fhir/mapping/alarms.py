@@ -93,7 +93,8 @@ def task(record: AlarmRecord) -> dict[str, Any]:
         out["executionPeriod"] = period
     if record.state is AlarmState.CANCELLED:
         cancel = next(ev for ev in history if ev.type == "alarm.cancelled")
-        out["statusReason"] = {"text": f"cancelled: {cancel.data.reason}"}  # type: ignore[attr-defined]
+        reason = cancel.data.reason  # type: ignore[attr-defined]
+        out["statusReason"] = {"concept": {"text": f"cancelled: {reason}"}}  # CodeableReference
     tenant = record.tenant
     if record.acknowledged_by is not None:
         owner = actor(tenant, record.acknowledged_by)
