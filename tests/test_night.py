@@ -288,7 +288,8 @@ async def test_a_night_in_a_flat_with_sensors_a_scaip_unit_and_a_dc09_panel(
     ]
 
     # what the people who act would read
-    [exit_alarm] = [a for a in await n.gw.alarms.open_alarms(TENANT) if a.kind == "passive.bed_exit"]
+    [exit_alarm] = [a for a in await n.gw.alarms.open_alarms(TENANT)
+                    if a.kind == "passive.bed_exit"]
     assert (exit_alarm.priority, exit_alarm.escalated_to, exit_alarm.overdue) == (
         "high", "on-call", True)
     assert exit_alarm.history[0].data.text == (  # type: ignore[attr-defined]

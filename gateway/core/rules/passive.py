@@ -42,11 +42,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..care import PassiveRules, TimeWindow, role_from_address, tenant_care
@@ -221,13 +221,7 @@ class PassiveRule:
         folded = 0
         for row in ctx.store.rows("tenants"):
             tenant = row["id"]
-            rows = ctx.store.read_sync(lambda conn, t=tenant: conn.execute(
-                "SELECT id, resident, time, json_extract(body, '$.device'),"
-                " json_extract(body, '$.data.readings') FROM events WHERE tenant = ?"
-                " AND type = 'sensor.reported' AND time >= ? AND ruled = 1"
-                " AND json_extract(body, '$.source.adapter') != ? ORDER BY seq",
-                (t, since, NAVET)).fetchall())
-            for ev_id, resident, time, device, readings in rows:
+            for ev_id, resident, time, device, readings in _seen_reports(ctx, tenant, since):
                 if not device:
                     continue
                 values = {k: v for k, v in json.loads(readings or "{}").items()
@@ -501,6 +495,20 @@ def _unruled(ctx: RuleContext, tenant: str, column: str, value: str) -> bool:
         f"SELECT 1 FROM events WHERE ruled = 0 AND tenant = ? AND {column} = ?"  # fixed names
         " AND type = 'sensor.reported' LIMIT 1", (tenant, value)).fetchone())
     return row is not None
+
+
+def _seen_reports(ctx: RuleContext, tenant: str, since: str) -> list[Any]:
+    """Sensor reports of ``tenant`` since ``since`` that the rules already processed."""
+
+    def query(conn: sqlite3.Connection) -> list[Any]:
+        return conn.execute(
+            "SELECT id, resident, time, json_extract(body, '$.device'),"
+            " json_extract(body, '$.data.readings') FROM events WHERE tenant = ?"
+            " AND type = 'sensor.reported' AND time >= ? AND ruled = 1"
+            " AND json_extract(body, '$.source.adapter') != ? ORDER BY seq",
+            (tenant, since, NAVET)).fetchall()
+
+    return ctx.store.read_sync(query)
 
 
 def _latest_no_activity(ctx: RuleContext, tenant: str, resident: str) -> str | None:
