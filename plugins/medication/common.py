@@ -65,9 +65,15 @@ def refill_event(*, adapter: str, protocol: str, tenant: str, time: datetime,
 
 def fault_event(*, adapter: str, protocol: str, tenant: str, time: datetime,
                 device: Mapping[str, Any], ref: str, fault: str, active: bool,
-                code: str) -> Event:
-    """``device.fault`` for normalised ``fault``; ``code`` is the vendor's own code."""
+                code: str, vendor_text: str | None = None) -> Event:
+    """``device.fault`` for normalised ``fault``; ``code`` is the vendor's own code.
+
+    A fault Navet knows gets Navet's text (the same whichever vendor); an unknown one
+    keeps the vendor's description, when it sent one, so an operator can still act.
+    """
     kind, text = FAULTS.get(fault, FAULTS["other"])
+    if fault not in FAULTS or fault == "other":
+        text = (vendor_text or text)[:500]
     return make_event(
         "device.fault", tenant=tenant, time=time, device=device,
         source={"adapter": adapter, "protocol": protocol, "ref": ref},

@@ -110,7 +110,9 @@ def _one(frame: RawFrame, item: Any, where: str) -> list[Event]:
             active = fl.boolean("active")
             assert code is not None and active is not None
             return [fault_event(**common, device=device, fault=FAULT_CODES.get(code, "other"),
-                                active=active, code=code)]
+                                active=active, code=code,
+                                vendor_text=fl.text("description", required=False,
+                                                    max_len=500))]
         if kind == "BATTERY":
             b = f.obj("battery")
             level = b.integer("levelPct", required=False, hi=100)

@@ -65,7 +65,8 @@ def test_dosvakt_batch_keeps_order_and_ids_are_deterministic(navet_decode: Decod
         {"eventId": "e", "type": "DEVICE_CHECKIN", "occurredAt": "2026-01-01T08:03:00Z",
          "device": {"serial": "DV-1"}, "checkin": {"intervalS": 900}},
         {"eventId": "f", "type": "DEVICE_FAULT", "occurredAt": "2026-01-01T08:04:00Z",
-         "device": {"serial": "DV-1"}, "fault": {"code": "E-WHATEVER", "active": False}},
+         "device": {"serial": "DV-1"}, "fault": {"code": "E-WHATEVER", "active": False,
+                                                  "description": "Temperatur för hög"}},
     )
     events = navet_decode("dosvakt", "events", body)
     assert [e.type for e in events] == [
@@ -78,7 +79,7 @@ def test_dosvakt_batch_keeps_order_and_ids_are_deterministic(navet_decode: Decod
     assert events[2].time.isoformat() == "2026-01-01T07:01:00+00:00"  # offset honoured
     assert events[3].data.model_dump() == {"level_pct": 14, "low": True, "voltage_mv": None}
     assert events[4].data.interval_s == 900
-    assert (events[5].data.kind, events[5].data.text) == ("other", "unknown fault")
+    assert (events[5].data.kind, events[5].data.text) == ("other", "Temperatur för hög")
     again = navet_decode("dosvakt", "events", body)
     assert [e.id for e in again] == [e.id for e in events]
     assert len({e.id for e in events}) == len(events)

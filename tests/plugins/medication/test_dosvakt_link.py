@@ -13,7 +13,7 @@ from simulators import ScenarioRunner
 from simulators.medication_cloud import DosvaktCloud
 from simulators.medication_day import DoseScript
 
-from .conftest import API_KEY, TENANT, Served
+from .conftest import API_KEY, INSTANCE, TENANT, Served
 
 LINK = "dosvakt:link-dosvakt-vasteras"
 
@@ -122,6 +122,8 @@ async def test_cloud_outage_reports_the_link_down_and_catch_up_loses_and_doubles
                   if a.kind == "technical.link_lost"]
         assert lost.device is not None and lost.device.id == LINK and lost.priority == "high"
         assert len(cloud.sent) == sent_before and cloud.queue, "events waited in the cloud"
+        health = served.gw.adapter_health()[INSTANCE]
+        assert health["link"] == "down" and health["down_since"] == offline.time.isoformat()
         backlog = len(cloud.queue)
 
         cloud.restore()
@@ -131,6 +133,7 @@ async def test_cloud_outage_reports_the_link_down_and_catch_up_loses_and_doubles
         assert online.data.silent_s >= 2 * 3600 - 360
         assert [a for a in await served.gw.alarms.open_alarms(TENANT)
                 if a.kind == "technical.link_lost"] == []
+        assert served.gw.adapter_health()[INSTANCE]["link"] == "up"
 
         stored = [e for e in served.events(device="dosvakt:DV-1")
                   if e.source.adapter == "dosvakt"]  # not what Navet derived from them
