@@ -112,12 +112,19 @@ class Actor:
 
 async def current_actor(
     tenant: TenantScope,
+    request: Request,
     x_navet_actor: Annotated[
         str | None,
-        Header(description="Staff or operator id making the call (replaced by the token "
-               "subject once authentication is enabled).", max_length=64),
+        Header(description="Development (auth off) only: the staff or operator id making "
+               "the call. With authentication the token's subject is the actor.",
+               max_length=64),
     ] = None,
 ) -> Actor:
+    from .security import DEVELOPMENT, principal_of
+
+    principal = principal_of(request)
+    if principal is not DEVELOPMENT:  # authenticated: who calls is the token's subject
+        return Actor(principal.subject, tenant.id)
     if not x_navet_actor:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "this call needs to know who makes it: send X-Navet-Actor")

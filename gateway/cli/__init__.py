@@ -24,7 +24,7 @@ from gateway.errors import NavetError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands
+    from . import commands, tokens
 
     parser = argparse.ArgumentParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the head hash kept elsewhere; also catches a cut or rewritten end")
     averify.add_argument("--json", action="store_true", help="machine-readable output")
     averify.set_defaults(func=commands.audit_verify)
+
+    tokens.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)

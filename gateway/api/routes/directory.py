@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from ..deps import GatewayDep, TenantScope, known_tenants
+from ..security import principal_of
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
 
@@ -44,10 +45,11 @@ class ResidentOut(BaseModel):
 
 
 @router.get("/tenants", response_model=list[TenantOut])
-async def tenants(gateway: GatewayDep) -> list[TenantOut]:
-    """Tenants this caller may pick. (With tokens: only the token's tenants.)"""
+async def tenants(gateway: GatewayDep, request: Request) -> list[TenantOut]:
+    """Tenants this caller may pick: with tokens, only the token's tenants."""
     found = await gateway.store.read(lambda conn: known_tenants(gateway))
-    return [TenantOut(id=k, name=v) for k, v in found.items()]
+    principal = principal_of(request)
+    return [TenantOut(id=k, name=v) for k, v in found.items() if principal.may_see(k)]
 
 
 @router.get("/devices", response_model=list[DeviceOut])

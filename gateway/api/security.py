@@ -1,0 +1,165 @@
+"""Who may call what: bearer tokens, roles per route, tenant per request. One place.
+
+Every HTTP and WebSocket route passes :func:`authenticate` (an app-wide
+dependency), which
+
+1. turns the bearer token (``Authorization: Bearer …``, or ``access_token=…``
+   in the query for browsers' EventSource and WebSocket, which cannot set
+   headers) into a :class:`~gateway.core.security.tokens.Principal`;
+2. checks the route against :data:`POLICY`, a table of path patterns and the
+   roles that may use them. A route the table does not know is admin-only:
+   a new endpoint is closed until someone decides who may use it;
+3. checks the ``tenant`` the request names (every tenant-scoped route takes
+   ``?tenant=``) against the tenants in the token, so a token for one
+   municipality reads nothing of another, on any route.
+
+Public routes are probes, metrics, the API documentation, the live view's
+static page, the FHIR CapabilityStatement, vendor ingress (which vendors sign
+with their own HMAC keys) and the FHIR websocket (bound by its own token).
+With ``auth.mode: off`` (development; refused in production) everyone is the
+development principal.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from fastapi import HTTPException, WebSocketException, status
+from starlette.requests import HTTPConnection
+
+from gateway.core.security.tokens import (
+    DEVELOPMENT,
+    AuthError,
+    LocalKeys,
+    Principal,
+    TokenVerifier,
+)
+from gateway.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+READERS = frozenset({"operator", "staff", "admin", "auditor"})
+ANYONE = frozenset({"operator", "staff", "admin", "auditor", "vendor"})
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    methods: frozenset[str]
+    pattern: re.Pattern[str]
+    roles: frozenset[str] | None  # None: public
+
+
+def _rule(methods: str, pattern: str, roles: frozenset[str] | set[str] | None) -> Rule:
+    return Rule(frozenset(methods.split(",")), re.compile(f"^{pattern}$"),
+                frozenset(roles) if roles is not None else None)
+
+
+POLICY: tuple[Rule, ...] = (
+    # public
+    _rule("GET,HEAD", r"/(healthz|readyz|metrics|docs|docs/oauth2-redirect|openapi\.json|redoc)?",
+          None),
+    _rule("GET,HEAD", r"/static/.*", None),
+    _rule("POST", r"/ingress/.*", None),           # vendors sign their webhooks (HMAC)
+    _rule("GET", r"/fhir/r5/metadata", None),      # the CapabilityStatement is public
+    _rule("WS", r"/fhir/r5/ws", None),             # bound by a $get-ws-binding-token token
+    # anyone with a token
+    _rule("GET", r"/api/v1/(tenants|event-types)", ANYONE),
+    # alarm handling: operators at the centre, staff in the field
+    _rule("GET", r"/api/v1/alarms(/.*)?", READERS),
+    _rule("POST", r"/api/v1/alarms/[^/]+/(acknowledge|dispatch|attend|close|notes)",
+          {"operator", "staff", "admin"}),
+    # events, streams, directory, reports
+    _rule("GET", r"/api/v1/(events|events/[^/]+|stream|devices|residents|summary)", READERS),
+    _rule("WS", r"/api/v1/stream/ws", READERS),
+    _rule("GET", r"/api/v1/dead-letters", {"admin", "vendor"}),
+    # home-care staff: their visits, doors, camera checks
+    _rule("GET", r"/api/v1/staff", {"operator", "admin"}),
+    _rule("GET,POST", r"/api/v1/staff/.*", {"staff"}),
+    _rule("GET,POST", r"/api/v1/supervision/.*", {"staff"}),
+    # configuration and consumers: the municipality's administrators
+    _rule("POST", r"/api/v1/config", {"admin"}),
+    _rule("GET,POST", r"/api/v1/subscriptions(/.*)?", {"admin"}),
+    # FHIR facade
+    _rule("GET", r"/fhir/r5/.*", {"operator", "admin", "auditor"}),
+    _rule("POST", r"/fhir/r5/Subscription(/.*)?", {"operator", "admin"}),
+    # the live view page itself is public; its data comes through the rules above
+    _rule("GET,HEAD", r"/", None),
+)
+
+ADMIN_ONLY = frozenset({"admin"})
+ANONYMOUS = Principal("anonymous", frozenset(), frozenset())
+
+
+def roles_for(method: str, path: str) -> frozenset[str] | None:
+    """The roles that may call ``method path`` (None: public). Unknown routes: admin only."""
+    for rule in POLICY:
+        if method in rule.methods and rule.pattern.match(path):
+            return rule.roles
+    return ADMIN_ONLY
+
+
+def build_verifier(settings: Settings) -> TokenVerifier | None:
+    auth = settings.auth
+    if auth.mode == "off":
+        return None
+    if auth.mode == "local":
+        return TokenVerifier(issuer=auth.issuer, audience=auth.audience,
+                             keys=LocalKeys(settings.data_dir / "keys"),
+                             tenants_claim=auth.tenants_claim, roles_claim=auth.roles_claim)
+    return TokenVerifier(issuer=auth.issuer, audience=auth.audience, jwks_url=auth.jwks_url,
+                         tenants_claim=auth.tenants_claim, roles_claim=auth.roles_claim,
+                         algorithms=tuple(auth.algorithms))
+
+
+def _refuse(conn: HTTPConnection, code: int, detail: str) -> Exception:
+    if conn.scope.get("type") == "websocket":
+        return WebSocketException(status.WS_1008_POLICY_VIOLATION, detail[:120])
+    headers = {"WWW-Authenticate": 'Bearer realm="navet"'} if code == 401 else None
+    return HTTPException(code, detail, headers=headers)
+
+
+def _token(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return conn.query_params.get("access_token") or None
+
+
+async def authenticate(conn: HTTPConnection) -> Principal:
+    """The app-wide dependency: who calls, may they call this route, for this tenant."""
+    route = conn.scope.get("route")
+    path = getattr(route, "path", None) or conn.url.path
+    method = "WS" if conn.scope.get("type") == "websocket" else conn.scope.get("method", "GET")
+    needed = roles_for(method, path)
+    verifier: TokenVerifier | None = getattr(conn.app.state, "verifier", None)
+    if verifier is None:  # auth off: development only
+        conn.state.principal = DEVELOPMENT
+        return DEVELOPMENT
+    if needed is None:  # public route: no token needed, and none is trusted here
+        conn.state.principal = ANONYMOUS
+        return ANONYMOUS
+    token = _token(conn)
+    if token is None:
+        raise _refuse(conn, 401, "this call needs a bearer token (Authorization: Bearer …)")
+    try:
+        principal = await verifier.verify(token)
+    except AuthError as err:
+        raise _refuse(conn, 401, str(err)) from None
+    if not principal.has_any(needed):
+        raise _refuse(conn, 403, f"{method} {path} needs one of the roles "
+                      f"{', '.join(sorted(needed))}; the token has "
+                      f"{', '.join(sorted(principal.roles)) or 'none'}")
+    tenant = conn.query_params.get("tenant")
+    if tenant is not None and not principal.may_see(tenant):
+        raise _refuse(conn, 403, f"the token is not valid for tenant {tenant!r}")
+    conn.state.principal = principal
+    return principal
+
+
+def principal_of(conn: HTTPConnection) -> Principal:
+    """The caller, as :func:`authenticate` established it (anonymous if it did not run)."""
+    found = getattr(conn.state, "principal", None)
+    return found if isinstance(found, Principal) else ANONYMOUS
