@@ -223,28 +223,35 @@ class GeofenceRule:
         usable = fix.accuracy <= MAX_ACCURACY_M
         if usable or track.last_fix is None:
             track.last_fix = fix
+        derived = self._decide(track, fix, usable, event, ctx)
+        # position updates after the decision, so a return is not also a "position update"
+        return derived + (self._follow(track, fix, tenant, resident) if usable else [])
+
+    def _decide(self, track: Track, fix: Fix, usable: bool, event: EventBase,
+                ctx: RuleContext) -> list[EventBase]:
+        tenant, resident = event.tenant, event.resident
+        assert resident is not None
         fences, zone = self.fences(ctx, tenant, resident)
         local = event.time.astimezone(zone)
         active = [f for f in fences if enforced(f.config, local)]
-        derived = self._follow(track, fix, tenant, resident) if usable else []
         key = frozenset(f.config.id for f in active)
         if key != track.fences:
             self._reset(track, key, tenant, resident)
         if not active or not usable:
-            return derived
+            return []
         side = self._side(fix, active)
         if side is None:
-            return derived
+            return []
         if side == track.side:
             track.pending, track.streak = None, 0
-            return derived
+            return []
         if side != track.pending:
             track.pending, track.streak = side, 0
         track.streak += 1
         if track.streak < CONFIRM_FIXES:
-            return derived
+            return []
         previous, track.side, track.pending, track.streak = track.side, side, None, 0
-        return derived + self._flipped(track, previous, side, fix, event, active)
+        return self._flipped(track, previous, side, fix, event, active)
 
     def _reset(self, track: Track, key: frozenset[str], tenant: str, resident: str) -> None:
         track.fences, track.pending, track.streak = key, None, 0
@@ -305,14 +312,14 @@ class GeofenceRule:
                 continue
             if fix.time - last >= timedelta(seconds=FOLLOW_S):
                 track.followed[rec.id] = fix.time
-                out.append(self._update(rec, fix, "position update"))
+                out.append(self._update(rec, fix, "position update", why="follow"))
         for gone in [a for a in track.followed if not self._known(tenant, a)]:
             del track.followed[gone]
         return out
 
     @staticmethod
-    def _update(rec: AlarmRecord, fix: Fix, text: str) -> EventBase:
-        return derive("alarm.updated", rec, transition="updated", reason=f"gps:{fix.event}",
+    def _update(rec: AlarmRecord, fix: Fix, text: str, why: str = "fence") -> EventBase:
+        return derive("alarm.updated", rec, transition="updated", reason=f"{why}:{fix.event}",
                       time=fix.time, data={"text": text[:500], "position": fix.point})
 
     # ------------------------------------------------------------------ SOS and falls
