@@ -21,7 +21,8 @@ its tolerance gets ``technical.unit_silent`` (priority high). Any event from
 the device counts as life except ``device.offline`` (a bridge saying the
 device is gone). When it is heard again Navet emits ``device.online``
 (``silent_s``) and closes the silent alarm. A device already reported offline
-(open ``technical.link_lost``) is not reported silent as well.
+(open ``technical.link_lost``) is not reported silent as well, nor is one whose vendor
+link (a cloud or bridge: a device of kind ``other`` of the same adapter) is reported down.
 """
 
 from __future__ import annotations
@@ -33,7 +34,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..care import AlarmSettings
-from ..model import AlarmKind, DeviceRef, EventBase, Location, Priority, event_id, make_event
+from ..model import (
+    AlarmKind,
+    DeviceKind,
+    DeviceRef,
+    EventBase,
+    Location,
+    Priority,
+    event_id,
+    make_event,
+)
 from .alarms import (
     NAVET,
     SYSTEM,
@@ -296,6 +306,8 @@ class SilentUnitRule:
             if self.book.find_open(watch.tenant, watch.device,
                                    AlarmKind.TECHNICAL_LINK_LOST) is not None:
                 continue  # already reported offline; one alarm per cause
+            if self._vendor_link_down(watch.tenant, watch.device):
+                continue  # it reports through a vendor link that is down: that is the cause
             entry = ctx.directory.get(watch.device)
             device = DeviceRef(id=watch.device, kind=entry.kind if entry else "other",  # type: ignore[arg-type]
                                vendor=entry.extra.get("vendor") if entry else None,
@@ -306,6 +318,20 @@ class SilentUnitRule:
             events.append(raise_event(
                 rec, f"no sign of life for {int(tolerance)} s (expected every {interval} s)", at))
         return events, nxt
+
+    def _vendor_link_down(self, tenant: str, device: str) -> bool:
+        """Whether a vendor link of the device's adapter in its tenant is reported down.
+
+        Vendor clouds and bridges are devices of kind ``other`` of the same adapter
+        (``dosvakt:link-…``, ``portvakt:cloud``, ``lasbro:bridge-…``); while one has an
+        open ``technical.link_lost``, the devices behind it are silent for that one cause.
+        """
+        prefix = device.split(":", 1)[0] + ":"
+        return any(
+            rec.tenant == tenant and rec.kind == AlarmKind.TECHNICAL_LINK_LOST
+            and rec.device is not None and rec.device.id != device
+            and rec.device.id.startswith(prefix) and rec.device.kind == DeviceKind.OTHER
+            for rec in self.book.open_records())
 
     async def run(self, ctx: RuleContext) -> None:
         while True:

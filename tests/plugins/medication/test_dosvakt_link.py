@@ -121,6 +121,9 @@ async def test_cloud_outage_reports_the_link_down_and_catch_up_loses_and_doubles
         [lost] = [a for a in await served.gw.alarms.open_alarms(TENANT)
                   if a.kind == "technical.link_lost"]
         assert lost.device is not None and lost.device.id == LINK and lost.priority == "high"
+        silent = [a for a in await served.gw.alarms.open_alarms(TENANT)
+                  if a.kind == "technical.unit_silent"]
+        assert silent == [], "one cause, one alarm: the dispensers behind the link are not silent"
         assert len(cloud.sent) == sent_before and cloud.queue, "events waited in the cloud"
         health = served.gw.adapter_health()[INSTANCE]
         assert health["link"] == "down" and health["down_since"] == offline.time.isoformat()
@@ -134,6 +137,8 @@ async def test_cloud_outage_reports_the_link_down_and_catch_up_loses_and_doubles
         assert [a for a in await served.gw.alarms.open_alarms(TENANT)
                 if a.kind == "technical.link_lost"] == []
         assert served.gw.adapter_health()[INSTANCE]["link"] == "up"
+        assert all(str(e.data.kind) != "technical.unit_silent"
+                   for e in served.events("alarm.raised", device="dosvakt:DV-1"))
 
         stored = [e for e in served.events(device="dosvakt:DV-1")
                   if e.source.adapter == "dosvakt"]  # not what Navet derived from them
