@@ -14,6 +14,8 @@ from .search import search_params
 
 EVENT_MESSAGE_OP = "urn:navet:fhir:OperationDefinition:event-message"
 WS_TOKEN_OP = "http://hl7.org/fhir/OperationDefinition/Subscription-get-ws-binding-token"
+STATUS_OP = "http://hl7.org/fhir/OperationDefinition/Subscription-status"
+EVENTS_OP = "http://hl7.org/fhir/OperationDefinition/Subscription-events"
 
 
 def _resource(rtype: str, interactions: list[str], params: list[tuple[str, str, str]],
@@ -31,7 +33,9 @@ def capability_statement(base: str, now: datetime) -> dict[str, Any]:
     resources.append(_resource(
         "Subscription", ["create", "read", "search-type"],
         [("_id", "token", "Logical id."), ("status", "token", "Subscription.status.")],
-        operation=[{"name": "get-ws-binding-token", "definition": WS_TOKEN_OP}],
+        operation=[{"name": "get-ws-binding-token", "definition": WS_TOKEN_OP},
+                   {"name": "status", "definition": STATUS_OP},
+                   {"name": "events", "definition": EVENTS_OP}],
     ))
     resources.append(_resource("SubscriptionTopic", ["read", "search-type"],
                                [("_id", "token", "Logical id.")]))

@@ -17,6 +17,8 @@ sent for that long (on the injected clock).
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import uuid
 from typing import Any, ClassVar
@@ -93,9 +95,9 @@ class FhirSink:
                 fid = value.split("/", 1)[-1]
                 if event.resident is None or fhir_id(event.resident) != fid:
                     return False
-            elif name == "subject":
-                if event.device is None or f"Device/{fhir_id(event.device.id)}" != value:
-                    return False
+            elif name == "subject" and (
+                    event.device is None or f"Device/{fhir_id(event.device.id)}" != value):
+                return False
         return True
 
     async def ready(self) -> None:
@@ -107,15 +109,19 @@ class FhirSink:
     async def aclose(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
-            except (asyncio.CancelledError, Exception):
-                pass
 
     # ------------------------------------------------------------------ bundles
 
     async def notification(self, kind: str, event: EventBase | None = None,
-                           number: int | None = None) -> dict[str, Any]:
+                           number: int | None = None, *,
+                           events: list[tuple[EventBase, int]] | None = None,
+                           content: str | None = None) -> dict[str, Any]:
+        """A notification Bundle of ``kind``; ``events`` for a query-event answer."""
+        items = events if events is not None else (
+            [(event, number)] if event is not None and number is not None else [])
+        content = content or self.content
         count = await state.count(self.store, self.fid)
         status: dict[str, Any] = {
             "resourceType": "SubscriptionStatus",
@@ -127,25 +133,47 @@ class FhirSink:
         }
         entries: list[dict[str, Any]] = [{"fullUrl": f"urn:uuid:{uuid.uuid4()}",
                                           "resource": status}]
-        if event is not None and number is not None:
-            focus = self.topic.focus(event)
-            note: dict[str, Any] = {"eventNumber": str(number),
-                                    "timestamp": ts(event.received or event.time)}
-            if self.content != "empty":
+        notes = []
+        seen: dict[str, int] = {}
+        for ev, n in items:
+            note: dict[str, Any] = {"eventNumber": str(n),
+                                    "timestamp": ts(ev.received or ev.time)}
+            if content != "empty":
+                focus = self.topic.focus(ev)
                 note["focus"] = {"reference": focus}
-                context = self.topic.context(event)
+                context = self.topic.context(ev)
                 if context:
                     note["additionalContext"] = [{"reference": r} for r in context]
-                entries += await self._entries(event, [focus, *context])
-            status["notificationEvent"] = [note]
+                for entry in await self._entries(ev, [focus, *context], content):
+                    if entry["fullUrl"] in seen:  # the same Task again: keep its latest state
+                        entries[seen[entry["fullUrl"]]] = entry
+                    else:
+                        seen[entry["fullUrl"]] = len(entries)
+                        entries.append(entry)
+            notes.append(note)
+        if notes:
+            status["notificationEvent"] = notes
         bundle = {"resourceType": "Bundle", "type": "subscription-notification",
                   "timestamp": ts(self.clock.now()), "entry": entries}
         return validate(bundle)
 
-    async def _entries(self, event: EventBase, refs: list[str]) -> list[dict[str, Any]]:
+    async def replay(self, since: int | None, until: int | None,
+                     content: str | None) -> dict[str, Any]:
+        """The ``$events`` answer: notifications already numbered, from ``since`` to ``until``."""
+        found = await state.numbered(self.store, self.fid, since, until)
+        items: list[tuple[EventBase, int]] = []
+        for event_id, n in found:
+            stored = await self.store.read(
+                lambda conn, e=event_id: self.store.get_event(self.tenant, e))
+            if stored is not None:
+                items.append((stored.event, n))
+        return await self.notification("query-event", events=items, content=content)
+
+    async def _entries(self, event: EventBase, refs: list[str],
+                       content: str) -> list[dict[str, Any]]:
         created = event.type == "alarm.raised" or self.topic.resource != "Task"
         full: dict[str, dict[str, Any]] = {}
-        if self.content == "full-resource":
+        if content == "full-resource":
             repo = FhirRepository(_Host(self.store, self.clock), self.tenant)
             found = await self.store.read(lambda conn: repo.event_resources(event))
             full = {f"{r['resourceType']}/{r['id']}": r for r in found}
@@ -242,8 +270,6 @@ class FhirWebSocketSink(FhirSink):
 
     async def attach(self, socket: Any) -> None:
         """Bind a client: it gets the handshake, then every notification."""
-        import json
-
         await socket.send_text(json.dumps(await self.notification("handshake")))
         self.sockets.add(socket)
 
@@ -255,8 +281,6 @@ class FhirWebSocketSink(FhirSink):
             raise TransportError(f"FHIR subscription {self.fid}: no websocket client is bound")
 
     async def send(self, bundle: dict[str, Any]) -> None:
-        import json
-
         text = json.dumps(bundle)
         sent = 0
         for socket in list(self.sockets):

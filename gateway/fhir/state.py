@@ -83,7 +83,8 @@ async def number(store: Any, sub: str, event: str) -> int:
         conn.execute("INSERT INTO fhir_notifications VALUES (?,?,?)", (sub, event, nxt))
         return int(nxt)
 
-    return await store.write(job)
+    result: int = await store.write(job)
+    return result
 
 
 async def count(store: Any, sub: str) -> int:
@@ -94,4 +95,24 @@ async def count(store: Any, sub: str) -> int:
         except sqlite3.OperationalError:
             return 0
 
-    return await store.read(read)
+    result: int = await store.read(read)
+    return result
+
+
+async def numbered(store: Any, sub: str, since: int | None,
+                   until: int | None) -> list[tuple[str, int]]:
+    """(event id, number) of the numbered events ``since`` .. ``until`` (inclusive)."""
+
+    def read(conn: sqlite3.Connection) -> list[tuple[str, int]]:
+        try:
+            rows = conn.execute(
+                "SELECT event, number FROM fhir_notifications WHERE subscription = ?"
+                " AND number >= ? AND number <= ? ORDER BY number LIMIT 1000",
+                (sub, since if since is not None else 1,
+                 until if until is not None else 2 ** 62)).fetchall()
+        except sqlite3.OperationalError:
+            return []
+        return [(str(r[0]), int(r[1])) for r in rows]
+
+    result: list[tuple[str, int]] = await store.read(read)
+    return result

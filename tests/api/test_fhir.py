@@ -95,7 +95,7 @@ async def test_alarm_is_a_task_whose_history_names_who_did_what(
     assert task["businessStatus"]["coding"][0]["code"] == "acknowledged"
     assert task["owner"]["identifier"]["value"] == "op-1"
     assert task["priority"] == "asap"
-    raised, acked = task["relevantHistory"]
+    _raised, acked = task["relevantHistory"]
     prov = (await client.get(f"{FHIR}/{acked['reference']}", params=V)).json()
     assert prov["activity"]["coding"][0]["code"] == "acknowledged"
     assert prov["agent"][0]["who"]["identifier"]["value"] == "op-1"
@@ -197,7 +197,7 @@ class Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802  # http.server's name
+            def do_POST(self) -> None:  # http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 hook.received.append(json.loads(body))
                 hook.headers.append(dict(self.headers))
@@ -360,3 +360,52 @@ async def test_websocket_binds_with_a_token_and_receives_the_alarm(
             event = json.loads(await ws.recv())
     [note] = status_of(event)["notificationEvent"]
     assert note["eventNumber"] == "1" and note["focus"]["reference"].startswith("Task/")
+
+
+async def test_endpoint_down_keeps_the_notification_and_its_number(
+    client: httpx.AsyncClient, gw: Gateway, clock: FakeClock, hook: Hook
+) -> None:
+    sub = (await subscribe(client, endpoint=hook.url, content="id-only")).json()
+    await hook.wait_for(1)
+    hook.status = 503  # the alarm centre's endpoint is down
+    await raise_alarm(gw, clock)
+    await hook.wait_for(2)  # tried, refused
+    hook.status = 200
+    await clock.advance(600)  # past the outbox backoff
+    delivered = (await hook.wait_for(3))[2]
+    [note] = status_of(delivered)["notificationEvent"]
+    assert note["eventNumber"] == "1"  # the retry kept its number
+    assert status_of(hook.received[1])["notificationEvent"][0]["eventNumber"] == "1"
+
+    status = (await client.get(f"{FHIR}/Subscription/{sub['id']}/$status", params=V)).json()
+    assert status_of(status)["type"] == "query-status"
+    assert status_of(status)["eventsSinceSubscriptionStart"] == "1"
+    await gw.alarms.acknowledge("vasteras", "a-1", OPERATOR)
+    await hook.wait_for(4)
+    events = (await client.get(f"{FHIR}/Subscription/{sub['id']}/$events",
+                               params={**V, "eventsSinceNumber": "1",
+                                       "content": "full-resource"})).json()
+    st = status_of(events)
+    assert st["type"] == "query-event"
+    assert [n["eventNumber"] for n in st["notificationEvent"]] == ["1", "2"]
+    [task] = [r for r in entries(events) if r["resourceType"] == "Task"]
+    assert task["status"] == "accepted"  # one Task entry, in its latest state
+
+
+async def test_a_subscription_survives_a_restart(
+    client: httpx.AsyncClient, gw: Gateway, hook: Hook, api_settings: Any,
+    clock: FakeClock, broker: Any,
+) -> None:
+    sub = (await subscribe(client, endpoint=hook.url)).json()
+    await hook.wait_for(1)
+    await gw.stop()
+    again = Gateway(api_settings, clock=clock, mqtt=broker.client("navet-2"))
+    await again.start()
+    try:
+        await raise_alarm(again, clock)
+        st = status_of((await hook.wait_for(2))[1])
+        assert st["subscription"] == {"reference": f"Subscription/{sub['id']}"}
+        assert st["notificationEvent"][0]["eventNumber"] == "1"
+    finally:
+        await again.stop()
+        await gw.start()  # the app's lifespan stops it again at the end

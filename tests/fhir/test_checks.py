@@ -25,7 +25,7 @@ def test_fhir_resources_alone_accepts_a_bogus_status_and_a_wrong_reference() -> 
     assert any(m.startswith("Task.status: code 'bogus'") for m in messages)
     assert any(m.startswith("Task.owner: may point to") and "not Observation" in m
                for m in messages)
-    with pytest.raises(FhirValidationError, match="Task/.* is not valid"):
+    with pytest.raises(FhirValidationError, match=r"Task/.* is not valid"):
         validate(task)
 
 

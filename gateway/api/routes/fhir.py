@@ -2,11 +2,11 @@
 
 ``metadata``; read ``/{type}/{id}`` and search ``/{type}?...`` for the types in
 :data:`gateway.fhir.codes.RESOURCE_TYPES`; SubscriptionTopic read/search;
-Subscription create/read/search, ``$get-ws-binding-token`` and the websocket
-at ``/fhir/r5/ws``; ``$event-message`` for one event. Every answer is
-``application/fhir+json``; every error is an OperationOutcome (the route class
-below converts FastAPI's errors, so the tenant check stays the shared
-:data:`TenantScope`, exactly as on the rest of the API).
+Subscription create/read/search, ``$status``, ``$events``,
+``$get-ws-binding-token`` and the websocket at ``/fhir/r5/ws``; ``$event-message`` for
+one event. Every answer is ``application/fhir+json``; every error is an
+OperationOutcome (the route class below converts FastAPI's errors, so the tenant
+check stays the shared :data:`TenantScope`, exactly as on the rest of the API).
 """
 
 from __future__ import annotations
@@ -173,6 +173,35 @@ async def ws_binding_token(fid: str, request: Request, gateway: GatewayDep,
                                  f"{found['channelType']['code']}, not websocket")
     ws_url = base_url(request).replace("http://", "ws://", 1).replace("https://", "wss://", 1)
     return FhirResponse(manager.issue_token(tenant.id, fid, ws_url + "/ws"))
+
+
+async def _sink(gateway: Any, tenant: str, fid: str) -> Any:
+    manager = subscriptions_for(gateway)
+    found = await gateway.store.read(lambda conn: manager.read(tenant, fid))
+    sink = manager.sink(fid) if found is not None else None
+    if sink is None:
+        raise HTTPException(404, f"Subscription/{fid} does not exist (or is off) in tenant "
+                                 f"{tenant}")
+    return sink
+
+
+@router.get("/Subscription/{fid}/$status", summary="The subscription's status now")
+async def subscription_status(fid: str, gateway: GatewayDep,
+                              tenant: TenantScope) -> FhirResponse:
+    sink = await _sink(gateway, tenant.id, fid)
+    return FhirResponse(await sink.notification("query-status"))
+
+
+@router.get("/Subscription/{fid}/$events",
+            summary="Notifications already sent, by event number (catch up after a gap)")
+async def subscription_events(
+    fid: str, gateway: GatewayDep, tenant: TenantScope,
+    since: Annotated[int | None, Query(alias="eventsSinceNumber", ge=1)] = None,
+    until: Annotated[int | None, Query(alias="eventsUntilNumber", ge=1)] = None,
+    content: Annotated[str | None, Query(pattern="^(empty|id-only|full-resource)$")] = None,
+) -> FhirResponse:
+    sink = await _sink(gateway, tenant.id, fid)
+    return FhirResponse(await sink.replay(since, until, content))
 
 
 @router.websocket("/ws")

@@ -55,7 +55,7 @@ def lock_audit(event: EventBase) -> dict[str, Any]:
     entity: dict[str, Any] = {}
     if event.resident:
         entity["what"] = home(event.resident)
-    details = []
+    details: list[dict[str, Any]] = []
     method = getattr(d, "method", None)
     if method is not None:
         details.append({"type": {"text": "lock-method"},
