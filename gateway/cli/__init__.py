@@ -24,7 +24,7 @@ from gateway.errors import NavetError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, tokens
+    from . import commands, devices, tokens
 
     parser = argparse.ArgumentParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -86,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     averify.set_defaults(func=commands.audit_verify)
 
     tokens.add_parser(sub)
+    devices.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)

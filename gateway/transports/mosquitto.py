@@ -48,9 +48,10 @@ class TlsListener:
     require_certificate: bool = True
     use_identity_as_username: bool = True
     host: str = "127.0.0.1"
+    crlfile: Path | None = None  # revoked device certificates (gateway.core.security.ca)
 
     def config_lines(self) -> list[str]:
-        return [
+        lines = [
             f"listener {self.port} {self.host}",
             f"cafile {self.cafile}",
             f"certfile {self.certfile}",
@@ -58,6 +59,9 @@ class TlsListener:
             f"require_certificate {_bool(self.require_certificate)}",
             f"use_identity_as_username {_bool(self.use_identity_as_username)}",
         ]
+        if self.crlfile is not None:
+            lines.append(f"crlfile {self.crlfile}")
+        return lines
 
 
 @dataclass(slots=True)
@@ -105,6 +109,7 @@ class MosquittoProcess:
         binary: str | None = None,
         allow_anonymous: bool = True,
         password_file: Path | None = None,
+        acl_file: Path | None = None,
         limits: BrokerLimits | None = None,
         tls: TlsListener | None = None,
         start_timeout: float = 10.0,
@@ -117,6 +122,7 @@ class MosquittoProcess:
         self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="navet-mosquitto-"))
         self.allow_anonymous = allow_anonymous
         self.password_file = password_file
+        self.acl_file = acl_file
         self.limits = limits or BrokerLimits()
         self.tls = tls
         self.start_timeout = start_timeout
@@ -160,6 +166,8 @@ class MosquittoProcess:
         ]
         if self.password_file is not None:
             lines.append(f"password_file {self.password_file}")
+        if self.acl_file is not None:  # who may publish where (navet devices enroll)
+            lines.append(f"acl_file {self.acl_file}")
         if self.tls is not None:
             lines += self.tls.config_lines()
         return "\n".join(lines) + "\n"
