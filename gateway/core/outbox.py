@@ -7,8 +7,9 @@ jitter while other lanes go on; after ``horizon`` the row is kept as a dead
 delivery instead of being retried for ever.
 
 A sink may set its own policy as attributes (``horizon``, ``base_backoff``,
-``max_backoff``); its ``TransportError`` may carry ``retry_after`` (never retry
-sooner) or ``permanent`` (dead at once: the consumer refused the event). The
+``max_backoff``, and ``concurrency``: how many lanes it takes at once); its
+``TransportError`` may carry ``retry_after`` (never retry sooner) or
+``permanent`` (dead at once: the consumer refused the event). The
 horizon counts from when the row became due: the event's reception, or the
 replay that queued it again.
 """
@@ -28,7 +29,7 @@ from .clock import Clock
 from .metrics import Metrics
 from .notifier import Notifier
 from .routing import Router
-from .store import SQLiteStore, Subscription
+from .store import OutboxItem, SQLiteStore, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -104,11 +105,10 @@ class OutboxDispatcher:
         horizon: timedelta = getattr(sink, "horizon", None) or self.horizon
         base = float(getattr(sink, "base_backoff", None) or self.base_backoff)
         cap = float(getattr(sink, "max_backoff", None) or self.max_backoff)
-        done: list[int] = []
-        last_id: str | None = None
-        for item in items:
+
+        async def attempt(item: OutboxItem) -> bool:
             if self.router is not None and await self.router.before(sub, item.seq, item.event):
-                continue  # routing gave it to another subscription, or removed it
+                return False  # routing gave it to another subscription, or removed it
             try:
                 await sink.deliver(item.event)
             except Exception as err:
@@ -117,7 +117,7 @@ class OutboxDispatcher:
                 self.metrics.delivery_failures.labels(sub.sink).inc()
                 if self.router is not None and await self.router.failed(
                         sub, item.seq, item.event, item.attempts, f"{type(err).__name__}: {err}"):
-                    continue  # handed over to the route's fallback
+                    return False  # handed over to the route's fallback
                 delay = min(cap, base * 2 ** min(item.attempts, 20)) * self.rng.uniform(0.5, 1.0)
                 retry_after = getattr(err, "retry_after", None)
                 if retry_after is not None:
@@ -132,12 +132,27 @@ class OutboxDispatcher:
                 if dead:
                     log.error("giving up delivering %s to %s %s", item.event.id, sub.id,
                               "(refused by the consumer)" if permanent else f"after {age}")
-                continue
-            done.append(item.seq)
+                return False
             if self.router is not None:
                 self.router.succeeded(sub)
-            last_id = item.event.id
             self.metrics.events_out.labels(sub.sink, item.event.type).inc()
-        if done:
-            await self.store.outbox_done(sub.id, done, at=now, last_event=last_id)
-        return len(done)
+            return True
+
+        # Items are the heads of distinct lanes, so a sink may take several at once
+        # (``concurrency``) without breaking the order within any lane.
+        limit = max(1, int(getattr(sink, "concurrency", 1) or 1))
+        if limit == 1:
+            results = [await attempt(item) for item in items]
+        else:
+            gate = asyncio.Semaphore(limit)
+
+            async def bounded(item: OutboxItem) -> bool:
+                async with gate:
+                    return await attempt(item)
+
+            results = list(await asyncio.gather(*(bounded(item) for item in items)))
+        delivered = [item for item, ok in zip(items, results, strict=True) if ok]
+        if delivered:
+            await self.store.outbox_done(sub.id, [i.seq for i in delivered], at=now,
+                                         last_event=delivered[-1].event.id)
+        return len(delivered)

@@ -38,6 +38,11 @@ class WebhookSettings(BaseModel):
         description="Deliver only events of these residents (pseudonyms); null for all.",
     )
     timeout_s: float = Field(default=10.0, gt=0, le=120, description="Per request.")
+    concurrency: int = Field(
+        default=4, ge=1, le=32,
+        description="Requests in flight at once, each for a different resident (lane); one "
+        "resident's events are always sent one after the other.",
+    )
     horizon: timedelta = Field(
         default=timedelta(days=3),
         description="How long an event is retried before it becomes a dead letter "

@@ -53,6 +53,7 @@ class WebhookSink:
         self.horizon: timedelta = self.config.horizon
         self.base_backoff = self.config.backoff_base_s
         self.max_backoff = self.config.backoff_max_s
+        self.concurrency = self.config.concurrency
         try:  # read certificates now, so a bad file stops the start, not each delivery
             self._verify = self._tls()
         except (OSError, ssl.SSLError) as err:

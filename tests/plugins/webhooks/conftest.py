@@ -13,7 +13,7 @@ import contextlib
 import json
 import random
 import re
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -66,6 +66,9 @@ class Consumer:
     respond: Responder = ok
     requests: list[Received] = field(default_factory=list)
     tls: dict[str, Any] = field(default_factory=dict)  # uvicorn ssl_* options: https
+    gate: Callable[[Consumer], Awaitable[None]] | None = None  # awaited before each answer
+    in_flight: int = 0
+    max_in_flight: int = 0
     _server: uvicorn.Server | None = None
     _task: asyncio.Task[None] | None = None
 
@@ -91,6 +94,13 @@ class Consumer:
                 break
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         request = Received(headers, body, 0)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if self.gate is not None:
+                await self.gate(self)
+        finally:
+            self.in_flight -= 1
         status, extra = self.respond(request)
         request.status = status
         self.requests.append(request)

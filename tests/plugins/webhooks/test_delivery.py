@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections import defaultdict
 from datetime import timedelta
@@ -157,6 +158,25 @@ async def test_a_refusal_is_a_dead_letter_at_once_and_not_retried(rig: Rig) -> N
     rows = rig.rows()  # both of r-1's events refused, each tried once; r-2's went through
     assert [(r["state"], r["attempts"]) for r in rows] == [("dead", 1), ("dead", 1)]
     assert "refused" in rows[0]["last_error"] and "422" in rows[0]["last_error"]
+
+
+@pytest.mark.parametrize("webhook_settings", [{"concurrency": 3}], indirect=True)
+async def test_several_residents_in_flight_at_once_but_each_resident_in_order(rig: Rig) -> None:
+    async def until_three_wait(consumer: Consumer) -> None:
+        with contextlib.suppress(TimeoutError):  # bounded: a sequential sink just fails below
+            async with asyncio.timeout(2):
+                while consumer.max_in_flight < 3:  # hold the first ones until 3 are in
+                    await asyncio.sleep(0.005)
+
+    rig.consumer.gate = until_three_wait
+    emitted = [await rig.emit(resident=f"r-{n % 5}") for n in range(15)]
+    await rig.drain()
+    assert rig.consumer.max_in_flight == 3  # as many as configured, never more
+    assert sorted(rig.consumer.accepted_ids()) == sorted(e.id for e in emitted)
+    expected: dict[str, list[str]] = defaultdict(list)
+    for e in emitted:
+        expected[str(e.resident)].append(e.id)
+    assert by_resident(rig.consumer.accepted) == dict(expected)
 
 
 @pytest.mark.parametrize("sub_types", [["alarm."]], indirect=True)
