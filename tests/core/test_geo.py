@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
@@ -23,7 +24,7 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> list[tuple[float, float]
 def winding_number(ring: list[tuple[float, float]], x: float, y: float) -> int:
     """An independent oracle: the winding number (non-zero = inside for simple rings)."""
     wn = 0
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         cross = (x2 - x1) * (y - y1) - (x - x1) * (y2 - y1)
         if y1 <= y < y2 and cross > 0:
             wn += 1
@@ -33,7 +34,7 @@ def winding_number(ring: list[tuple[float, float]], x: float, y: float) -> int:
 
 
 def near_edge(ring: list[tuple[float, float]], x: float, y: float, eps: float = 1e-6) -> bool:
-    for (x1, y1), (x2, y2) in zip(ring, ring[1:], strict=False):
+    for (x1, y1), (x2, y2) in itertools.pairwise(ring):
         dx, dy = x2 - x1, y2 - y1
         length2 = dx * dx + dy * dy
         t = max(0.0, min(1.0, ((x - x1) * dx + (y - y1) * dy) / length2)) if length2 else 0.0
@@ -49,11 +50,11 @@ def star_polygons(draw: Any) -> list[tuple[float, float]]:
     n = draw(st.integers(min_value=3, max_value=12))
     angles = sorted(draw(st.lists(st.floats(min_value=0, max_value=2 * math.pi - 1e-3),
                                   min_size=n, max_size=n, unique=True)))
-    assume(all(b - a > 1e-3 for a, b in zip(angles, angles[1:], strict=False)))
+    assume(all(b - a > 1e-3 for a, b in itertools.pairwise(angles)))
     radii = draw(st.lists(st.floats(min_value=0.5, max_value=10), min_size=n, max_size=n))
     ring = [(cx + r * math.cos(a), cy + r * math.sin(a)) for a, r in zip(angles, radii,
                                                                           strict=True)]
-    return ring + [ring[0]]
+    return [*ring, ring[0]]
 
 
 @given(coord, coord, st.floats(0.1, 20), st.floats(0.1, 20), coord, coord)
@@ -84,7 +85,7 @@ def test_start_vertex_and_orientation_do_not_matter(
     other = body[k:] + body[:k]
     if reverse:
         other = other[::-1]
-    assert ring_contains(tuple(ring), px, py) == ring_contains(tuple(other + [other[0]]),
+    assert ring_contains(tuple(ring), px, py) == ring_contains(tuple([*other, other[0]]),
                                                                px, py)
 
 

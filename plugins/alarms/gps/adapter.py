@@ -22,6 +22,7 @@ nobody can fill the dead-letter store from the internet. A signed request is sto
 from __future__ import annotations
 
 import logging
+from datetime import UTC
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
@@ -138,13 +139,15 @@ class StigfinnareAdapter(AdapterBase):
             "tenant": frame.tenant, "device": device,
             "source": {"adapter": ADAPTER, "protocol": PROTOCOL, "ref": msg.id},
         }
+        when = msg.time.astimezone(UTC)
         events: list[Event] = []
         point: dict[str, Any] | None = None
         if msg.position is not None:
             pos = msg.position
             point = {"lat": pos.lat, "lon": pos.lon, "accuracy_m": pos.accuracy_m}
             reason = ("alarm" if msg.type in ALARMS else msg.trigger or "periodic")
-            events.append(make_event("position.reported", **common, time=pos.time or msg.time,
+            fixed = pos.time.astimezone(UTC) if pos.time is not None else when
+            events.append(make_event("position.reported", **common, time=fixed,
                                      data={"point": point, "reason": reason,
                                            "speed_mps": pos.speed_mps}))
         if msg.type in ALARMS:
@@ -152,16 +155,16 @@ class StigfinnareAdapter(AdapterBase):
             if point is None:
                 text += " (no position fix with the alarm)"
             events.append(make_event(
-                "alarm.raised", **common, time=msg.time, priority=Priority.CRITICAL,
+                "alarm.raised", **common, time=when, priority=Priority.CRITICAL,
                 location={"point": point} if point else None,
                 data={"kind": kind, "text": text, "code": f"{ADAPTER}:{msg.type}"}))
         if msg.battery is not None:
             bat = msg.battery
             low = bat.low if bat.low is not None else bat.level_pct <= LOW_BATTERY_PCT
-            events.append(make_event("device.battery", **common, time=msg.time,
+            events.append(make_event("device.battery", **common, time=when,
                                      data={"level_pct": bat.level_pct, "low": low}))
         if msg.type == "heartbeat":
-            events.append(make_event("device.heartbeat", **common, time=msg.time,
+            events.append(make_event("device.heartbeat", **common, time=when,
                                      data={"interval_s": msg.interval_s}))
         return events
 
@@ -178,6 +181,6 @@ def _describe(err: ValidationError) -> str:
     parts = []
     for e in err.errors()[:5]:
         where = ".".join(str(p) for p in e["loc"]) or "message"
-        parts.append(f"{where}: {e['msg']}")
+        parts.append(f"{where}: {e['msg'].removeprefix('Value error, ')}")
     more = f" (and {len(err.errors()) - 5} more)" if len(err.errors()) > 5 else ""
     return "; ".join(parts) + more

@@ -1,4 +1,4 @@
-"""Constants for the Stigfinnare GPS-alarm adapter (wire format: contracts/vendors/stigfinnare.md)."""
+"""Constants for the Stigfinnare GPS-alarm adapter (contracts/vendors/stigfinnare.md)."""
 
 from typing import Final
 

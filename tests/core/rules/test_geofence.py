@@ -6,16 +6,26 @@ on a fake clock, then reads what the rules stored, in storage order.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import itertools
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
-from gateway import FakeClock
+from gateway import FakeClock, make_event
+from gateway.core.care import Geofence
 from gateway.core.gateway import Gateway
+from gateway.core.geo import Area
 from gateway.core.model import EventBase
+from gateway.core.rules.alarms import AlarmBook
+from gateway.core.rules.engine import RuleContext
+from gateway.core.rules.geofence import Fence, GeofenceRule
 from gateway.core.settings import Settings
 from tests.plugins.alarms.gps.stigfinnare import (
     DEVICE,
@@ -287,3 +297,74 @@ async def test_a_restart_remembers_the_open_exit_alarm(
         assert summary(log.new()) == [("alarm.updated", "back inside geofence 'Hemma'")]
     finally:
         await gw.stop()
+
+
+# --------------------------------------------------------------------------- the rule alone
+
+class _Fixed(GeofenceRule):
+    """The rule with its fences given, no store: for property tests of the jitter rule."""
+
+    def __init__(self, fences: list[Fence]) -> None:
+        super().__init__(AlarmBook())
+        self.book.loaded = True
+        self._given = fences
+
+    def fences(self, ctx: RuleContext, tenant: str, resident: str) -> tuple[list[Fence], ZoneInfo]:
+        return self._given, ZoneInfo("Europe/Stockholm")
+
+
+HOME_FENCE = Geofence.model_validate({"id": "hemma", "resident": RESIDENT, "name": "Hemma",
+                                      "kind": "home", "geometry": square(80)})
+# Fixes with accuracy 5 m against a fence reaching 80 m north with a 25 m margin:
+INSIDE = st.floats(0, 70)  # inside the square
+UNDECIDED = st.floats(82, 108)  # outside, but by less than 5 m + 25 m
+OUTSIDE = st.floats(112, 2000)  # clearly outside
+
+
+@hypothesis_settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(INSIDE.map(lambda d: ("I", d)), UNDECIDED.map(lambda d: ("A", d)),
+                          OUTSIDE.map(lambda d: ("O", d))), max_size=40))
+def test_only_two_clear_fixes_in_a_row_outside_raise_and_returns_alternate(
+    fixes: list[tuple[str, float]]
+) -> None:
+    rule = _Fixed([Fence(HOME_FENCE, Area.from_geojson(HOME_FENCE.geometry))])
+    ctx = RuleContext(FakeClock(NIGHT_START), None, None, None)  # type: ignore[arg-type]
+    out: list[EventBase] = []
+    for i, (_, north) in enumerate(fixes):
+        lat, lon = offset(north)
+        ev = make_event("position.reported", tenant=TENANT, resident=RESIDENT,
+                        time=NIGHT_START + timedelta(seconds=30 * i),
+                        device={"id": DEVICE, "kind": "gps_alarm"},
+                        source={"adapter": "stigfinnare", "protocol": "t", "ref": str(i)},
+                        data={"point": {"lat": lat, "lon": lon, "accuracy_m": 5.0}})
+        derived = rule.on_event(ev, ctx)
+        for d in derived:
+            rule.on_event(d, ctx)  # the rules see what they derived, as in the gateway
+        out.extend(derived)
+
+    decided = "".join(kind for kind, _ in fixes if kind != "A")  # undecided fixes do not count
+    raised = [e for e in out if e.type == "alarm.raised"]
+    assert len(raised) == (1 if "OO" in decided else 0)
+    texts = [str(e.data.text).split(" geofence")[0] for e in out  # type: ignore[attr-defined]
+             if e.type == "alarm.updated" and "position update" not in str(e.data.text)]  # type: ignore[attr-defined]
+    assert all(a != b for a, b in itertools.pairwise(texts))  # back / left again
+    assert texts[:1] in ([], ["back inside"])
+
+
+@pytest.mark.parametrize(("local", "inside"), [
+    ("2026-01-12T22:00", True),   # Monday 22:00: the window starts
+    ("2026-01-12T21:59", False),
+    ("2026-01-13T03:00", True),   # Tuesday 03:00 belongs to Monday night
+    ("2026-01-13T07:00", False),  # the end is exclusive
+    ("2026-01-12T03:00", False),  # Monday 03:00 would be Sunday night: not configured
+    ("2026-01-13T22:30", False),  # Tuesday night: not configured
+])
+def test_an_overnight_window_belongs_to_the_day_it_starts(local: str, inside: bool) -> None:
+    from datetime import time as t
+
+    from gateway.core.care import TimeWindow
+    from gateway.core.rules.geofence import in_window
+
+    window = TimeWindow(days=["mon"], start=t(22), end=t(7))
+    when = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Europe/Stockholm"))
+    assert in_window(window, when) is inside

@@ -39,7 +39,7 @@ def square(half_m: float) -> dict[str, Any]:
     corners = [offset(-half_m, -half_m), offset(-half_m, half_m), offset(half_m, half_m),
                offset(half_m, -half_m)]
     ring = [[lon, lat] for lat, lon in corners]
-    return {"type": "Polygon", "coordinates": [ring + [ring[0]]]}
+    return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
 
 
 NIGHT = [{"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
