@@ -160,8 +160,10 @@ async def read_subscription(fid: str, gateway: GatewayDep, tenant: TenantScope) 
     return FhirResponse(found)
 
 
-@router.api_route("/Subscription/{fid}/$get-ws-binding-token", methods=["GET", "POST"],
-                  summary="A token to bind a websocket to this Subscription")
+@router.post("/Subscription/{fid}/$get-ws-binding-token",
+             summary="A token to bind a websocket to this Subscription")
+@router.get("/Subscription/{fid}/$get-ws-binding-token", operation_id="get_ws_binding_token",
+            summary="A token to bind a websocket to this Subscription (GET form)")
 async def ws_binding_token(fid: str, request: Request, gateway: GatewayDep,
                            tenant: TenantScope) -> FhirResponse:
     manager = subscriptions_for(gateway)
