@@ -1,0 +1,119 @@
+"""Resources read back from a running gateway's store: pairing, lookups, plugin mappings."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.observation import Observation
+
+from gateway import FakeClock, hookimpl
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+from gateway.fhir import FhirRepository, FhirValidationError
+from gateway.fhir.ids import fhir_id, navet_id
+from gateway.fhir.search import SearchQuery
+from gateway.transports.memory import MemoryBroker
+
+from . import samples
+
+
+class AcmeFhir:
+    """A vendor plugin that maps its own sensor readings (``navet_event_to_fhir``)."""
+
+    def __init__(self) -> None:
+        self.broken = False
+
+    @hookimpl
+    def navet_event_to_fhir(self, event: Any) -> Any:
+        if event.type != "sensor.reported":
+            return None
+        obs = Observation.model_validate({
+            "resourceType": "Observation", "id": fhir_id(event.id), "status": "final",
+            "code": {"text": "acme reading"}, "device": {"reference": "Device/x"},
+        })
+        if self.broken:  # fhir.resources accepts this status; Navet's checks must not
+            return {**obs.model_dump(mode="json"), "status": "bogus"}
+        return obs
+
+
+@pytest.fixture
+def acme() -> AcmeFhir:
+    return AcmeFhir()
+
+
+@pytest.fixture
+async def gw(tmp_path: Path, acme: AcmeFhir) -> AsyncIterator[Gateway]:
+    settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"})
+    gateway = Gateway(settings, clock=FakeClock(samples.T0), mqtt=MemoryBroker().client("n"),
+                      extra_plugins=[("acme_fhir", acme)])
+    await gateway.start()
+    try:
+        yield gateway
+    finally:
+        await gateway.stop()
+
+
+async def read(gw: Gateway, rtype: str, fid: str) -> dict[str, Any] | None:
+    repo = FhirRepository(gw, samples.TENANT)
+    return await gw.store.read(lambda conn: repo.read(rtype, fid))
+
+
+async def search(gw: Gateway, rtype: str, **params: str) -> list[dict[str, Any]]:
+    repo = FhirRepository(gw, samples.TENANT)
+    query = SearchQuery.parse(rtype, params.items(), navet_id)
+    page = await gw.store.read(lambda conn: repo.search(query))
+    return page.resources
+
+
+async def test_camera_check_pairs_start_and_end(gw: Gateway) -> None:
+    started, ended, refused = samples.camera_events()
+    await gw.emit([started])
+    [open_check] = await search(gw, "Encounter")
+    assert open_check["status"] == "in-progress"
+    await gw.emit([ended, refused])
+    check = await read(gw, "Encounter", "S-1")
+    assert check is not None and check["status"] == "completed"
+    assert check["length"]["value"] == 35
+    viewing = await read(gw, "AuditEvent", started.id)
+    assert viewing is not None
+    assert viewing["occurredPeriod"]["end"].startswith("2026-03-01T02:00:35")
+    assert viewing["encounter"] == {"reference": "Encounter/S-1"}
+    refusal = await read(gw, "AuditEvent", refused.id)
+    assert refusal is not None and refusal["outcome"]["code"]["code"] == "error"
+    assert await read(gw, "AuditEvent", ended.id) is None  # the end is part of the viewing
+
+
+async def test_taken_dose_is_part_of_its_dispense(gw: Gateway) -> None:
+    dispensed, taken, missed = samples.dose_events()
+    await gw.emit([dispensed, taken, missed])
+    given = await read(gw, "MedicationAdministration", taken.id)
+    assert given is not None
+    assert given["partOf"] == [{"reference": f"MedicationDispense/{dispensed.id}"}]
+    not_given = await read(gw, "MedicationAdministration", missed.id)
+    assert not_given is not None and "partOf" not in not_given
+    assert not_given["status"] == "not-done"
+    # an event of another kind is not readable as this type
+    assert await read(gw, "MedicationDispense", taken.id) is None
+
+
+async def test_a_plugin_mapping_wins_and_is_validated_too(gw: Gateway, acme: AcmeFhir) -> None:
+    [reading, *_] = samples.observation_events()
+    await gw.emit([reading])
+    obs = await read(gw, "Observation", reading.id)
+    assert obs is not None and obs["code"] == {"text": "acme reading"}
+    acme.broken = True
+    with pytest.raises(FhirValidationError, match=r"Observation\.status: code 'bogus'"):
+        await read(gw, "Observation", reading.id)
+
+
+async def test_alarm_task_search_by_status_and_patient(gw: Gateway) -> None:
+    await gw.emit(samples.alarm_events() + samples.cancelled_alarm())
+    tasks = await search(gw, "Task", patient=f"Patient/{fhir_id(samples.RESIDENT)}")
+    assert sorted(t["status"] for t in tasks) == ["cancelled", "completed"]
+    [closed] = await search(gw, "Task", status="completed")
+    assert closed["output"][0]["valueCodeableConcept"]["coding"][0]["code"] == \
+        "assistance_given"
+    assert len(closed["relevantHistory"]) == len(samples.alarm_events())
