@@ -29,7 +29,7 @@ def operation_outcome(issues: Iterable[Issue | tuple[str, str]], *,
         else:
             code, text = issue
             out.append({"severity": severity, "code": code, "diagnostics": text})
-    return {"resourceType": "OperationOutcome", "issue": out}
+    return validate({"resourceType": "OperationOutcome", "issue": out})
 
 
 def searchset(base: str, resource_type: str, resources: list[dict[str, Any]],

@@ -71,6 +71,10 @@ class FhirRoute(APIRoute):
                 log.error("FHIR facade produced an invalid resource: %s", exc)
                 return outcome(500, f"Navet could not build a valid resource: {exc}",
                                "exception")
+            except Exception:  # still a FHIR answer; the details go to the log only
+                log.exception("FHIR %s %s failed", request.method, request.url.path)
+                return outcome(500, "internal error; the gateway log has the details",
+                               "exception")
 
         return handler
 
