@@ -166,6 +166,13 @@ class UgglanCloud:
             await self._push.aclose()
             self._push = None
 
+    async def push_with(self, client: httpx.AsyncClient) -> None:
+        """Deliver webhooks with ``client`` from now on (tests: into an app in-process).
+        The caller closes it."""
+        if self._push is not None and self._own_push:
+            await self._push.aclose()
+        self._push, self._own_push = client, False
+
     async def drain(self) -> None:
         """Wait until every queued webhook was delivered (tests)."""
         await self._queue.join()

@@ -26,6 +26,7 @@ from .routes import alarms, ws
 from .routes import supervision
 from .routes import staff
 from .routes import fhir
+from .routes import privacy
 
 DESCRIPTION = """\
 Navet is a vendor-neutral integration gateway for welfare technology.
@@ -67,5 +68,6 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(staff.router)
     app.include_router(fhir.router)  # FHIR R5 facade at /fhir/r5 (docs/fhir.md)
     app.include_router(ws.router)
+    app.include_router(privacy.router)
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     return app

@@ -24,7 +24,7 @@ from gateway.errors import NavetError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, devices, tokens
+    from . import commands, devices, privacy, tokens
 
     parser = argparse.ArgumentParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     tokens.add_parser(sub)
     devices.add_parser(sub)
+    privacy.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)

@@ -6,6 +6,8 @@ start and stop. Everything time-dependent takes the injected clock.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -26,11 +28,13 @@ from .metrics import Metrics
 from .notifier import Notifier
 from .outbox import OutboxDispatcher
 from .pipeline import Pipeline
+from .privacy import purge
 from .policy.cameras import SupervisionService
 from .plugins import GatewayPlugins, build_plugin_manager
 from .routing import Router
 from .rules import RuleContext, RulesRunner
 from .rules.builtin import builtin_rules
+from .security.pii import DataKeys, PiiCipher
 from .settings import AdapterInstance, Settings
 from .store import SQLiteStore, Subscription
 
@@ -139,6 +143,34 @@ class Gateway:
         self.audit = AuditLog(self.store, self.clock)
         self.commands = CommandService(self, self.audit)  # API -> policy -> audit -> adapter
         self.started = False
+        self._pii: PiiCipher | None = None
+        self._retention: asyncio.Task[None] | None = None
+
+    @property
+    def pii(self) -> PiiCipher:
+        """Encrypts personal identifiers at rest (keys in privacy.data_key_file)."""
+        if self._pii is None:
+            path = self.settings.privacy.data_key_file or \
+                self.settings.data_dir / "keys" / "data-keys.json"
+            self._pii = PiiCipher(DataKeys.load_or_create(path))
+        return self._pii
+
+    async def _retention_loop(self) -> None:
+        """Delete what is past its retention period, daily (gateway/core/privacy.py)."""
+        p = self.settings.privacy
+        while True:
+            try:
+                counts = await purge(self.store, self.clock.now(),
+                                     retention_days=p.retention_days,
+                                     frames_retention_days=p.frames_retention_days)
+                if any(counts.values()):
+                    log.info("retention: deleted %s", counts)
+                await self.clock.sleep(24 * 3600)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("retention purge failed; trying again in an hour")
+                await self.clock.sleep(3600)
 
     @property
     def broker(self) -> Any:
@@ -182,7 +214,8 @@ class Gateway:
         self.directory.load(self.store.rows("devices"))
         self.notifier.advance(self.store.last_seq())
         for path in s.care_config:
-            counts = await apply_care_config(load_care_config(path), self.store, self.directory)
+            counts = await apply_care_config(load_care_config(path), self.store, self.directory,
+                                             self.pii)
             log.info("care configuration %s loaded: %s", path, counts)
         for sub in s.subscriptions:
             await self.store.put_subscription(Subscription(
@@ -218,6 +251,8 @@ class Gateway:
 
         for inst in s.adapters:
             await self.start_adapter(inst)
+        if s.privacy.retention_days or s.privacy.frames_retention_days:
+            self._retention = asyncio.create_task(self._retention_loop(), name="retention")
         self.started = True
         log.info(
             "gateway started: %d adapter instance(s), %d subscription(s), %d device(s)",
@@ -279,6 +314,11 @@ class Gateway:
 
     async def stop(self) -> None:
         """Stop intake first, then let rules and delivery finish what was accepted."""
+        if self._retention is not None:
+            self._retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._retention
+            self._retention = None
         await self.supervision.stop()  # close open camera checks while adapters still run
         for inst_id, adapter in list(self.adapter_instances.items()):
             if inst_id not in self.hosts:

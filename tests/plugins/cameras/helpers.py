@@ -75,6 +75,7 @@ def care(adapter: str, tenant: str = TENANT) -> dict[str, Any]:
 
 def settings(tmp_path: Path, adapter: str, adapter_settings: dict[str, Any],
              tenant: str = TENANT) -> Settings:
+    tmp_path.mkdir(parents=True, exist_ok=True)
     file = tmp_path / f"care-{tenant}.json"
     file.write_text(json.dumps(care(adapter, tenant)), encoding="utf-8")
     return Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, care_config=[file],
@@ -125,15 +126,15 @@ async def ugglan_gateway(tmp_path: Path, clock: FakeClock,
         "register_webhook": False}), clock=clock, mqtt=broker.client("navet"))
     app = create_app(gateway=gw)
     app.state.gateway = gw
-    cloud._push = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                    base_url="http://navet")
+    push = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://navet")
+    await cloud.push_with(push)
     await gw.start()
     try:
         yield gw, cloud
     finally:
         await gw.stop()
         await cloud.stop()
-        await cloud._push.aclose()
+        await push.aclose()
 
 
 async def settle(gw: Gateway, fleet: Any = None) -> None:
