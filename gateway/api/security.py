@@ -70,6 +70,8 @@ POLICY: tuple[Rule, ...] = (
     _rule("GET", r"/api/v1/alarms(/.*)?", READERS),
     _rule("POST", r"/api/v1/alarms/[^/]+/(acknowledge|dispatch|attend|close|notes)",
           {"operator", "staff", "admin"}),
+    # a data subject's request for access: everything held about one resident
+    _rule("GET", r"/api/v1/residents/[^/]+/export", {"admin"}),
     # events, streams, directory, reports
     _rule("GET", r"/api/v1/(events|events/[^/]+|stream|devices|residents|summary)", READERS),
     _rule("WS", r"/api/v1/stream/ws", READERS),

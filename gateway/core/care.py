@@ -14,10 +14,18 @@ from typing import Any, Literal, get_args
 
 import yaml
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from gateway.errors import ConfigError
 
+from .security.pii import PiiCipher, normalise_personal_number
 from .directory import DeviceDirectory, DeviceEntry, device_id
 from .geo import GeoJsonArea
 from .model import DeviceKind, Location, Priority
@@ -35,6 +43,15 @@ class Resident(_Model):
     id: Pseudonym
     label: str = Field(default="", max_length=120, description="Non-identifying, e.g. 'Lgh 1102'.")
     home: Location | None = None
+    personal_number: str | None = Field(
+        default=None, exclude=True, repr=False,
+        description="Write-only: the personnummer (YYYYMMDD-NNNN), stored only encrypted "
+        "(AES-256-GCM), never returned, never in an event. Omitted: the stored one is kept.")
+
+    @field_validator("personal_number")
+    @classmethod
+    def _personal_number(cls, value: str | None) -> str | None:
+        return None if value is None else normalise_personal_number(value)
 
 
 DeviceRole = Literal["bed", "chair", "door", "motion", "leak", "fall", "other"]
@@ -305,7 +322,8 @@ def load_care_config(path: str | Path) -> CareConfig:
 
 
 async def apply_care_config(
-    config: CareConfig, store: SQLiteStore, directory: DeviceDirectory
+    config: CareConfig, store: SQLiteStore, directory: DeviceDirectory,
+    cipher: PiiCipher | None = None,
 ) -> dict[str, int]:
     """Upsert everything in ``config``. Returns counts of what was written."""
     counts = {"tenants": 0, "residents": 0, "devices": 0, "plans": 0}
@@ -347,9 +365,12 @@ async def apply_care_config(
         )
         counts["tenants"] += 1
         for res in tenant.residents:
+            body = res.model_dump(mode="json", exclude={"id", "personal_number"})
+            sealed = _sealed_personal_number(store, tenant.id, res, cipher)
+            if sealed:
+                body["personal_number_enc"] = sealed
             await store.put_row(
-                "residents", {"tenant": tenant.id, "id": res.id},
-                {"body": res.model_dump_json(exclude={"id"})},
+                "residents", {"tenant": tenant.id, "id": res.id}, {"body": json.dumps(body)},
             )
             counts["residents"] += 1
         for dev in tenant.devices:
@@ -387,7 +408,28 @@ def tenant_care(store: SQLiteStore, tenant: str) -> Tenant | None:
         return None
     body = json.loads(rows[0]["body"] or "{}")
     body.setdefault("name", rows[0]["name"])
-    residents = [Resident.model_validate({"id": r["id"], **json.loads(r["body"] or "{}")})
-                 for r in store.rows("residents", tenant)]
+    residents = [
+        Resident.model_validate({"id": r["id"], **_public(json.loads(r["body"] or "{}"))})
+        for r in store.rows("residents", tenant)
+    ]
     plans = [Plan.model_validate_json(r["body"]) for r in store.rows("plans", tenant)]
     return Tenant.model_validate({**body, "id": tenant, "residents": residents, "plans": plans})
+
+
+def _public(body: dict[str, Any]) -> dict[str, Any]:
+    """A stored resident body without its encrypted personal data."""
+    return {k: v for k, v in body.items() if k != "personal_number_enc"}
+
+
+def _sealed_personal_number(store: SQLiteStore, tenant: str, res: Resident,
+                            cipher: PiiCipher | None) -> str | None:
+    """The encrypted personal number to store: the new one, else the one already stored."""
+    if res.personal_number is not None:
+        if cipher is None:
+            raise ConfigError(f"tenant {tenant}: resident {res.id} has a personal number but "
+                              "no data key is available to encrypt it")
+        return cipher.encrypt(res.personal_number, context=f"resident:{tenant}:{res.id}")
+    for row in store.rows("residents", tenant):
+        if row["id"] == res.id:
+            return json.loads(row["body"] or "{}").get("personal_number_enc")
+    return None

@@ -97,6 +97,21 @@ class AuthSettings(BaseModel):
         return self
 
 
+class PrivacySettings(BaseModel):
+    """Personal data at rest and how long it is kept (gateway/core/privacy.py)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    data_key_file: Path | None = Field(
+        default=None, description="AES-256 data keys for personal identifiers; default "
+        "<data_dir>/keys/data-keys.json, created 0600 on first use.")
+    retention_days: int = Field(
+        default=0, ge=0, description="Delete events older than this (0 keeps them); events "
+        "still waiting for a consumer and events of open alarms are kept.")
+    frames_retention_days: int = Field(
+        default=30, ge=0, description="Raw frames and dead letters are kept this long.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAVET_", env_nested_delimiter="__", extra="forbid"
@@ -109,6 +124,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     disabled_plugins: list[str] = Field(default_factory=list)
     adapters: list[AdapterInstance] = Field(default_factory=list)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)

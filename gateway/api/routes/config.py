@@ -27,7 +27,8 @@ class Applied(BaseModel):
 async def post_config(gateway: GatewayDep, config: CareConfig) -> Applied:
     """Apply a care configuration. Field errors come back as 422 naming the field."""
     try:
-        counts = await apply_care_config(config, gateway.store, gateway.directory)
+        counts = await apply_care_config(config, gateway.store, gateway.directory,
+                                         gateway.pii)
     except ConfigError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from err
     return Applied(applied=counts)
