@@ -19,6 +19,7 @@ from gateway.transports.base import MqttClient
 
 from .adapters import IngestResult, RawFrame
 from .alarms import AlarmService
+from .alerts import SystemAlerts
 from .audit import AuditLog
 from .care import apply_care_config, load_care_config
 from .clock import Clock, SystemClock
@@ -144,6 +145,7 @@ class Gateway:
         self.commands = CommandService(self, self.audit)  # API -> policy -> audit -> adapter
         self.started = False
         self._pii: PiiCipher | None = None
+        self.alerts = SystemAlerts(self)  # alarms about Navet itself (store unwritable)
         self._retention: asyncio.Task[None] | None = None
 
     @property
@@ -251,6 +253,7 @@ class Gateway:
 
         for inst in s.adapters:
             await self.start_adapter(inst)
+        self.alerts.start()
         if s.privacy.retention_days or s.privacy.frames_retention_days:
             self._retention = asyncio.create_task(self._retention_loop(), name="retention")
         self.started = True
@@ -314,6 +317,7 @@ class Gateway:
 
     async def stop(self) -> None:
         """Stop intake first, then let rules and delivery finish what was accepted."""
+        await self.alerts.stop()
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):

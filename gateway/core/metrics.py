@@ -44,3 +44,7 @@ class Metrics:
         self.stream_clients = Gauge(
             "navet_stream_clients", "Connected live-stream clients", registry=r
         )
+        self.system_alert = Gauge(
+            "navet_system_alert", "1 while Navet itself cannot do its job (e.g. store unwritable)",
+            ["alert"], registry=r,
+        )
