@@ -1,0 +1,100 @@
+"""Faults injected into a running gateway: what devices and operators see.
+
+The database becomes unwritable (SQLite ``query_only``, exactly what a
+read-only or full disk looks like to the store): a SCAIP unit's alarm is not
+acknowledged (SIP 500), so the unit keeps it and sends again; operators are
+told on MQTT (a retained system alert), by ``/readyz`` and by a technical alarm
+in every tenant's stream once the store is back; the resent alarm is stored
+once, and nothing accepted before the fault is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway import FakeClock
+from gateway.core.gateway import Gateway
+from gateway.core.settings import Settings
+from gateway.transports.base import MqttMessage
+from gateway.transports.memory import MemoryBroker
+from simulators.scaip import ScaipUnit
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        data_dir=tmp_path, mqtt={"mode": "memory"},
+        adapters=[{"adapter": "scaip", "tenant": "vasteras", "settings": {
+            "host": "127.0.0.1", "port": 0, "units": {"unit7": {"password": "s3cret"}},
+            "hold": False}}],
+    )
+
+
+async def _until(predicate: object, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def _set_writable(gw: Gateway, writable: bool) -> None:
+    gw.store._write_conn.execute(f"PRAGMA query_only = {0 if writable else 1}")
+
+
+async def test_unwritable_store_leaves_devices_unacknowledged_and_tells_operators(
+    gateway: Gateway, clock: FakeClock, broker: MemoryBroker,
+) -> None:
+    alerts: list[dict[str, object]] = []
+    watcher = broker.client("alarm-centre-dashboard")
+    await watcher.connect()
+
+    async def keep(msg: MqttMessage) -> None:
+        alerts.append(json.loads(msg.payload))
+
+    await watcher.subscribe("navet/system/alerts/#", keep)
+    port = gateway.adapter_instances["scaip-vasteras"].ports["udp"]
+    unit = ScaipUnit("unit7", "s3cret", ("127.0.0.1", port), clock=clock, timeout_s=3)
+    await unit.start()
+    try:
+        assert await unit.register() == 200
+        before = await unit.alarm("personal_button")  # accepted before the fault
+        assert before.snu == 0
+        stored_before = gateway.store.count_events("vasteras")
+
+        _set_writable(gateway, False)
+        with pytest.raises(RuntimeError, match="SIP 500"):
+            await unit.alarm("fall")  # not acknowledged: the unit still has its alarm
+        assert not gateway.store.healthy
+        await clock.advance(1)  # the watcher's next look
+        await _until(lambda: alerts and alerts[-1]["state"] == "active")
+        assert "cannot store" in str(alerts[-1]["text"])
+        assert gateway.alerts.active.keys() == {"store"}
+
+        _set_writable(gateway, True)
+        resent = await unit.alarm("fall")  # the unit sends its alarm again: now it is stored
+        assert resent.snu == 0
+        await clock.advance(1)
+        await _until(lambda: alerts[-1]["state"] == "cleared")
+        await _until(lambda: "alarm.raised" in gateway.store.count_events("vasteras") and any(
+            str(s.event.data.kind) == "technical.other"  # type: ignore[union-attr]
+            for s in gateway.store.query_events("vasteras") if s.event.type == "alarm.raised"))
+    finally:
+        await unit.stop()
+        await watcher.disconnect()
+
+    after = gateway.store.count_events("vasteras")
+    raised = [s.event for s in gateway.store.query_events("vasteras")
+              if s.event.type == "alarm.raised"]
+    kinds = sorted(str(e.data.kind) for e in raised)
+    # the alarm from before the fault, the resent fall alarm (once), and Navet's own
+    # technical alarm about the gap
+    assert kinds == ["fall", "personal_button", "technical.other"]
+    gap = next(e for e in raised if str(e.data.kind) == "technical.other")
+    assert "could not store incoming events" in (gap.data.text or "")
+    for etype, n in stored_before.items():
+        assert after.get(etype, 0) >= n  # nothing accepted before the fault went missing
