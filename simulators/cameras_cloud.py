@@ -153,6 +153,9 @@ class UgglanCloud:
             if s.timer is not None:
                 s.timer.cancel()
         if self._sender is not None:
+            with contextlib.suppress(TimeoutError):  # let a delivery in flight finish
+                async with asyncio.timeout(2):
+                    await self._queue.join()
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sender

@@ -59,8 +59,10 @@ class NightPatrol:
         self.findings: dict[str, int] = {}
         self._client = client
         self._tasks: set[asyncio.Task[None]] = set()
+        self.speed = 1.0
 
     def schedule(self, runner: ScenarioRunner, *, days: int = 1) -> None:
+        self.speed = runner.speed  # a look lasts scenario seconds, like everything else
         rounds = max(1, int(days * DAY // self.round_s))
         for r in range(rounds):
             t0 = runner.now + self.first_round_s + r * self.round_s
@@ -99,7 +101,7 @@ class NightPatrol:
                 return f"failed:{resp.status_code}"
             session = resp.json()["session"]  # the view URL stays in the (simulated) app
             self.started += 1
-            await self.clock.sleep(self.rng.uniform(*self.look_s))
+            await self.clock.sleep(self.rng.uniform(*self.look_s) / self.speed)
             finding = self._finding()
             await client.post(f"{api}/{session}/observations", json={"finding": finding},
                               headers=headers, params=params)

@@ -448,11 +448,15 @@ class SupervisionService:
         data = json.loads(row[0])["data"]
         return str(data.get("reason") or "ended"), int(data.get("duration_s") or 0)
 
-    async def stop(self) -> None:
-        """End every open check (the gateway is stopping)."""
+    async def stop(self, timeout_s: float = 3.0) -> None:
+        """End every open check (the gateway is stopping); wait at most ``timeout_s`` of real
+        time for each vendor (the vendor's own max length closes what Navet cannot)."""
         for s in list(self.sessions.values()):
             with contextlib.suppress(Exception):
-                await self._finish(s, "shutdown")
+                await asyncio.wait_for(self._finish(s, "shutdown"), timeout_s)
+            self.sessions.pop(s.id, None)
+            if s.task is not None:
+                s.task.cancel()
 
     # ------------------------------------------------------------------ observations
 
