@@ -229,3 +229,41 @@ def test_published_state_matches_the_asyncapi_contract(broker: MemoryBroker) -> 
     for example in [state.as_payload(), *validator.schema["examples"]]:
         assert not list(validator.iter_errors(example)), example
     assert state.as_payload()["faults"] == ["mains_lost"]
+
+
+# --------------------------------------------------------------------------- a real broker
+
+
+from tests.transports.conftest import (  # noqa: E402  # fixtures of the transport tests
+    Inbox,
+    mosquitto,  # noqa: F401  # fixture
+    mqtt_client,  # noqa: F401  # fixture
+    wait_until,
+)
+
+
+async def test_over_mosquitto_the_state_is_retained_and_survives_a_restart(
+        mosquitto: Any, mqtt_client: Any) -> None:  # noqa: F811  # fixtures
+    def sink(client: Any) -> MqttSink:
+        return MqttSink({}, SimpleNamespace(mqtt=client, prefix="navet",
+                                            subscription=SimpleNamespace(tenant=TENANT)))
+
+    first = sink(await mqtt_client(mosquitto.port, "navet-before"))
+    await first.deliver(device_event("device.battery", {"level_pct": 55, "low": False}, T0))
+    await first.mqtt.disconnect()  # the gateway goes away; the broker keeps the state
+
+    second = sink(await mqtt_client(mosquitto.port, "navet-after"))
+    await second.deliver(device_event("device.offline", {"reason": "no heartbeat"},
+                                      T0 + timedelta(hours=1), adapter="navet"))
+
+    inbox = Inbox()
+    dashboard = await mqtt_client(mosquitto.port, "dashboard")
+    await dashboard.subscribe(f"navet/{TENANT}/devices/+/state", inbox)
+    first_seen = (await inbox.wait_for(1))[0]
+    assert first_seen.retain and first_seen.topic == STATE
+
+    def complete() -> bool:
+        last = json.loads(inbox.messages[-1].payload)
+        return last["status"] == "offline" and (last["battery"] or {}).get("level_pct") == 55
+
+    await wait_until(complete, "the state with the battery known before the restart")
