@@ -76,7 +76,7 @@ class AdapterHostImpl:
         return await self.gateway.ingest(frame)
 
     def mqtt(self) -> MqttClient:
-        return self.gateway.mqtt
+        return self.gateway.mqtt_for(self.instance_id)
 
     async def alarm_state(self, alarm: str) -> str | None:
         """The lifecycle state of ``alarm`` as ``alarm.<state>`` (None if unknown).
@@ -145,6 +145,7 @@ class Gateway:
         self.commands = CommandService(self, self.audit)  # API -> policy -> audit -> adapter
         self.started = False
         self._pii: PiiCipher | None = None
+        self._instance_mqtt: dict[str, MqttClient] = {}
         self.alerts = SystemAlerts(self)  # alarms about Navet itself (store unwritable)
         self._retention: asyncio.Task[None] | None = None
 
@@ -271,6 +272,7 @@ class Gateway:
                 f"adapter instance {inst.instance_id}: bad settings: {err}"
             ) from err
         host = AdapterHostImpl(self, inst, self.clock)
+        await self._isolate_mqtt(inst.instance_id, cls)
         self.adapter_instances[inst.instance_id] = adapter
         self.adapter_instances.setdefault(inst.adapter, adapter)
         self.hosts[inst.instance_id] = host
@@ -278,6 +280,30 @@ class Gateway:
         if start is not None:
             await start(host)
         return adapter
+
+    def mqtt_for(self, instance_id: str) -> MqttClient:
+        """The MQTT client an adapter instance uses: its own, or the shared one."""
+        return self._instance_mqtt.get(instance_id) or self.mqtt
+
+    async def _isolate_mqtt(self, instance_id: str, cls: Any) -> None:
+        """Give an MQTT-speaking adapter instance its own broker session (mqtt.isolate_adapters).
+
+        Each session has its own queue and in-flight window at the broker, so one
+        vendor's flood waits in its own queue and another vendor's alarm does not
+        queue behind it. Only for a real broker (embedded or external).
+        """
+        shared = self._mqtt
+        transports = set(getattr(getattr(cls, "manifest", None), "transports", ()) or ())
+        if not self.settings.mqtt.isolate_adapters or "mqtt" not in transports \
+                or shared is None or not hasattr(shared, "settings") \
+                or self.settings.mqtt.mode == "memory":
+            return
+        from gateway.transports.mqtt import PahoMqttClient
+
+        base = shared.settings  # the shared client's settings carry the broker's real port
+        client = PahoMqttClient(base, client_id=f"{base.client_id}.{instance_id}")
+        await client.connect()
+        self._instance_mqtt[instance_id] = client
 
     def _make_sink(self, sub: Subscription) -> None:
         try:
@@ -348,6 +374,12 @@ class Gateway:
                     await aclose()
                 except Exception:
                     log.exception("sink %s failed to close cleanly", sub_id)
+        for inst_id, client in list(self._instance_mqtt.items()):
+            try:
+                await client.disconnect()
+            except Exception:
+                log.exception("MQTT disconnect of adapter instance %s failed", inst_id)
+        self._instance_mqtt.clear()
         if self._mqtt is not None:
             try:
                 await self._mqtt.disconnect()

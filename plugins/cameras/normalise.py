@@ -68,10 +68,12 @@ def fault(c: Common, *, kind: str, active: bool, code: str | None, text: str | N
 def end_reason(client_reason: Any, vendor_reason: str, mapping: dict[str, str]) -> str:
     """The normalised end reason: the one Navet gave with its stop, else the vendor's, mapped.
 
-    Raises ``KeyError`` for a vendor reason the mapping does not know.
+    Raises ``ValueError`` for a vendor reason the mapping does not know.
     """
     if isinstance(client_reason, str) and _TOKEN.match(client_reason):
         return client_reason
+    if vendor_reason not in mapping:
+        raise ValueError(f"end reason {vendor_reason!r} is not one of {', '.join(mapping)}")
     reason = mapping[vendor_reason]
     assert reason in END_REASONS
     return reason

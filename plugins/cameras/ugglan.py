@@ -299,7 +299,10 @@ class UgglanAdapter(AdapterBase):
             return [n.ended(c, session=_session(data),
                             duration_s=(when - begun).total_seconds(), reason=reason)]
         if kind == "camera.mode":
-            return [n.privacy(c, state=PRIVACY[_text(data, "mode")],
+            mode = _text(data, "mode")
+            if mode not in PRIVACY:
+                raise ValueError(f"mode {mode!r} is not one of {', '.join(PRIVACY)}")
+            return [n.privacy(c, state=PRIVACY[mode],
                               session=data.get("reference"))]
         if kind == "camera.heartbeat":
             return [n.heartbeat(c, interval_s=_int(data, "interval_s", optional=True))]

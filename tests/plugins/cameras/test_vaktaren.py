@@ -73,7 +73,7 @@ def test_the_same_report_twice_is_the_same_event(decode: Any) -> None:
     (report("alive", ts="2026-01-13T21:30:05Z"), TOPIC, "ts must be epoch milliseconds"),
     (report("alive", ts=10**20), TOPIC, "'alive' report"),
     (report("privacy", state="recording"), TOPIC, "state must be off, covered or live"),
-    (report("session_end", session="sv-1", dur_s=5, end="nope"), TOPIC, "nope is missing"),
+    (report("session_end", session="sv-1", dur_s=5, end="nope"), TOPIC, "end reason 'nope' is not one of cmd, max, link"),
     (report("session_start", session=""), TOPIC, "session must be non-empty text"),
     (report("selfdestruct"), TOPIC, "unknown report ev 'selfdestruct'"),
 ])
