@@ -30,6 +30,7 @@ WITH_STATUS = ("Task", "Observation", "Encounter", "MedicationDispense",
 COMMON = ("_id", "_lastUpdated")
 DEFAULT_COUNT = 50
 MAX_COUNT = 500
+MAX_OFFSET = 1_000_000
 IGNORED = ("tenant", "_format", "_count", "_offset")
 
 
@@ -84,7 +85,7 @@ def parse_date(value: str) -> tuple[str, datetime, datetime]:
         else:
             start = datetime(int(g["year"]), 1, 1, tzinfo=UTC)
             end = datetime(start.year + 1, 1, 1, tzinfo=UTC)
-    except ValueError as err:
+    except (ValueError, OverflowError) as err:  # 2026-02-30, 9999-12-31 + 1 day
         raise SearchError(f"_lastUpdated {value!r}: {err}") from err
     return g["prefix"] or "eq", start, end
 
@@ -145,8 +146,8 @@ class SearchQuery:
             o = 0 if offset is None else int(offset)
         except ValueError as err:
             raise SearchError(f"_count and _offset must be whole numbers: {err}") from err
-        if not 0 <= c <= MAX_COUNT or o < 0:
-            raise SearchError(f"_count must be 0..{MAX_COUNT} and _offset >= 0")
+        if not 0 <= c <= MAX_COUNT or not 0 <= o <= MAX_OFFSET:
+            raise SearchError(f"_count must be 0..{MAX_COUNT} and _offset 0..{MAX_OFFSET}")
         self.count, self.offset = c, o
 
     def matches(self, res: dict[str, Any]) -> bool:

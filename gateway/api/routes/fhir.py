@@ -202,8 +202,8 @@ async def subscription_status(fid: str, gateway: GatewayDep,
             summary="Notifications already sent, by event number (catch up after a gap)")
 async def subscription_events(
     fid: str, gateway: GatewayDep, tenant: TenantScope,
-    since: Annotated[int | None, Query(alias="eventsSinceNumber", ge=1)] = None,
-    until: Annotated[int | None, Query(alias="eventsUntilNumber", ge=1)] = None,
+    since: Annotated[int | None, Query(alias="eventsSinceNumber", ge=1, le=2**62)] = None,
+    until: Annotated[int | None, Query(alias="eventsUntilNumber", ge=1, le=2**62)] = None,
     content: Annotated[str | None, Query(pattern="^(empty|id-only|full-resource)$")] = None,
 ) -> FhirResponse:
     sink = await _sink(gateway, tenant.id, fid)
