@@ -39,7 +39,8 @@ both vendors echo it.
 **Observations.** What staff saw is ``supervision.observation``;
 :class:`SupervisionFindingsRule` turns ``needs_alarm`` into an ``alarm.raised``
 (kind ``supervision.needs_help``, priority critical, escalating like any alarm)
-and ``needs_visit`` into ``visit.requested`` for the home-care team.
+and ``needs_visit`` into ``visit.requested`` for the home-care team. The same rule
+raises a technical alarm when a camera reports a session Navet never allowed.
 
 The command path follows :mod:`gateway.core.commands` (same :class:`Command`,
 same audit log, the decision audited before anything is sent) but runs here:
@@ -588,11 +589,65 @@ def derived_for(observation: EventBase) -> list[EventBase]:
     return []
 
 
+UNALLOWED_TEXT = "camera streamed outside any check Navet allowed"
+
+
+def allowed_session(store: Any, tenant: str, session: str) -> bool:
+    """Whether the audit log holds Navet's allowance of ``session`` (written before the
+    vendor was asked, so it is there before the vendor can report the session)."""
+    def query(conn: Any) -> bool:
+        try:
+            row = conn.execute(
+                "SELECT 1 FROM audit_log WHERE tenant = ? AND action = ? AND decision = "
+                "'allowed' AND json_extract(detail, '$.session') = ? LIMIT 1",
+                (tenant, START, session)).fetchone()
+        except Exception:  # no audit log yet: nothing was ever allowed
+            return False
+        return row is not None
+
+    return bool(store.read_sync(query))
+
+
+def unallowed_stream(event: EventBase, store: Any) -> list[EventBase]:
+    """A camera that reports a session Navet never allowed raises a technical alarm.
+
+    Outside sessions a camera must be off or covered; a vendor portal, a service
+    technician or a fault that opens the stream is a privacy incident someone must
+    look into now (and a personuppgiftsincident to assess).
+    """
+    data: Any = event.data
+    if event.type == "supervision.started":
+        session = str(data.session)
+    elif event.type == "camera.privacy" and str(data.state) == "live" and data.session is None:
+        session = ""
+    else:
+        return []
+    if session and allowed_session(store, event.tenant, session):
+        return []
+    return [make_event(
+        "alarm.raised", tenant=event.tenant, time=event.time, resident=event.resident,
+        device=event.device, priority=Priority.HIGH,
+        source={"adapter": NAVET, "protocol": NAVET, "ref": event.id},
+        data={"kind": AlarmKind.TECHNICAL_OTHER, "code": "supervision.unallowed_stream",
+              "text": f"{UNALLOWED_TEXT} (session {session or 'none'})"[:500]},
+        id=event_id(NAVET, event.tenant, event.id, "alarm.raised"))]
+
+
 class SupervisionFindingsRule:
-    """Core rule: an observation that needs someone raises an alarm or requests a visit."""
+    """Core rule for camera checks.
+
+    An observation that needs someone raises an alarm (``needs_alarm``) or requests a
+    visit (``needs_visit``); a camera streaming in a session Navet never allowed raises a
+    technical alarm (:func:`unallowed_stream`).
+    """
 
     name = "supervision-findings"
 
     def on_event(self, event: EventBase, ctx: Any) -> list[EventBase]:
-        return derived_for(event) if event.type == "supervision.observation" else []
+        if event.type == "supervision.observation":
+            return derived_for(event)
+        if event.type in ("supervision.started", "camera.privacy") \
+                and event.source.adapter != NAVET:
+            return unallowed_stream(event, ctx.store)
+        return []
 

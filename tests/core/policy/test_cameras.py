@@ -7,6 +7,7 @@ simulated Vaktaren units on the in-memory broker, on a fake clock.
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -282,3 +283,19 @@ def test_tonight_starts_at_local_noon() -> None:
     at_0300 = datetime.fromisoformat("2026-01-14T02:00:00+00:00")
     start = SupervisionService.night_start(at_0300, "Europe/Stockholm")
     assert start.isoformat() == "2026-01-13T12:00:00+01:00"
+
+
+async def test_a_camera_streaming_in_a_session_navet_never_allowed_raises_an_alarm(
+        night: tuple[Gateway, VaktarenUnits]) -> None:
+    gw, units = night
+    allowed = await gw.supervision.start_check(TENANT, "natt-1", "r-1")
+    assert isinstance(allowed, CheckStarted)
+    # someone opens cam-2's stream through the vendor, past Navet
+    await units.mqtt.publish("vaktaren/site-1/cam-2/event", json.dumps(
+        {"seq": 1, "ts": int(T0.timestamp() * 1000), "ev": "session_start",
+         "session": "portal-17", "viewer": "service", "max_s": 600}))
+    await settle(gw)
+    [alarm] = events(gw, "alarm.raised")
+    assert alarm.resident == "r-2" and alarm.device.id == "vaktaren:cam-2"
+    assert alarm.data.kind == "technical.other" and alarm.priority == "high"
+    assert alarm.data.code == "supervision.unallowed_stream" and "portal-17" in alarm.data.text
