@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -41,8 +42,10 @@ def as_staff(staff: str) -> dict[str, Any]:
 
 
 async def test_start_returns_a_short_lived_viewing_url_not_to_be_cached(
-        night: tuple[Gateway, VaktarenUnits, httpx.AsyncClient]) -> None:
+        night: tuple[Gateway, VaktarenUnits, httpx.AsyncClient],
+        caplog: pytest.LogCaptureFixture) -> None:
     gw, units, client = night
+    caplog.set_level(logging.DEBUG)
     resp = await client.post(API, json={"resident": "r-1"}, **as_staff("natt-1"))
     assert resp.status_code == 201, resp.text
     body = resp.json()
@@ -50,6 +53,15 @@ async def test_start_returns_a_short_lived_viewing_url_not_to_be_cached(
     assert body["device"] == "vaktaren:cam-1" and body["max_session_s"] == MAX_S
     assert resp.headers["cache-control"] == "no-store"
     assert units.units["cam-1"].session is not None
+    token = body["view_url"].split("?t=", 1)[1]
+    assert "check sv-" in caplog.text and token not in caplog.text  # logged, but never the token
+    await client.post(f"{API}/{body['session']}/end", **as_staff("natt-1"))
+    await settle(gw)
+    stored = gw.store.read_sync(lambda conn: [
+        *(r[0] for r in conn.execute("SELECT body FROM events")),
+        *(r[0] for r in conn.execute("SELECT detail || reason FROM audit_log")),
+        *(bytes(r[0]).decode() for r in conn.execute("SELECT payload FROM frames"))])
+    assert stored and not any(token in row for row in stored)
 
 
 @pytest.mark.parametrize(("staff", "resident", "code"), [
