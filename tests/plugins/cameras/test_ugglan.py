@@ -255,3 +255,37 @@ async def test_the_webhook_is_not_acknowledged_when_nothing_could_be_stored() ->
             await host.hooks["events"](Request())
     finally:
         await adapter.stop()
+
+
+async def test_the_adapter_keeps_its_callback_registered_at_ugglan(
+        tmp_path: Path, clock: FakeClock, broker: MemoryBroker) -> None:
+    cloud = UgglanCloud(clock, ["cam-1"], api_key=API_KEY, webhook_secret=SECRET)
+    await cloud.start()
+    gw = Gateway(settings_for(tmp_path, cloud, register_webhook=True), clock=clock,
+                 mqtt=broker.client("navet"))
+    await gw.start()
+    try:
+        import asyncio
+        for _ in range(200):  # the first PUT goes out as the adapter starts
+            if cloud.callback_url:
+                break
+            await asyncio.sleep(0.01)
+        assert cloud.callback_url == "https://navet.example/ingress/ugglan-vasteras/events"
+        cloud.callback_url = None  # e.g. Ugglan lost it: the next renewal puts it back
+        await clock.advance(600)
+        for _ in range(200):
+            if cloud.callback_url:
+                break
+            await asyncio.sleep(0.01)
+        assert cloud.callback_url is not None
+    finally:
+        await gw.stop()
+        await cloud.stop()
+
+
+def settings_for(tmp_path: Path, cloud: UgglanCloud, **extra: Any) -> Any:
+    from .helpers import settings as make_settings
+
+    return make_settings(tmp_path, "ugglan", {
+        "api_url": cloud.api_url, "api_key": API_KEY, "webhook_secret": SECRET,
+        "callback_url": "https://navet.example/ingress/ugglan-vasteras/events", **extra})
