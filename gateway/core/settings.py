@@ -37,6 +37,10 @@ class MqttSettings(BaseModel):
     tls_cert: str | None = None
     tls_key: str | None = None
     northbound_prefix: str = "navet"
+    isolate_adapters: bool = Field(
+        default=True, description="Give every adapter instance its own MQTT connection "
+        "(client id '<client_id>.<instance>'), so a flood from one vendor's bridge queues in "
+        "its own broker session and cannot hold back another vendor's alarms.")
 
 
 class HttpSettings(BaseModel):

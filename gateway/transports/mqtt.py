@@ -63,6 +63,7 @@ class _Handling:
     item: _Incoming
     done: bool = False
     ok: bool = False
+    slot: bool = False  # holds one of the client's concurrency slots
 
 
 class PahoMqttClient:
@@ -368,10 +369,12 @@ class PahoMqttClient:
             if not handlers:
                 self._park(item)
                 continue
-            await self._slots.acquire()
             handling = _Handling(item)
             self._acks.append(handling)
             previous = self._chains.get(msg.topic)
+            if previous is None:
+                await self._slots.acquire()  # a topic waiting its turn holds no slot
+                handling.slot = True
             task = asyncio.create_task(
                 self._handle(handling, list(dict.fromkeys(handlers)), previous),
                 name=f"mqtt-handle-{msg.topic}")
@@ -382,8 +385,11 @@ class PahoMqttClient:
     async def _handle(self, handling: _Handling, handlers: list[Handler],
                       previous: asyncio.Task[None] | None) -> None:
         try:
-            if previous is not None and not previous.done():
-                await asyncio.wait([previous])  # the topic's earlier message first
+            if previous is not None:
+                if not previous.done():
+                    await asyncio.wait([previous])  # the topic's earlier message first
+                await self._slots.acquire()
+                handling.slot = True
             msg = handling.item.message
             ok = True
             for handler in handlers:  # a handler under two filters runs once
@@ -398,7 +404,8 @@ class PahoMqttClient:
             handling.ok = ok
         finally:
             handling.done = True
-            self._slots.release()
+            if handling.slot:
+                self._slots.release()
             self._send_acks()
 
     def _handled(self, task: asyncio.Task[None], topic: str) -> None:

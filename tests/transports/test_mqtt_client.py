@@ -261,3 +261,34 @@ async def test_concurrency_one_handles_strictly_in_arrival_order(
         await producer.publish(f"serial/{payload[0]}", payload.encode(), qos=1)
     await asyncio.wait_for(done.wait(), WAIT)
     assert got == sent
+
+
+async def test_a_topic_backed_up_behind_itself_holds_no_slot_so_others_go_on(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    """Messages waiting behind an earlier message of their own topic must not take the
+    handler slots: with two slots, a stuck flood topic still leaves one for a leak."""
+    consumer = await mqtt_client(mosquitto.port, "slots-consumer", concurrency=2)
+    release = asyncio.Event()
+    handled: list[str] = []
+    leak = asyncio.Event()
+
+    async def handler(msg: MqttMessage) -> None:
+        if msg.payload == b"flood-0":
+            await release.wait()  # the flood's first message is slow
+        handled.append(msg.payload.decode())
+        if msg.topic == "slots/leak":
+            leak.set()
+
+    await consumer.subscribe("slots/#", handler, qos=1)
+    producer = await mqtt_client(mosquitto.port, "slots-producer", persistent=False)
+    for i in range(5):
+        await producer.publish("slots/flood", f"flood-{i}".encode(), qos=1)
+    await producer.publish("slots/leak", b"leak", qos=1)
+    await asyncio.wait_for(leak.wait(), WAIT)  # not stuck behind the flood's four waiters
+    assert handled == ["leak"]
+    release.set()
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while len(handled) < 6 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+    assert handled == ["leak"] + [f"flood-{i}" for i in range(5)]
