@@ -10,6 +10,7 @@ import pytest
 
 from gateway import AdapterBase, AdapterRegistry, DeviceKind, Manifest, RawFrame, hookimpl
 from gateway.core.plugins import BUILTIN_PLUGINS, GatewayPlugins, build_plugin_manager
+from gateway.core.model import CONTRACT_VERSION
 from gateway.errors import DuplicateAdapterError
 
 
@@ -61,7 +62,7 @@ def test_adapter_for_a_future_contract_is_refused_naming_both_versions() -> None
     info = _info(plugins, "acme_locks")
     assert info.status == "refused"
     assert info.adapters == []
-    assert ">=2.0,<3" in info.reason and "1.0" in info.reason
+    assert ">=2.0,<3" in info.reason and CONTRACT_VERSION in info.reason
     assert info.reason == (
         "adapter 'acme-lock' supports contract >=2.0,<3 but this gateway runs contract 1.0"
     )
