@@ -64,7 +64,8 @@ def test_adapter_for_a_future_contract_is_refused_naming_both_versions() -> None
     assert info.adapters == []
     assert ">=2.0,<3" in info.reason and CONTRACT_VERSION in info.reason
     assert info.reason == (
-        "adapter 'acme-lock' supports contract >=2.0,<3 but this gateway runs contract 1.0"
+        "adapter 'acme-lock' supports contract >=2.0,<3 but this gateway runs contract "
+        f"{CONTRACT_VERSION}"
     )
     assert "acme-lock" not in plugins.adapters
     assert _info(plugins, "alarms").status == "loaded"  # the others are unaffected
