@@ -9,7 +9,8 @@ halfway, restart it with the same config and check, by reading its SQLite file:
 * after the restart every published frame's events are stored exactly once,
   under the ids the adapter's own decode gives those frames (so nothing was
   stored under a different id on redelivery);
-* a northbound MQTT subscriber received every fanned-out event id at least once.
+* a northbound MQTT subscriber and a webhook consumer each received every
+  fanned-out event id at least once, with the ids the store holds.
 
 A broker PUBACK to the bridge only means Mosquitto has the frame; the gateway's
 durability comes from acking Mosquitto only after the SQLite commit, on a
@@ -184,6 +185,27 @@ async def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(
 
     port = mosquitto.port  # type: ignore[attr-defined]
     http_port = free_port()
+    hook_port = free_port()
+    hooked: list[str] = []
+
+    async def webhook_consumer(scope: dict[str, object], receive: object, send: object) -> None:
+        body = b""
+        while True:
+            msg = await receive()  # type: ignore[operator]
+            body += msg.get("body", b"")
+            if not msg.get("more_body"):
+                break
+        hooked.append(json.loads(body)["id"])
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b""})  # type: ignore[operator]
+
+    import uvicorn
+
+    hook_server = uvicorn.Server(uvicorn.Config(webhook_consumer, host="127.0.0.1",
+                                                port=hook_port, lifespan="off",
+                                                log_level="warning"))
+    hook_server.install_signal_handlers = lambda: None  # type: ignore[attr-defined,method-assign]
+    hook_task = asyncio.create_task(hook_server.serve())
     db = tmp_path / "data" / "navet.db"
     config = tmp_path / "navet.yaml"
     config.write_text(yaml.safe_dump({
@@ -195,7 +217,12 @@ async def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(
         "http": {"host": "127.0.0.1", "port": http_port},
         "adapters": [{"adapter": "zigbee2mqtt", "tenant": TENANT,
                       "settings": {"base_topic": BASE}}],
-        "subscriptions": [{"id": "northbound", "tenant": TENANT, "sink": "mqtt"}],
+        "subscriptions": [
+            {"id": "northbound", "tenant": TENANT, "sink": "mqtt"},
+            {"id": "webhook", "tenant": TENANT, "sink": "webhook",
+             "settings": {"url": f"http://127.0.0.1:{hook_port}/events",
+                          "secret": "crash-test-webhook-secret-0123456789"}},
+        ],
     }))
     frames = _frames()
     expected, fanned = _expected_ids(frames)
@@ -250,10 +277,16 @@ async def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(
         await _until(lambda: set(received) >= fanned, STORE_TIMEOUT,
                      "the northbound subscriber to receive every event", gw.log_tail)
         assert set(received) <= expected
+        await _until(lambda: set(hooked) >= fanned, STORE_TIMEOUT,
+                     "the webhook consumer to receive every event", gw.log_tail)
+        assert set(hooked) <= expected
     finally:
         if publisher is not None and not publisher.done():
             publisher.cancel()
         gw.stop()
+        hook_server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(hook_task, 10)
         for c in (bridge, consumer):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(c.disconnect(), 10)
