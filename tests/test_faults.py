@@ -98,3 +98,59 @@ async def test_unwritable_store_leaves_devices_unacknowledged_and_tells_operator
     assert "could not store incoming events" in (gap.data.text or "")
     for etype, n in stored_before.items():
         assert after.get(etype, 0) >= n  # nothing accepted before the fault went missing
+
+
+@pytest.mark.slow
+async def test_broker_restart_under_load_is_reported_and_caught_up(tmp_path: Path) -> None:
+    """Mosquitto restarts while a bridge streams frames: readiness says MQTT is down, the
+    gateway reconnects by itself, and every frame's events end up stored exactly once."""
+    from gateway.api.routes.health import readiness
+    from gateway.core.settings import MqttSettings
+    from gateway.errors import TransportError
+    from gateway.transports.mosquitto import MosquittoProcess
+    from gateway.transports.mqtt import PahoMqttClient
+    from tests.services import free_port, require_binary
+
+    binary = require_binary("mosquitto", "apt-get install mosquitto", "/usr/sbin/mosquitto")
+    broker = MosquittoProcess(port=free_port(), data_dir=tmp_path / "mosquitto", binary=binary)
+    await broker.start()
+    settings = Settings(
+        data_dir=tmp_path / "navet",
+        mqtt={"mode": "external", "port": broker.port, "client_id": "navet-restart"},
+        adapters=[{"adapter": "zigbee2mqtt", "tenant": "vasteras"}],
+    )
+    gw = Gateway(settings)
+    await gw.start()
+    bridge = PahoMqttClient(MqttSettings(mode="external", port=broker.port),
+                            client_id="restart-bridge", persistent=False,
+                            reconnect_delay=(0.1, 0.5), publish_timeout=2.0)
+    await bridge.connect()
+    frames = 200
+    seen_down = False
+    try:
+        for i in range(frames):
+            if i == frames // 2:
+                await broker.stop()
+                await _until(lambda: readiness(gw)["mqtt"] != "ok", timeout=15)
+                seen_down = True
+                await broker.start()
+            payload = json.dumps({"occupancy": i % 2 == 0,
+                                  "last_seen": 1767225600000 + i * 1000}).encode()
+            for _ in range(100):  # a device retries until its broker takes the message
+                try:
+                    await bridge.publish(f"zigbee2mqtt/restart_{i % 5}", payload, qos=1)
+                    break
+                except TransportError:
+                    await asyncio.sleep(0.1)
+            else:
+                pytest.fail(f"frame {i} could not be published after the restart")
+        await _until(lambda: gw.store.count_events("vasteras").get("sensor.reported", 0)
+                     >= frames, timeout=30)
+        await _until(lambda: readiness(gw)["mqtt"] == "ok", timeout=15)
+    finally:
+        await bridge.disconnect()
+        await gw.stop()
+        await broker.stop()
+    assert seen_down
+    counts = gw.store.count_events("vasteras")
+    assert counts["sensor.reported"] == frames  # exactly once each
