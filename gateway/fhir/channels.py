@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import uuid
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
@@ -83,11 +84,24 @@ class FhirSink:
     async def deliver(self, event: EventBase) -> None:
         if not self.topic.fires_on(event) or not self._passes(event):
             return  # not for this subscriber: done, nothing to send
+        if await self._ended():
+            return  # past Subscription.end: the subscription is off, nothing more is sent
         await self.ready()
         number = await state.number(self.store, self.fid, event.id)
         bundle = await self.notification("event-notification", event, number)
         await self.send(bundle)
         self.last_sent = self.clock.now()
+
+    async def _ended(self) -> bool:
+        end = self.resource.get("end")
+        if not end:
+            return False
+        until = datetime.fromisoformat(end.replace("Z", "+00:00"))
+        if self.clock.now() < (until if until.tzinfo else until.replace(tzinfo=UTC)):
+            return False
+        if await state.status(self.store, self.fid) != "off":
+            await state.set_status(self.store, self.fid, "off", f"ended at {end}")
+        return True
 
     def _passes(self, event: EventBase) -> bool:
         for name, value in self.filters:
@@ -201,6 +215,8 @@ class FhirSink:
             idle = (self.clock.now() - self.last_sent).total_seconds()
             if idle < self.heartbeat:
                 continue
+            if await self._ended():
+                return
             try:
                 await self.ready()
                 await self.send(await self.notification("heartbeat"))

@@ -161,7 +161,7 @@ class FhirSubscriptions:
         resource["status"] = status or "requested"
         if not sub.enabled:
             resource["status"] = "off"
-        if error and resource["status"] == "error":
+        if error and resource["status"] in ("error", "off"):
             resource["reason"] = f"{resource.get('reason', '')} [last error: {error}]".strip()
         return validate(resource)
 

@@ -409,3 +409,24 @@ async def test_a_subscription_survives_a_restart(
     finally:
         await again.stop()
         await gw.start()  # the app's lifespan stops it again at the end
+
+
+async def test_after_its_end_a_subscription_is_off_and_sends_nothing(
+    client: httpx.AsyncClient, gw: Gateway, clock: FakeClock, hook: Hook
+) -> None:
+    sub = (await subscribe(client, endpoint=hook.url, end="2026-01-01T00:01:00Z")).json()
+    await hook.wait_for(1)
+    await raise_alarm(gw, clock, "a-1")
+    await hook.wait_for(2)
+    await clock.advance(120)
+    await raise_alarm(gw, clock, "a-2")
+    await gw.alarms.acknowledge("vasteras", "a-1", OPERATOR)
+
+    async def off() -> dict[str, Any]:
+        return (await client.get(f"{FHIR}/Subscription/{sub['id']}", params=V)).json()
+
+    async with asyncio.timeout(WAIT_S):
+        while (await off())["status"] != "off":
+            await asyncio.sleep(0.05)
+    assert len(hook.received) == 2  # the handshake and the alarm raised before the end
+    assert "ended at 2026-01-01T00:01:00Z" in (await off())["reason"]
