@@ -27,6 +27,8 @@ from .routes import supervision
 from .routes import staff
 from .routes import fhir
 from .routes import privacy
+from .routes import audit as audit_routes
+from .audit_trail import AuditTrail
 
 DESCRIPTION = """\
 Navet is a vendor-neutral integration gateway for welfare technology.
@@ -69,5 +71,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(fhir.router)  # FHIR R5 facade at /fhir/r5 (docs/fhir.md)
     app.include_router(ws.router)
     app.include_router(privacy.router)
+    app.include_router(audit_routes.router)
+    app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     return app

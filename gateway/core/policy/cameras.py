@@ -42,6 +42,11 @@ both vendors echo it.
 and ``needs_visit`` into ``visit.requested`` for the home-care team. The same rule
 raises a technical alarm when a camera reports a session Navet never allowed.
 
+Open sessions and their timers live in the instance that started them. If that
+instance stops, it ends its sessions first (bounded wait); if it crashes, the vendor's
+own limit (Navet always passes ``max_s``) closes the stream, and the audit log shows a
+start without an end.
+
 The command path follows :mod:`gateway.core.commands` (same :class:`Command`,
 same audit log, the decision audited before anything is sent) but runs here:
 ``CommandService`` answers with a lock-shaped outcome that has no room for the
@@ -117,6 +122,15 @@ def _describe(window: TimeWindow) -> str:
     return f"{','.join(window.days)} {window.start:%H:%M}-{window.end:%H:%M}"
 
 
+def _local(consent: Consent, zone: ZoneInfo) -> Consent:
+    """``consent`` with times written without an offset read as the tenant's local time
+    (a file saying ``valid_to: 2026-06-30T00:00:00`` means midnight in the municipality)."""
+    fix = {name: value.replace(tzinfo=zone)
+           for name in ("valid_from", "valid_to", "withdrawn")
+           if (value := getattr(consent, name)) is not None and value.tzinfo is None}
+    return consent.model_copy(update=fix) if fix else consent
+
+
 def _consent_problem(consents: list[Consent], now: datetime) -> tuple[str, str] | None:
     """Why no consent of this list is valid now as (code suffix, words); None when one is."""
     if any(c.valid_at(now) for c in consents):
@@ -155,14 +169,16 @@ class CameraPolicy:
         if schedule is None:
             return Decision.deny("no_schedule",
                                  f"{resident} has no camera supervision schedule")
-        local = now.astimezone(ZoneInfo(care.timezone))
+        local = now.astimezone(ZoneInfo(care.timezone))  # windows are wall-clock times
         window = next((w for w in schedule.windows if in_window(w, local)), None)
         if window is None:
             windows = "; ".join(_describe(w) for w in schedule.windows) or "none"
             return Decision.deny(
                 "outside_window", f"{local:%a %H:%M} ({care.timezone}) is outside the "
                 f"supervision windows of {resident} ({windows})")
-        mine = [c for c in care.consents if c.resident == resident and c.purpose == PURPOSE]
+        zone = ZoneInfo(care.timezone)
+        mine = [_local(c, zone) for c in care.consents
+                if c.resident == resident and c.purpose == PURPOSE]
         problem = _consent_problem([c for c in mine if c.given_by == "resident"], now)
         if problem is not None:
             code, why = problem

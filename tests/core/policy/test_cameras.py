@@ -299,3 +299,15 @@ async def test_a_camera_streaming_in_a_session_navet_never_allowed_raises_an_ala
     assert alarm.resident == "r-2" and alarm.device.id == "vaktaren:cam-2"
     assert alarm.data.kind == "technical.other" and alarm.priority == "high"
     assert alarm.data.code == "supervision.unallowed_stream" and "portal-17" in alarm.data.text
+
+
+def test_consent_times_without_an_offset_are_read_in_the_tenants_local_time() -> None:
+    config = care("vaktaren")
+    for c in config["tenants"][0]["consents"]:
+        if c["id"] == "c-1":
+            c["valid_to"] = "2026-01-13T22:20:00"  # local: 21:20 UTC, before T0 (21:30 UTC)
+    t = CareConfig.model_validate(config).tenants[0]
+    d = CameraPolicy().decide(t, "natt-1", "r-1", T0)
+    assert (d.allowed, d.code) == (False, "consent_expired")
+    d = CameraPolicy().decide(t, "natt-1", "r-1", T0 - timedelta(minutes=15))
+    assert d.allowed, d.reason
