@@ -70,6 +70,8 @@ POLICY: tuple[Rule, ...] = (
     _rule("GET", r"/api/v1/alarms(/.*)?", READERS),
     _rule("POST", r"/api/v1/alarms/[^/]+/(acknowledge|dispatch|attend|close|notes)",
           {"operator", "staff", "admin"}),
+    # the audit log: auditors (and administrators) read it, nobody writes it over HTTP
+    _rule("GET", r"/api/v1/audit(/verify)?", {"auditor", "admin"}),
     # a data subject's request for access: everything held about one resident
     _rule("GET", r"/api/v1/residents/[^/]+/export", {"admin"}),
     # events, streams, directory, reports
@@ -136,6 +138,8 @@ async def authenticate(conn: HTTPConnection) -> Principal:
     path = getattr(route, "path", None) or conn.url.path
     method = "WS" if conn.scope.get("type") == "websocket" else conn.scope.get("method", "GET")
     needed = roles_for(method, path)
+    conn.state.route_path = path  # for the audit trail (gateway/api/audit_trail.py)
+    conn.state.path_params = dict(conn.path_params)
     verifier: TokenVerifier | None = getattr(conn.app.state, "verifier", None)
     if verifier is None:  # auth off: development only
         conn.state.principal = DEVELOPMENT
@@ -150,6 +154,7 @@ async def authenticate(conn: HTTPConnection) -> Principal:
         principal = await verifier.verify(token)
     except AuthError as err:
         raise _refuse(conn, 401, str(err)) from None
+    conn.state.principal = principal  # known even if refused below: the audit names them
     if not principal.has_any(needed):
         raise _refuse(conn, 403, f"{method} {path} needs one of the roles "
                       f"{', '.join(sorted(needed))}; the token has "

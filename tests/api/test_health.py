@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from gateway.core.gateway import Gateway
+from gateway.errors import StoreUnavailableError
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 
@@ -36,11 +38,16 @@ async def test_not_ready_names_mqtt_when_disconnected(
 
 
 async def test_not_ready_names_the_store_error(client: httpx.AsyncClient, gw: Gateway) -> None:
-    # What the store's writer records after a failed commit (disk full, read-only).
-    gw.store.healthy, gw.store.last_error = False, "OperationalError: database or disk is full"
-    r = await client.get("/readyz")
+    # A real failed commit: the database turns read-only (as on a full or failing disk).
+    gw.store._write_conn.execute("PRAGMA query_only = 1")
+    try:
+        with pytest.raises(StoreUnavailableError):
+            await gw.ingest(frame("vasteras", "bed", {"occupancy": True}))
+        r = await client.get("/readyz")
+    finally:
+        gw.store._write_conn.execute("PRAGMA query_only = 0")
     assert r.status_code == 503
-    assert "disk is full" in r.json()["checks"]["store"]
+    assert "readonly" in r.json()["checks"]["store"]
 
 
 async def test_healthz_stays_ok_while_not_ready(client: httpx.AsyncClient, gw: Gateway) -> None:
