@@ -19,6 +19,7 @@ from gateway.core.adapters import (
 from gateway.core.clock import Clock, FakeClock, SystemClock
 from gateway.core.commands import Command, CommandResult
 from gateway.core.directory import device_id
+from gateway.core.model.sia import SIA_CODE_FOR_KIND, SIA_RESTORE
 from gateway.core.model import (
     CONTRACT_VERSION,
     Actor,
@@ -54,6 +55,8 @@ Event = EventBase
 
 __all__ = [
     "CONTRACT_VERSION",
+    "SIA_CODE_FOR_KIND",
+    "SIA_RESTORE",
     "Actor",
     "ActorKind",
     "AdapterBase",

@@ -18,6 +18,8 @@ PLUGINS_DIR = Path(__file__).resolve().parent.parent / "plugins"
 
 PUBLIC_API = [
     "CONTRACT_VERSION",
+    "SIA_CODE_FOR_KIND",
+    "SIA_RESTORE",
     "Actor",
     "ActorKind",
     "AdapterBase",

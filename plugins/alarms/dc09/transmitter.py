@@ -35,37 +35,15 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway import Event, TransportError
+from gateway import SIA_CODE_FOR_KIND, SIA_RESTORE, Event, TransportError
 
 from .crypto import KEY_SIZES, seal, unseal
 from .frame import Dc09Error, clear_content, encode_frame, parse_frame, parse_timestamp
 
 log = logging.getLogger(__name__)
 
-SIA_FOR_KIND: dict[str, str] = {
-    "personal_button": "QA",  # emergency (personal) alarm
-    "fall": "MA",
-    "passive.bed_exit": "MA",
-    "passive.chair_exit": "MA",
-    "passive.door_at_night": "MA",
-    "passive.no_activity": "MA",
-    "passive.water_leak": "WA",
-    "passive.other": "MA",
-    "gps.geofence_exit": "QA",
-    "gps.panic_outside": "QA",
-    "medication.missed_dose": "MA",
-    "technical.low_battery": "YT",
-    "technical.mains_lost": "AT",
-    "technical.link_lost": "YC",
-    "technical.unit_silent": "YC",
-    "technical.other": "YX",
-    "other": "MA",
-}
-"""Contract alarm kind -> SIA event code sent when the alarm is raised."""
-
-RESTORE: dict[str, str] = {"QA": "QH", "MA": "MH", "WA": "WH", "YT": "YR", "AT": "AR",
-                           "YC": "YK", "YX": "YZ", "FA": "FH"}
-"""SIA code -> its restoral, sent when the resident cancels the alarm before handling."""
+SIA_FOR_KIND = SIA_CODE_FOR_KIND
+RESTORE = SIA_RESTORE
 
 CID_FOR_SIA: dict[str, str] = {"QA": "101", "MA": "100", "WA": "113", "FA": "110",
                                "AT": "301", "YT": "302", "YC": "350", "YX": "380"}
