@@ -25,7 +25,7 @@ from gateway.core.rules.alarms import load_alarms
 from . import mapping as m
 from .checks import validate
 from .codes import RESOURCE_TYPES
-from .ids import fhir_id, home_id, navet_id
+from .ids import fhir_id, navet_id
 from .search import SearchQuery
 
 log = logging.getLogger(__name__)
@@ -254,4 +254,4 @@ def patient_for(gateway: Any, tenant: str, fid: str) -> str | None:
     return None
 
 
-__all__ = ["FhirRepository", "Page", "home_id", "patient_for"]
+__all__ = ["FhirRepository", "Page", "patient_for"]
