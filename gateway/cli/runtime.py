@@ -140,6 +140,10 @@ class Runtime:
                 await self.gateway.stop()
             raise
         self._server = server
+        if self.settings.http.port == 0:  # bound to a free port: say which, for everyone
+            bound = self.url
+            if bound:
+                self.settings.http.port = int(bound.rsplit(":", 1)[1])
 
     async def wait(self, duration: float | None = None) -> None:
         """Return after ``duration`` seconds, or when a stop was requested."""

@@ -11,17 +11,21 @@ answers 503, which makes the vendor cloud send again rather than lose it.
 
 from __future__ import annotations
 
+import logging
+
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
+from starlette.requests import ClientDisconnect
 
 from gateway.errors import NavetError, StoreUnavailableError
 
 from ..deps import GatewayDep
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["ingress"])
 
 MAX_BODY_BYTES = 256 * 1024
@@ -70,7 +74,14 @@ async def ingress(
         raise HTTPException(
             status.HTTP_404_NOT_FOUND, f"no webhook {path!r} on adapter instance {instance_id!r}"
         )
-    body = await _read_limited(request, MAX_BODY_BYTES)
+    try:
+        body = await _read_limited(request, MAX_BODY_BYTES)
+    except ClientDisconnect:
+        # the sender hung up mid-request: nothing was read, so nothing was accepted;
+        # a vendor that gets no answer sends again
+        log.info("webhook sender for %s/%s disconnected before its body arrived",
+                 instance_id, path)
+        return Response(status_code=499)
     try:
         result = await handler(_replaying(request, body))
     except StoreUnavailableError as err:
