@@ -84,7 +84,12 @@ class FhirRepository:
         found: list[dict[str, Any]] = []
         want = query.offset + query.count + 1
         exhausted = True
-        for res in self._all(query.resource_type, query):
+        if query.ids is not None:  # by id: read each, never scan
+            candidates: Iterator[dict[str, Any]] = iter(
+                [r for i in sorted(query.ids) if (r := self.read(query.resource_type, i))])
+        else:
+            candidates = self._all(query.resource_type, query)
+        for res in candidates:
             if query.matches(res):
                 found.append(res)
                 if len(found) >= want and query.resource_type in (*EVENT_TYPES, "Task"):
@@ -129,7 +134,7 @@ class FhirRepository:
         producers: dict[str, Callable[[SearchQuery], Iterator[dict[str, Any]]]] = {
             "Patient": self._patients, "Location": self._locations, "Device": self._devices,
             "DeviceAssociation": self._associations, "Consent": self._consents,
-            "Task": self._tasks, "Encounter": self._encounters,
+            "Task": self._tasks, "Encounter": self._encounters, "AuditEvent": self._audits,
         }
         if rtype in producers:
             yield from producers[rtype](query)
@@ -179,6 +184,15 @@ class FhirRepository:
         for session, ev in started.items():
             yield self._checked(m.encounter(ev, ended.get(session)))
 
+    def _audits(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
+        ended = {ev.data.session: ev  # type: ignore[attr-defined]
+                 for ev in self._events(("supervision.ended",), query.resident)}
+        for ev in self._events(m.AUDIT_TYPES, query.resident):
+            end = ended.get(ev.data.session) if ev.type == "supervision.started" else None  # type: ignore[attr-defined]
+            res = self._from_event("AuditEvent", ev, ended=end, paired=True)
+            if res is not None:
+                yield res
+
     # ------------------------------------------------------------------ helpers
 
     def _events(self, types: tuple[str, ...], resident: str | None) -> Iterator[EventBase]:
@@ -203,7 +217,9 @@ class FhirRepository:
                     ended = ev
         return started, ended
 
-    def _from_event(self, rtype: str, event: EventBase) -> dict[str, Any] | None:
+    def _from_event(self, rtype: str, event: EventBase, *, ended: EventBase | None = None,
+                    paired: bool = False) -> dict[str, Any] | None:
+        """``paired``: the caller already looked up ``ended`` (the end of a camera check)."""
         if event.tenant != self.tenant:
             return None
         res: dict[str, Any] | None = None
@@ -221,8 +237,7 @@ class FhirRepository:
         elif rtype == "Observation":
             res = m.observation(event)
         elif rtype == "AuditEvent":
-            ended = None
-            if event.type == "supervision.started":
+            if event.type == "supervision.started" and not paired:
                 ended = self._session(event)[1]
             res = m.audit_event(event, ended)
         elif rtype == "MedicationDispense":

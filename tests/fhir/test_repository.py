@@ -84,6 +84,10 @@ async def test_camera_check_pairs_start_and_end(gw: Gateway) -> None:
     refusal = await read(gw, "AuditEvent", refused.id)
     assert refusal is not None and refusal["outcome"]["code"]["code"] == "error"
     assert await read(gw, "AuditEvent", ended.id) is None  # the end is part of the viewing
+    assert await search(gw, "AuditEvent", _id=f"{started.id},nope") == [viewing]
+    audits = {a["id"]: a for a in await search(gw, "AuditEvent")}
+    assert set(audits) == {started.id, refused.id}
+    assert audits[started.id] == viewing  # a search pairs start and end like a read
 
 
 async def test_taken_dose_is_part_of_its_dispense(gw: Gateway) -> None:
