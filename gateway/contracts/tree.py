@@ -10,6 +10,7 @@ import yaml
 from gateway.core.model import CATALOGUE, CONTRACT_VERSION
 
 from .asyncapi import asyncapi
+from .openapi import openapi, surface, surface_of_file
 from .documents import cloudevents_md, diff, dump_json, fill_blocks
 from .schemas import envelope_schema, event_schema, union_schema
 from .vectors import check_vector
@@ -46,6 +47,11 @@ def write(directory: Path) -> list[str]:
         if not path.exists() or path.read_text(encoding="utf-8") != text:
             path.write_text(text, encoding="utf-8")
             written.append(rel)
+    api = directory / "openapi.json"
+    doc = openapi()
+    if not api.exists() or surface_of_file(api.read_text(encoding="utf-8")) != surface(doc):
+        api.write_text(dump_json(doc), encoding="utf-8")
+        written.append("openapi.json")
     for stale in sorted((directory / "events").glob("*.json")):
         if stale.stem not in CATALOGUE:
             stale.unlink()
@@ -77,6 +83,16 @@ def check(directory: Path) -> list[str]:
             problems.append(f"missing: {rel}")
         elif (old := path.read_text(encoding="utf-8")) != fill_blocks(old):
             problems.append(diff(rel, old, fill_blocks(old)))
+    api = directory / "openapi.json"
+    if not api.exists():
+        problems.append("missing: openapi.json")
+    else:
+        committed, code = surface_of_file(api.read_text(encoding="utf-8")), surface(openapi())
+        if committed != code:
+            changed = sorted(k for k in committed.keys() | code.keys()
+                             if committed.get(k) != code.get(k))
+            problems.append("openapi.json: the HTTP API changed (run `python -m gateway."
+                            f"contracts write`): {', '.join(changed[:12])}")
     changelog = directory / "CHANGELOG.md"
     if changelog.exists() and f"## {CONTRACT_VERSION}" not in changelog.read_text("utf-8"):
         problems.append(f"CHANGELOG.md has no '## {CONTRACT_VERSION}' entry")
