@@ -18,7 +18,9 @@ Jitter. A fix decides nothing unless it is usable and clear:
   it; an ambiguous or unusable fix neither counts nor breaks the run.
 
 So a person standing at the fence edge, with fixes jumping a few metres in and out,
-never raises anything, and one wild fix never does either.
+never raises anything, and one wild fix never does either. Fixes are taken in the order of
+their own time: one older than a fix already seen (a backlog arriving out of order) is
+stored but decides nothing.
 
 What is emitted (source ``navet``, ids from alarm + transition + the fix's event id):
 
@@ -117,6 +119,7 @@ class Track:
     pending: Side | None = None
     streak: int = 0
     last_fix: Fix | None = None
+    newest: datetime | None = None  # time of the newest fix seen
     returned_for: str | None = None  # open exit alarm whose return was noted
     followed: dict[str, datetime] = field(default_factory=dict)  # alarm -> last update
 
@@ -220,6 +223,9 @@ class GeofenceRule:
         assert resident is not None
         fix = Fix(event.id, event.time, event.data.point)  # type: ignore[attr-defined]
         track = self._track(tenant, resident)
+        if track.newest is not None and fix.time < track.newest:
+            return []  # a late, older fix (a device uploading its backlog out of order)
+        track.newest = fix.time
         usable = fix.accuracy <= MAX_ACCURACY_M
         if usable or track.last_fix is None:
             track.last_fix = fix

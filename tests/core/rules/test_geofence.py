@@ -368,3 +368,19 @@ def test_an_overnight_window_belongs_to_the_day_it_starts(local: str, inside: bo
     window = TimeWindow(days=["mon"], start=t(22), end=t(7))
     when = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Europe/Stockholm"))
     assert in_window(window, when) is inside
+
+
+async def test_an_older_fix_arriving_late_decides_nothing(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    gw, watch, log = gateway, Watch(gateway, clock), Log(gateway)
+    await walk(watch, gw, clock, [0, 0])
+    await pass_time(gw, clock, 600)
+    later = clock.now()
+    await walk(watch, gw, clock, [10])
+    for seconds in (300, 270):  # two fixes far out, taken before the last one, arrive now
+        await watch.fix(400, at=later - timedelta(seconds=seconds))
+        await settle(gw)
+    assert log.new() == []
+    await walk(watch, gw, clock, [400, 400])  # new fixes out there do count
+    assert summary(log.new()) == [("alarm.raised", "gps.geofence_exit")]

@@ -64,8 +64,9 @@ def instance_settings(**extra: Any) -> dict[str, Any]:
 
 
 def message(clock: FakeClock, kind: str, n: int, *, north_m: float | None = None,
-            east_m: float = 0.0, accuracy: float | None = 8.0, **extra: Any) -> dict[str, Any]:
-    now = clock.now().isoformat()
+            east_m: float = 0.0, accuracy: float | None = 8.0, at: datetime | None = None,
+            **extra: Any) -> dict[str, Any]:
+    now = (at or clock.now()).isoformat()
     msg: dict[str, Any] = {"v": 1, "id": f"m-{n}", "type": kind, "time": now,
                            "device": {"imei": IMEI, "model": "S2"}, **extra}
     if north_m is not None:
