@@ -209,11 +209,12 @@ class FhirSink:
     # ------------------------------------------------------------------ heartbeat
 
     async def _beat(self) -> None:
+        """Send a heartbeat whenever ``heartbeatPeriod`` passed without any notification."""
         assert self.heartbeat
         while True:
-            await self.clock.sleep(self.heartbeat)
-            idle = (self.clock.now() - self.last_sent).total_seconds()
-            if idle < self.heartbeat:
+            wait = self.heartbeat - (self.clock.now() - self.last_sent).total_seconds()
+            if wait > 0:
+                await self.clock.sleep(wait)
                 continue
             if await self._ended():
                 return
@@ -221,10 +222,12 @@ class FhirSink:
                 await self.ready()
                 await self.send(await self.notification("heartbeat"))
                 self.last_sent = self.clock.now()
+                continue
             except TransportError as err:
                 log.info("FHIR subscription %s: heartbeat not sent: %s", self.fid, err)
             except Exception:
                 log.exception("FHIR subscription %s: heartbeat failed", self.fid)
+            await self.clock.sleep(self.heartbeat)  # failed: try again one period later
 
 
 class FhirRestHookSink(FhirSink):

@@ -235,6 +235,13 @@ def hook() -> Iterator[Hook]:
     h.close()
 
 
+async def drained(gw: Gateway) -> None:
+    """Wait until the outbox has nothing pending: every delivery has returned."""
+    async with asyncio.timeout(WAIT_S):
+        while await gw.store.read(lambda conn: gw.store.outbox_depth()):
+            await asyncio.sleep(0.01)
+
+
 def status_of(bundle: dict[str, Any]) -> dict[str, Any]:
     first = bundle["entry"][0]["resource"]
     assert first["resourceType"] == "SubscriptionStatus"
@@ -312,13 +319,22 @@ async def test_patient_filter_and_tenant_isolation_of_notifications(
 
 
 async def test_heartbeat_when_nothing_else_was_sent(
-    client: httpx.AsyncClient, clock: FakeClock, hook: Hook
+    client: httpx.AsyncClient, gw: Gateway, clock: FakeClock, hook: Hook
 ) -> None:
     assert (await subscribe(client, endpoint=hook.url, heartbeatPeriod=60)).status_code == 201
     await hook.wait_for(1)
     await clock.advance(61)
     beat = (await hook.wait_for(2))[1]
     assert status_of(beat)["type"] == "heartbeat"
+    await clock.advance(30)
+    await raise_alarm(gw, clock)  # a notification at 91 s restarts the period
+    await hook.wait_for(3)
+    await drained(gw)  # the sink has finished that delivery (and noted when)
+    await clock.advance(50)  # 141 s: 50 s after the notification, no heartbeat yet
+    assert [status_of(b)["type"] for b in hook.received] == [
+        "handshake", "heartbeat", "event-notification"]
+    await clock.advance(15)  # 156 s: 65 s after it
+    assert status_of((await hook.wait_for(4))[3])["type"] == "heartbeat"
 
 
 async def test_unreachable_endpoint_is_error_and_refusals_name_the_problem(
