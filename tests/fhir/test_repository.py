@@ -121,3 +121,6 @@ async def test_alarm_task_search_by_status_and_patient(gw: Gateway) -> None:
     assert closed["output"][0]["valueCodeableConcept"]["coding"][0]["code"] == \
         "assistance_given"
     assert len(closed["relevantHistory"]) == len(samples.alarm_events())
+    assert closed["description"] == "fall detected"  # what was raised, not a later note
+    assert [n["text"] for n in closed["note"]] == ["[operator op-1] called, no answer",
+                                                   "helped up"]

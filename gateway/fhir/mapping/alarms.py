@@ -73,8 +73,9 @@ def task(record: AlarmRecord) -> dict[str, Any]:
     out["priority"] = TASK_PRIORITY[record.priority or Priority.NORMAL]
     if record.kind:
         out["code"] = concept("alarm-kind", record.kind)
-    if record.text:
-        out["description"] = record.text
+    raised = next((ev for ev in history if ev.type == "alarm.raised"), None)
+    if raised is not None and raised.data.text:  # type: ignore[attr-defined]
+        out["description"] = raised.data.text  # type: ignore[attr-defined]
     if record.device is not None:
         out["focus"] = device(record.device.id)
     if record.resident:
@@ -112,10 +113,12 @@ def task(record: AlarmRecord) -> dict[str, Any]:
     if record.outcome:
         out["output"] = [{"type": {"text": "outcome"},
                           "valueCodeableConcept": concept("alarm-outcome", record.outcome)}]
-        closed = next((ev for ev in history if ev.type == "alarm.closed"), None)
-        note = getattr(closed.data, "note", None) if closed else None
-        if note:
-            out["note"] = [{"text": note, "time": ts(closed.time)}]  # type: ignore[union-attr]
+    # Notes: what arrived later (alarm.updated: operator notes, repeats) and the close note.
+    notes = [{"text": text, "time": ts(ev.time)} for ev in history
+             if ev.type in ("alarm.updated", "alarm.closed")
+             and (text := getattr(ev.data, "text", None) or getattr(ev.data, "note", None))]
+    if notes:
+        out["note"] = notes
     out["relevantHistory"] = [ref("Provenance", ev.id) for ev in history]
     return out
 
