@@ -21,7 +21,7 @@ from gateway import (
 )
 
 from .const import ADAPTER
-from .crypto import open_message
+from .crypto import open_with_any
 from .frame import Dc09Error, parse_frame
 from .mapping import events_for
 from .models import Dc09Settings
@@ -77,11 +77,11 @@ class Dc09Adapter(AdapterBase):
         if (account.tenant or frame.tenant) != frame.tenant:
             raise Dc09Error(f"account #{number} belongs to tenant {account.tenant}, "
                             f"not {frame.tenant}", device=number)
-        key = account.key_bytes()
-        if key is not None and not msg_frame.encrypted:
+        keys = account.keys_bytes()
+        if keys and not msg_frame.encrypted:
             raise Dc09Error(f"account #{number} has an AES key; its clear messages are refused",
                             device=number)
-        message = open_message(msg_frame, key)
+        message, _ = open_with_any(msg_frame, keys)
         try:
             return events_for(
                 message, signals(message), tenant=frame.tenant, received=frame.received,

@@ -93,3 +93,20 @@ def open_message(frame: Frame, key: bytes | None) -> Message:
     if frame.encrypted and when is None:
         raise Dc09Error(f"{where}: an encrypted message must carry a timestamp")
     return Message(frame=frame, data=data, xdata=xdata, timestamp=when, timestamp_text=stamp)
+
+
+def open_with_any(frame: Frame, keys: list[bytes]) -> tuple[Message, bytes | None]:
+    """Open ``frame`` with the first of ``keys`` that decrypts it (rotation: current, next).
+
+    A clear frame opens without a key. :raises DecryptError: none of the keys fits.
+    """
+    if not frame.encrypted or not keys:
+        return open_message(frame, None), None  # encrypted without a key: it says why
+    last: DecryptError | None = None
+    for key in keys:
+        try:
+            return open_message(frame, key), key
+        except DecryptError as err:
+            last = err
+    assert last is not None
+    raise last

@@ -24,6 +24,11 @@ class AccountSettings(BaseModel):
 
     account: str = Field(pattern=r"^[0-9A-Fa-f]{3,16}$")
     key: str | None = Field(default=None, repr=False)
+    next_key: str | None = Field(
+        default=None, repr=False,
+        description="Key rotation without downtime: while set, frames encrypted with either "
+        "key are accepted (and answered with the key they came with). Move it to 'key' once "
+        "every transmitter of the account uses it.")
     key_encoding: Literal["hex", "ascii"] = "hex"
     tenant: str | None = Field(
         default=None,
@@ -42,20 +47,30 @@ class AccountSettings(BaseModel):
 
     @model_validator(mode="after")
     def _key_size(self) -> AccountSettings:
-        self.key_bytes()
+        self.keys_bytes()
+        if self.next_key is not None and self.key is None:
+            raise ValueError(f"account {self.account}: next_key needs a current key")
         return self
 
     def key_bytes(self) -> bytes | None:
         """The AES key, or None when this account sends in clear."""
-        if self.key is None:
+        return self._decode_key(self.key, "key")
+
+    def keys_bytes(self) -> list[bytes]:
+        """Every key a frame of this account may be encrypted with (current, then next)."""
+        out = [self._decode_key(self.key, "key"), self._decode_key(self.next_key, "next_key")]
+        return [k for k in out if k is not None]
+
+    def _decode_key(self, key: str | None, name: str) -> bytes | None:
+        if key is None:
             return None
         if self.key_encoding == "hex":
             try:
-                raw = bytes.fromhex(self.key)
+                raw = bytes.fromhex(key)
             except ValueError:
-                raise ValueError(f"account {self.account}: key is not hex") from None
+                raise ValueError(f"account {self.account}: {name} is not hex") from None
         else:
-            raw = self.key.encode("ascii", "strict")
+            raw = key.encode("ascii", "strict")
         if len(raw) not in (16, 24, 32):
             raise ValueError(
                 f"account {self.account}: AES key must be 16, 24 or 32 bytes "

@@ -36,7 +36,7 @@ from typing import Any
 from gateway import AdapterHost, RawFrame
 
 from .const import ADAPTER, RESPONSE_IDS
-from .crypto import open_message
+from .crypto import open_with_any
 from .frame import Dc09Error, DecryptError, Frame, FramingError, Message, parse_frame
 from .models import Dc09Settings
 from .responses import ack, duh, nak
@@ -64,7 +64,7 @@ class Dc09Receiver:
         self.host = host
         self.tenant = tenant
         self.instance = instance
-        self.keys = {a.account: a.key_bytes() for a in config.accounts}
+        self.keys = {a.account: a.keys_bytes() for a in config.accounts}
         self.stats: Counter[str] = Counter()
         self._recent: dict[str, deque[tuple[str, str]]] = {}
         self._tcp: asyncio.Server | None = None
@@ -196,11 +196,12 @@ class Dc09Receiver:
             return Outcome("silent", reason=f"unexpected {frame.token} from a transmitter")
         now = self.host.clock.now()
         account = self.config.account(frame.account) if frame.account else None
-        key = self.keys.get(frame.account)
+        keys = self.keys.get(frame.account) or []
+        key: bytes | None = None
         message: Message | None = None
-        if account is not None and (key is not None or not frame.encrypted):
+        if account is not None and (keys or not frame.encrypted):
             try:
-                message = open_message(frame, key)
+                message, key = open_with_any(frame, keys)
             except DecryptError as err:
                 return Outcome("nak", nak(now), err.reason)
             except Dc09Error:
