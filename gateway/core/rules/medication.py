@@ -23,7 +23,7 @@ tenant's ``alarms.receivers``. ``relatives`` (every relative of the resident)
 and ``relative:<id>`` are in the chain only while the resident's own
 ``notify_relatives`` consent is valid at the moment of escalation; expired or
 withdrawn, they are left out. A plan without ``medication.receivers`` (or no
-plan) uses the tenant's chain.
+plan, or a chain left empty by that) uses the tenant's chain.
 
 **Taken late** (after the alarm was raised): Navet adds ``alarm.updated`` saying
 when it was taken. If nobody has taken the alarm yet (still ``raised``), Navet
@@ -140,8 +140,11 @@ class MissedDoseRule:
         plan = plan_for(care, rec.resident)
         if care is None or not plan.receivers:
             return None
+        chain = receivers_for(care, rec.resident, plan.receivers, now)
+        if not chain:
+            return None  # only relatives, and no consent: nobody would hear; use the tenant's
         return tenant.model_copy(update={
-            "receivers": receivers_for(care, rec.resident, plan.receivers, now),
+            "receivers": chain,
             "ack_deadline_s": plan.ack_deadline_s or tenant.ack_deadline_s,
         })
 

@@ -257,3 +257,43 @@ async def test_a_pending_dose_survives_a_restart(settings: Settings, clock: Fake
         assert (alarm.time.timestamp() - T0) == 2100
     finally:
         await gw.stop()
+
+
+def test_relatives_are_in_the_chain_only_with_the_residents_own_valid_consent() -> None:
+    from datetime import UTC, datetime
+
+    from gateway.core.care import Tenant
+    from gateway.core.rules.medication import receivers_for
+
+    def tenant(**consent: Any) -> Tenant:
+        base = {"id": "c", "resident": "r-1", "purpose": "notify_relatives",
+                "valid_from": "2026-01-01T00:00:00Z", "legal_basis": "samtycke"}
+        return Tenant.model_validate({
+            "id": TENANT, "name": "V", "residents": [{"id": "r-1"}, {"id": "r-2"}],
+            "relatives": [{"id": "a", "resident": "r-1"}, {"id": "b", "resident": "r-1"},
+                          {"id": "x", "resident": "r-2"}],
+            "consents": [{**base, **consent}]})
+
+    when = datetime(2026, 3, 1, tzinfo=UTC)
+    chain = ["team", "relatives", "relative:x", "centre", "relative:a"]
+    assert receivers_for(tenant(), "r-1", chain, when) == [
+        "team", "relative:a", "relative:b", "centre"]  # x is not r-1's relative
+    for bad in ({"valid_to": "2026-02-01T00:00:00Z"}, {"withdrawn": "2026-02-15T00:00:00Z"},
+                {"valid_from": "2026-04-01T00:00:00Z"}, {"given_by": "cohabitant:Make"},
+                {"purpose": "camera_supervision"}):
+        assert receivers_for(tenant(**bad), "r-1", chain, when) == ["team", "centre"], bad
+    assert receivers_for(tenant(), "r-2", ["relatives"], when) == []  # r-2 never consented
+
+
+async def test_a_chain_of_only_relatives_without_consent_falls_back_to_the_tenants(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    care = json.loads(json.dumps(CARE))
+    care["tenants"][0]["plans"][1]["medication"]["receivers"] = ["relatives"]
+    from gateway.core.care import CareConfig, apply_care_config
+
+    await apply_care_config(CareConfig.model_validate(care), gateway.store, gateway.directory)
+    await medikub(gateway, clock, "MK-2", "skip")
+    [alarm] = missed(gateway, "MK-2")
+    await pass_time(gateway, clock, 3600, step=60)
+    assert chain(gateway, alarm.alarm) == [(1, "team-norr"), (2, "on-call")]
