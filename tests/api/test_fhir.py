@@ -446,3 +446,28 @@ async def test_after_its_end_a_subscription_is_off_and_sends_nothing(
             await asyncio.sleep(0.05)
     assert len(hook.received) == 2  # the handshake and the alarm raised before the end
     assert "ended at 2026-01-01T00:01:00Z" in (await off())["reason"]
+
+
+async def test_with_authentication_refusals_are_operation_outcomes_too(
+    api_settings: Any, clock: FakeClock, broker: Any
+) -> None:
+    from gateway.api import create_app
+    from gateway.core.security.tokens import LocalKeys, issue_token
+
+    settings = api_settings.model_copy(update={"auth": api_settings.auth.model_copy(
+        update={"mode": "local"})})
+    app = create_app(gateway=Gateway(settings, clock=clock, mqtt=broker.client("navet")))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://navet") as c:
+        tok = issue_token(LocalKeys(settings.data_dir / "keys"), subject="op-1",
+                          tenants=["orebro"], roles=["operator"], issuer="navet",
+                          audience="navet-api", ttl_s=3600)
+        none = await c.get(f"{FHIR}/Task", params=V)
+        assert none.status_code == 401
+        assert none.headers["www-authenticate"].startswith("Bearer")
+        assert none.json()["issue"][0]["code"] == "login"
+        other = await c.get(f"{FHIR}/Task", params=V, headers={"Authorization": f"Bearer {tok}"})
+        assert other.status_code == 403 and other.json()["resourceType"] == "OperationOutcome"
+        own = await c.get(f"{FHIR}/Task", params={"tenant": "orebro"},
+                          headers={"Authorization": f"Bearer {tok}"})
+        assert own.status_code == 200 and own.json()["type"] == "searchset"

@@ -58,9 +58,11 @@ class FhirRoute(APIRoute):
         async def handler(request: Request) -> Response:
             try:
                 return await original(request)
-            except HTTPException as exc:
+            except HTTPException as exc:  # incl. 401/403 from the app's authentication
                 status_code = 400 if exc.status_code == 422 else exc.status_code
-                return outcome(status_code, str(exc.detail))
+                response = outcome(status_code, str(exc.detail))
+                response.headers.update(exc.headers or {})  # WWW-Authenticate on a 401
+                return response
             except RequestValidationError as exc:
                 text = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
                                  for e in exc.errors())
