@@ -75,6 +75,11 @@ def home_id(resident: str) -> str:
     return f"home-{resident}"
 
 
+def alarm_location_id(alarm: str) -> str:
+    """Navet id of the Location where an alarm with a known position happened."""
+    return f"alarm-{alarm}"
+
+
 def association_id(device: str) -> str:
     """Navet id of the DeviceAssociation of a device with its resident."""
     return f"assoc-{device}"

@@ -69,6 +69,14 @@ class FhirRepository:
                 return res if res is not None and res["id"] == fid else None
             if raw is not None:
                 return None
+        if resource_type == "Location" and fid.startswith("alarm-"):
+            raw = navet_id(fid[len("alarm-"):])
+            if raw is not None:
+                recs = self.store.read_sync(lambda conn: load_alarms(
+                    conn, tenant=self.tenant, alarm=raw, open_only=False))
+                rec = next((r for r in recs if r.id == raw), None)
+                found = m.alarm_location(rec) if rec is not None else None
+                return self._checked(found) if found is not None else None
         if resource_type == "Task":
             raw = navet_id(fid)
             if raw is not None:
@@ -152,6 +160,12 @@ class FhirRepository:
         for row in self.store.rows("residents", self.tenant):
             yield self._checked(m.home_location(self.tenant, row["id"],
                                                 json.loads(row["body"] or "{}")))
+        recs = self.store.read_sync(lambda conn: load_alarms(
+            conn, tenant=self.tenant, open_only=False))
+        for rec in recs:  # where alarms with a known position happened
+            found = m.alarm_location(rec)
+            if found is not None:
+                yield self._checked(found)
 
     def _devices(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
         for row in self.store.rows("devices", self.tenant):

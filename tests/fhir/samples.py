@@ -64,6 +64,19 @@ def cancelled_alarm() -> list[EventBase]:
             ev("alarm.cancelled", {"reason": "resident"}, seconds=5, alarm="A-2", ref="m-2")]
 
 
+def gps_alarm() -> list[EventBase]:
+    """A geofence alarm with a position: its Task points to where it happened."""
+    raised = make_event(
+        "alarm.raised", tenant=TENANT, time=T0, resident=RESIDENT, alarm="scaip:G-1",
+        device={"id": "gps:77", "kind": "gps_alarm"}, priority="high",
+        source={"adapter": "gps", "protocol": "gps", "ref": "g-1"},
+        location={"text": "Near the bus station", "point": {"lat": 59.61, "lon": 16.54,
+                                                           "accuracy_m": 12}},
+        data={"kind": "gps.geofence_exit"},
+    ).model_copy(update={"received": T0})
+    return [raised]
+
+
 def observation_events() -> list[EventBase]:
     return [
         ev("sensor.reported", {"readings": {"contact": False, "occupancy": True,
@@ -134,12 +147,15 @@ def consents() -> list[Consent]:
 
 def resources() -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for events in (alarm_events(), cancelled_alarm()):
+    for events in (alarm_events(), cancelled_alarm(), gps_alarm()):
         rec = AlarmRecord(TENANT, events[0].alarm or events[0].id)
         for e in events:
             rec.apply(e)
             out.append(m.task(m.record_upto(rec, e.id)))
             out.append(m.provenance(e))
+    gps = AlarmRecord(TENANT, "scaip:G-1")
+    gps.apply(gps_alarm()[0])
+    out.append(m.alarm_location(gps))  # type: ignore[arg-type]
     out += [r for e in observation_events() if (r := m.observation(e)) is not None]
     out += [r for e in lock_events() if (r := m.audit_event(e)) is not None]
     started, ended, refused = camera_events()

@@ -124,3 +124,15 @@ async def test_alarm_task_search_by_status_and_patient(gw: Gateway) -> None:
     assert closed["description"] == "fall detected"  # what was raised, not a later note
     assert [n["text"] for n in closed["note"]] == ["[operator op-1] called, no answer",
                                                    "helped up"]
+
+
+async def test_a_gps_alarm_points_to_where_it_happened(gw: Gateway) -> None:
+    [raised] = samples.gps_alarm()
+    await gw.emit([raised])
+    [task] = await search(gw, "Task")
+    assert task["location"] == {"reference": "Location/alarm-scaip.3aG-1"}
+    where = await read(gw, "Location", "alarm-scaip.3aG-1")
+    assert where is not None
+    assert where["position"] == {"latitude": 59.61, "longitude": 16.54}
+    assert where["description"] == "Near the bus station"
+    assert where in await search(gw, "Location")

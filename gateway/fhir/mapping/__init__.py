@@ -8,6 +8,7 @@ validates what comes out (:func:`gateway.fhir.checks.validate`).
 Navet                          R5
 =============================  ============================================
 resident                       Patient (pseudonym only) + home Location
+alarm with a position (GPS)    Location (alarm-<id>), Task.location points to it
 device / its resident          Device / DeviceAssociation
 alarm.*                        Task (the alarm) + Provenance (each transition)
 sensor, position, device.*     Observation
@@ -22,7 +23,7 @@ consent                        Consent
 =============================  ============================================
 """
 
-from .alarms import alarm_id, provenance, record_upto, task
+from .alarms import alarm_id, alarm_location, provenance, record_upto, task
 from .audit import AUDIT_TYPES, audit_event, encounter
 from .care import association, consent_resource, device_resource, home_location, patient_resource
 from .medication import MEDICATION_TYPES, administration, dispense, dose_key
@@ -35,6 +36,7 @@ __all__ = [
     "OBSERVATION_TYPES",
     "administration",
     "alarm_id",
+    "alarm_location",
     "association",
     "audit_event",
     "consent_resource",

@@ -24,8 +24,20 @@ from gateway.core.model import EventBase, Priority
 from gateway.core.rules.alarms import AlarmRecord, AlarmState
 
 from ..codes import ALARM_TRANSITIONS, PROVENANCE_PARTICIPANT
-from ..ids import ref
-from .common import actor, base, coding, concept, device, home, meta, patient, source_actor, ts
+from ..ids import alarm_location_id, ref
+from .common import (
+    actor,
+    base,
+    coding,
+    concept,
+    device,
+    home,
+    meta,
+    organization,
+    patient,
+    source_actor,
+    ts,
+)
 
 TASK_STATUS = {
     AlarmState.RAISED: "requested",
@@ -80,6 +92,9 @@ def task(record: AlarmRecord) -> dict[str, Any]:
         out["focus"] = device(record.device.id)
     if record.resident:
         out["for"] = patient(record.resident)
+    if record.location is not None and record.location.point is not None:
+        out["location"] = ref("Location", alarm_location_id(record.id))  # e.g. a GPS alarm
+    elif record.resident:
         out["location"] = home(record.resident)
     if record.raised:
         out["authoredOn"] = ts(record.raised)
@@ -120,6 +135,24 @@ def task(record: AlarmRecord) -> dict[str, Any]:
     if notes:
         out["note"] = notes
     out["relevantHistory"] = [ref("Provenance", ev.id) for ev in history]
+    return out
+
+
+def alarm_location(record: AlarmRecord) -> dict[str, Any] | None:
+    """Where the alarm happened, when a position is known (GPS alarms): a Location."""
+    where = record.location
+    if where is None or where.point is None:
+        return None
+    last = record.history[-1]
+    out = base("Location", alarm_location_id(record.id))
+    out["meta"] = meta(last.received or last.time)
+    out["status"] = "active"
+    out["name"] = f"Position of alarm {record.id}"
+    if where.text:
+        out["description"] = where.text
+    out["mode"] = "instance"
+    out["position"] = {"latitude": where.point.lat, "longitude": where.point.lon}
+    out["managingOrganization"] = organization(record.tenant)
     return out
 
 
