@@ -471,3 +471,37 @@ async def test_with_authentication_refusals_are_operation_outcomes_too(
         own = await c.get(f"{FHIR}/Task", params={"tenant": "orebro"},
                           headers={"Authorization": f"Bearer {tok}"})
         assert own.status_code == 200 and own.json()["type"] == "searchset"
+
+
+async def test_what_the_http_api_answers_is_valid_by_hl7s_own_definitions(
+    client: httpx.AsyncClient, gw: Gateway, clock: FakeClock, hook: Hook
+) -> None:
+    """Everything on the wire, not only the mapping: checked against hl7.fhir.r5.core."""
+    from tests.fhir.r5_definitions import HOW, R5Definitions, package_dir
+    from tests.services import unavailable
+
+    directory = package_dir()
+    if directory is None:
+        unavailable("the official FHIR R5 definitions (hl7.fhir.r5.core 5.0.0)", HOW)
+    assert directory is not None
+    r5 = R5Definitions(directory)
+    sub = (await subscribe(client, endpoint=hook.url)).json()
+    await raise_alarm(gw, clock)
+    await gw.ingest(frame("vasteras", "bed", {"occupancy": True, "battery": 9}, later(1)))
+    await clock.advance(10)
+    await gw.alarms.acknowledge("vasteras", "a-1", OPERATOR)
+    await hook.wait_for(3)
+    answers: list[dict[str, Any]] = [sub, *hook.received,
+                                     (await client.get(f"{FHIR}/metadata")).json()]
+    for rtype in [*RESOURCE_TYPES, "Subscription", "SubscriptionTopic"]:
+        answers.append((await client.get(f"{FHIR}/{rtype}", params=V)).json())
+    [ev] = gw.store.query_events("vasteras", types=["alarm.acknowledged"])
+    answers.append((await client.get(f"{FHIR}/$event-message",
+                                      params={**V, "event": ev.event.id})).json())
+    answers.append((await client.get(f"{FHIR}/Subscription/{sub['id']}/$events",
+                                      params=V)).json())
+    answers.append((await client.get(f"{FHIR}/Nope", params=V)).json())
+    assert sum(len(a.get("entry", [])) for a in answers) > 20
+    for answer in answers:
+        assert r5.schema_errors(answer) == [], answer.get("resourceType")
+        assert r5.definition_errors(answer) == [], answer.get("resourceType")
