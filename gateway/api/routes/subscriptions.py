@@ -21,6 +21,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from gateway.core.gateway import Gateway
+from gateway.core.model import Actor as ModelActor
 from gateway.core.store import Subscription
 
 from ..deps import ActorDep, GatewayDep, TenantScope
@@ -140,6 +141,16 @@ async def replay(
             f"until ({end.isoformat()}) must be after since ({start.isoformat()})",
         )
     queued = await gateway.store.outbox_replay(sub, start, gateway.clock.now(), end)
+    audit = getattr(gateway, "audit", None)
+    if audit is not None:  # what was replayed; the audit trail has only the call itself
+        await audit.append(
+            tenant=tenant.id, actor=ModelActor(kind="operator", id=actor.id),
+            action="subscription replay", decision="queued",
+            reason=f"{queued} event(s) received since {start.isoformat()}"
+            + (f" until {end.isoformat()}" if end is not None else ""),
+            detail={"subscription": sub.id, "since": start.isoformat(),
+                    "until": end.isoformat() if end is not None else None, "queued": queued},
+        )
     log.info("replay of subscription %s since %s requested by %s: %d event(s) queued",
              sub.id, start.isoformat(), actor.id, queued,
              extra={"subscription": sub.id, "tenant": tenant.id})

@@ -36,6 +36,10 @@ async def test_replay_since_a_time_redelivers_exactly_those_events_with_the_same
     await rig.clock.advance(3600)
     answer = await replay(rig, since=since.isoformat())
     assert answer["queued"] == len(after)
+    entries = [e for e in await rig.gateway.audit.entries(TENANT)
+               if e.action == "subscription replay"]
+    assert [(e.actor, e.detail["subscription"], e.detail["queued"]) for e in entries] == [
+        ("op-17", SUB, len(after))]
     await rig.drain()
     again = rig.consumer.accepted_ids()[len(first_round):]
     assert sorted(again) == sorted(e.id for e in after)  # exactly those, same ids
