@@ -22,6 +22,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from gateway.core.gateway import Gateway
 from gateway.core.model import Actor as ModelActor
+from gateway.core.model import ActorKind
 from gateway.core.store import Subscription
 
 from ..deps import ActorDep, GatewayDep, TenantScope
@@ -144,7 +145,7 @@ async def replay(
     audit = getattr(gateway, "audit", None)
     if audit is not None:  # what was replayed; the audit trail has only the call itself
         await audit.append(
-            tenant=tenant.id, actor=ModelActor(kind="operator", id=actor.id),
+            tenant=tenant.id, actor=ModelActor(kind=ActorKind.OPERATOR, id=actor.id),
             action="subscription replay", decision="queued",
             reason=f"{queued} event(s) received since {start.isoformat()}"
             + (f" until {end.isoformat()}" if end is not None else ""),
