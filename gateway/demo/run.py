@@ -51,13 +51,29 @@ class DemoOptions:
 
 
 def demo_settings(opts: DemoOptions, data_dir: Path, mqtt_port: int) -> Settings:
-    return load_settings(
+    """The demo's settings, with every address made real for this run.
+
+    The HTTP port is fixed before start (a free one for ``--port 0``), so vendor
+    clouds that are told where to post (``public_url``) reach this gateway, and a
+    simulated vendor cloud on loopback (``api_url``) gets a free port of its own
+    so two demos (or a demo beside the tests) never collide.
+    """
+    port = opts.port or _free_port()
+    settings = load_settings(
         SETTINGS_FILE,
         data_dir=str(data_dir),
         mqtt={"mode": "embedded", "host": "127.0.0.1", "port": mqtt_port,
               "client_id": "navet-demo-gateway"},
-        http={"host": opts.host, "port": opts.port},
+        http={"host": opts.host, "port": port},
     )
+    here = "127.0.0.1" if opts.host in ("0.0.0.0", "::", "") else opts.host
+    for inst in settings.adapters:
+        if "public_url" in inst.settings:
+            inst.settings["public_url"] = f"http://{here}:{port}"
+        api = str(inst.settings.get("api_url", ""))
+        if api.startswith("http://127.0.0.1:"):
+            inst.settings["api_url"] = f"http://127.0.0.1:{_free_port()}"
+    return settings
 
 
 def _free_port() -> int:
