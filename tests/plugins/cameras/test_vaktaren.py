@@ -118,7 +118,12 @@ async def test_a_unit_that_does_not_answer_makes_the_check_fail_not_hang(
         await units.mqtt.disconnect()  # the unit is gone
         import asyncio
         attempt = asyncio.create_task(gw.supervision.start_check(TENANT, "natt-1", "r-1"))
-        await tick(clock, 6)  # ack_timeout_s is 5
+        # ack_timeout_s is 5; advance until the attempt gives up (the policy check and the
+        # audit write before the wait take real time, so a fixed advance could come too early)
+        for _ in range(120):
+            if attempt.done():
+                break
+            await tick(clock, 1)
         with pytest.raises(CameraUnavailableError, match="did not acknowledge start"):
             await attempt
         assert gw.supervision.sessions == {}
