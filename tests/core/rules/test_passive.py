@@ -342,3 +342,40 @@ def test_windows_run_past_midnight_and_silence_counts_by_day() -> None:
     assert silence_deadline(day, STHLM, local(15, 21), 7200) == local(21, 9)  # next Wednesday
     assert silence_deadline(TimeWindow(days=[], start=time(7), end=time(22)), STHLM,
                             local(15, 21), 7200) is None
+
+
+async def test_a_return_stored_but_not_yet_ruled_holds_the_alarm_back(tmp_path: Path) -> None:
+    """The timer never outruns the rules loop: a return already in the store wins."""
+    from gateway.core.care import apply_care_config
+    from gateway.core.directory import DeviceDirectory
+    from gateway.core.rules import RuleContext
+    from gateway.core.rules.passive import PassiveRule
+    from gateway.core.store import SQLiteStore
+
+    clock = FakeClock(local(15, 2))
+    store, directory = SQLiteStore(tmp_path / "db.sqlite"), DeviceDirectory()
+    store.open()
+    try:
+        await apply_care_config(CareConfig.model_validate(CARE), store, directory)
+        ctx = RuleContext(clock, store, directory, emit=lambda events: None)
+        rule = PassiveRule()
+
+        def bed(ref: str, occupied: bool) -> Any:
+            return make_event("sensor.reported", tenant=TENANT, time=clock.now(),
+                              resident="r-1001", device={"id": BED, "kind": "passive_sensor"},
+                              source={"adapter": "zigbee2mqtt", "protocol": "zigbee2mqtt",
+                                      "ref": ref}, data={"readings": {"occupancy": occupied}})
+
+        assert rule.on_event(bed("1", True), ctx) == []
+        await clock.advance(60)
+        assert rule.on_event(bed("2", False), ctx) == []  # out of bed at 02:01
+        await clock.advance(590)
+        back = bed("3", True)
+        await store.append([back])  # stored at 02:10:50, the rules have not seen it yet
+        await clock.advance(20)  # the deadline (02:11) passes
+        events, retry = rule.due(ctx, clock.now())
+        assert events == [] and retry == clock.now() + timedelta(seconds=1)
+        assert rule.on_event(back, ctx) == []  # the rules see it: the exit is over
+        assert rule.due(ctx, clock.now())[0] == []
+    finally:
+        store.close()
