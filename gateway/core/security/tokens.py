@@ -129,7 +129,8 @@ class LocalKeys:
 
 
 def issue_token(keys: LocalKeys, *, subject: str, tenants: list[str], roles: list[str],
-                ttl_s: int, issuer: str, audience: str, now: float | None = None) -> str:
+                ttl_s: int = 3600, issuer: str = "navet", audience: str = "navet-api",
+                now: float | None = None) -> str:
     """A signed JWT for ``subject`` in ``tenants`` with ``roles`` (each checked)."""
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
