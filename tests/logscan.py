@@ -15,6 +15,7 @@ import re
 KNOWN_SECRETS = (
     "s3cret", "upstream-secret", "short-secret", "s3cret-pw", "hunter2", "0123456789ABCDEF",
     "000102030405060708090a0b0c0d0e0f", "demo-1001", "demo-1002", "demo-1003",
+    "old-pass", "new-pass", "wrong-pass",
 )
 """Credentials the tests and the demo configure (passwords, AES and HMAC keys)."""
 

@@ -71,6 +71,10 @@ class UnitSettings(BaseModel):
         default=None, description="SIP digest password. None: the unit is not authenticated "
         "(allowed only when the adapter's require_auth is false)."
     )
+    next_password: str | None = Field(
+        default=None, description="Rotation without downtime: while set, the unit may "
+        "authenticate with either password; make it 'password' once the unit uses it."
+    )
     registers: bool = Field(
         default=True, description="False: the unit never REGISTERs (TR 91102 §7.11 peer-to-peer "
         "mode); answers go to the address its MESSAGE came from."

@@ -151,9 +151,11 @@ class ScaipUserAgent:
         stale = False
         if params:
             state = self.nonces.check(params.get("nonce", ""), now)
-            if params.get("username") == unit and state == "ok" and sip.verify(
-                    params, method=req.method, password=settings.password,
-                    realm=self.config.realm):
+            passwords = [settings.password, *([settings.next_password]
+                                               if settings.next_password else [])]
+            if params.get("username") == unit and state == "ok" and any(
+                    sip.verify(params, method=req.method, password=pw, realm=self.config.realm)
+                    for pw in passwords):
                 return None
             stale = state == "stale"
         challenge = sip.challenge(self.config.realm, self.nonces.issue(now), stale)

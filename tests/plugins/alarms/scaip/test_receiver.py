@@ -198,3 +198,30 @@ async def test_wrong_content_type_and_bad_xml(
     mrs = await unit.send(bad, "77")
     assert mrs.snu == 3
     assert gateway.store.count_dead_letters() == 1
+
+
+async def test_a_unit_password_rotates_without_downtime(tmp_path: object, clock: FakeClock) -> None:
+    """With next_password set, a unit with either password registers; a third is refused."""
+    from pathlib import Path
+
+    from gateway.core.settings import Settings
+    from gateway.transports.memory import MemoryBroker
+
+    settings = Settings(data_dir=Path(str(tmp_path)), mqtt={"mode": "memory"}, adapters=[{
+        "adapter": "scaip", "tenant": "vasteras", "settings": {
+            "host": "127.0.0.1", "port": 0,
+            "units": {"unit7": {"password": "old-pass", "next_password": "new-pass"}}}}])
+    gw = Gateway(settings, clock=clock, mqtt=MemoryBroker().client("navet"))
+    await gw.start()
+    try:
+        answers = {}
+        for pw in ("old-pass", "new-pass", "wrong-pass"):
+            sim = ScaipUnit("unit7", pw, server(gw), clock=clock)
+            await sim.start()
+            try:
+                answers[pw] = await sim.register()
+            finally:
+                await sim.stop()
+    finally:
+        await gw.stop()
+    assert answers == {"old-pass": 200, "new-pass": 200, "wrong-pass": 401}
