@@ -116,6 +116,8 @@ def _zigbee2mqtt(ctx: SimContext, devices: list[SimDevice]) -> list[Simulator]:
 register(Z2M_FAMILY, _zigbee2mqtt)
 register("scaip", lambda ctx, devices: list(scaip_residents(ctx, devices)))
 register("dc09", lambda ctx, devices: list(dc09_panels(ctx, devices)))
+register("portvakt", lambda ctx, devices: [_locks_cloud(ctx, devices)])
+register("lasbro", lambda ctx, devices: [_locks_mqtt(ctx, devices)])
 register("dosvakt", lambda ctx, devices: list(medication_cloud.clouds(ctx, devices)))
 register("medikub", lambda ctx, devices: list(medication_mqtt.dispensers(ctx, devices)))
 register(GPS_FAMILY, lambda ctx, devices: list(gps_trackers(ctx, devices)))
@@ -134,8 +136,6 @@ def _cameras(family: str) -> SimulatorFactory:
 
 register("ugglan", _cameras("ugglan"))
 register("vaktaren", _cameras("vaktaren"))
-register("portvakt", lambda ctx, devices: [_locks_cloud(ctx, devices)])
-register("lasbro", lambda ctx, devices: [_locks_mqtt(ctx, devices)])
 
 __all__ = [
     "ScenarioRunner",

@@ -23,8 +23,8 @@ from .security import authenticate, build_verifier
 from .routes import config, directory, events, health, ingress, live_view, reports, stream
 from .routes import subscriptions
 from .routes import alarms, ws
-from .routes import supervision
 from .routes import staff
+from .routes import supervision
 from .routes import fhir
 from .routes import privacy
 from .routes import audit as audit_routes
@@ -66,8 +66,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         app.include_router(module.router)
     app.include_router(subscriptions.router)
     app.include_router(alarms.router)
-    app.include_router(supervision.router)
     app.include_router(staff.router)
+    app.include_router(supervision.router)
     app.include_router(fhir.router)  # FHIR R5 facade at /fhir/r5 (docs/fhir.md)
     app.include_router(ws.router)
     app.include_router(privacy.router)

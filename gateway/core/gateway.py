@@ -52,6 +52,9 @@ class SinkServices:
     clock: Clock
     subscription: Subscription
     prefix: str = "navet"
+    alarms: Any = None
+    """The alarm service (gateway.core.alarms.AlarmService): forwarders acknowledge an
+    alarm when the upstream centre has taken it."""
     store: Any = None  # the SQLiteStore: FHIR subscription sinks number events and read resources
 
 
@@ -311,7 +314,7 @@ class Gateway:
             self.sinks[sub.id] = cls(
                 sub.settings,
                 SinkServices(self.mqtt, self.clock, sub, self.settings.mqtt.northbound_prefix,
-                             store=self.store),
+                             store=self.store, alarms=self.alarms),
             )
         except Exception as err:
             raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: {err}") \

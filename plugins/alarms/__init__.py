@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from gateway import hookimpl
 
 from .dc09 import Dc09Adapter
-from .gps import StigfinnareAdapter
 from .dc09.transmitter import Dc09ForwardSink
 from .scaip.forwarder import ScaipForwardSink
+from .gps import StigfinnareAdapter
 from .scaip import ScaipAdapter
 from .zigbee2mqtt import Zigbee2MqttAdapter
 
