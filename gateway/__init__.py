@@ -19,7 +19,6 @@ from gateway.core.adapters import (
 from gateway.core.clock import Clock, FakeClock, SystemClock
 from gateway.core.commands import Command, CommandResult
 from gateway.core.directory import device_id
-from gateway.core.model.sia import SIA_CODE_FOR_KIND, SIA_RESTORE
 from gateway.core.model import (
     CONTRACT_VERSION,
     Actor,
@@ -37,6 +36,7 @@ from gateway.core.model import (
     make_event,
     to_cloudevent,
 )
+from gateway.core.model.sia import SIA_CODE_FOR_KIND, SIA_RESTORE
 from gateway.core.sinks import SinkRegistry
 from gateway.errors import (
     ContractError,

@@ -18,17 +18,26 @@ from gateway import __version__
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
 
-from .security import authenticate, build_verifier
-
-from .routes import config, directory, events, health, ingress, live_view, reports, stream
-from .routes import subscriptions
-from .routes import alarms, ws
-from .routes import staff
-from .routes import supervision
-from .routes import fhir
-from .routes import privacy
-from .routes import audit as audit_routes
 from .audit_trail import AuditTrail
+from .routes import (
+    alarms,
+    config,
+    directory,
+    events,
+    fhir,
+    health,
+    ingress,
+    live_view,
+    privacy,
+    reports,
+    staff,
+    stream,
+    subscriptions,
+    supervision,
+    ws,
+)
+from .routes import audit as audit_routes
+from .security import authenticate, build_verifier
 
 DESCRIPTION = """\
 Navet is a vendor-neutral integration gateway for welfare technology.

@@ -10,7 +10,6 @@ from gateway.core.model.cloudevents import CONTENT_TYPE
 from .examples import example_event
 from .schemas import URN
 
-
 _TIME = {"type": ["string", "null"], "format": "date-time"}
 DEVICE_STATE: dict[str, Any] = {
     "type": "object",

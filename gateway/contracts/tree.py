@@ -10,8 +10,8 @@ import yaml
 from gateway.core.model import CATALOGUE, CONTRACT_VERSION
 
 from .asyncapi import asyncapi
-from .openapi import openapi, surface, surface_of_file
 from .documents import cloudevents_md, diff, dump_json, fill_blocks
+from .openapi import openapi, surface, surface_of_file
 from .schemas import envelope_schema, event_schema, union_schema
 from .vectors import check_vector
 

@@ -11,9 +11,9 @@ import json
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -25,11 +25,11 @@ from pydantic import (
 
 from gateway.errors import ConfigError
 
-from .security.pii import PiiCipher, normalise_personal_number
 from .directory import DeviceDirectory, DeviceEntry, device_id
 from .geo import GeoJsonArea
 from .model import DeviceKind, Location, Priority
 from .model.common import Pseudonym, TenantId
+from .security.pii import PiiCipher, normalise_personal_number
 from .store import SQLiteStore
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

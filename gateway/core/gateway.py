@@ -29,9 +29,9 @@ from .metrics import Metrics
 from .notifier import Notifier
 from .outbox import OutboxDispatcher
 from .pipeline import Pipeline
-from .privacy import purge
-from .policy.cameras import SupervisionService
 from .plugins import GatewayPlugins, build_plugin_manager
+from .policy.cameras import SupervisionService
+from .privacy import purge
 from .routing import Router
 from .rules import RuleContext, RulesRunner
 from .rules.builtin import builtin_rules

@@ -8,9 +8,9 @@ from gateway import hookimpl
 
 from .dc09 import Dc09Adapter
 from .dc09.transmitter import Dc09ForwardSink
-from .scaip.forwarder import ScaipForwardSink
 from .gps import StigfinnareAdapter
 from .scaip import ScaipAdapter
+from .scaip.forwarder import ScaipForwardSink
 from .zigbee2mqtt import Zigbee2MqttAdapter
 
 if TYPE_CHECKING:

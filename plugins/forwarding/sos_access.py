@@ -26,7 +26,7 @@ import hashlib
 import logging
 import ssl
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 import defusedxml.ElementTree as safe_et  # type: ignore[import-untyped]  # no stubs

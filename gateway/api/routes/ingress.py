@@ -12,7 +12,6 @@ answers 503, which makes the vendor cloud send again rather than lose it.
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..policy.cameras import SupervisionFindingsRule
 from .alarms import AlarmBook, LifecycleRule
 from .escalation import EscalationRule
 from .geofence import GeofenceRule
 from .medication import MissedDoseRule
 from .passive import PassiveRule
-from ..policy.cameras import SupervisionFindingsRule
 from .supervision import SilentUnitRule, TechnicalAlarmsRule
 
 

@@ -41,13 +41,20 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..care import AlarmSettings, MedicationPlan, Tenant, tenant_care
 from ..model import AlarmKind, DeviceRef, EventAdapter, EventBase, Location, event_id
-from .alarms import NAVET, SYSTEM, AlarmBook, AlarmRecord, AlarmState, close_event, derive, \
-    sleep_or_wake
+from .alarms import (
+    NAVET,
+    SYSTEM,
+    AlarmBook,
+    AlarmRecord,
+    AlarmState,
+    close_event,
+    derive,
+    sleep_or_wake,
+)
 from .engine import RuleContext
 
 log = logging.getLogger(__name__)

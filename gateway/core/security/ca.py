@@ -21,9 +21,9 @@ Keys use EC P-256.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
-import ipaddress
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path

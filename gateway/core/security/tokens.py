@@ -174,9 +174,12 @@ class TokenVerifier:
 
     async def _jwks_key(self, kid: str) -> Any:
         now = time.monotonic()
-        if kid not in self._jwks or now - self._jwks_at > self.jwks_refresh_s:
-            if now - self._jwks_at > 5 or kid not in self._jwks:  # never hammer the IdP
-                await self._fetch_jwks()
+        stale = now - self._jwks_at > self.jwks_refresh_s
+        unknown = kid not in self._jwks
+        # an unknown key id (a rotation at the provider) refetches, at most every 5 s, so
+        # tokens with made-up key ids cannot make Navet hammer the identity provider
+        if stale or (unknown and now - self._jwks_at > 5):
+            await self._fetch_jwks()
         return self._jwks.get(kid)
 
     async def _fetch_jwks(self) -> None:

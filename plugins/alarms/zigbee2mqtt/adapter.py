@@ -14,7 +14,6 @@ deduplication then covers only exact redelivery within the same instant.
 from __future__ import annotations
 
 import math
-
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
