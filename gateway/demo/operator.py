@@ -4,7 +4,8 @@ It works the open-alarm list exactly as a person at an alarm centre would
 through the operator API: acknowledge a raised alarm after a short while,
 dispatch the home-care team, mark it attended, close it with an outcome.
 Technical alarms are acknowledged and closed as fixed. Some alarms it leaves
-alone for a while, so the demo also shows escalation along the receiver chain.
+alone for a while, so the demo also shows escalation along the receiver chain;
+a missed dose it takes only after it has escalated along the resident's plan.
 
 It calls :class:`gateway.core.alarms.AlarmService`, the same commands the HTTP
 operator API calls, so every step is a stored lifecycle event with the operator
@@ -81,7 +82,11 @@ class DemoOperator:
                     if key not in self._next:
                         self.stats.seen.add(rec.id)
                         wait = self._rng.uniform(*self.step_s)
-                        if rec.kind and not rec.kind.startswith("technical") and \
+                        if rec.kind and rec.kind.startswith("medication."):
+                            # a missed dose goes to home-care staff first: the centre takes
+                            # it only once it has escalated along the plan's chain
+                            wait += 15.0
+                        elif rec.kind and not rec.kind.startswith("technical") and \
                                 self._rng.random() < self.ignore_share:
                             self._ignored.add(key)  # nobody takes it for a while: escalation
                             self.stats.left_to_escalate += 1
