@@ -10,7 +10,6 @@ beside the writer.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import queue
@@ -103,8 +102,6 @@ class SQLiteStore:
         self.batched_jobs = 0
         self.healthy = True
         self.last_error: str | None = None
-        self._readers: list[sqlite3.Connection] = []  # one per thread that read; closed at close
-        self._readers_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -124,12 +121,9 @@ class SQLiteStore:
             self._writer.join(timeout=10)
             self._writer = None
             self._write_conn.close()
-        with self._readers_lock:
-            readers, self._readers = self._readers, []
-        for conn in readers:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+        # Reader connections (one per thread that read) are not closed here: a worker
+        # thread may still be inside a query, and closing a connection under a running
+        # statement crashes SQLite. They close when the store is garbage-collected.
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -157,8 +151,6 @@ class SQLiteStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
-            with self._readers_lock:
-                self._readers.append(conn)
         return conn
 
     # ------------------------------------------------------------------ write path
