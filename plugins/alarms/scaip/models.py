@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -90,6 +91,18 @@ class UnitSettings(BaseModel):
     mre: int | None = Field(
         default=None, ge=0, le=3, description="media-reply in the final snu=0 answer to an "
         "alarm (1 = duplex voice call wanted). None: omitted, no voice."
+    )
+    callback_minutes: int | None = Field(
+        default=None, ge=1, le=60, description="When the unit asks for a callback (cha=1): "
+        "answer cre=<minutes>, the unit keeps auto-answer open that long."
+    )
+    call_to: str | None = Field(
+        default=None, pattern=r"^(gsm|sip):\S+$", description="Where the unit should call "
+        "(cre=62 with this tnu), e.g. 'gsm:+46101234567' or 'sip:larm@centre.example'."
+    )
+    call_scheme: Literal["gsm", "sip"] | None = Field(
+        default=None, description="Preferred bearer when the unit offers several: tnu "
+        "'<scheme>:' with cre=61 (call the predefined receiver that way)."
     )
 
 

@@ -35,6 +35,7 @@ from .const import (
 from .listener import Peer, SipListener, TlsConfig
 from .mapping import Nature, alarm_id, nature
 from .models import Mrq, Mrs, ScaipSettings, UnitSettings
+from .voice import voice_reply
 from .xml import ScaipFormatError, build_mrs, parse_mrq
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,9 @@ class ScaipUserAgent:
             state = await self._alarm_state(session.alarm)
             if state is not None and state not in HANDLED_STATES:
                 return Mrs(mrq.ref, SNU_HOLD)
-            return Mrs(mrq.ref, SNU_OK, mre=settings.mre)
+            return Mrs(mrq.ref, SNU_OK, **voice_reply(mrq, settings))
+        if kind is Nature.ALARM and mrq.mty == "ME":  # not held: answered at once, voice too
+            return Mrs(mrq.ref, SNU_OK, **voice_reply(mrq, settings))
         if kind is Nature.CANCEL:
             self.open_alarm.pop(unit, None)
         hbi = settings.hbi if mrq.mty == "PI" and mrq.hbo == 1 else None
