@@ -46,6 +46,24 @@ SPECIAL: dict[str, dict[str, Any]] = {
                   b"<mrq><ref>9</ref><cid>1</cid><dty>51</dty><stc>10</stc><lco>35</lco>"
                   b"<lge><geo>59.61,16.54</geo></lge><crd>a</crd><crd>b</crd></mrq>",
               ]},
+    "portvakt": {"address": "events", "transport": "webhook",
+                 "settings": {"api_url": "https://api.portvakt.example", "api_key": "k" * 16,
+                              "webhook_secret": "s" * 24},
+                 "seeds": [b'{"event_id": "evt_1", "type": "access.unlocked", "occurred_at": '
+                           b'"2026-01-05T06:31:12.204+00:00", "lock": {"id": "PV-1102", '
+                           b'"model": "PV-Door 3", "serial": "PV551234"}, "actor": {"type": '
+                           b'"integration", "user_ref": "s-anna", "command_ref": "c-1"}}',
+                           b'{"event_id": "evt_2", "type": "lock.battery", "occurred_at": '
+                           b'"2026-01-05T06:31:12+00:00", "lock": {"id": "PV-1"}, '
+                           b'"battery": {"percent": 18, "low": true}}']},
+    "lasbro": {"address": "lasbro/vasteras/hub1/door-1/event", "transport": "mqtt",
+               "settings": {"base_topic": "lasbro/vasteras", "bridge": "hub1"},
+               "meta": {"base_topic": "lasbro/vasteras"},
+               "seeds": [b'{"seq": 118, "ts": 1767594672.204, "evt": "unlock", "src": "remote",'
+                         b' "uid": "s-anna", "ref": "r-1", "model": "LB-200"}',
+                         b'{"seq": 119, "ts": 1767594673, "evt": "batt", "lvl": 18}',
+                         b'{"seq": 120, "ts": 1767594674, "evt": "deny", "src": "pin", '
+                         b'"why": "bad_pin"}']},
     "dc09": {"address": "tcp:127.0.0.1:5000", "transport": "tcp",
              "settings": {"tcp_port": 0, "accounts": [
                  {"account": "1234"},
@@ -113,14 +131,15 @@ def run_child(target: str, seconds: int, artifacts: Path) -> None:
     from datetime import datetime
 
     special = SPECIAL.get(target, {})
-    adapter = cls(special.get("settings", {}))
     seeds, shape = _vector_seeds(target)
+    # the adapter's settings: ours for special targets, else those the golden vectors name
+    adapter = cls(special.get("settings", shape.get("settings", {})))
     seeds += special.get("seeds", [])
     if target == "dc09":
         seeds += _dc09_seeds()
     address = special.get("address") or shape.get("address", f"{target}/device-1")
     transport = special.get("transport") or shape.get("transport", "webhook")
-    meta = shape.get("meta", {})
+    meta = special.get("meta") or shape.get("meta", {})
     tenant = shape.get("tenant", "vasteras")
     received = datetime.fromisoformat(shape.get("received", T0))
 
