@@ -134,3 +134,33 @@ def test_enrollment_refuses_what_would_open_everything(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="tenant vasteras"):
         ca.enroll("bridge", tenant="sala", topics=["z/sala/#"])
     assert oct(ca.ca_key_path.stat().st_mode & 0o777) == "0o600"
+
+
+async def test_a_tenants_consumer_reads_only_its_own_northbound_events(site: Site) -> None:
+    """MQTT northbound: an alarm centre's identity for Västerås, even subscribed to
+    everything, receives Västerås' events and none of Sala's."""
+    vasteras = site.save(site.ca.enroll("arc-vasteras", tenant="vasteras",
+                                        topics=["arc/vasteras/acks"],
+                                        read_topics=["navet/vasteras/#"]))
+    await site.broker.restart()  # the broker reads the ACL at start
+    cert, key = site.save(site.ca.enroll(GATEWAY_IDENTITY, tenant="navet", topics=[]), "gw2")
+    gateway = site.client(cert, key, "navet-gateway")
+    await gateway.connect()
+    consumer = site.client(*vasteras, "arc-vasteras")
+    await consumer.connect()
+    inbox = Inbox()
+    try:
+        await consumer.subscribe("navet/#", inbox, qos=1)  # asks for every tenant
+        await gateway.publish("navet/sala/events/alarm.raised", b'{"tenant": "sala"}', qos=1)
+        await gateway.publish("navet/vasteras/events/alarm.raised", b'{"tenant": "vasteras"}',
+                              qos=1)
+        await inbox.wait_for(1)
+        await gateway.publish("navet/sala/devices/x/state", b'{"tenant": "sala"}', qos=1)
+        await gateway.publish("navet/vasteras/devices/y/state", b'{"tenant": "vasteras"}',
+                              qos=1)
+        await inbox.wait_for(2)
+        assert [m.topic for m in inbox.messages] == [
+            "navet/vasteras/events/alarm.raised", "navet/vasteras/devices/y/state"]
+    finally:
+        await consumer.disconnect()
+        await gateway.disconnect()
