@@ -76,7 +76,10 @@ class Pipeline:
         return IngestResult(frame=frame.ref, accepted=result.accepted, duplicates=result.duplicates)
 
     def _decode(self, frame: RawFrame) -> list[EventBase]:
-        adapter = self.adapters.get(frame.adapter)
+        # decode with the instance that received the frame (its settings: base topic, keys,
+        # accounts); a frame that names no instance goes to the adapter's first instance
+        adapter = (self.adapters.get(frame.instance) if frame.instance else None) \
+            or self.adapters.get(frame.adapter)
         if adapter is None:
             raise PayloadError("no such adapter is running", adapter=frame.adapter)
         if len(frame.payload) > MAX_FRAME_BYTES:
