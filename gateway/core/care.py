@@ -33,6 +33,7 @@ from .security.pii import PiiCipher, normalise_personal_number
 from .store import SQLiteStore
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+_WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class _Model(BaseModel):
@@ -177,6 +178,24 @@ class TimeWindow(_Model):
     days: list[Weekday]
     start: time
     end: time
+
+    def contains(self, local: datetime) -> bool:
+        """Whether wall-clock ``local`` (the tenant's time) is inside this window.
+
+        A window whose end is before its start runs past midnight and belongs to the
+        day it starts on (``mon 22:00-07:00`` covers Monday night into Tuesday
+        morning); start equal to end means the whole day. Routing, camera schedules
+        and geofence windows all read windows this way.
+        """
+        day = _WEEKDAYS[local.weekday()]
+        yesterday = _WEEKDAYS[(local.weekday() - 1) % 7]
+        t = local.time().replace(tzinfo=None)
+        if self.start == self.end:
+            return day in self.days
+        if self.start < self.end:
+            return day in self.days and self.start <= t < self.end
+        return (day in self.days and t >= self.start) or (
+            yesterday in self.days and t < self.end)
 
 
 class SupervisionSchedule(_Model):

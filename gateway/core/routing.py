@@ -60,7 +60,6 @@ log = logging.getLogger(__name__)
 HANDOVER = "handover:"
 """Prefix of ``last_error`` on an outbox row handed over to a fallback."""
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_ZONE = "Europe/Stockholm"  # the care configuration's default too
 ZONE_TTL = timedelta(minutes=1)
 
@@ -120,15 +119,8 @@ class TenantRouting(_Model):
 
 
 def in_window(window: TimeWindow, local: datetime) -> bool:
-    """``local`` (tenant wall clock) is in ``window``; past midnight belongs to the start day."""
-    day, t = WEEKDAYS[local.weekday()], local.time().replace(tzinfo=None)
-    if window.start == window.end:
-        return day in window.days
-    if window.start < window.end:
-        return day in window.days and window.start <= t < window.end
-    yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
-    return (day in window.days and t >= window.start) or (
-        yesterday in window.days and t < window.end)
+    """Whether wall-clock ``local`` is inside ``window`` (see ``TimeWindow.contains``)."""
+    return window.contains(local)
 
 
 @dataclass(frozen=True, slots=True)

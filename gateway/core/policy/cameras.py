@@ -99,23 +99,14 @@ OBSERVE_WITHIN_S = 3600
 """How long after a check its observation may still be recorded."""
 NAVET = "navet"
 SYSTEM = Actor(kind=ActorKind.SYSTEM, id="navet", name="Navet")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 # --------------------------------------------------------------------------- the policy
 
 
 def in_window(window: TimeWindow, local: datetime) -> bool:
-    """Whether local wall-clock ``local`` is inside ``window`` (which may run past midnight)."""
-    day = WEEKDAYS[local.weekday()]
-    yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
-    t = local.time().replace(tzinfo=None)
-    if window.start == window.end:  # the whole day
-        return day in window.days
-    if window.start < window.end:
-        return day in window.days and window.start <= t < window.end
-    return (day in window.days and t >= window.start) or (yesterday in window.days
-                                                           and t < window.end)
+    """Whether wall-clock ``local`` is inside ``window`` (see ``TimeWindow.contains``)."""
+    return window.contains(local)
 
 
 def _describe(window: TimeWindow) -> str:

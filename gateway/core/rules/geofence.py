@@ -53,7 +53,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -80,7 +80,6 @@ SEEN_EVENTS = 4096
 
 EXIT = str(AlarmKind.GPS_GEOFENCE_EXIT)
 PANIC = str(AlarmKind.GPS_PANIC_OUTSIDE)
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 class Side(StrEnum):
@@ -125,21 +124,8 @@ class Track:
 
 
 def in_window(window: TimeWindow, local: datetime) -> bool:
-    """Whether local wall-clock ``local`` falls in ``window``.
-
-    A window whose end is before its start runs past midnight and belongs to the day it
-    starts on (``mon 22:00-07:00`` covers Monday night into Tuesday morning); start
-    equal to end means the whole day.
-    """
-    day = WEEKDAYS[local.weekday()]
-    yesterday = WEEKDAYS[(local.weekday() - 1) % 7]
-    now: time = local.time().replace(tzinfo=None)
-    if window.start == window.end:
-        return day in window.days
-    if window.start < window.end:
-        return day in window.days and window.start <= now < window.end
-    return (day in window.days and now >= window.start) or (
-        yesterday in window.days and now < window.end)
+    """Whether wall-clock ``local`` is inside ``window`` (see ``TimeWindow.contains``)."""
+    return window.contains(local)
 
 
 def enforced(fence: Geofence, local: datetime) -> bool:
