@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import math
 import tempfile
@@ -37,6 +38,7 @@ DEMO_DIR = Path(__file__).parent
 SETTINGS_FILE = DEMO_DIR / "gateway.yaml"
 MUNICIPALITY_FILE = DEMO_DIR / "municipality.yaml"
 SETTLE_TIMEOUT = 5.0
+SIM_STOP_TIMEOUT = 5.0
 
 
 @dataclass
@@ -136,6 +138,10 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
     """Run the demo until ``opts.duration`` passes or a signal arrives; return the summary."""
     from gateway.cli.runtime import Runtime
 
+    if opts.duration is not None:
+        # A timed demo that overruns by a minute is stuck somewhere: dump every thread's
+        # stack to stderr then (the demo keeps running), so the cause can be found.
+        faulthandler.dump_traceback_later(opts.duration + 60.0, repeat=False)
     data_dir = opts.data_dir or Path(tempfile.mkdtemp(prefix="navet-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     mqtt_port = opts.mqtt_port or _free_port()
@@ -183,11 +189,15 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
         for sim in sims:
             stop = getattr(sim, "stop", None)
             if stop is not None:
-                with contextlib.suppress(Exception):
-                    await stop()
+                try:
+                    async with asyncio.timeout(SIM_STOP_TIMEOUT):  # one stuck simulator
+                        await stop()                            # must not hold the demo
+                except Exception as err:  # TimeoutError included
+                    log.warning("simulator %s did not stop cleanly: %r", sim.name, err)
         if sim_client is not None:
             with contextlib.suppress(Exception):
-                await sim_client.disconnect()
+                async with asyncio.timeout(SIM_STOP_TIMEOUT):
+                    await sim_client.disconnect()
         summary: dict[str, Any] = {}
         if gw.started:
             await _settle(gw)
@@ -200,6 +210,7 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
                            mqtt={"host": settings.mqtt.host, "port": mqtt_port},
                            speed=opts.speed)
         await runtime.stop()
+        faulthandler.cancel_dump_traceback_later()
     return summary
 
 
