@@ -263,7 +263,7 @@ class Gateway:
         self.started = True
         log.info(
             "gateway started: %d adapter instance(s), %d subscription(s), %d device(s)",
-            len(self.adapter_instances), len(self.sinks), len(self.directory),
+            len(self.hosts), len(self.sinks), len(self.directory),
         )
 
     async def start_adapter(self, inst: AdapterInstance) -> Any:
