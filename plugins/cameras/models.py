@@ -8,6 +8,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from gateway import TransportError
+
 
 class _Actor(Protocol):
     id: str
@@ -31,6 +33,22 @@ class CameraCommand(Protocol):
     address: str
     requested_by: _Actor
     args: Mapping[str, Any]
+
+
+def command_arg(command: CameraCommand, key: str) -> str:
+    """A text argument of ``command`` (``session`` must be there), at most 128 characters."""
+    value = command.args.get(key)
+    if key == "session" and not value:
+        raise TransportError(f"command {command.name} has no session")
+    return str(value or "")[:128]
+
+
+def command_max_s(command: CameraCommand) -> int:
+    """The session's maximum length in seconds from ``command``'s arguments."""
+    value = command.args.get("max_s")
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise TransportError(f"command {command.name} has no usable max_s")
+    return value
 
 
 class StartResult(BaseModel):

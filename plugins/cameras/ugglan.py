@@ -52,7 +52,7 @@ from .const import (
     UGGLAN_VENDOR,
     UGGLAN_WEBHOOK_PATH,
 )
-from .models import CameraCommand, StartResult, UgglanSettings
+from .models import CameraCommand, StartResult, UgglanSettings, command_arg, command_max_s
 
 log = logging.getLogger(__name__)
 
@@ -203,8 +203,8 @@ class UgglanAdapter(AdapterBase):
         """
         if command.name == START:
             reply = await self._call("POST", "/sessions", json={
-                "camera": command.address, "reference": _arg(command, "session"),
-                "viewer": command.requested_by.id, "max_duration_s": _max_s(command),
+                "camera": command.address, "reference": command_arg(command, "session"),
+                "viewer": command.requested_by.id, "max_duration_s": command_max_s(command),
             })
             try:
                 result = StartResult(url=str(reply["view_url"]),
@@ -214,17 +214,17 @@ class UgglanAdapter(AdapterBase):
                 raise TransportError(
                     f"{self._instance}: Ugglan answered a session start without a usable "
                     f"id/view_url/expires_at ({type(err).__name__})") from err
-            self._sessions[_arg(command, "session")] = result.vendor_session or ""
+            self._sessions[command_arg(command, "session")] = result.vendor_session or ""
             return result
         if command.name == STOP:
-            vendor = self._sessions.pop(_arg(command, "session"), None)
+            vendor = self._sessions.pop(command_arg(command, "session"), None)
             if vendor:
                 await self._call("POST", f"/sessions/{vendor}/end",
-                                 json={"reason": _arg(command, "reason")})
+                                 json={"reason": command_arg(command, "reason")})
             else:  # after a restart Navet knows only its own reference
                 await self._call("POST", "/sessions/end",
-                                 json={"reference": _arg(command, "session"),
-                                       "reason": _arg(command, "reason")})
+                                 json={"reference": command_arg(command, "session"),
+                                       "reason": command_arg(command, "reason")})
             return None
         raise TransportError(f"{self._instance}: unknown command {command.name!r}")
 
@@ -367,16 +367,3 @@ def _why(err: Exception) -> str:
         return f"{err.args[0]} is missing or unknown"
     return str(err)
 
-
-def _arg(command: CameraCommand, key: str) -> str:
-    value = command.args.get(key)
-    if key == "session" and not value:
-        raise TransportError(f"command {command.name} has no session")
-    return str(value or "")[:128]
-
-
-def _max_s(command: CameraCommand) -> int:
-    value = command.args.get("max_s")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise TransportError(f"command {command.name} has no usable max_s")
-    return value

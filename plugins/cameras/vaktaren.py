@@ -37,7 +37,7 @@ from gateway import (
 
 from . import normalise as n
 from .const import COMMANDS, START, STOP, VAKTAREN, VAKTAREN_PROTOCOL, VAKTAREN_VENDOR
-from .models import CameraCommand, StartResult, VaktarenSettings
+from .models import CameraCommand, StartResult, VaktarenSettings, command_arg, command_max_s
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +121,17 @@ class VaktarenAdapter(AdapterBase):
         assert self._host is not None
         if command.name == START:
             token = secrets.token_urlsafe(24)
-            session = _arg(command, "session")
+            session = command_arg(command, "session")
             await self._command(command, {"op": "start", "session": session,
                                           "viewer": command.requested_by.id,
-                                          "max_s": _max_s(command), "token": token,
+                                          "max_s": command_max_s(command), "token": token,
                                           "token_ttl_s": self.config.token_ttl_s})
             url = f"{str(self.config.relay_url).rstrip('/')}/{command.address}?t={token}"
             return StartResult(url=url, vendor_session=session, expires=(
                 self._host.clock.now() + timedelta(seconds=self.config.token_ttl_s)))
         if command.name == STOP:
-            await self._command(command, {"op": "stop", "session": _arg(command, "session"),
-                                          "why": _arg(command, "reason")},
+            await self._command(command, {"op": "stop", "session": command_arg(command, "session"),
+                                          "why": command_arg(command, "reason")},
                                 tolerate=("no_session",))
             return None
         raise TransportError(f"{self._instance}: unknown command {command.name!r}")
@@ -261,16 +261,3 @@ def _number(body: dict[str, Any], key: str) -> float:
         raise ValueError(f"{key} must be a number of seconds, got {value!r}")
     return float(value)
 
-
-def _arg(command: CameraCommand, key: str) -> str:
-    value = command.args.get(key)
-    if key == "session" and not value:
-        raise TransportError(f"command {command.name} has no session")
-    return str(value or "")[:128]
-
-
-def _max_s(command: CameraCommand) -> int:
-    value = command.args.get("max_s")
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise TransportError(f"command {command.name} has no usable max_s")
-    return value
