@@ -42,9 +42,6 @@ from .frame import Dc09Error, clear_content, encode_frame, parse_frame, parse_ti
 
 log = logging.getLogger(__name__)
 
-SIA_FOR_KIND = SIA_CODE_FOR_KIND
-RESTORE = SIA_RESTORE
-
 CID_FOR_SIA: dict[str, str] = {"QA": "101", "MA": "100", "WA": "113", "FA": "110",
                                "AT": "301", "YT": "302", "YC": "350", "YX": "380"}
 """SIA code -> Contact ID event code (qualifier 1 new, 3 restore)."""
@@ -215,26 +212,24 @@ class Dc09ForwardSink:
 
     def message_for(self, event: Event) -> tuple[str, str] | None:
         """``(account, data)`` for ``event``, or None when DC-03/05 cannot say it."""
-        code: str | None = None
+        raised: str | None = None  # the SIA code the alarm was raised with
         restore = False
         if event.type == "alarm.raised":
-            kind = str(getattr(event.data, "kind", "other"))
-            code = SIA_FOR_KIND.get(kind, "MA")
+            raised = SIA_CODE_FOR_KIND.get(str(getattr(event.data, "kind", "other")), "MA")
             if event.alarm:
-                self._kinds[event.alarm] = code
+                self._kinds[event.alarm] = raised
         elif event.type == "alarm.cancelled":
-            raised = self._kinds.pop(event.alarm or "", None)
-            code, restore = RESTORE.get(raised or "MA", "MH"), True
+            raised, restore = self._kinds.pop(event.alarm or "", "MA"), True
         elif event.type == "alarm.closed":
             self._kinds.pop(event.alarm or "", None)
-        if code is None:
+        if raised is None:
             return None
         account = self._account(event)
         zone = self._zone(event)
-        if self.config.format == "ADM-CID":
-            base = next((k for k, v in RESTORE.items() if v == code), code) if restore else code
-            cid = CID_FOR_SIA.get(base, "100")
+        if self.config.format == "ADM-CID":  # Contact ID: the same event code, qualifier 3
+            cid = CID_FOR_SIA.get(raised, "100")
             return account, f"#{account}|{3 if restore else 1}{cid} 01 {zone}"
+        code = SIA_RESTORE.get(raised, "MH") if restore else raised
         return account, f"#{account}|N{code}{zone}"
 
     def _account(self, event: Event) -> str:
