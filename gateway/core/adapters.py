@@ -114,6 +114,10 @@ class AdapterHost(Protocol):
     """Services the gateway lends a running adapter. Adapters never reach further."""
 
     clock: Clock
+    tenant: str
+    """The tenant (municipality) this adapter instance serves; frames carry it."""
+    instance_id: str
+    """This adapter instance's id; set it on every ``RawFrame`` (``instance=``)."""
 
     async def ingest(self, frame: RawFrame) -> IngestResult:
         """Decode, validate and durably store ``frame``; return when it is safe to ack."""
