@@ -10,6 +10,8 @@ adapter would have to ignore.
 from __future__ import annotations
 
 import json
+import os
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -58,7 +60,8 @@ def events_for(count: int) -> int:
 
 
 ADAPTER_EVENTS_SQL: Final = (
-    "SELECT sum(json_extract(body, '$.source.adapter') = 'zigbee2mqtt'), count(*) FROM events"
+    "SELECT count(CASE WHEN json_extract(body, '$.source.adapter') = 'zigbee2mqtt' THEN 1 END),"
+    " count(*) FROM events"
 )
 """(events the adapter made, all events): rules may derive more, e.g. alarms."""
 
@@ -89,3 +92,20 @@ class SendClock:
 def frames(count: int, clock: SendClock) -> Iterator[tuple[str, bytes]]:
     for i in range(count):
         yield topic(i), payload(i, clock.next())
+
+
+def phase_database(phase: str) -> str:
+    """The database for one phase of a benchmark: "" (SQLite in the phase's temporary data
+    directory), or, when ``NAVET_DATABASE`` is a PostgreSQL URL, a schema of the phase's
+    own in that database, so that phases never count each other's events."""
+    url = os.environ.get("NAVET_DATABASE", "")
+    if not url.startswith(("postgresql://", "postgres://")):
+        return ""
+    schema = f"bench_{phase}_{os.getpid()}_{time.monotonic_ns()}"
+    if "schema=" in url:
+        return re.sub(r"schema=([^&]+)", lambda m: f"schema={m.group(1)}_{schema}", url)
+    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
+
+
+def store_kind() -> str:
+    return "postgresql" if phase_database("x") else "sqlite"

@@ -29,6 +29,7 @@ from bench.frames import (
     events_for,
     frames,
     payload,
+    phase_database,
     topic,
 )
 from bench.stats import latency_ms
@@ -42,7 +43,7 @@ from gateway.transports.memory import MemoryBroker
 async def _gateway(sync: str):  # type: ignore[no-untyped-def]
     with tempfile.TemporaryDirectory(prefix="navet-bench-") as tmp:
         settings = Settings(
-            data_dir=Path(tmp), db_synchronous=sync, mqtt={"mode": "memory"},
+            data_dir=Path(tmp), database=phase_database("inprocess"), db_synchronous=sync, mqtt={"mode": "memory"},
             adapters=[{"adapter": "zigbee2mqtt", "tenant": TENANT}],
         )
         gw = Gateway(settings, mqtt=MemoryBroker().client("navet"))

@@ -24,7 +24,7 @@ from typing import Any
 import psutil
 
 from bench.children import emit
-from bench.frames import ADAPTER_EVENTS_SQL, TENANT, sent_seconds
+from bench.frames import ADAPTER_EVENTS_SQL, TENANT, phase_database, sent_seconds
 from bench.stats import latency_ms
 from gateway import IngestResult, RawFrame
 from gateway.core.gateway import Gateway
@@ -57,6 +57,7 @@ async def run(port: int, frames: int, qos: int, sync: str, timeout: float) -> di
     with tempfile.TemporaryDirectory(prefix="navet-bench-") as tmp:
         settings = Settings(
             data_dir=Path(tmp),
+            database=phase_database("mqtt"),
             db_synchronous=sync,
             mqtt={"mode": "external", "host": "127.0.0.1", "port": port,
                   "client_id": "navet-bench"},

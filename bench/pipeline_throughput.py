@@ -9,7 +9,8 @@ Stages (see bench/README.md for what each figure means):
    no parsing, no storage.
 2. navet    — the same publisher sending Zigbee2MQTT frames -> Mosquitto -> a
    Navet gateway process (external MQTT, one zigbee2mqtt adapter instance,
-   SQLite) until every frame is durably stored. Then again, paced at half the
+   SQLite, or PostgreSQL when ``NAVET_DATABASE`` is a postgresql:// URL) until
+   every frame is durably stored. Then again, paced at half the
    rate just sustained, for latency below saturation.
 3. burst    — ``Gateway.ingest`` called directly from many tasks (no MQTT), to
    show the store sharing one transaction between waiting frames.
@@ -19,6 +20,8 @@ Run from the repository root::
 
     python bench/pipeline_throughput.py                 # 20,000 messages, QoS 1, FULL
     python bench/pipeline_throughput.py --json          # machine-readable
+    NAVET_DATABASE=postgresql://navet@localhost/navet python bench/pipeline_throughput.py
+                                                        # the same on PostgreSQL
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gateway` imp
 
 from bench.broker import BenchBroker
 from bench.children import Child, ChildError
-from bench.frames import events_for
+from bench.frames import events_for, store_kind
 from bench.inprocess import burst, lone_frames
 
 
@@ -111,6 +114,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     timeout = args.timeout or 60 + args.messages / 100  # generous; a stuck stage still ends
     figures: dict[str, Any] = {
         "config": {"messages": args.messages, "qos": args.qos, "sync": args.sync,
+                   "store": store_kind(),
                    "inflight": args.inflight, "concurrency": args.concurrency,
                    "lone_frames": args.lone, "paced_load": args.paced_load,
                    "paced_seconds": args.paced_seconds, "python": sys.version.split()[0],
@@ -170,7 +174,8 @@ def report(f: dict[str, Any]) -> str:
     ]
     width = max(len(r[0]) for r in rows)
     head = (f"Navet pipeline throughput — {c['messages']:,} messages, QoS {c['qos']}, "
-            f"SQLite synchronous={c['sync']}, broker inflight {c['inflight']}")
+            + (f"SQLite synchronous={c['sync']}" if c.get("store", "sqlite") == "sqlite"
+               else "PostgreSQL") + f", broker inflight {c['inflight']}")
     lines = [head, "=" * len(head)]
     lines += [f"{name:<{width}}  {value:>18}  {detail}".rstrip() for name, value, detail in rows]
     return "\n".join(lines)

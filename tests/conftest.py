@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,105 @@ from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from tests.logscan import LogScan
+from tests.postgres import (HOW, PgServer, database_of, driver_available, reset_databases,
+                            start_server)
+from tests.services import free_port, services_required, unavailable
+
+# --------------------------------------------------------------------------- which store
+
+TEST_DATABASE = "NAVET_TEST_DATABASE"
+"""Unset or ``sqlite``: every test runs on SQLite. ``postgresql``: every test runs on a
+PostgreSQL server the session starts; ``postgresql://user@host/db``: on that server.
+Each test gets a schema of its own either way."""
+
+Settings_target = Settings.database_target.fget  # type: ignore[attr-defined]
+_pg: PgServer | None = None
+_pg_base: str | None = None
+_pg_missing: str | None = None
+
+
+def _backend() -> str:
+    return os.environ.get(TEST_DATABASE, "").strip() or "sqlite"
+
+
+def _start_session_postgres() -> None:
+    global _pg, _pg_base, _pg_missing
+    mode = _backend()
+    if mode == "sqlite":
+        return
+    if not driver_available():
+        _pg_missing = f"psycopg is not installed: {HOW}"
+    elif mode.startswith(("postgresql://", "postgres://")):
+        _pg_base = mode
+    elif mode == "postgresql":
+        try:
+            _pg = start_server(free_port())
+        except (OSError, RuntimeError) as err:
+            _pg_missing = str(err)
+    else:
+        raise pytest.UsageError(f"{TEST_DATABASE} is sqlite, postgresql or a postgresql:// URL, "
+                                f"not {mode!r}")
+    if _pg_missing and services_required():
+        raise pytest.UsageError(f"{TEST_DATABASE}={mode}: {_pg_missing}")
+
+
+_schema_numbers = iter(range(1, 10**9))
+
+
+def fresh_database_url() -> str:
+    """A PostgreSQL URL with a schema of its own (the session's server)."""
+    if _pg is not None:
+        return _pg.fresh_url()
+    assert _pg_base is not None
+    sep = "&" if "?" in _pg_base else "?"
+    return f"{_pg_base}{sep}schema=t{os.getpid()}_{next(_schema_numbers)}"
+
+
+@pytest.fixture(autouse=True)
+def _store_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every Settings (and every gateway process a test starts) at this run's store."""
+    if _backend() == "sqlite":
+        monkeypatch.delenv("NAVET_DATABASE", raising=False)
+        return
+    if _pg_missing:
+        pytest.skip(f"this run is on PostgreSQL, which is not available: {_pg_missing}")
+    url = fresh_database_url()
+    monkeypatch.setenv("NAVET_DATABASE", url)
+    reset_databases()
+
+    def target(self: Settings) -> str:  # a schema per data directory, like a file per one
+        return database_of(self.data_dir) if self.database == url else Settings_target(self)
+
+    monkeypatch.setattr(Settings, "database_target", property(target))
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    """What a test that builds its own store opens: this run's backend, empty."""
+    return os.environ.get("NAVET_DATABASE") or str(tmp_path / "navet.db")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server for tests about the PostgreSQL store itself (whatever the run)."""
+    if _pg is not None:
+        yield _pg
+        return
+    if not driver_available():
+        unavailable("psycopg", HOW)
+    try:
+        server = start_server(free_port())
+    except (OSError, RuntimeError) as err:
+        unavailable("PostgreSQL", f"{err} ({HOW})")
+        raise AssertionError("unreachable") from err
+    try:
+        yield server
+    finally:
+        server.destroy()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"navet store: {_backend()} (set {TEST_DATABASE}=postgresql to run on PostgreSQL)"
 
 
 @pytest.fixture
@@ -51,10 +151,16 @@ _LOGSCAN = LogScan()
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _start_session_postgres()
     root = logging.getLogger()
     root.addHandler(_LOGSCAN)
     if root.level > logging.INFO or root.level == logging.NOTSET:
         root.setLevel(logging.INFO)  # what production logs is what must be clean
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _pg is not None:
+        _pg.destroy()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -39,6 +38,7 @@ from gateway import RawFrame
 from gateway.core.plugins import build_plugin_manager
 from gateway.core.settings import MqttSettings
 from gateway.transports.base import MqttMessage
+from tests.postgres import query_database
 from tests.services import free_port, require_binary
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
@@ -81,25 +81,14 @@ def _expected_ids(frames: list[tuple[str, bytes]]) -> tuple[set[str], set[str]]:
     return ids, fanned
 
 
-def _stored(db: Path) -> list[str]:
-    """Event ids in the gateway's SQLite file (read-only; works while it runs or is dead)."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        return [r[0] for r in conn.execute("SELECT id FROM events WHERE tenant = ?", (TENANT,))]
-    except sqlite3.OperationalError:  # schema not created yet
-        return []
-    finally:
-        conn.close()
+def _stored(db: str) -> list[str]:
+    """Event ids in the gateway's store (read-only; works while it runs or is dead)."""
+    return [r[0] for r in query_database(db, "SELECT id FROM events WHERE tenant = ?",
+                                         (TENANT,))]
 
 
-def _dead_letters(db: Path) -> int:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
-    try:
-        return int(conn.execute("SELECT count(*) FROM dead_letters").fetchone()[0])
-    finally:
-        conn.close()
+def _dead_letters(db: str) -> int:
+    return int(query_database(db, "SELECT count(*) FROM dead_letters")[0][0])
 
 
 @pytest.fixture
@@ -206,7 +195,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(
                                                 log_level="warning"))
     hook_server.install_signal_handlers = lambda: None  # type: ignore[attr-defined,method-assign]
     hook_task = asyncio.create_task(hook_server.serve())
-    db = tmp_path / "data" / "navet.db"
+    db = os.environ.get("NAVET_DATABASE") or str(tmp_path / "data" / "navet.db")
     config = tmp_path / "navet.yaml"
     config.write_text(yaml.safe_dump({
         "environment": "development",

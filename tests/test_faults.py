@@ -1,7 +1,8 @@
 """Faults injected into a running gateway: what devices and operators see.
 
 The database becomes unwritable (SQLite ``query_only``, exactly what a
-read-only or full disk looks like to the store): a SCAIP unit's alarm is not
+read-only or full disk looks like to the store; on PostgreSQL a read-only
+transaction default): a SCAIP unit's alarm is not
 acknowledged (SIP 500), so the unit keeps it and sends again; operators are
 told on MQTT (a retained system alert), by ``/readyz`` and by a technical alarm
 in every tenant's stream once the store is back; the resent alarm is stored
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,8 @@ from gateway.core.settings import Settings
 from gateway.transports.base import MqttMessage
 from gateway.transports.memory import MemoryBroker
 from simulators.scaip import ScaipUnit
+from tests.postgres import PgServer, set_writable, start_server
+from tests.services import free_port
 
 
 @pytest.fixture
@@ -42,13 +46,30 @@ async def _until(predicate: object, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def _set_writable(gw: Gateway, writable: bool) -> None:
-    gw.store._write_conn.execute(f"PRAGMA query_only = {0 if writable else 1}")
-
-
 async def test_unwritable_store_leaves_devices_unacknowledged_and_tells_operators(
     gateway: Gateway, clock: FakeClock, broker: MemoryBroker,
 ) -> None:
+    await _store_outage(gateway, clock, broker, lambda: set_writable(gateway.store, False),
+                        lambda: set_writable(gateway.store, True))
+
+
+async def test_a_database_restart_is_survived_like_any_store_outage(
+    settings: Settings, clock: FakeClock, broker: MemoryBroker, pg_server: PgServer,
+) -> None:
+    """PostgreSQL goes down and comes back: the writer and the readers reconnect."""
+    server = start_server(free_port())  # of its own: this test stops it
+    gw = Gateway(settings.model_copy(update={"database": server.fresh_url()}), clock=clock,
+                 mqtt=broker.client("navet"))
+    await gw.start()
+    try:
+        await _store_outage(gw, clock, broker, lambda: server.stop("fast"), server.start)
+    finally:
+        await gw.stop()
+        server.destroy()
+
+
+async def _store_outage(gateway: Gateway, clock: FakeClock, broker: MemoryBroker,
+                        fail: Callable[[], None], heal: Callable[[], None]) -> None:
     alerts: list[dict[str, object]] = []
     watcher = broker.client("alarm-centre-dashboard")
     await watcher.connect()
@@ -66,7 +87,7 @@ async def test_unwritable_store_leaves_devices_unacknowledged_and_tells_operator
         assert before.snu == 0
         stored_before = gateway.store.count_events("vasteras")
 
-        _set_writable(gateway, False)
+        fail()
         with pytest.raises(RuntimeError, match="SIP 500"):
             await unit.alarm("fall")  # not acknowledged: the unit still has its alarm
         assert not gateway.store.healthy
@@ -75,7 +96,7 @@ async def test_unwritable_store_leaves_devices_unacknowledged_and_tells_operator
         assert "cannot store" in str(alerts[-1]["text"])
         assert gateway.alerts.active.keys() == {"store"}
 
-        _set_writable(gateway, True)
+        heal()
         resent = await unit.alarm("fall")  # the unit sends its alarm again: now it is stored
         assert resent.snu == 0
         await clock.advance(1)

@@ -78,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                               "an entry was altered, removed or reordered)")
     averify.add_argument("--config", default=None, metavar="FILE",
                          help="settings file whose database to check")
-    averify.add_argument("--database", default=None, metavar="FILE",
-                         help="the SQLite database to check (instead of --config)")
+    averify.add_argument("--database", default=None, metavar="FILE|URL",
+                         help="the SQLite file or PostgreSQL URL to check (instead of --config)")
     averify.add_argument("--head", default=None, metavar="SHA256",
                          help="the head hash kept elsewhere; also catches a cut or rewritten end")
     averify.add_argument("--json", action="store_true", help="machine-readable output")

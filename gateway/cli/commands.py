@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway import CONTRACT_VERSION, PayloadError, RawFrame, SystemClock, __version__
 from gateway.core.logs import setup_logging
+from gateway.core.store import redact
 from gateway.errors import ConfigError, NavetError
 
 log = logging.getLogger(__name__)
@@ -82,13 +83,13 @@ def audit_verify(args: argparse.Namespace) -> int:
     from gateway.core.audit import verify_database
     from gateway.core.settings import load_settings
 
-    path = Path(args.database) if args.database else load_settings(args.config).database_path
+    path = args.database or load_settings(args.config).database_target
     try:
         result = verify_database(path, expect_head=args.head)
     except FileNotFoundError as err:
         raise ConfigError(str(err)) from err
     if args.json:
-        print(json.dumps({"database": str(path), **result.as_dict()}, indent=2))
+        print(json.dumps({"database": redact(str(path)), **result.as_dict()}, indent=2))
     elif result.ok:
         print(f"audit log intact: {result.checked} entries, head {result.head}")
     else:
@@ -149,8 +150,8 @@ async def _serve(settings: Any) -> int:
     except NavetError as err:
         log.error("navet could not start: %s", err)
         return 1
-    log.info("navet serving", extra={"http": runtime.url, "database": str(
-        settings.database_path), "mqtt_mode": settings.mqtt.mode})
+    log.info("navet serving", extra={"http": runtime.url, "database": redact(
+        settings.database_target), "mqtt_mode": settings.mqtt.mode})
     try:
         await runtime.wait()
     finally:

@@ -10,7 +10,7 @@ import sys
 from gateway.core.privacy import export_resident, purge, resident_context
 from gateway.core.security.pii import DataKeys, PiiCipher
 from gateway.core.settings import Settings, load_settings
-from gateway.core.store import SQLiteStore
+from gateway.core.store import Store, make_store
 from gateway.errors import ConfigError
 
 
@@ -37,11 +37,11 @@ def _keys(settings: Settings) -> DataKeys:
     return DataKeys.load_or_create(path)
 
 
-def _store(settings: Settings) -> SQLiteStore:
-    if not settings.database_path.exists():
+def _store(settings: Settings) -> Store:
+    if not settings.database_is_url and not settings.database_path.exists():
         raise ConfigError(f"no database at {settings.database_path}")
-    store = SQLiteStore(settings.database_path)
-    store.open()
+    store = make_store(settings.database_target)
+    store.open(exclusive=False)  # beside a running gateway
     return store
 
 

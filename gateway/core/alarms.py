@@ -36,7 +36,7 @@ from .rules.alarms import (
     tenant_alarm_settings,
 )
 from .rules.escalation import annotate
-from .store import SQLiteStore
+from .store import Store
 
 Emit = Callable[[Sequence[EventBase]], Awaitable[Any]]
 
@@ -59,7 +59,7 @@ HINTS = {
 
 
 class AlarmService:
-    def __init__(self, store: SQLiteStore, clock: Clock, emit: Emit) -> None:
+    def __init__(self, store: Store, clock: Clock, emit: Emit) -> None:
         self.store = store
         self.clock = clock
         self.emit = emit

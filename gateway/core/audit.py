@@ -35,32 +35,10 @@ from typing import Any
 
 from .clock import Clock
 from .model import Actor
-from .store import SQLiteStore
+from .store import DbConnection, Store
 
 GENESIS = "0" * 64
 """``prev`` of the first entry."""
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit_log (
-    seq        INTEGER PRIMARY KEY,
-    time       TEXT NOT NULL,
-    tenant     TEXT NOT NULL,
-    actor_kind TEXT NOT NULL,
-    actor      TEXT NOT NULL,
-    action     TEXT NOT NULL,
-    resident   TEXT,
-    device     TEXT,
-    decision   TEXT NOT NULL,
-    reason     TEXT NOT NULL,
-    detail     TEXT NOT NULL,
-    prev       TEXT NOT NULL,
-    hash       TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_log_tenant ON audit_log (tenant, seq);
-CREATE INDEX IF NOT EXISTS audit_log_resident ON audit_log (tenant, resident, seq)
-"""
-"""Created by :meth:`AuditLog.open` (every statement ``IF NOT EXISTS``), not by a numbered
-store migration: it is additive and independent of the order other tables arrive in."""
 
 _COLUMNS = ("seq", "time", "tenant", "actor_kind", "actor", "action", "resident", "device",
             "decision", "reason", "detail", "prev")
@@ -170,19 +148,12 @@ def _row_to_entry(row: Mapping[str, Any]) -> AuditEntry:
 class AuditLog:
     """The audit log in the gateway's store. Appends are serialised by the store's writer."""
 
-    def __init__(self, store: SQLiteStore, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
         self.clock = clock
 
     async def open(self) -> None:
-        """Create the table if this store does not have it yet (idempotent)."""
-
-        def job(conn: sqlite3.Connection) -> None:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-
-        await self.store.write(job)
+        """Nothing to do: the table is part of the store's schema (migration 3)."""
 
     async def append(
         self,
@@ -201,7 +172,7 @@ class AuditLog:
         when = (time or self.clock.now()).isoformat()
         body = json.dumps(dict(detail or {}), sort_keys=True, ensure_ascii=False, default=str)
 
-        def job(conn: sqlite3.Connection) -> AuditEntry:
+        def job(conn: DbConnection) -> AuditEntry:
             last = conn.execute(
                 "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             row: dict[str, Any] = {
@@ -242,12 +213,25 @@ class AuditLog:
             conn.execute("SELECT * FROM audit_log ORDER BY seq"), expect_head=expect_head))
 
 
-def verify_database(path: str | Path, *, expect_head: str | None = None) -> VerifyResult:
-    """Verify the audit log in the SQLite file at ``path``, opened read-only.
+def verify_database(database: str | Path, *, expect_head: str | None = None) -> VerifyResult:
+    """Verify the audit log of ``database``: a SQLite file (opened read-only) or a
+    PostgreSQL URL.
 
     Used by ``navet audit verify``; needs no running gateway and changes nothing.
     """
-    file = Path(path)
+    text = str(database)
+    if text.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        from .store.postgres import PostgresStore
+
+        pg = PostgresStore(text.replace("postgresql+psycopg://", "postgresql://", 1)).connect()
+        try:
+            if pg.execute("SELECT to_regclass('audit_log')").fetchone()[0] is None:
+                return VerifyResult()
+            return verify_rows(pg.execute("SELECT * FROM audit_log ORDER BY seq"),
+                               expect_head=expect_head)
+        finally:
+            pg.close()
+    file = Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text)
     if not file.exists():
         raise FileNotFoundError(f"no database at {file}")
     conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True)

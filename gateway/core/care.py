@@ -30,7 +30,7 @@ from .geo import GeoJsonArea
 from .model import DeviceKind, Location, Priority
 from .model.common import Pseudonym, TenantId
 from .security.pii import PiiCipher, normalise_personal_number
-from .store import SQLiteStore
+from .store import Store
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -341,7 +341,7 @@ def load_care_config(path: str | Path) -> CareConfig:
 
 
 async def apply_care_config(
-    config: CareConfig, store: SQLiteStore, directory: DeviceDirectory,
+    config: CareConfig, store: Store, directory: DeviceDirectory,
     cipher: PiiCipher | None = None,
 ) -> dict[str, int]:
     """Upsert everything in ``config``. Returns counts of what was written."""
@@ -416,7 +416,7 @@ async def apply_care_config(
     return counts
 
 
-def tenant_care(store: SQLiteStore, tenant: str) -> Tenant | None:
+def tenant_care(store: Store, tenant: str) -> Tenant | None:
     """The tenant's stored care configuration as a model (None if unknown).
 
     Rules and policies read it through here, so a file load and an API update
@@ -440,7 +440,7 @@ def _public(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if k != "personal_number_enc"}
 
 
-def _sealed_personal_number(store: SQLiteStore, tenant: str, res: Resident,
+def _sealed_personal_number(store: Store, tenant: str, res: Resident,
                             cipher: PiiCipher | None) -> str | None:
     """The encrypted personal number to store: the new one, else the one already stored."""
     if res.personal_number is not None:

@@ -37,7 +37,7 @@ from .rules import RuleContext, RulesRunner
 from .rules.builtin import builtin_rules
 from .security.pii import DataKeys, PiiCipher
 from .settings import AdapterInstance, Settings
-from .store import SQLiteStore, Subscription
+from .store import Subscription, make_store
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class SinkServices:
     alarms: Any = None
     """The alarm service (gateway.core.alarms.AlarmService): forwarders acknowledge an
     alarm when the upstream centre has taken it."""
-    store: Any = None  # the SQLiteStore: FHIR subscription sinks number events and read resources
+    store: Any = None  # the Store: FHIR subscription sinks number events and read resources
 
 
 @dataclass
@@ -120,10 +120,7 @@ class Gateway:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
         self.metrics = Metrics()
-        self.store = SQLiteStore(
-            settings.database_path,
-            synchronous=settings.db_synchronous,
-        )
+        self.store = make_store(settings.database_target, synchronous=settings.db_synchronous)
         self.directory = DeviceDirectory()
         self.notifier = Notifier()
         self.plugins: GatewayPlugins = build_plugin_manager(

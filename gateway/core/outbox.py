@@ -29,7 +29,7 @@ from .clock import Clock
 from .metrics import Metrics
 from .notifier import Notifier
 from .routing import Router
-from .store import OutboxItem, SQLiteStore, Subscription
+from .store import OutboxItem, Store, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class OutboxDispatcher:
 
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         sinks: Mapping[str, Any],
         clock: Clock,
         metrics: Metrics,

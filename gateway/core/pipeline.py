@@ -21,7 +21,7 @@ from .clock import Clock
 from .directory import DeviceDirectory, DeviceEntry
 from .metrics import Metrics
 from .model import EVENT_MODELS, EventBase
-from .store import SQLiteStore
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ MAX_FRAME_BYTES = 256 * 1024
 class Pipeline:
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         adapters: Mapping[str, Adapter],
         directory: DeviceDirectory,
         clock: Clock,

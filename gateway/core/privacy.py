@@ -15,12 +15,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
 from .security.pii import PiiCipher
-from .store import SQLiteStore
+from .store import DbConnection, Store
 
 OPEN_ALARM_SQL = """
 SELECT DISTINCT e.alarm FROM events e
@@ -35,11 +34,11 @@ def resident_context(tenant: str, resident: str) -> str:
     return f"resident:{tenant}:{resident}"
 
 
-def export_resident(store: SQLiteStore, cipher: PiiCipher | None, tenant: str,
+def export_resident(store: Store, cipher: PiiCipher | None, tenant: str,
                     resident: str) -> dict[str, Any] | None:
     """Everything Navet holds about ``resident`` of ``tenant`` (None if unknown)."""
 
-    def read(conn: sqlite3.Connection) -> dict[str, Any] | None:
+    def read(conn: DbConnection) -> dict[str, Any] | None:
         row = conn.execute("SELECT body FROM residents WHERE tenant = ? AND id = ?",
                            (tenant, resident)).fetchone()
         if row is None:
@@ -65,26 +64,20 @@ def export_resident(store: SQLiteStore, cipher: PiiCipher | None, tenant: str,
         tenant_body = json.loads(tenant_row["body"] or "{}") if tenant_row else {}
         mine = {k: [x for x in tenant_body.get(k, []) if x.get("resident") == resident]
                 for k in ("consents", "relatives", "supervision", "geofences", "passive")}
-        audit: list[dict[str, Any]] = []
-        has_audit = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-                                 "name = 'audit_log'").fetchone()
-        if has_audit:
-            cols = {r[1] for r in conn.execute("PRAGMA table_info(audit_log)")}
-            if {"tenant", "resident"} <= cols:
-                audit = [dict(r) for r in conn.execute(
-                    "SELECT * FROM audit_log WHERE tenant = ? AND resident = ? ORDER BY 1",
-                    (tenant, resident))]
+        audit = [dict(r) for r in conn.execute(
+            "SELECT * FROM audit_log WHERE tenant = ? AND resident = ? ORDER BY seq",
+            (tenant, resident))]
         return {"tenant": tenant, "resident": {"id": resident, **record},
                 "devices": devices, "plans": plans, **mine, "events": events, "audit": audit}
 
     return store.read_sync(read)
 
 
-async def purge(store: SQLiteStore, now: datetime, *, retention_days: int,
+async def purge(store: Store, now: datetime, *, retention_days: int,
                 frames_retention_days: int) -> dict[str, int]:
     """Delete what is past its retention period. Returns counts of what went."""
 
-    def job(conn: sqlite3.Connection) -> dict[str, int]:
+    def job(conn: DbConnection) -> dict[str, int]:
         counts = {"events": 0, "frames": 0, "dead_letters": 0}
         if retention_days > 0:
             cutoff = (now - timedelta(days=retention_days)).isoformat()

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -52,8 +51,7 @@ from gateway.errors import ConfigError
 from .care import TimeWindow
 from .clock import Clock
 from .model import CATALOGUE, EventAdapter, EventBase, Priority
-from .store import SQLiteStore, Subscription
-from .store.sqlite import iso
+from .store import DbConnection, Store, Subscription, iso
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +171,7 @@ def choose(tenant: TenantRouting, facts: Facts, tz: ZoneInfo) -> Choice | None:
 class Router:
     """Asked by the outbox worker of each routed subscription; see the module docstring."""
 
-    def __init__(self, tenants: Sequence[TenantRouting], store: SQLiteStore, clock: Clock,
+    def __init__(self, tenants: Sequence[TenantRouting], store: Store, clock: Clock,
                  running: Callable[[], Iterable[str]]) -> None:
         self.tenants = {t.tenant: t for t in tenants}
         self.store = store
@@ -323,7 +321,7 @@ def _receivers(tenant: TenantRouting) -> set[str]:
 # --------------------------------------------------------------------------- store access
 
 
-def _facts(conn: sqlite3.Connection, event: EventBase) -> Facts:
+def _facts(conn: DbConnection, event: EventBase) -> Facts:
     at = event.received or event.time
     priority, kind = event.priority, None
     if event.type.startswith("alarm."):
@@ -341,20 +339,20 @@ def _facts(conn: sqlite3.Connection, event: EventBase) -> Facts:
     return Facts(event.type, kind, priority or Priority.NORMAL, at)
 
 
-def _handed_over(conn: sqlite3.Connection, sub: str, seq: int) -> bool:
+def _handed_over(conn: DbConnection, sub: str, seq: int) -> bool:
     row = conn.execute("SELECT last_error FROM outbox WHERE subscription = ? AND seq = ?",
                        (sub, seq)).fetchone()
     return bool(row and row[0] and str(row[0]).startswith(HANDOVER))
 
 
-def _remove_unless_handed(conn: sqlite3.Connection, sub: str, seq: int) -> bool:
+def _remove_unless_handed(conn: DbConnection, sub: str, seq: int) -> bool:
     cur = conn.execute(
         "DELETE FROM outbox WHERE subscription = ? AND seq = ? AND state = 'pending'"
         " AND (last_error IS NULL OR last_error NOT LIKE ?)", (sub, seq, HANDOVER + "%"))
     return cur.rowcount > 0
 
 
-def _hand_over(conn: sqlite3.Connection, primary: str, fallback: str, seq: int, now: datetime,
+def _hand_over(conn: DbConnection, primary: str, fallback: str, seq: int, now: datetime,
                note: str) -> None:
     when = iso(now)
     conn.execute(

@@ -123,7 +123,10 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "production"] = "development"
     data_dir: Path = Path("./navet-data")
-    database: str = Field(default="", description="SQLite file; default <data_dir>/navet.db")
+    database: str = Field(default="", description=(
+        "Where Navet stores everything: a SQLite file (default <data_dir>/navet.db) or a URL, "
+        "sqlite:///path or postgresql://user:password@host:5432/db?schema=navet "
+        "(docs/operators.md)."))
     db_synchronous: Literal["FULL", "NORMAL"] = "FULL"
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -157,8 +160,22 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def database_is_url(self) -> bool:
+        return self.database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://",
+                                         "sqlite:"))
+
+    @property
     def database_path(self) -> Path:
-        return Path(self.database) if self.database else self.data_dir / "navet.db"
+        """The SQLite file (only meaningful when the database is not a URL)."""
+        if self.database.startswith("sqlite:///"):
+            return Path(self.database[len("sqlite:///"):])
+        return Path(self.database) if self.database and not self.database_is_url \
+            else self.data_dir / "navet.db"
+
+    @property
+    def database_target(self) -> str:
+        """What :func:`gateway.core.store.make_store` opens: a SQLite path or a URL."""
+        return self.database if self.database_is_url else str(self.database_path)
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 
+from tests.postgres import database_of, query_database
 from tests.services import free_port
 
 RUN_TIMEOUT = 90.0
@@ -68,7 +69,7 @@ def test_demo_runs_for_a_duration_serves_the_live_view_and_reports_events(
     # the SCAIP units registered and sent heartbeats; the DC-09 panels polled
     assert summary["by_adapter"]["scaip"].get("device.heartbeat", 0) > 0
     assert summary["by_adapter"]["dc09"].get("device.heartbeat", 0) > 0
-    assert (tmp_path / "data" / "navet.db").exists()
+    assert query_database(database_of(tmp_path / "data"), "SELECT count(*) FROM events")[0][0] > 0
 
 
 def test_demo_text_summary(tmp_path: Path) -> None:

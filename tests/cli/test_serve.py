@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import yaml
 
+from gateway.core.store.schema import MIGRATIONS
+from tests.postgres import database_of, query_database
 from tests.services import free_port
 
 
@@ -45,7 +47,8 @@ def test_serve_runs_from_a_config_file_and_stops_on_sigterm(tmp_path: Path) -> N
     assert ready is not None and ready.status_code == 200, log[-3000:]
     assert proc.returncode == 0, log[-3000:]
     assert '"message": "navet stopping (SIGTERM)"' in log
-    assert (tmp_path / "data" / "navet.db").exists()
+    assert query_database(database_of(tmp_path / "data"),
+                          "SELECT max(version) FROM schema_version") == [(len(MIGRATIONS),)]
 
 
 def test_serve_environment_overrides_the_file(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -14,12 +13,12 @@ import pytest
 
 from gateway import Actor, FakeClock
 from gateway.core.audit import GENESIS, AuditLog, verify_database
-from gateway.core.store import SQLiteStore
+from gateway.core.store import Store, make_store
 
 
 @pytest.fixture
-async def log(tmp_path: Path) -> AsyncIterator[AuditLog]:
-    store = SQLiteStore(tmp_path / "navet.db")
+async def log(database: str) -> AsyncIterator[AuditLog]:
+    store = make_store(database)
     store.open()
     audit = AuditLog(store, FakeClock())
     await audit.open()
@@ -36,9 +35,8 @@ async def log(tmp_path: Path) -> AsyncIterator[AuditLog]:
 
 
 def tamper(audit: AuditLog, sql: str, *args: object) -> None:
-    conn = sqlite3.connect(audit.store.path)
+    conn = audit.store.connect()
     conn.execute(sql, args)
-    conn.commit()
     conn.close()
 
 
@@ -67,13 +65,12 @@ async def test_a_removed_entry_is_found(log: AuditLog) -> None:
 
 
 async def test_reordered_entries_are_found(log: AuditLog) -> None:
-    conn = sqlite3.connect(log.store.path)
+    conn = log.store.connect()
     rows = {r[0]: r[1:] for r in conn.execute("SELECT seq, time, reason, detail, prev, hash "
                                               "FROM audit_log WHERE seq IN (2, 3)")}
     for seq, other in ((2, 3), (3, 2)):
         conn.execute("UPDATE audit_log SET time=?, reason=?, detail=?, prev=?, hash=? "
                      "WHERE seq=?", (*rows[other], seq))
-    conn.commit()
     conn.close()
     result = await log.verify()
     assert not result.ok and result.first_bad == 2
@@ -96,8 +93,8 @@ async def test_appends_continue_the_chain_and_are_read_newest_first(log: AuditLo
     assert (await log.verify()).ok
 
 
-async def test_navet_audit_verify_cli(log: AuditLog, tmp_path: Path) -> None:
-    db = log.store.path
+async def test_navet_audit_verify_cli(log: AuditLog, tmp_path: Path, database: str) -> None:
+    db = database
     log.store.close()
     assert verify_database(db).ok
     ok = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "verify", "--database",

@@ -178,14 +178,14 @@ def test_the_care_configuration_names_the_broken_fence() -> None:
     assert "tenants.0.geofences.0.geometry" in text and "the ring is not closed" in text
 
 
-async def test_a_fence_for_an_unknown_resident_is_refused(tmp_path: Any) -> None:
+async def test_a_fence_for_an_unknown_resident_is_refused(database: str) -> None:
     from gateway.core.care import apply_care_config
     from gateway.core.directory import DeviceDirectory
-    from gateway.core.store import SQLiteStore
+    from gateway.core.store import make_store
 
     fence = {"id": "hemma", "resident": "r-9", "geometry": {
         "type": "Polygon", "coordinates": [[[16, 59], [17, 59], [17, 60], [16, 59]]]}}
-    store = SQLiteStore(tmp_path / "navet.db")
+    store = make_store(database)
     store.open()
     try:
         with pytest.raises(ConfigError, match="geofence hemma names unknown resident r-9"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway import EventBase, make_event
-from gateway.core.store import SQLiteStore, Subscription
+from gateway.core.store import SQLiteStore, Store, Subscription, make_store
 from gateway.core.store.schema import MIGRATIONS
 
 T0 = datetime.fromisoformat("2026-01-01T12:00:00+00:00")
@@ -27,8 +26,8 @@ def alarm(n: int, resident: str, at: datetime = T0) -> EventBase:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
-    s = SQLiteStore(tmp_path / "navet.db")
+async def store(database: str) -> AsyncIterator[Store]:
+    s = make_store(database)
     s.open()
     await s.put_subscription(SUB)
     try:
@@ -38,7 +37,7 @@ async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
 
 
 async def test_lanes_backing_off_do_not_hide_a_due_lane_behind_the_limit(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     await store.append([alarm(n, f"r-{n}") for n in range(5)])
     for item in store.outbox_due("s", T0)[:4]:  # four residents back off for an hour
@@ -48,7 +47,7 @@ async def test_lanes_backing_off_do_not_hide_a_due_lane_behind_the_limit(
 
 
 async def test_replay_requeues_in_the_lane_revives_dead_and_counts_the_horizon_anew(
-    store: SQLiteStore,
+    store: Store,
 ) -> None:
     events = [alarm(n, "r-1", T0 + timedelta(minutes=n)) for n in range(3)]
     await store.append(events)
@@ -68,10 +67,13 @@ async def test_replay_requeues_in_the_lane_revives_dead_and_counts_the_horizon_a
     assert status["last_error"] == "refused"
 
 
-async def test_a_database_from_before_the_upgrade_keeps_its_outbox(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    conn = sqlite3.connect(path)
-    conn.executescript(MIGRATIONS[0])
+async def test_a_database_from_before_the_upgrade_keeps_its_outbox(database: str) -> None:
+    store = make_store(database)
+    store.prepare()  # the directory, or the (empty) schema
+    conn = store.connect()
+    for statement in store.schema_sql(MIGRATIONS[0]).split(";"):
+        if statement.strip():
+            conn.execute(statement)
     conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
     conn.execute("INSERT INTO schema_version VALUES (1)")
     ev = alarm(1, "r-1")
@@ -82,10 +84,8 @@ async def test_a_database_from_before_the_upgrade_keeps_its_outbox(tmp_path: Pat
          ev.model_dump_json()))
     conn.execute("INSERT INTO outbox (subscription, seq, lane, next_attempt) VALUES"
                  " ('s', 1, 'r-1', ?)", (T0.isoformat(),))
-    conn.commit()
     conn.close()
 
-    store = SQLiteStore(path)
     store.open()
     try:
         (item,) = store.outbox_due("s", T0)

@@ -17,6 +17,7 @@ from gateway.core.care import CareConfig, apply_care_config, tenant_care
 from gateway.core.gateway import Gateway
 from gateway.core.privacy import export_resident, purge
 from gateway.core.security.pii import DecryptionError, normalise_personal_number
+from tests.postgres import stored_bytes
 
 PNR = "19121212-1212"  # the Swedish tax agency's well-known test number
 
@@ -44,7 +45,7 @@ async def test_personal_number_is_stored_only_encrypted_and_exported_decrypted(
     gateway: Gateway, tmp_path: Path
 ) -> None:
     await apply_care_config(_care(), gateway.store, gateway.directory, gateway.pii)
-    db = gateway.settings.database_path.read_bytes()
+    db = stored_bytes(gateway.store)
     assert PNR.encode() not in db and b"191212121212" not in db
     row = next(r for r in gateway.store.rows("residents", "vasteras") if r["id"] == "r-1")
     sealed = json.loads(row["body"])["personal_number_enc"]
@@ -111,17 +112,17 @@ async def test_retention_deletes_old_events_but_keeps_pending_and_open_alarms(
     assert "sensor.reported" not in after  # the old reading went
 
 
-def test_rotating_the_data_key_re_encrypts_what_is_stored(tmp_path: Path) -> None:
+def test_rotating_the_data_key_re_encrypts_what_is_stored(tmp_path: Path, database: str) -> None:
     import asyncio
 
     from gateway.cli.privacy import rotate_cmd
     from gateway.core.directory import DeviceDirectory
     from gateway.core.security.pii import DataKeys, PiiCipher
-    from gateway.core.store import SQLiteStore
+    from gateway.core.store import make_store
 
     (tmp_path / "navet.yaml").write_text(f"data_dir: {tmp_path}\n")
     keys = DataKeys.load_or_create(tmp_path / "keys" / "data-keys.json")
-    store = SQLiteStore(tmp_path / "navet.db")
+    store = make_store(database)
     store.open()
 
     async def seed() -> None:
@@ -133,7 +134,7 @@ def test_rotating_the_data_key_re_encrypts_what_is_stored(tmp_path: Path) -> Non
     assert rotate_cmd(argparse.Namespace(config=str(tmp_path / "navet.yaml"))) == 0
     keys = DataKeys.load_or_create(tmp_path / "keys" / "data-keys.json")
     assert keys.current != first and first in keys.keys  # the old key stays for reading
-    store = SQLiteStore(tmp_path / "navet.db")
+    store = make_store(database)
     store.open()
     try:
         row = next(r for r in store.rows("residents", "vasteras") if r["id"] == "r-1")

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from gateway.core.store.sqlite import StoredEvent
+from gateway.core.store import StoredEvent
 
 from ..deps import GatewayDep, TenantScope, resolve_types
 

@@ -18,7 +18,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gateway.core.gateway import Gateway
-from gateway.core.store import SQLiteStore
+from gateway.core.store import Store
 
 from ..deps import GatewayDep
 
@@ -54,7 +54,7 @@ async def readyz(gateway: GatewayDep) -> JSONResponse:
 class StoreCollector(Collector):
     """Figures read from the store at scrape time (they survive restarts, counters do not)."""
 
-    def __init__(self, store: SQLiteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

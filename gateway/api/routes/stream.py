@@ -14,7 +14,6 @@ kept as last-seen, not fanned out (see DESIGN.md).
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Annotated
@@ -24,7 +23,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from gateway.core.gateway import Gateway
 from gateway.core.model import to_cloudevent
-from gateway.core.store.sqlite import StoredEvent
+from gateway.core.store import DbConnection, StoredEvent
 
 from ..deps import GatewayDep, Tenant, TenantScope, resolve_types
 
@@ -101,6 +100,6 @@ async def _events(
 
 
 def _page(
-    gateway: Gateway, tenant: str, types: list[str], after: int, conn: sqlite3.Connection
+    gateway: Gateway, tenant: str, types: list[str], after: int, conn: DbConnection
 ) -> list[StoredEvent]:
     return gateway.store.query_events(tenant, types=types, after_seq=after, limit=BATCH)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,7 +45,7 @@ from ..model import (
     event_id,
     make_event,
 )
-from ..store import SQLiteStore
+from ..store import DbConnection, Store
 from .engine import RuleContext
 
 log = logging.getLogger(__name__)
@@ -226,7 +225,7 @@ def close_event(rec: AlarmRecord, *, by: Actor, outcome: str, note: str | None,
 
 
 def load_alarms(
-    conn: sqlite3.Connection,
+    conn: DbConnection,
     *,
     tenant: str | None = None,
     alarm: str | None = None,
@@ -262,7 +261,7 @@ def load_alarms(
             if r.state is not None and (r.is_open or not open_only)]
 
 
-def tenant_alarm_settings(store: SQLiteStore, tenant: str) -> AlarmSettings:
+def tenant_alarm_settings(store: Store, tenant: str) -> AlarmSettings:
     """The tenant's alarm settings from its care configuration (defaults if none)."""
     rows = store.rows("tenants", tenant)
     body = json.loads(rows[0]["body"] or "{}") if rows else {}
@@ -284,7 +283,7 @@ class AlarmBook:
         self.records: dict[tuple[str, str], AlarmRecord] = {}
         self.loaded = False
 
-    def ensure_loaded(self, store: SQLiteStore) -> None:
+    def ensure_loaded(self, store: Store) -> None:
         if self.loaded:
             return
         for rec in store.read_sync(lambda conn: load_alarms(conn, ruled_only=True)):

@@ -17,7 +17,7 @@ from ..clock import Clock
 from ..directory import DeviceDirectory
 from ..model import EventBase
 from ..notifier import Notifier
-from ..store import SQLiteStore
+from ..store import Store
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class RuleContext:
     clock: Clock
-    store: SQLiteStore
+    store: Store
     directory: DeviceDirectory
     emit: Callable[[Sequence[EventBase]], Any]
     settings: dict[str, Any] = field(default_factory=dict)
@@ -40,7 +40,7 @@ class Rule(Protocol):
 class RulesRunner:
     def __init__(
         self,
-        store: SQLiteStore,
+        store: Store,
         rules: Sequence[Rule],
         ctx: RuleContext,
         notifier: Notifier,

@@ -42,7 +42,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -51,6 +50,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..care import PassiveRules, TimeWindow, role_from_address, tenant_care
 from ..model import AlarmKind, DeviceRef, EventBase, Location, Priority, event_id
+from ..store import DbConnection
 from .alarms import NAVET, AlarmBook, AlarmRecord, derive, sleep_or_wake
 from .engine import RuleContext
 
@@ -500,7 +500,7 @@ def _unruled(ctx: RuleContext, tenant: str, column: str, value: str) -> bool:
 def _seen_reports(ctx: RuleContext, tenant: str, since: str) -> list[Any]:
     """Sensor reports of ``tenant`` since ``since`` that the rules already processed."""
 
-    def query(conn: sqlite3.Connection) -> list[Any]:
+    def query(conn: DbConnection) -> list[Any]:
         return conn.execute(
             "SELECT id, resident, time, json_extract(body, '$.device'),"
             " json_extract(body, '$.data.readings') FROM events WHERE tenant = ?"

@@ -2,6 +2,10 @@
 
 Each migration runs once; ``schema_version`` records how far a database has
 come. Never edit a migration that has shipped: add the next one.
+
+The DDL is written once, in SQLite's types; the PostgreSQL store translates
+the types (:func:`gateway.core.store.postgres.to_pg_ddl`). Every table of
+Navet, core or not, is created here, so both backends have the same schema.
 """
 
 from __future__ import annotations
@@ -120,5 +124,39 @@ MIGRATIONS: list[str] = [
         last_error       TEXT,
         last_error_at    TEXT
     );
+    """,
+    # 3: the audit log and the FHIR facade's subscription state. Before schema 3 they were
+    #    created on first use, hence IF NOT EXISTS: a database from then already has them.
+    """
+    CREATE TABLE IF NOT EXISTS audit_log (
+        seq        INTEGER PRIMARY KEY,
+        time       TEXT NOT NULL,
+        tenant     TEXT NOT NULL,
+        actor_kind TEXT NOT NULL,
+        actor      TEXT NOT NULL,
+        action     TEXT NOT NULL,
+        resident   TEXT,
+        device     TEXT,
+        decision   TEXT NOT NULL,
+        reason     TEXT NOT NULL,
+        detail     TEXT NOT NULL,
+        prev       TEXT NOT NULL,
+        hash       TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS audit_log_tenant ON audit_log (tenant, seq);
+    CREATE INDEX IF NOT EXISTS audit_log_resident ON audit_log (tenant, resident, seq);
+
+    CREATE TABLE IF NOT EXISTS fhir_subscription_state (
+        id      TEXT PRIMARY KEY,
+        tenant  TEXT NOT NULL,
+        status  TEXT NOT NULL,
+        error   TEXT
+    );
+    CREATE TABLE IF NOT EXISTS fhir_notifications (
+        subscription  TEXT NOT NULL,
+        event         TEXT NOT NULL,
+        number        INTEGER NOT NULL,
+        PRIMARY KEY (subscription, event)
+    )
     """,
 ]

@@ -312,12 +312,12 @@ def test_passive_rules_have_sane_defaults_and_refuse_what_cannot_work() -> None:
                      day={"days": ["mon"], "start": "09:00", "end": "11:00"})  # type: ignore[arg-type]
 
 
-async def test_passive_rules_must_name_known_residents_once(tmp_path: Path) -> None:
+async def test_passive_rules_must_name_known_residents_once(database: str) -> None:
     from gateway.core.care import apply_care_config
     from gateway.core.directory import DeviceDirectory
-    from gateway.core.store import SQLiteStore
+    from gateway.core.store import make_store
 
-    store = SQLiteStore(tmp_path / "db.sqlite")
+    store = make_store(database)
     store.open()
     try:
         for passive, error in (([{"resident": "r-9"}], "unknown resident r-9"),
@@ -344,16 +344,16 @@ def test_windows_run_past_midnight_and_silence_counts_by_day() -> None:
                             local(15, 21), 7200) is None
 
 
-async def test_a_return_stored_but_not_yet_ruled_holds_the_alarm_back(tmp_path: Path) -> None:
+async def test_a_return_stored_but_not_yet_ruled_holds_the_alarm_back(database: str) -> None:
     """The timer never outruns the rules loop: a return already in the store wins."""
     from gateway.core.care import apply_care_config
     from gateway.core.directory import DeviceDirectory
     from gateway.core.rules import RuleContext
     from gateway.core.rules.passive import PassiveRule
-    from gateway.core.store import SQLiteStore
+    from gateway.core.store import make_store
 
     clock = FakeClock(local(15, 2))
-    store, directory = SQLiteStore(tmp_path / "db.sqlite"), DeviceDirectory()
+    store, directory = make_store(database), DeviceDirectory()
     store.open()
     try:
         await apply_care_config(CareConfig.model_validate(CARE), store, directory)

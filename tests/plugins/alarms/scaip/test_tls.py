@@ -155,7 +155,7 @@ async def test_a_unit_with_its_certificate_registers_and_is_held_over_tls(
     assert raised.device.id == "scaip:unit7" and raised.priority == "critical"
     # the raw frame is kept as it came: over SIP/TLS
     row = strict.store.read_sync(lambda conn: conn.execute(
-        "SELECT transport FROM frames ORDER BY rowid DESC LIMIT 1").fetchone())
+        "SELECT transport FROM frames ORDER BY received DESC LIMIT 1").fetchone())
     assert row[0] == "sip-tls"
 
     await strict.emit([make_event(

@@ -1,0 +1,719 @@
+"""The store: durable inbox, outbox, dead letters and care configuration.
+
+:class:`Store` holds everything both backends share; :class:`~.sqlite.SQLiteStore`
+(the embedded default) and :class:`~.postgres.PostgresStore` (production) only
+say how to connect, begin a transaction and tell a broken database from a bad
+statement.
+
+One writer thread owns the write connection. Callers hand it work through a
+queue; it takes everything that is waiting (never waiting for more) and
+commits it in one transaction, so a burst shares one fsync while a lone alarm
+is written at once. Each job runs under its own savepoint: a job that fails
+is rolled back alone, while a fault of the database itself (disk full,
+read-only, connection lost) fails the whole batch, so nothing in it is
+acknowledged. Reads use a connection per thread.
+
+The SQL is one dialect for both backends: ``?`` placeholders, standard
+``ON CONFLICT``/``RETURNING``, and the two SQLite functions Navet uses
+(``json_extract`` with a ``$.a.b`` path and ``instr``), which the PostgreSQL
+schema defines with the same meaning. Plugins and core modules that reach the
+connection through :meth:`Store.read`/:meth:`Store.write` write that dialect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from gateway.errors import StoreUnavailableError
+
+from ..adapters import RawFrame
+from ..model import EventAdapter, EventBase
+from .schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DbConnection = Any
+"""A connection handed to :meth:`Store.read`/:meth:`Store.write` callbacks: ``execute(sql,
+params)`` and ``executemany`` in Navet's SQL dialect; rows read by position or column name."""
+
+NOT_FANNED_OUT = frozenset({"device.heartbeat"})
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: str
+    tenant: str
+    sink: str
+    types: tuple[str, ...]  # prefixes: "alarm." matches every alarm type; "*" matches all
+    settings: dict[str, Any]
+    enabled: bool = True
+
+    def matches(self, event_type: str) -> bool:
+        return any(t == "*" or event_type == t or (t.endswith(".") and event_type.startswith(t))
+                   for t in self.types)
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    accepted: tuple[str, ...]
+    duplicates: tuple[str, ...]
+    seqs: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    event: EventBase
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    subscription: str
+    seq: int
+    attempts: int
+    event: EventBase
+    enqueued: datetime | None = None  # when it became due, if not when the event was received
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (
+        f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def iso(dt: datetime) -> str:
+    return dt.isoformat()
+
+
+class _Job:
+    __slots__ = ("fn", "future", "loop")
+
+    def __init__(
+        self,
+        fn: Callable[[Any], Any],
+        loop: asyncio.AbstractEventLoop,
+        future: asyncio.Future[Any],
+    ) -> None:
+        self.fn, self.loop, self.future = fn, loop, future
+
+
+class Store:
+    """The durable inbox, outbox, dead letters and care configuration.
+
+    Subclasses implement the connection hooks below; everything else is shared.
+    """
+
+    kind = "abstract"
+    begin_sql = "BEGIN"
+    errors: tuple[type[BaseException], ...] = ()
+    """Exceptions the backend's driver raises (any of them ends a batch)."""
+
+    def __init__(self, label: str, *, max_batch: int = 512) -> None:
+        self.label = label  # names the database in errors and logs; never carries a password
+        self.max_batch = max_batch
+        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._writer: threading.Thread | None = None
+        self._write_conn: Any = None
+        self.exclusive = True
+        self._local = threading.local()
+        self._subscriptions: list[Subscription] = []
+        self.batches = 0
+        self.batched_jobs = 0
+        self.healthy = True
+        self.last_error: str | None = None
+
+    # ------------------------------------------------------------------ backend hooks
+
+    def _connect(self) -> Any:
+        """A new connection with ``execute``/``executemany`` in Navet's SQL dialect."""
+        raise NotImplementedError
+
+    def connect(self) -> Any:
+        """A connection of its own in autocommit mode, in Navet's SQL dialect; the caller
+        closes it (tools and tests that look at the database directly)."""
+        return self._connect()
+
+    def schema_sql(self, migration: str) -> str:
+        """``migration`` (from :data:`.schema.MIGRATIONS`) in this backend's DDL."""
+        return self._schema_sql(migration)
+
+    def _connect_writer(self) -> Any:
+        """The writer's connection (at open, and again after it broke)."""
+        return self._connect()
+
+    def prepare(self) -> None:
+        """Before the first connection (create the directory, the schema ...)."""
+
+    def _schema_sql(self, migration: str) -> str:
+        """A migration in this backend's DDL."""
+        return migration
+
+    def _lock_migrations(self, conn: Any) -> None:
+        """Inside the migration transaction: keep other processes out until it commits."""
+
+    def _is_fatal(self, err: BaseException) -> bool:
+        """True when ``err`` is a fault of the database, not of one job's statement."""
+        raise NotImplementedError
+
+    def _after_failure(self, conn: Any) -> Any:
+        """After a failed batch: the connection to use next (reconnect if it broke)."""
+        return conn
+
+    def _close_readers(self) -> None:
+        """Close the per-thread reader connections, if the backend can do so safely."""
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self, *, exclusive: bool = True) -> None:
+        """Connect, migrate, start the writer. ``exclusive=False`` is for tools beside a
+        running gateway (``navet privacy``): they write no events, so they may share
+        a database that a gateway writes to."""
+        self.exclusive = exclusive
+        self.prepare()
+        conn = self._connect_writer()
+        try:
+            self._migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._write_conn = conn
+        self._subscriptions = self._load_subscriptions(conn)
+        self._writer = threading.Thread(target=self._write_loop, name="navet-store", daemon=True)
+        self._writer.start()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._jobs.put(None)
+            self._writer.join(timeout=10)
+            self._writer = None
+            if self._write_conn is not None:
+                self._write_conn.close()
+        self._close_readers()
+
+    @property
+    def schema_version(self) -> int:
+        row = self._reader().execute("SELECT max(version) FROM schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def _migrate(self, conn: Any) -> None:
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        for number, sql in enumerate(MIGRATIONS, start=1):
+            conn.execute(self.begin_sql)
+            try:
+                self._lock_migrations(conn)
+                current = conn.execute("SELECT max(version) FROM schema_version").fetchone()[0]
+                if number <= (current or 0):
+                    conn.execute("COMMIT")
+                    continue
+                for statement in self._schema_sql(sql).split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_version VALUES (?)", (number,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            log.info("store %s migrated to schema %d", self.label, number)
+
+    def _reader(self) -> Any:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._connect()
+        return conn
+
+    # ------------------------------------------------------------------ write path
+
+    def _write_loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            batch = [job]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._run_batch(batch)
+            if stop:
+                return
+
+    def _run_batch(self, batch: list[_Job]) -> None:
+        results: list[tuple[_Job, Any, BaseException | None]] = []
+        conn = self._write_conn
+        try:
+            if conn is None:
+                conn = self._write_conn = self._connect_writer()
+                log.info("store %s: the writer reconnected", self.label)
+            conn.execute(self.begin_sql)
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = job.fn(conn)
+                except Exception as err:  # one bad job must not sink the others
+                    if self._is_fatal(err):
+                        raise  # disk full, read-only, connection lost: the whole batch fails
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    results.append((job, None, err))
+                    continue
+                conn.execute("RELEASE job")
+                results.append((job, value, None))
+            conn.execute("COMMIT")
+            self.healthy, self.last_error = True, None
+        except Exception as err:
+            if conn is not None:
+                try:
+                    conn.execute("ROLLBACK")
+                except Exception:
+                    pass
+                self._write_conn = self._after_failure(conn)
+            self.healthy, self.last_error = False, f"{type(err).__name__}: {err}"
+            log.error("store write failed, nothing in this batch was acknowledged: %s", err)
+            failure = StoreUnavailableError(f"store {self.label} cannot write: {err}")
+            results = [(job, None, failure) for job in batch]
+        self.batches += 1
+        self.batched_jobs += len(batch)
+        for job, value, error in results:
+            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+
+    async def write(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn`` inside the next write transaction; return once it is committed."""
+        if self._writer is None:
+            raise StoreUnavailableError(f"store {self.label} is not open")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put(_Job(fn, loop, future))
+        return await future
+
+    async def read(self, fn: Callable[[Any], T]) -> T:
+        return await asyncio.to_thread(lambda: fn(self._reader()))
+
+    def read_sync(self, fn: Callable[[Any], T]) -> T:
+        return fn(self._reader())
+
+    # ------------------------------------------------------------------ inbox
+
+    async def append(
+        self,
+        events: Sequence[EventBase],
+        *,
+        frame: RawFrame | None = None,
+        ruled_seqs: Sequence[int] = (),
+    ) -> AppendResult:
+        """Store events (dedup on id), their raw frame, and their outbox rows, atomically.
+
+        In the same transaction the devices' ``last_seen`` moves forward (any event
+        from a device proves it is alive) and ``ruled_seqs`` are marked as seen by
+        the rules, so what rules derived and the fact that they ran commit together.
+        """
+        subs = list(self._subscriptions)
+
+        def job(conn: Any) -> AppendResult:
+            if frame is not None:
+                _insert_frame(conn, frame)
+            accepted: list[str] = []
+            dups: list[str] = []
+            seqs: list[int] = []
+            for ev in events:
+                row = conn.execute(
+                    "INSERT INTO events (id, tenant, type, resident, device, alarm, time,"
+                    " received, body) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING"
+                    " RETURNING seq",
+                    (ev.id, ev.tenant, ev.type, ev.resident, ev.device.id if ev.device else None,
+                     ev.alarm, iso(ev.time), iso(ev.received or ev.time), ev.model_dump_json()),
+                ).fetchone()
+                if row is None:
+                    dups.append(ev.id)
+                    continue
+                seq = int(row[0])
+                accepted.append(ev.id)
+                seqs.append(seq)
+                if ev.type in NOT_FANNED_OUT:
+                    continue
+                for sub in subs:
+                    if sub.enabled and sub.tenant == ev.tenant and sub.matches(ev.type):
+                        conn.execute(
+                            "INSERT INTO outbox (subscription, seq, lane, next_attempt)"
+                            " VALUES (?,?,?,?)",
+                            (sub.id, seq, ev.resident or (ev.device.id if ev.device else "-"),
+                             iso(ev.received or ev.time)),
+                        )
+            seen: dict[str, str] = {}
+            for ev in events:
+                if ev.device is not None and ev.source.adapter != "navet":
+                    t = iso(ev.time)
+                    if seen.get(ev.device.id, "") < t:
+                        seen[ev.device.id] = t
+            for dev, t in seen.items():
+                conn.execute(
+                    "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL"
+                    " OR last_seen < ?)", (t, dev, t),
+                )
+            if ruled_seqs:
+                conn.executemany(
+                    "UPDATE events SET ruled = 1 WHERE seq = ?", [(q,) for q in ruled_seqs]
+                )
+            return AppendResult(tuple(accepted), tuple(dups), tuple(seqs))
+
+        return await self.write(job)
+
+    async def dead_letter(self, frame: RawFrame, reason: str) -> int:
+        def job(conn: Any) -> int:
+            _insert_frame(conn, frame)
+            row = conn.execute(
+                "INSERT INTO dead_letters (tenant, adapter, transport, address, received, reason,"
+                " frame) VALUES (?,?,?,?,?,?,?) RETURNING id",
+                (frame.tenant, frame.adapter, frame.transport, frame.address,
+                 iso(frame.received), reason, frame.ref),
+            ).fetchone()
+            return int(row[0])
+
+        return await self.write(job)
+
+    def unruled(self, limit: int = 500) -> list[StoredEvent]:
+        rows = self._reader().execute(
+            "SELECT seq, body FROM events WHERE ruled = 0 ORDER BY seq LIMIT ?", (limit,)
+        ).fetchall()
+        return [StoredEvent(r["seq"], EventAdapter.validate_json(r["body"])) for r in rows]
+
+    # ------------------------------------------------------------------ queries
+
+    def query_events(
+        self,
+        tenant: str,
+        *,
+        types: Sequence[str] = (),
+        resident: str | None = None,
+        device: str | None = None,
+        alarm: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[StoredEvent]:
+        sql = ["SELECT seq, body FROM events WHERE tenant = ?"]
+        args: list[Any] = [tenant]
+        if types:
+            parts = []
+            for t in types:
+                if t.endswith("."):
+                    parts.append("type LIKE ?")
+                    args.append(t + "%")
+                else:
+                    parts.append("type = ?")
+                    args.append(t)
+            sql.append("AND (" + " OR ".join(parts) + ")")
+        for col, val in (("resident", resident), ("device", device), ("alarm", alarm)):
+            if val is not None:
+                sql.append(f"AND {col} = ?")
+                args.append(val)
+        if since is not None:
+            sql.append("AND time >= ?")
+            args.append(iso(since))
+        if until is not None:
+            sql.append("AND time < ?")
+            args.append(iso(until))
+        if after_seq is not None:
+            sql.append("AND seq > ?")
+            args.append(after_seq)
+        sql.append("ORDER BY seq DESC" if newest_first else "ORDER BY seq")
+        sql.append("LIMIT ?")
+        args.append(limit)
+        rows = self._reader().execute(" ".join(sql), args).fetchall()
+        return [StoredEvent(r["seq"], EventAdapter.validate_json(r["body"])) for r in rows]
+
+    def get_event(self, tenant: str, event_id: str) -> StoredEvent | None:
+        row = self._reader().execute(
+            "SELECT seq, body FROM events WHERE tenant = ? AND id = ?", (tenant, event_id)
+        ).fetchone()
+        return StoredEvent(row["seq"], EventAdapter.validate_json(row["body"])) if row else None
+
+    def alarm_last_type(self, tenant: str, alarm: str) -> str | None:
+        row = self._reader().execute(
+            "SELECT type FROM events WHERE tenant = ? AND alarm = ? AND type LIKE 'alarm.%'"
+            " ORDER BY seq DESC LIMIT 1",
+            (tenant, alarm),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def count_events(self, tenant: str | None = None) -> dict[str, int]:
+        sql = "SELECT type, count(*) AS n FROM events"
+        args: tuple[Any, ...] = ()
+        if tenant:
+            sql += " WHERE tenant = ?"
+            args = (tenant,)
+        rows = self._reader().execute(sql + " GROUP BY type ORDER BY type", args).fetchall()
+        return {r["type"]: r["n"] for r in rows}
+
+    def count_events_by_adapter(self, tenant: str | None = None,
+                                after_seq: int = 0) -> dict[str, dict[str, int]]:
+        """Events per adapter family (from the device id ``<adapter>:<address>``) and type."""
+        sql = ("SELECT substr(device, 1, instr(device, ':') - 1) AS adapter, type, "
+               "count(*) AS n FROM events "
+               "WHERE device IS NOT NULL AND instr(device, ':') > 0 AND seq > ?")
+        args: tuple[Any, ...] = (after_seq,)
+        if tenant:
+            sql += " AND tenant = ?"
+            args = (after_seq, tenant)
+        rows = self._reader().execute(sql + " GROUP BY adapter, type ORDER BY adapter, type",
+                                      args).fetchall()
+        out: dict[str, dict[str, int]] = {}
+        for r in rows:
+            out.setdefault(r["adapter"], {})[r["type"]] = r["n"]
+        return out
+
+    def last_seq(self) -> int:
+        row = self._reader().execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def dead_letters(self, tenant: str, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._reader().execute(
+            "SELECT d.id, d.tenant, d.adapter, d.transport, d.address, d.received, d.reason,"
+            " d.frame, f.payload FROM dead_letters d JOIN frames f ON f.ref = d.frame"
+            " WHERE d.tenant = ? ORDER BY d.id DESC LIMIT ?",
+            (tenant, limit),
+        ).fetchall()
+        out = []
+        for r in rows:
+            item = {k: r[k] for k in r.keys() if k != "payload"}
+            item["payload"] = bytes(r["payload"]).decode("utf-8", "replace")
+            out.append(item)
+        return out
+
+    def count_dead_letters(self) -> int:
+        return int(self._reader().execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+
+    def frame(self, ref: str) -> bytes | None:
+        row = self._reader().execute("SELECT payload FROM frames WHERE ref = ?", (ref,)).fetchone()
+        return bytes(row[0]) if row else None
+
+    # ------------------------------------------------------------------ subscriptions + outbox
+
+    def _load_subscriptions(self, conn: Any) -> list[Subscription]:
+        rows = conn.execute("SELECT * FROM subscriptions").fetchall()
+        return [
+            Subscription(r["id"], r["tenant"], r["sink"], tuple(json.loads(r["types"])),
+                         json.loads(r["settings"]), bool(r["enabled"]))
+            for r in rows
+        ]
+
+    @property
+    def subscriptions(self) -> list[Subscription]:
+        return list(self._subscriptions)
+
+    async def put_subscription(self, sub: Subscription) -> None:
+        def job(conn: Any) -> list[Subscription]:
+            conn.execute(
+                "INSERT INTO subscriptions (id, tenant, sink, types, settings, enabled)"
+                " VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant,"
+                " sink = excluded.sink, types = excluded.types, settings = excluded.settings,"
+                " enabled = excluded.enabled",
+                (sub.id, sub.tenant, sub.sink, json.dumps(list(sub.types)),
+                 json.dumps(sub.settings), int(sub.enabled)),
+            )
+            return self._load_subscriptions(conn)
+
+        self._subscriptions = await self.write(job)
+
+    def outbox_due(self, subscription: str, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """The oldest pending row of each lane (resident) that is due: order per lane holds."""
+        rows = self._reader().execute(
+            "SELECT o.seq, o.attempts, o.enqueued, e.body FROM outbox o"
+            " JOIN events e ON e.seq = o.seq"
+            " WHERE o.subscription = ? AND o.state = 'pending' AND o.next_attempt <= ?"
+            " AND o.seq IN ("
+            "   SELECT min(seq) FROM outbox WHERE subscription = ? AND state = 'pending'"
+            "   GROUP BY lane)"
+            " ORDER BY o.seq LIMIT ?",  # due-filter before LIMIT: lanes backing off starve none
+            (subscription, iso(now), subscription, limit),
+        ).fetchall()
+        return [
+            OutboxItem(subscription, r["seq"], r["attempts"], EventAdapter.validate_json(r["body"]),
+                       datetime.fromisoformat(r["enqueued"]) if r["enqueued"] else None)
+            for r in rows
+        ]
+
+    async def outbox_done(
+        self, subscription: str, seqs: Sequence[int], *, at: datetime | None = None,
+        last_event: str | None = None,
+    ) -> None:
+        def job(conn: Any) -> None:
+            conn.executemany(
+                "DELETE FROM outbox WHERE subscription = ? AND seq = ?",
+                [(subscription, s) for s in seqs],
+            )
+            if at is not None:
+                conn.execute(
+                    "INSERT INTO outbox_state (subscription, delivered, last_delivered, last_event)"
+                    " VALUES (?,?,?,?) ON CONFLICT (subscription) DO UPDATE SET"
+                    " delivered = outbox_state.delivered + excluded.delivered,"
+                    " last_delivered = excluded.last_delivered, last_event = excluded.last_event",
+                    (subscription, len(seqs), iso(at), last_event),
+                )
+
+        await self.write(job)
+
+    async def outbox_retry(
+        self, subscription: str, seq: int, error: str, next_attempt: datetime, *, dead: bool,
+        at: datetime | None = None,
+    ) -> None:
+        def job(conn: Any) -> None:
+            conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
+                " state = ? WHERE subscription = ? AND seq = ?",
+                (iso(next_attempt), error[:500], "dead" if dead else "pending", subscription, seq),
+            )
+            if at is not None:
+                conn.execute(
+                    "INSERT INTO outbox_state (subscription, last_error, last_error_at)"
+                    " VALUES (?,?,?) ON CONFLICT (subscription) DO UPDATE SET"
+                    " last_error = excluded.last_error, last_error_at = excluded.last_error_at",
+                    (subscription, error[:500], iso(at)),
+                )
+
+        await self.write(job)
+
+    def outbox_depth(self) -> dict[str, int]:
+        rows = self._reader().execute(
+            "SELECT subscription, count(*) AS n FROM outbox WHERE state = 'pending'"
+            " GROUP BY subscription"
+        ).fetchall()
+        return {r["subscription"]: r["n"] for r in rows}
+
+    async def outbox_replay(
+        self, sub: Subscription, since: datetime, now: datetime, until: datetime | None = None
+    ) -> int:
+        """Queue again every event of ``sub`` that Navet received in ``[since, until)``.
+
+        Rows are keyed on (subscription, seq), so an event still pending is not
+        doubled and a dead one becomes pending again; each lands in its lane by
+        its original position, so order per resident holds. Returns how many
+        events were queued.
+        """
+
+        def job(conn: Any) -> int:
+            sql = ("SELECT seq, type, coalesce(nullif(resident, ''), nullif(device, ''), '-')"
+                   " AS lane FROM events WHERE tenant = ? AND received >= ?")
+            args: list[Any] = [sub.tenant, iso(since)]
+            if until is not None:
+                sql += " AND received < ?"
+                args.append(iso(until))
+            rows = [(sub.id, r["seq"], r["lane"], iso(now), iso(now))
+                    for r in conn.execute(sql + " ORDER BY seq", args)
+                    if r["type"] not in NOT_FANNED_OUT and sub.matches(r["type"])]
+            conn.executemany(
+                "INSERT INTO outbox (subscription, seq, lane, next_attempt, enqueued)"
+                " VALUES (?,?,?,?,?) ON CONFLICT (subscription, seq) DO UPDATE SET"
+                " state = 'pending', attempts = 0, next_attempt = excluded.next_attempt,"
+                " enqueued = excluded.enqueued, last_error = NULL WHERE outbox.state = 'dead'",
+                rows,
+            )
+            return len(rows)
+
+        return await self.write(job)
+
+    def outbox_status(self, subscription: str) -> dict[str, Any]:
+        """Delivery state of one subscription: depth, dead letters, last delivery and error."""
+        conn = self._reader()
+        counts = {r["state"]: r["n"] for r in conn.execute(
+            "SELECT state, count(*) AS n FROM outbox WHERE subscription = ? GROUP BY state",
+            (subscription,))}
+        oldest = conn.execute(
+            "SELECT min(e.received) FROM outbox o JOIN events e ON e.seq = o.seq"
+            " WHERE o.subscription = ? AND o.state = 'pending'", (subscription,)).fetchone()[0]
+        row = conn.execute("SELECT * FROM outbox_state WHERE subscription = ?",
+                           (subscription,)).fetchone()
+        state = dict(row) if row else {}
+        return {
+            "depth": counts.get("pending", 0),
+            "dead_letters": counts.get("dead", 0),
+            "oldest_pending": oldest,
+            "delivered": state.get("delivered", 0),
+            "last_delivered": state.get("last_delivered"),
+            "last_event": state.get("last_event"),
+            "last_error": state.get("last_error"),
+            "last_error_at": state.get("last_error_at"),
+        }
+
+    def outbox_dead(self, subscription: str, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest dead deliveries of one subscription: event id, type, attempts, error."""
+        rows = self._reader().execute(
+            "SELECT e.id, e.type, e.received, o.attempts, o.last_error FROM outbox o"
+            " JOIN events e ON e.seq = o.seq WHERE o.subscription = ? AND o.state = 'dead'"
+            " ORDER BY o.seq DESC LIMIT ?", (subscription, limit)).fetchall()
+        return [dict(r) for r in rows]
+
+    # ------------------------------------------------------------------ care configuration
+
+    async def put_row(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
+        """Upsert one configuration row (tenants, residents, devices, plans)."""
+        if table not in {"tenants", "residents", "devices", "plans"}:
+            raise ValueError(f"not a configuration table: {table}")
+        cols = {**key, **values}
+        names = ", ".join(cols)
+        marks = ", ".join("?" for _ in cols)
+        updates = ", ".join(f"{c} = excluded.{c}" for c in values) or f"body = {table}.body"
+        conflict = ", ".join(key)
+        sql = (f"INSERT INTO {table} ({names}) VALUES ({marks})"  # fixed names
+               f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
+
+        def job(conn: Any) -> None:
+            conn.execute(sql, tuple(cols.values()))
+
+        await self.write(job)
+
+    def rows(self, table: str, tenant: str | None = None) -> list[dict[str, Any]]:
+        if table not in {"tenants", "residents", "devices", "plans"}:
+            raise ValueError(f"not a configuration table: {table}")
+        col = "id" if table == "tenants" else "tenant"
+        sql = f"SELECT * FROM {table}"  # fixed names
+        args: tuple[Any, ...] = ()
+        if tenant is not None:
+            sql += f" WHERE {col} = ?"
+            args = (tenant,)
+        return [dict(r) for r in self._reader().execute(sql + " ORDER BY 1, 2", args).fetchall()]
+
+
+def _insert_frame(conn: Any, frame: RawFrame) -> None:
+    conn.execute(
+        "INSERT INTO frames (ref, adapter, tenant, transport, address, received, payload)"
+        " VALUES (?,?,?,?,?,?,?) ON CONFLICT (ref) DO NOTHING",
+        (frame.ref, frame.adapter, frame.tenant, frame.transport, frame.address,
+         iso(frame.received), frame.payload),
+    )
+
+
+def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+
+
+def backoff(attempts: int, base: float = 1.0, cap: float = 300.0) -> timedelta:
+    """Exponential backoff (without jitter; the caller adds it)."""
+    return timedelta(seconds=min(cap, base * (2 ** min(attempts, 20))))
