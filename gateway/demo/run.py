@@ -173,7 +173,7 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
         runner_task = asyncio.create_task(runner.run(), name="demo-simulators")
         tenants = ", ".join(t.id for t in care.tenants)
         progress(f"Navet demo: tenants {tenants}; {len(sims)} simulator(s) at "
-                 f"{opts.speed:g}x speed; data in {data_dir}")
+                 f"{opts.speed:g}x speed; data in {data_dir}, store {gw.store.label}")
         if skipped:
             progress(f"  no simulator yet for: {', '.join(skipped)}")
         where = f"live view at {runtime.url}" if runtime.url else "HTTP API disabled"
@@ -207,6 +207,7 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
             if operator is not None:
                 summary["operator"] = operator.summary()
             summary.update(live_view=runtime.url, data_dir=str(data_dir),
+                           store={"kind": gw.store.kind, "database": gw.store.label},
                            mqtt={"host": settings.mqtt.host, "port": mqtt_port},
                            speed=opts.speed)
         await runtime.stop()
@@ -276,4 +277,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     published = sum(s["published"] for s in summary["simulators"])
     lines.append(f"Simulators: {len(summary['simulators'])} published {published} messages")
     lines.append(f"Data kept in {summary['data_dir']}")
+    store = summary.get("store", {})
+    if store.get("kind", "sqlite") != "sqlite":
+        lines.append(f"Events stored in {store['kind']}: {store['database']}")
     return "\n".join(lines)

@@ -187,6 +187,12 @@ async def test_a_database_restart_fails_the_batch_in_flight_then_reconnects(
         assert [s.event.id for s in store.query_events("vasteras")] == ["ev-1", "ev-2", "ev-3"]
         assert [s.seq for s in store.query_events("vasteras")] == sorted(
             s.seq for s in store.query_events("vasteras"))
+
+        # a restart while nothing was written: the first write and read after it just work
+        own_server.stop("fast")
+        own_server.start()
+        await store.append([event(4)])
+        assert [s.event.id for s in store.query_events("vasteras")][-1] == "ev-4"
     finally:
         store.close()
 

@@ -170,6 +170,11 @@ class Store:
         """True when ``err`` is a fault of the database, not of one job's statement."""
         raise NotImplementedError
 
+    def _begin(self, conn: Any) -> Any:
+        """Start the batch's transaction; returns the connection it runs on."""
+        conn.execute(self.begin_sql)
+        return conn
+
     def _after_failure(self, conn: Any) -> Any:
         """After a failed batch: the connection to use next (reconnect if it broke)."""
         return conn
@@ -265,7 +270,7 @@ class Store:
             if conn is None:
                 conn = self._write_conn = self._connect_writer()
                 log.info("store %s: the writer reconnected", self.label)
-            conn.execute(self.begin_sql)
+            conn = self._write_conn = self._begin(conn)
             for job in batch:
                 conn.execute("SAVEPOINT job")
                 try:

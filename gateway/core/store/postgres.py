@@ -247,6 +247,21 @@ class PostgresStore(Store):
         return isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError,
                                 psycopg.InternalError, StoreUnavailableError))
 
+    def _begin(self, conn: Any) -> Any:
+        """A connection the server dropped while idle (a restart, a failover) is found
+        out at BEGIN, before anything of the batch ran: connect again and go on."""
+        try:
+            conn.execute(self.begin_sql)
+            return conn
+        except psycopg.OperationalError:
+            if not conn.broken:
+                raise
+        conn.close()
+        fresh = self._connect_writer()
+        log.info("store %s: the writer reconnected", self.label)
+        fresh.execute(self.begin_sql)
+        return fresh
+
     def _after_failure(self, conn: Any) -> Any:
         if conn.broken:
             try:
