@@ -344,6 +344,13 @@ class Gateway:
     async def stop(self) -> None:
         """Stop intake first, then let rules and delivery finish what was accepted."""
         await self.alerts.stop()
+        for client in [*self._instance_mqtt.values(), self._mqtt]:
+            stop_intake = getattr(client, "stop_intake", None)  # frames in hand finish first
+            if stop_intake is not None:
+                try:
+                    await stop_intake()
+                except Exception:
+                    log.exception("MQTT intake did not stop cleanly")
         if self._retention is not None:
             self._retention.cancel()
             with contextlib.suppress(asyncio.CancelledError):

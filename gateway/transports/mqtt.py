@@ -91,6 +91,7 @@ class PahoMqttClient:
         publish_timeout: float = 30.0,
         reconnect_delay: tuple[float, float] = (0.5, 30.0),
         concurrency: int = 64,
+        drain_timeout: float = 10.0,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -102,6 +103,7 @@ class PahoMqttClient:
         self.keepalive = keepalive
         self.connect_timeout = connect_timeout
         self.publish_timeout = publish_timeout
+        self.drain_timeout = drain_timeout
         self._routes: list[tuple[str, Handler, int]] = []
         self._publishes: dict[int, asyncio.Future[None]] = {}
         self._subacks: dict[int, asyncio.Future[list[int]]] = {}
@@ -185,9 +187,16 @@ class PahoMqttClient:
         log.info("MQTT client %s connected to %s", self.client_id, self.broker)
 
     async def disconnect(self) -> None:
-        """Disconnect cleanly. Messages not yet handled stay unacked in the broker session."""
+        """Disconnect cleanly, draining first.
+
+        No new message is started; the ones being handled may finish (at most
+        ``drain_timeout`` seconds) and are acknowledged before the DISCONNECT, so a
+        graceful stop leaves nothing half done. Messages not started stay unacked in
+        the broker session and come again at the next connect.
+        """
         if self._loop is None:
             return
+        await self.stop_intake()
         self._closing = True
         self._client.disconnect()
         await self._shutdown()
@@ -373,7 +382,11 @@ class PahoMqttClient:
             self._acks.append(handling)
             previous = self._chains.get(msg.topic)
             if previous is None:
-                await self._slots.acquire()  # a topic waiting its turn holds no slot
+                try:
+                    await self._slots.acquire()  # a topic waiting its turn holds no slot
+                except asyncio.CancelledError:  # stopping: this one stays unacked
+                    handling.done = True
+                    raise
                 handling.slot = True
             task = asyncio.create_task(
                 self._handle(handling, list(dict.fromkeys(handlers)), previous),
@@ -439,6 +452,23 @@ class PahoMqttClient:
                         "it with the broker", item.message.topic, len(self._parked))
             return
         self._parked.append(item)
+
+    async def stop_intake(self) -> None:
+        """Start no new message; let those in hand finish (``drain_timeout``) and ack them.
+        Publishing still works: a gateway that stops delivers what it accepted."""
+        if self._dispatcher is not None:
+            self._dispatcher.cancel()  # takes no new message
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._dispatcher
+            self._dispatcher = None
+        busy = [t for t in self._handling if not t.done()]
+        if busy:
+            done, pending = await asyncio.wait(busy, timeout=self.drain_timeout)
+            if pending:
+                log.warning("MQTT client %s: %d message(s) still being handled after %g s; "
+                            "they stay unacknowledged and come again", self.client_id,
+                            len(pending), self.drain_timeout)
+        self._send_acks()
 
     async def _shutdown(self) -> None:
         """Stop paho's thread and the dispatcher; fail whatever still waits."""

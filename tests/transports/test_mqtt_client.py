@@ -292,3 +292,29 @@ async def test_a_topic_backed_up_behind_itself_holds_no_slot_so_others_go_on(
     while len(handled) < 6 and asyncio.get_running_loop().time() < deadline:
         await asyncio.sleep(0.01)
     assert handled == ["leak"] + [f"flood-{i}" for i in range(5)]
+
+
+async def test_a_graceful_disconnect_lets_messages_in_hand_finish_and_acks_them(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    """SIGTERM in the middle of storing: the frame is stored, acked, and not sent again."""
+    gateway = await mqtt_client(mosquitto.port, "drain-gw")
+    started, finished = asyncio.Event(), Inbox()
+
+    async def slow_store(msg: MqttMessage) -> None:
+        started.set()
+        await asyncio.sleep(0.3)  # a commit in progress when the stop comes
+        await finished(msg)
+
+    await gateway.subscribe("z/#", slow_store, qos=1)
+    pub = await mqtt_client(mosquitto.port, "drain-pub", persistent=False)
+    await pub.publish("z/bed", b"in hand", qos=1)
+    await asyncio.wait_for(started.wait(), WAIT)
+
+    await gateway.disconnect()
+    assert finished.payloads == [b"in hand"]  # finished, not cancelled
+
+    await gateway.connect()
+    await pub.publish("z/bed", b"marker", qos=1)  # arrives after any redelivery would
+    await finished.wait_for(2)
+    assert finished.payloads == [b"in hand", b"marker"]  # it was acked: no second delivery
