@@ -14,8 +14,14 @@ from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from tests.logscan import LogScan
-from tests.postgres import (HOW, PgServer, database_of, driver_available, reset_databases,
-                            start_server)
+from tests.postgres import (
+    HOW,
+    PgServer,
+    database_of,
+    driver_available,
+    reset_databases,
+    start_server,
+)
 from tests.services import free_port, services_required, unavailable
 
 # --------------------------------------------------------------------------- which store

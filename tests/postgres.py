@@ -12,8 +12,8 @@ from __future__ import annotations
 import glob
 import itertools
 import os
-import re
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile

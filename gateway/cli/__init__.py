@@ -8,6 +8,7 @@
     navet plugins   list plugins, their adapters, sinks and status
     navet version   print the version and contract version
     navet audit     verify the audit log's hash chain
+    navet store     what the database holds; copy it (SQLite to PostgreSQL)
 
 Exit codes: 0 success, 1 bad usage or configuration, 2 a frame the adapter
 refused (``navet decode``), 3 the audit log is broken (``navet audit
@@ -24,7 +25,7 @@ from gateway.errors import NavetError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, devices, privacy, tokens
+    from . import commands, devices, privacy, store, tokens
 
     parser = argparse.ArgumentParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -88,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     tokens.add_parser(sub)
     devices.add_parser(sub)
     privacy.add_parser(sub)
+    store.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)

@@ -463,7 +463,7 @@ class PahoMqttClient:
             self._dispatcher = None
         busy = [t for t in self._handling if not t.done()]
         if busy:
-            done, pending = await asyncio.wait(busy, timeout=self.drain_timeout)
+            _, pending = await asyncio.wait(busy, timeout=self.drain_timeout)
             if pending:
                 log.warning("MQTT client %s: %d message(s) still being handled after %g s; "
                             "they stay unacknowledged and come again", self.client_id,

@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .base import (AppendResult, DbConnection, OutboxItem, Store, StoredEvent, Subscription, iso,
-                   redact)
+from .base import (
+    AppendResult,
+    DbConnection,
+    OutboxItem,
+    Store,
+    StoredEvent,
+    Subscription,
+    iso,
+    redact,
+)
 from .sqlite import SQLiteStore
 
 __all__ = ["AppendResult", "DbConnection", "OutboxItem", "SQLiteStore", "Store", "StoredEvent",

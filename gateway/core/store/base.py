@@ -23,6 +23,7 @@ connection through :meth:`Store.read`/:meth:`Store.write` write that dialect.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
@@ -30,7 +31,6 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -120,6 +120,8 @@ class Store:
 
     kind = "abstract"
     begin_sql = "BEGIN"
+    snapshot_sql = "BEGIN"
+    """Starts a read transaction that sees one consistent snapshot (``copy_store``)."""
     errors: tuple[type[BaseException], ...] = ()
     """Exceptions the backend's driver raises (any of them ends a batch)."""
 
@@ -151,6 +153,10 @@ class Store:
     def schema_sql(self, migration: str) -> str:
         """``migration`` (from :data:`.schema.MIGRATIONS`) in this backend's DDL."""
         return self._schema_sql(migration)
+
+    def continue_counters(self, conn: Any) -> None:
+        """After rows were copied in with their own keys: make generated keys (event
+        ``seq``, dead letter ``id``) continue after the largest one copied."""
 
     def _connect_writer(self) -> Any:
         """The writer's connection (at open, and again after it broke)."""
@@ -288,10 +294,8 @@ class Store:
             self.healthy, self.last_error = True, None
         except Exception as err:
             if conn is not None:
-                try:
+                with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
-                except Exception:
-                    pass
                 self._write_conn = self._after_failure(conn)
             self.healthy, self.last_error = False, f"{type(err).__name__}: {err}"
             log.error("store write failed, nothing in this batch was acknowledged: %s", err)

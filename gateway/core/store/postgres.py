@@ -20,6 +20,7 @@ batch reconnects. Readers reconnect likewise.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -31,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from gateway.errors import ConfigError, StoreUnavailableError
 
 from .base import Store, redact
+from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +131,7 @@ class Connection:
     connection never retries (its batch fails, and the devices resend).
     """
 
-    __slots__ = ("raw", "reconnect", "lost")
+    __slots__ = ("lost", "raw", "reconnect")
 
     def __init__(self, raw: Any, reconnect: Callable[[], Any] | None = None,
                  lost: Callable[[BaseException], None] | None = None) -> None:
@@ -168,9 +170,13 @@ class Connection:
         self.raw.close()
 
 
+_IDENTITY = re.compile(r"CREATE TABLE (\w+) \(\s*(\w+)\s+INTEGER PRIMARY KEY AUTOINCREMENT")
+
+
 class PostgresStore(Store):
     kind = "postgresql"
     begin_sql = "BEGIN"
+    snapshot_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     def __init__(self, url: str, *, max_batch: int = 512, connect_timeout_s: int = 5) -> None:
         if psycopg is None:
@@ -231,6 +237,13 @@ class PostgresStore(Store):
                 f"another Navet process is writing to schema {self.schema!r} of {self.label};"
                 " one process writes to a schema at a time")
 
+    def continue_counters(self, conn: Any) -> None:
+        for migration in MIGRATIONS:
+            for table, column in _IDENTITY.findall(migration):
+                conn.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"  # schema names
+                    f" coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)")
+
     def _schema_sql(self, migration: str) -> str:
         return to_pg_ddl(migration)
 
@@ -264,10 +277,8 @@ class PostgresStore(Store):
 
     def _after_failure(self, conn: Any) -> Any:
         if conn.broken:
-            try:
+            with contextlib.suppress(Exception):
                 conn.close()
-            except Exception:
-                pass
             return None  # the next batch reconnects (and takes the writer lock again)
         return conn
 
@@ -298,7 +309,5 @@ class PostgresStore(Store):
         with self._readers_lock:
             readers, self._readers = self._readers, []
         for conn in readers:
-            try:
+            with contextlib.suppress(Exception):
                 conn.close()
-            except Exception:
-                pass

@@ -17,7 +17,8 @@ class SQLiteStore(Store):
     begin_sql = "BEGIN IMMEDIATE"
     errors = (sqlite3.Error,)
 
-    def __init__(self, path: str | Path, *, synchronous: str = "FULL", max_batch: int = 512) -> None:
+    def __init__(self, path: str | Path, *, synchronous: str = "FULL",
+                 max_batch: int = 512) -> None:
         super().__init__(str(path), max_batch=max_batch)
         self.path = str(path)
         self.synchronous = synchronous

@@ -1,0 +1,87 @@
+"""``navet store info|copy``: what a store holds, and moving it (SQLite to PostgreSQL)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gateway.core.settings import load_settings
+from gateway.core.store import Store, make_store
+from gateway.core.store.copy import TABLES, copy_store
+from gateway.errors import ConfigError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    store = sub.add_parser("store", help="the database: what it holds, copy it elsewhere")
+    ssub = store.add_subparsers(dest="store_command", metavar="SUBCOMMAND")
+    ssub.required = True
+    info = ssub.add_parser("info", help="backend, schema version and rows per table")
+    info.add_argument("--config", default=None, metavar="FILE")
+    info.add_argument("--database", default=None, metavar="FILE|URL",
+                      help="the SQLite file or PostgreSQL URL (instead of --config)")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(func=info_cmd)
+    copy = ssub.add_parser(
+        "copy", help="copy everything into an empty database, e.g. SQLite to PostgreSQL")
+    copy.add_argument("--config", default=None, metavar="FILE",
+                      help="settings file whose database is the source")
+    copy.add_argument("--from", dest="source", default=None, metavar="FILE|URL",
+                      help="the source (instead of --config)")
+    copy.add_argument("--to", dest="target", required=True, metavar="URL|FILE",
+                      help="the empty target, e.g. postgresql://navet@db/navet?schema=navet")
+    copy.set_defaults(func=copy_cmd)
+
+
+def _source(args: argparse.Namespace) -> str:
+    if args.source:
+        return str(args.source)
+    settings = load_settings(args.config)
+    if not settings.database_is_url and not settings.database_path.exists():
+        raise ConfigError(f"no database at {settings.database_path}")
+    return settings.database_target
+
+
+def _open(database: str, *, exclusive: bool) -> Store:
+    store = make_store(database)
+    store.open(exclusive=exclusive)
+    return store
+
+
+def info_cmd(args: argparse.Namespace) -> int:
+    store = _open(_source(argparse.Namespace(source=args.database, config=args.config)),
+                  exclusive=False)
+    try:
+        conn = store.connect()
+        try:
+            rows = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # fixed
+                    for t, _ in TABLES}
+        finally:
+            conn.close()
+        found = {"kind": store.kind, "database": store.label,
+                 "schema_version": store.schema_version, "rows": rows}
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(found, indent=2))
+    else:
+        print(f"{found['kind']} {found['database']}, schema {found['schema_version']}")
+        for table, n in rows.items():
+            print(f"  {table:<24} {n:>10,}")
+    return 0
+
+
+def copy_cmd(args: argparse.Namespace) -> int:
+    source = _open(_source(args), exclusive=False)  # a gateway may keep running on it
+    try:
+        target = _open(args.target, exclusive=True)  # but none may write to the target
+        try:
+            print(f"copying {source.label} -> {target.label}", file=sys.stderr)
+            counts = copy_store(source, target, progress=lambda t, n: print(
+                f"  {t:<24} {n:>10,} rows", file=sys.stderr))
+        finally:
+            target.close()
+    finally:
+        source.close()
+    print(json.dumps({"copied": counts}, indent=2))
+    return 0
