@@ -121,6 +121,10 @@ class Store:
     kind = "abstract"
     begin_sql = "BEGIN"
     snapshot_sql = "BEGIN"
+    savepoint_each_job = True
+    """Guard every job with a savepoint (cheap in-process), or run the batch without and,
+    only if a job fails, roll back and run it again guarded (where a savepoint costs a
+    round trip to a server)."""
     """Starts a read transaction that sees one consistent snapshot (``copy_store``)."""
     errors: tuple[type[BaseException], ...] = ()
     """Exceptions the backend's driver raises (any of them ends a batch)."""
@@ -277,19 +281,17 @@ class Store:
                 conn = self._write_conn = self._connect_writer()
                 log.info("store %s: the writer reconnected", self.label)
             conn = self._write_conn = self._begin(conn)
-            for job in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    value = job.fn(conn)
-                except Exception as err:  # one bad job must not sink the others
+            if self.savepoint_each_job:
+                results = self._run_jobs(conn, batch)
+            else:
+                try:  # optimistic: no savepoints, which cost a round trip each
+                    results = [(job, job.fn(conn), None) for job in batch]
+                except Exception as err:
                     if self._is_fatal(err):
-                        raise  # disk full, read-only, connection lost: the whole batch fails
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    results.append((job, None, err))
-                    continue
-                conn.execute("RELEASE job")
-                results.append((job, value, None))
+                        raise
+                    conn.execute("ROLLBACK")  # one job failed: run them again, each guarded
+                    conn = self._write_conn = self._begin(conn)
+                    results = self._run_jobs(conn, batch)
             conn.execute("COMMIT")
             self.healthy, self.last_error = True, None
         except Exception as err:
@@ -306,8 +308,32 @@ class Store:
         for job, value, error in results:
             job.loop.call_soon_threadsafe(_settle, job.future, value, error)
 
+    def _run_jobs(self, conn: Any,
+                  batch: list[_Job]) -> list[tuple[_Job, Any, BaseException | None]]:
+        """Each job under its own savepoint: a job that fails is rolled back alone."""
+        results: list[tuple[_Job, Any, BaseException | None]] = []
+        for job in batch:
+            conn.execute("SAVEPOINT job")
+            try:
+                value = job.fn(conn)
+            except Exception as err:  # one bad job must not sink the others
+                if self._is_fatal(err):
+                    raise  # disk full, read-only, connection lost: the whole batch fails
+                conn.execute("ROLLBACK TO job")
+                conn.execute("RELEASE job")
+                results.append((job, None, err))
+                continue
+            conn.execute("RELEASE job")
+            results.append((job, value, None))
+        return results
+
     async def write(self, fn: Callable[[Any], T]) -> T:
-        """Run ``fn`` inside the next write transaction; return once it is committed."""
+        """Run ``fn`` inside the next write transaction; return once it is committed.
+
+        ``fn`` runs on the writer's thread, with other jobs in the same transaction. It
+        may be run a second time after a rollback (when another job of its batch failed),
+        so it must only touch the database and return a value, never change state of
+        its own."""
         if self._writer is None:
             raise StoreUnavailableError(f"store {self.label} is not open")
         loop = asyncio.get_running_loop()
@@ -341,33 +367,39 @@ class Store:
         def job(conn: Any) -> AppendResult:
             if frame is not None:
                 _insert_frame(conn, frame)
+            # One statement for the events and one for their outbox rows (not one per
+            # row): on PostgreSQL every statement is a round trip to the server.
+            given: dict[str, int] = {}
+            for part in _chunks(events, 200):
+                given.update((str(r[0]), int(r[1])) for r in conn.execute(
+                    "INSERT INTO events (id, tenant, type, resident, device, alarm, time,"
+                    " received, body) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(part))
+                    + " ON CONFLICT (id) DO NOTHING RETURNING id, seq",
+                    [v for ev in part for v in (
+                        ev.id, ev.tenant, ev.type, ev.resident,
+                        ev.device.id if ev.device else None, ev.alarm, iso(ev.time),
+                        iso(ev.received or ev.time), ev.model_dump_json())],
+                ).fetchall())
             accepted: list[str] = []
             dups: list[str] = []
             seqs: list[int] = []
+            queued: list[tuple[str, int, str, str]] = []
             for ev in events:
-                row = conn.execute(
-                    "INSERT INTO events (id, tenant, type, resident, device, alarm, time,"
-                    " received, body) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT (id) DO NOTHING"
-                    " RETURNING seq",
-                    (ev.id, ev.tenant, ev.type, ev.resident, ev.device.id if ev.device else None,
-                     ev.alarm, iso(ev.time), iso(ev.received or ev.time), ev.model_dump_json()),
-                ).fetchone()
-                if row is None:
+                seq = given.pop(ev.id, None)  # an id twice in one call: the second is a dup
+                if seq is None:
                     dups.append(ev.id)
                     continue
-                seq = int(row[0])
                 accepted.append(ev.id)
                 seqs.append(seq)
                 if ev.type in NOT_FANNED_OUT:
                     continue
-                for sub in subs:
-                    if sub.enabled and sub.tenant == ev.tenant and sub.matches(ev.type):
-                        conn.execute(
-                            "INSERT INTO outbox (subscription, seq, lane, next_attempt)"
-                            " VALUES (?,?,?,?)",
-                            (sub.id, seq, ev.resident or (ev.device.id if ev.device else "-"),
-                             iso(ev.received or ev.time)),
-                        )
+                lane = ev.resident or (ev.device.id if ev.device else "-")
+                queued += [(sub.id, seq, lane, iso(ev.received or ev.time)) for sub in subs
+                           if sub.enabled and sub.tenant == ev.tenant and sub.matches(ev.type)]
+            for part in _chunks(queued, 500):
+                conn.execute(
+                    "INSERT INTO outbox (subscription, seq, lane, next_attempt) VALUES "
+                    + ",".join(["(?,?,?,?)"] * len(part)), [v for row in part for v in row])
             seen: dict[str, str] = {}
             for ev in events:
                 if ev.device is not None and ev.source.adapter != "navet":
@@ -712,6 +744,10 @@ def _insert_frame(conn: Any, frame: RawFrame) -> None:
         (frame.ref, frame.adapter, frame.tenant, frame.transport, frame.address,
          iso(frame.received), frame.payload),
     )
+
+
+def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

@@ -177,6 +177,7 @@ class PostgresStore(Store):
     kind = "postgresql"
     begin_sql = "BEGIN"
     snapshot_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    savepoint_each_job = False
 
     def __init__(self, url: str, *, max_batch: int = 512, connect_timeout_s: int = 5) -> None:
         if psycopg is None:
