@@ -5,7 +5,8 @@ The source is read in one snapshot, so a gateway may keep running on it; the
 target must be empty, is written in one transaction (all or nothing), and is
 held with the writer lock, so no gateway writes to it meanwhile. Ids, sequence
 numbers, the audit log's hash chain and the outbox (what each consumer has yet
-to get) come over unchanged; the target's own counters continue after them.
+to get) come over unchanged; the target's own counters continue after them. Rows are read and written in chunks
+(a server-side cursor on PostgreSQL), so a large store needs little memory.
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ def copy_store(source: Store, target: Store, *, chunk: int = 2000,
         counts: dict[str, int] = {}
         try:
             for table, order in TABLES:
-                cur = src.execute(f"SELECT * FROM {table} ORDER BY {order}")  # fixed names
+                select = f"SELECT * FROM {table} ORDER BY {order}"  # fixed names
+                stream = getattr(src, "stream", None)  # PostgreSQL: a server-side cursor
+                cur = stream(select, chunk=chunk) if stream else src.execute(select)
                 names = [_name(c) for c in cur.description]
                 insert = (f"INSERT INTO {table} ({', '.join(names)})"  # names from the schema
                           f" VALUES ({', '.join('?' for _ in names)})")

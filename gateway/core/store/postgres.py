@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import logging
 import re
 import threading
@@ -43,6 +44,7 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
 _LOCK_KEY = "navet.writer"
+_cursor_numbers = itertools.count(1)
 _DIALECT_FUNCTIONS = (
     # SQLite's json_extract(doc, '$.a.b') for the paths Navet uses: text of a scalar, JSON of
     # an object; NULL when absent.
@@ -155,6 +157,15 @@ class Connection:
                 raise again from err
             cur = self.raw.cursor()
             cur.execute(to_pg(sql), tuple(params or ()))
+        return cur
+
+    def stream(self, sql: str, params: Sequence[Any] | None = None, *,
+               chunk: int = 2000) -> Any:
+        """A server-side cursor: rows arrive ``chunk`` at a time, not all at once (inside
+        a transaction, e.g. :func:`~.copy.copy_store`'s snapshot)."""
+        cur = self.raw.cursor(name=f"navet_stream_{id(self)}_{next(_cursor_numbers)}")
+        cur.itersize = chunk
+        cur.execute(to_pg(sql), tuple(params or ()))
         return cur
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
