@@ -3,7 +3,8 @@
 The root conftest installs :class:`LogScan` for the whole session at INFO (what
 production logs). At the end of the run the records are searched for things
 that must never be logged: the passwords, keys and secrets the tests give
-Navet, bearer tokens (JWTs), Authorization headers and private keys. A hit
+Navet, bearer tokens (JWTs), Authorization headers, private keys and passwords in
+URLs (a database URL is logged only as ``user:***@host``). A hit
 fails the run (exit status 1) and names the logger and the record.
 """
 
@@ -23,6 +24,7 @@ PATTERNS = (
     re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # a JWT
     re.compile(r"(?i)authorization:\s*(bearer|digest|basic)\s+\S{8,}"),
     re.compile(r"-----BEGIN (EC |RSA )?PRIVATE KEY-----"),
+    re.compile(r"(?i)\b[a-z][a-z0-9+.-]*://[^/\s:@]+:(?!\*\*\*@)[^@\s/]+@"),  # URL password
 )
 
 
