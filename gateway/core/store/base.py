@@ -8,10 +8,12 @@ statement.
 One writer thread owns the write connection. Callers hand it work through a
 queue; it takes everything that is waiting (never waiting for more) and
 commits it in one transaction, so a burst shares one fsync while a lone alarm
-is written at once. Each job runs under its own savepoint: a job that fails
-is rolled back alone, while a fault of the database itself (disk full,
-read-only, connection lost) fails the whole batch, so nothing in it is
-acknowledged. Reads use a connection per thread.
+is written at once. A job that fails is rolled back alone (SQLite guards
+each job with a savepoint; PostgreSQL, where a savepoint is a round trip,
+runs the batch unguarded and only after a failure runs it again guarded),
+while a fault of the database itself (disk full, read-only, connection lost)
+fails the whole batch, so nothing in it is acknowledged. Reads use a
+connection per thread.
 
 The SQL is one dialect for both backends: ``?`` placeholders, standard
 ``ON CONFLICT``/``RETURNING``, and the two SQLite functions Navet uses
