@@ -20,8 +20,9 @@ Run from the repository root::
 
     python bench/pipeline_throughput.py                 # 20,000 messages, QoS 1, FULL
     python bench/pipeline_throughput.py --json          # machine-readable
-    NAVET_DATABASE=postgresql://navet@localhost/navet python bench/pipeline_throughput.py
-                                                        # the same on PostgreSQL
+    python bench/pipeline_throughput.py --postgres      # on a throwaway local PostgreSQL
+    NAVET_DATABASE=postgresql://navet@db/navet python bench/pipeline_throughput.py
+                                                        # on a PostgreSQL server you run
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -187,6 +189,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--qos", type=int, choices=[0, 1], default=1, help="MQTT QoS (1)")
     p.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL",
                    help="SQLite synchronous for Navet's store (FULL)")
+    p.add_argument("--postgres", action="store_true",
+                   help="store in a throwaway local PostgreSQL server (needs the postgresql "
+                   "package; started like the tests' one, tests/postgres.py)")
     p.add_argument("--json", action="store_true", help="print one JSON object, no table")
     p.add_argument("--inflight", type=int, default=100,
                    help="unacknowledged QoS 1 messages per client, broker and publisher (100)")
@@ -209,11 +214,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    server = None
     try:
+        if args.postgres:
+            from tests.postgres import start_server
+            from tests.services import free_port
+
+            server = start_server(free_port())
+            os.environ["NAVET_DATABASE"] = server.url("bench")  # each stage: its own schema
         figures = measure(args)
     except (ChildError, TimeoutError, OSError, RuntimeError) as err:
         print(f"benchmark failed: {err}", file=sys.stderr)
         return 1
+    finally:
+        if server is not None:
+            server.destroy()
     print(json.dumps(figures, indent=2) if args.json else report(figures))
     complete = figures["baseline"]["complete"] and figures["navet"]["complete"] \
         and figures["paced"]["complete"] \

@@ -79,3 +79,13 @@ def test_bad_arguments_are_refused_with_a_message() -> None:
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "--messages" in done.stderr
+
+
+def test_postgres_option_stores_every_frame_in_postgresql(pg_server: object) -> None:
+    """``--postgres`` starts its own server (``pg_server`` only says one can run here)."""
+    done = _run("--postgres", "--json")
+    assert done.returncode == 0, done.stderr
+    figures = json.loads(done.stdout)
+    assert figures["config"]["store"] == "postgresql"
+    assert figures["navet"]["complete"] and figures["navet"]["frames_stored"] == 120
+    assert figures["burst"]["events_stored"] == figures["burst"]["events_expected"]
