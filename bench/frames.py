@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Final
+
+from gateway.core.store import is_postgres, schema_of, with_schema
 
 BASE_TOPIC: Final = "zigbee2mqtt"
 TENANT: Final = "bench"
@@ -99,13 +100,10 @@ def phase_database(phase: str) -> str:
     directory), or, when ``NAVET_DATABASE`` is a PostgreSQL URL, a schema of the phase's
     own in that database, so that phases never count each other's events."""
     url = os.environ.get("NAVET_DATABASE", "")
-    if not url.startswith(("postgresql://", "postgres://")):
+    if not is_postgres(url):
         return ""
-    schema = f"bench_{phase}_{os.getpid()}_{time.monotonic_ns()}"
-    if "schema=" in url:
-        return re.sub(r"schema=([^&]+)", lambda m: f"schema={m.group(1)}_{schema}", url)
-    return f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    return with_schema(url, f"{schema_of(url)}_{phase}_{os.getpid()}_{time.monotonic_ns()}")
 
 
 def store_kind() -> str:
-    return "postgresql" if phase_database("x") else "sqlite"
+    return "postgresql" if is_postgres(os.environ.get("NAVET_DATABASE", "")) else "sqlite"

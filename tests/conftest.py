@@ -12,6 +12,7 @@ import pytest
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.core.store import is_postgres
 from gateway.transports.memory import MemoryBroker
 from tests.logscan import LogScan
 from tests.postgres import (
@@ -19,6 +20,7 @@ from tests.postgres import (
     PgServer,
     database_of,
     driver_available,
+    fresh_schema,
     reset_databases,
     start_server,
 )
@@ -48,7 +50,7 @@ def _start_session_postgres() -> None:
         return
     if not driver_available():
         _pg_missing = f"psycopg is not installed: {HOW}"
-    elif mode.startswith(("postgresql://", "postgres://")):
+    elif is_postgres(mode):
         _pg_base = mode
     elif mode == "postgresql":
         try:
@@ -62,16 +64,12 @@ def _start_session_postgres() -> None:
         raise pytest.UsageError(f"{TEST_DATABASE}={mode}: {_pg_missing}")
 
 
-_schema_numbers = iter(range(1, 10**9))
-
-
 def fresh_database_url() -> str:
-    """A PostgreSQL URL with a schema of its own (the session's server)."""
+    """A PostgreSQL URL with a schema of its own (on the session's server)."""
     if _pg is not None:
         return _pg.fresh_url()
     assert _pg_base is not None
-    sep = "&" if "?" in _pg_base else "?"
-    return f"{_pg_base}{sep}schema=t{os.getpid()}_{next(_schema_numbers)}"
+    return fresh_schema(_pg_base)
 
 
 @pytest.fixture(autouse=True)

@@ -13,12 +13,15 @@ import glob
 import itertools
 import os
 import pwd
-import re
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from gateway.core.store import is_postgres, schema_of, with_schema
+
+_schemas = itertools.count(1)
 
 HOW = ("apt-get install postgresql (the tests start their own server; "
        "pip install 'psycopg[binary]' for the driver)")
@@ -44,8 +47,6 @@ def driver_available() -> bool:
 
 class PgServer:
     """One PostgreSQL server on 127.0.0.1:``port`` with trust authentication for user navet."""
-
-    _schemas = itertools.count(1)
 
     def __init__(self, bindir: Path, port: int) -> None:
         self.bindir = bindir
@@ -100,11 +101,16 @@ class PgServer:
 
     def url(self, schema: str | None = None) -> str:
         base = f"postgresql://navet@127.0.0.1:{self.port}/navet"
-        return f"{base}?schema={schema}" if schema else base
+        return with_schema(base, schema) if schema else base
 
-    def fresh_url(self, prefix: str = "t") -> str:
+    def fresh_url(self) -> str:
         """A URL whose schema no one has used yet: each test gets an empty database."""
-        return self.url(f"{prefix}{os.getpid()}_{next(self._schemas)}")
+        return fresh_schema(self.url())
+
+
+def fresh_schema(url: str) -> str:
+    """``url`` with a schema no one has used yet (the server's database is shared)."""
+    return with_schema(url, f"t{os.getpid()}_{next(_schemas)}")
 
 
 def start_server(port: int) -> PgServer:
@@ -157,7 +163,7 @@ def query_database(database: str | Path, sql: str, args: tuple[object, ...] = ()
     from gateway.core.store import make_store
 
     text = str(database)
-    if not text.startswith("postgresql://"):
+    if not is_postgres(text):
         if not Path(text).exists():
             return []
         lite = sqlite3.connect(f"file:{text}?mode=ro", uri=True, timeout=5)
@@ -200,6 +206,5 @@ def database_of(data_dir: Path | str) -> str:
     key = str(Path(data_dir).resolve())
     if key not in _by_dir:
         n = len(_by_dir)
-        _by_dir[key] = url if n == 0 else re.sub(
-            r"schema=([^&]+)", lambda m: f"schema={m.group(1)}_{n}", url)
+        _by_dir[key] = url if n == 0 else with_schema(url, f"{schema_of(url)}_{n}")
     return _by_dir[key]

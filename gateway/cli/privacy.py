@@ -11,7 +11,6 @@ from gateway.core.privacy import export_resident, purge, resident_context
 from gateway.core.security.pii import DataKeys, PiiCipher
 from gateway.core.settings import Settings, load_settings
 from gateway.core.store import Store, make_store
-from gateway.errors import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -38,9 +37,7 @@ def _keys(settings: Settings) -> DataKeys:
 
 
 def _store(settings: Settings) -> Store:
-    if not settings.database_is_url and not settings.database_path.exists():
-        raise ConfigError(f"no database at {settings.database_path}")
-    store = make_store(settings.database_target)
+    store = make_store(settings.existing_database())
     store.open(exclusive=False)  # beside a running gateway
     return store
 

@@ -9,7 +9,6 @@ import sys
 from gateway.core.settings import load_settings
 from gateway.core.store import Store, make_store
 from gateway.core.store.copy import TABLES, copy_store
-from gateway.errors import ConfigError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -33,13 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     copy.set_defaults(func=copy_cmd)
 
 
-def _source(args: argparse.Namespace) -> str:
-    if args.source:
-        return str(args.source)
-    settings = load_settings(args.config)
-    if not settings.database_is_url and not settings.database_path.exists():
-        raise ConfigError(f"no database at {settings.database_path}")
-    return settings.database_target
+def _source(database: str | None, config: str | None) -> str:
+    return database or load_settings(config).existing_database()
 
 
 def _open(database: str, *, exclusive: bool) -> Store:
@@ -49,8 +43,7 @@ def _open(database: str, *, exclusive: bool) -> Store:
 
 
 def info_cmd(args: argparse.Namespace) -> int:
-    store = _open(_source(argparse.Namespace(source=args.database, config=args.config)),
-                  exclusive=False)
+    store = _open(_source(args.database, args.config), exclusive=False)
     try:
         conn = store.connect()
         try:
@@ -72,7 +65,7 @@ def info_cmd(args: argparse.Namespace) -> int:
 
 
 def copy_cmd(args: argparse.Namespace) -> int:
-    source = _open(_source(args), exclusive=False)  # a gateway may keep running on it
+    source = _open(_source(args.source, args.config), exclusive=False)  # a gateway may keep running on it
     try:
         target = _open(args.target, exclusive=True)  # but none may write to the target
         try:

@@ -35,7 +35,7 @@ from typing import Any
 
 from .clock import Clock
 from .model import Actor
-from .store import DbConnection, Store
+from .store import SQLITE_URL, DbConnection, Store, is_postgres, make_store
 
 GENESIS = "0" * 64
 """``prev`` of the first entry."""
@@ -220,10 +220,8 @@ def verify_database(database: str | Path, *, expect_head: str | None = None) -> 
     Used by ``navet audit verify``; needs no running gateway and changes nothing.
     """
     text = str(database)
-    if text.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
-        from .store.postgres import PostgresStore
-
-        pg = PostgresStore(text.replace("postgresql+psycopg://", "postgresql://", 1)).connect()
+    if is_postgres(text):
+        pg = make_store(text).connect()
         try:
             if pg.execute("SELECT to_regclass('audit_log')").fetchone()[0] is None:
                 return VerifyResult()
@@ -231,7 +229,7 @@ def verify_database(database: str | Path, *, expect_head: str | None = None) -> 
                                expect_head=expect_head)
         finally:
             pg.close()
-    file = Path(text[len("sqlite:///"):] if text.startswith("sqlite:///") else text)
+    file = Path(text.removeprefix(SQLITE_URL))
     if not file.exists():
         raise FileNotFoundError(f"no database at {file}")
     conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True)

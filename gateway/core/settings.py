@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.errors import ConfigError
 
 from .routing import TenantRouting
+from .store import SQLITE_URL, is_postgres
 
 
 class MqttSettings(BaseModel):
@@ -161,21 +162,29 @@ class Settings(BaseSettings):
 
     @property
     def database_is_url(self) -> bool:
-        return self.database.startswith(("postgresql://", "postgres://", "postgresql+psycopg://",
-                                         "sqlite:"))
+        """True for PostgreSQL; SQLite (a path or ``sqlite:///path``) has a file."""
+        return is_postgres(self.database)
 
     @property
     def database_path(self) -> Path:
-        """The SQLite file (only meaningful when the database is not a URL)."""
-        if self.database.startswith("sqlite:///"):
-            return Path(self.database[len("sqlite:///"):])
-        return Path(self.database) if self.database and not self.database_is_url \
-            else self.data_dir / "navet.db"
+        """The SQLite file (only meaningful when the database is not PostgreSQL)."""
+        if self.database.startswith(SQLITE_URL):
+            return Path(self.database[len(SQLITE_URL):])
+        return Path(self.database) if self.database else self.data_dir / "navet.db"
 
     @property
     def database_target(self) -> str:
         """What :func:`gateway.core.store.make_store` opens: a SQLite path or a URL."""
         return self.database if self.database_is_url else str(self.database_path)
+
+    def existing_database(self) -> str:
+        """:attr:`database_target`, for tools that must not create an empty one.
+
+        :raises ConfigError: the SQLite file does not exist.
+        """
+        if not self.database_is_url and not self.database_path.exists():
+            raise ConfigError(f"no database at {self.database_path}")
+        return self.database_target
 
 
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:

@@ -10,36 +10,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from .base import (
+    SQLITE_URL,
     AppendResult,
     DbConnection,
     OutboxItem,
     Store,
     StoredEvent,
     Subscription,
+    is_postgres,
     iso,
     redact,
+    schema_of,
+    with_schema,
 )
 from .sqlite import SQLiteStore
 
-__all__ = ["AppendResult", "DbConnection", "OutboxItem", "SQLiteStore", "Store", "StoredEvent",
-           "Subscription", "is_url", "iso", "make_store", "redact"]
-
-_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
-
-
-def is_url(database: str) -> bool:
-    return database.startswith(_PG_SCHEMES) or database.startswith("sqlite:")
+__all__ = ["SQLITE_URL", "AppendResult", "DbConnection", "OutboxItem", "SQLiteStore", "Store",
+           "StoredEvent", "Subscription", "is_postgres", "iso", "make_store", "redact",
+           "schema_of", "with_schema"]
 
 
 def make_store(database: str | Path, *, synchronous: str = "FULL") -> Store:
     """The store for ``database``: a SQLite path or URL, or a PostgreSQL URL (not opened)."""
     text = str(database)
-    if text.startswith(_PG_SCHEMES):
+    if is_postgres(text):
         from .postgres import PostgresStore
 
-        return PostgresStore(text.replace("postgresql+psycopg://", "postgresql://", 1))
-    if text.startswith("sqlite:///"):
-        text = text[len("sqlite:///"):] or ":memory:"
+        return PostgresStore(text)
+    if text.startswith(SQLITE_URL):
+        text = text[len(SQLITE_URL):] or ":memory:"
     elif text.startswith("sqlite:"):
         raise ValueError(f"a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path,"
                          f" not {text!r}")

@@ -33,8 +33,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import StoreUnavailableError
 
@@ -88,6 +89,28 @@ class OutboxItem:
     enqueued: datetime | None = None  # when it became due, if not when the event was received
 
 
+_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+SQLITE_URL = "sqlite:///"
+
+
+def is_postgres(database: str | Path) -> bool:
+    """Whether ``database`` (a setting, a CLI argument) names a PostgreSQL store."""
+    return str(database).startswith(_PG_SCHEMES)
+
+
+def schema_of(url: str) -> str:
+    """The schema a PostgreSQL URL's Navet tables live in (``?schema=``, default public)."""
+    found = [v for k, v in parse_qsl(urlsplit(url).query) if k == "schema"]
+    return found[0] if found and found[0] else "public"
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` with its ``schema`` parameter set to ``schema`` (replaced, never doubled)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "schema"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("schema", schema)])))
+
+
 def redact(url: str) -> str:
     """``url`` without its password, for logs and error messages."""
     parts = urlsplit(url)
@@ -128,8 +151,6 @@ class Store:
     only if a job fails, roll back and run it again guarded (where a savepoint costs a
     round trip to a server)."""
     """Starts a read transaction that sees one consistent snapshot (``copy_store``)."""
-    errors: tuple[type[BaseException], ...] = ()
-    """Exceptions the backend's driver raises (any of them ends a batch)."""
 
     def __init__(self, label: str, *, max_batch: int = 512) -> None:
         self.label = label  # names the database in errors and logs; never carries a password
@@ -156,10 +177,6 @@ class Store:
         closes it (tools and tests that look at the database directly)."""
         return self._connect()
 
-    def schema_sql(self, migration: str) -> str:
-        """``migration`` (from :data:`.schema.MIGRATIONS`) in this backend's DDL."""
-        return self._schema_sql(migration)
-
     def continue_counters(self, conn: Any) -> None:
         """After rows were copied in with their own keys: make generated keys (event
         ``seq``, dead letter ``id``) continue after the largest one copied."""
@@ -171,8 +188,8 @@ class Store:
     def prepare(self) -> None:
         """Before the first connection (create the directory, the schema ...)."""
 
-    def _schema_sql(self, migration: str) -> str:
-        """A migration in this backend's DDL."""
+    def schema_sql(self, migration: str) -> str:
+        """``migration`` (from :data:`.schema.MIGRATIONS`) in this backend's DDL."""
         return migration
 
     def _lock_migrations(self, conn: Any) -> None:
@@ -237,7 +254,7 @@ class Store:
                 if number <= (current or 0):
                     conn.execute("COMMIT")
                     continue
-                for statement in self._schema_sql(sql).split(";"):
+                for statement in self.schema_sql(sql).split(";"):
                     if statement.strip():
                         conn.execute(statement)
                 conn.execute("INSERT INTO schema_version VALUES (?)", (number,))
@@ -398,10 +415,10 @@ class Store:
                 lane = ev.resident or (ev.device.id if ev.device else "-")
                 queued += [(sub.id, seq, lane, iso(ev.received or ev.time)) for sub in subs
                            if sub.enabled and sub.tenant == ev.tenant and sub.matches(ev.type)]
-            for part in _chunks(queued, 500):
+            for rows in _chunks(queued, 500):
                 conn.execute(
                     "INSERT INTO outbox (subscription, seq, lane, next_attempt) VALUES "
-                    + ",".join(["(?,?,?,?)"] * len(part)), [v for row in part for v in row])
+                    + ",".join(["(?,?,?,?)"] * len(rows)), [v for row in rows for v in row])
             seen: dict[str, str] = {}
             for ev in events:
                 if ev.device is not None and ev.source.adapter != "navet":

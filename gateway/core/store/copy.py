@@ -5,8 +5,9 @@ The source is read in one snapshot, so a gateway may keep running on it; the
 target must be empty, is written in one transaction (all or nothing), and is
 held with the writer lock, so no gateway writes to it meanwhile. Ids, sequence
 numbers, the audit log's hash chain and the outbox (what each consumer has yet
-to get) come over unchanged; the target's own counters continue after them. Rows are read and written in chunks
-(a server-side cursor on PostgreSQL), so a large store needs little memory.
+to get) come over unchanged; the target's own counters continue after them.
+Rows are read and written in chunks (a server-side cursor on PostgreSQL), so a
+large store needs little memory.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import ConfigError, StoreUnavailableError
 
-from .base import Store, redact
+from .base import Store, redact, schema_of
 from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -196,13 +196,12 @@ class PostgresStore(Store):
                 "the PostgreSQL store needs psycopg: pip install 'navet[postgres]'")
         super().__init__(redact(url), max_batch=max_batch)
         parts = urlsplit(url)
-        query = parse_qsl(parts.query, keep_blank_values=True)
-        self.schema = next((v for k, v in query if k == "schema"), "") or "public"
-        rest = [(k, v) for k, v in query if k != "schema"]
+        self.schema = schema_of(url)
+        rest = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                if k != "schema"]
         if not any(k == "connect_timeout" for k, _ in rest):
             rest.append(("connect_timeout", str(connect_timeout_s)))
         self._dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(rest)))
-        self.errors = (psycopg.Error,)
         self._readers: list[Connection] = []
         self._readers_lock = threading.Lock()
 
@@ -256,7 +255,7 @@ class PostgresStore(Store):
                     f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"  # schema names
                     f" coalesce((SELECT max({column}) FROM {table}), 0) + 1, false)")
 
-    def _schema_sql(self, migration: str) -> str:
+    def schema_sql(self, migration: str) -> str:
         return to_pg_ddl(migration)
 
     def _migrate(self, conn: Any) -> None:

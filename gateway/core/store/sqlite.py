@@ -15,7 +15,6 @@ from .base import Store
 class SQLiteStore(Store):
     kind = "sqlite"
     begin_sql = "BEGIN IMMEDIATE"
-    errors = (sqlite3.Error,)
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL",
                  max_batch: int = 512) -> None:
