@@ -19,6 +19,8 @@ from gateway.core.adapters import (
 from gateway.core.clock import Clock, FakeClock, SystemClock
 from gateway.core.commands import Command, CommandResult
 from gateway.core.directory import device_id
+from gateway.core.intake import Connection as ListenerConnection
+from gateway.core.intake import ListenerIntake, ListenerSettings
 from gateway.core.model import (
     CONTRACT_VERSION,
     Actor,
@@ -74,6 +76,9 @@ __all__ = [
     "FakeClock",
     "GeoPoint",
     "IngestResult",
+    "ListenerConnection",
+    "ListenerIntake",
+    "ListenerSettings",
     "Location",
     "Manifest",
     "MqttClient",

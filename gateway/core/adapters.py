@@ -133,6 +133,22 @@ class AdapterHost(Protocol):
         """Mount an HTTP ingress handler at ``/ingress/<adapter>/<path>``."""
         ...
 
+    def listener_refused(self, listener: str, reason: str) -> None:
+        """Count one connection, datagram or frame a listener refused or dropped.
+
+        Shown on ``/metrics`` as ``navet_listener_refused_total{listener, reason}``. Use it
+        through :class:`gateway.ListenerIntake`, which also logs and samples within bounds.
+        """
+        ...
+
+    async def keep_refused(self, frame: RawFrame, reason: str) -> None:
+        """Keep ``frame`` (input a listener refused) with the dead letters, under ``reason``.
+
+        Nothing is decoded; the frame shows in the dead-letter API and live view like any
+        dead letter. Raises ``StoreUnavailableError`` when the store cannot write.
+        """
+        ...
+
     async def alarm_state(self, alarm: str) -> str | None:
         """The lifecycle state of ``alarm`` in this adapter's tenants as ``alarm.<state>``.
 

@@ -81,6 +81,14 @@ class AdapterHostImpl:
     def mqtt(self) -> MqttClient:
         return self.gateway.mqtt_for(self.instance_id)
 
+    def listener_refused(self, listener: str, reason: str) -> None:
+        self.gateway.metrics.listener_refused.labels(listener, reason).inc()
+
+    async def keep_refused(self, frame: RawFrame, reason: str) -> None:
+        """A sample of refused input, kept as a dead letter (bounded by the listener)."""
+        self.gateway.metrics.dead_letters.labels(frame.adapter).inc()
+        await self.gateway.store.dead_letter(frame, reason)
+
     async def alarm_state(self, alarm: str) -> str | None:
         """The lifecycle state of ``alarm`` as ``alarm.<state>`` (None if unknown).
 

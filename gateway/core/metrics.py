@@ -28,6 +28,12 @@ class Metrics:
         self.dead_letters = Counter(
             "navet_dead_letters", "Frames kept in the dead-letter store", ["adapter"], registry=r
         )
+        self.listener_refused = Counter(
+            "navet_listener_refused",
+            "Connections, datagrams and frames a protocol listener or the HTTP ingress refused "
+            "or dropped, by listener (<instance>/<transport>, or http/ingress) and reason",
+            ["listener", "reason"], registry=r,
+        )
         self.store_errors = Counter(
             "navet_store_errors", "Writes the store refused (device not acknowledged)",
             registry=r,

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from gateway import DeviceKind
+from gateway import DeviceKind, ListenerSettings
 
 from .const import DEFAULT_FUTURE_S, DEFAULT_PAST_S, MAX_FRAME_BYTES
 
@@ -101,7 +101,11 @@ class Dc09Settings(BaseModel):
         default=30.0, gt=0,
         description="A TCP peer that sends no complete frame for this long is disconnected.",
     )
-    max_connections: int = Field(default=256, ge=1)
+    max_connections: int = Field(default=256, ge=1, description="TCP connections at once.")
+    listener: ListenerSettings = Field(
+        default_factory=ListenerSettings,
+        description="Admission, fair UDP intake, PROXY protocol and refusal reports "
+        "(docs/protocols/dc09.md, Listener protection).")
 
     _by_number: dict[str, AccountSettings] = PrivateAttr(default_factory=dict)
 

@@ -20,6 +20,14 @@ stored                                 ACK (encrypted when the message was)
 
 The ACK is written only after ``host.ingest`` returned, i.e. after the events
 are on disk.
+
+What comes in at all is decided by one :class:`gateway.ListenerIntake` per
+transport (``listener`` in the settings): a TCP connection is *proven* by its
+first frame that opens for a configured account (ACK, repeat, or a NAK for its
+timestamp); until then it is limited per source address and must prove itself
+within ``first_frame_timeout_s``. UDP datagrams wait in per-source queues served
+round-robin. Every refusal (frame, connection or datagram) is counted on
+``/metrics``; garbage frames and unknown accounts are sampled into the dead letters.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from gateway import AdapterHost, RawFrame
+from gateway import AdapterHost, ListenerConnection, ListenerIntake, RawFrame
 
 from .const import ADAPTER, RESPONSE_IDS
 from .crypto import open_with_any
@@ -54,6 +62,12 @@ class Outcome:
     kind: str  # ack | repeat | nak | duh | silent | withheld
     response: bytes | None = None
     reason: str | None = None
+    refusal: str | None = None
+    """Counter label when the frame was refused at the listener (``bad_crc`` ...)."""
+    sample: bool = False
+    """Keep the frame as a dead-letter sample of that refusal (within the listener's bounds)."""
+    proven: bool = False
+    """The frame opened for a configured account: its connection or source is genuine."""
 
 
 class Dc09Receiver:
@@ -70,20 +84,29 @@ class Dc09Receiver:
         self._tcp: asyncio.Server | None = None
         self._udp: asyncio.DatagramTransport | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._clients = 0
+        self.intakes: dict[str, ListenerIntake] = {}
 
     # ------------------------------------------------------------------ listeners
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
         cfg = self.config
+        for transport, port in (("tcp", cfg.tcp_port), ("udp", cfg.udp_port)):
+            if port is not None:
+                intake = ListenerIntake(self.host, adapter=ADAPTER, transport=transport,
+                                        settings=cfg.listener,
+                                        max_connections=cfg.max_connections)
+                intake.start()
+                self.intakes[transport] = intake
         if cfg.tcp_port is not None:
             self._tcp = await asyncio.start_server(
                 self._serve_tcp, cfg.host, cfg.tcp_port, limit=cfg.max_frame_bytes
             )
         if cfg.udp_port is not None:
+            udp = self.intakes["udp"]
+            udp.start_datagrams(self._answer_udp)
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(self), local_addr=(cfg.host, cfg.udp_port)
+                lambda: _UdpProtocol(udp), local_addr=(cfg.host, cfg.udp_port)
             )
             self._udp = transport
         log.info("DC-09 receiver for %s listening on tcp %s udp %s", self.tenant,
@@ -116,6 +139,8 @@ class Dc09Receiver:
         if self._tcp is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._tcp.wait_closed(), 5)
+        for intake in self.intakes.values():
+            await intake.stop()
         self._tcp = self._udp = None
 
     def _track(self, task: asyncio.Task[Any]) -> None:
@@ -126,52 +151,65 @@ class Dc09Receiver:
         task = asyncio.current_task()
         if task is not None:
             self._track(task)
-        peer = _peer(writer.get_extra_info("peername"))
-        if self._clients >= self.config.max_connections:
-            log.warning("DC-09: refusing %s, %d connections open", peer, self._clients)
-            writer.close()
-            return
-        self._clients += 1
+        intake = self.intakes["tcp"]
+        conn = await intake.accept(reader, writer)
+        if conn is None:
+            return  # refused, counted and closed by the intake
         try:
-            while True:
-                try:
-                    raw = await asyncio.wait_for(
-                        reader.readuntil(b"\r"), self.config.read_timeout_s
-                    )
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                except TimeoutError:
-                    log.info("DC-09: %s sent no complete frame in %ss", peer,
-                             self.config.read_timeout_s)
-                    return
-                except asyncio.LimitOverrunError:
-                    log.warning("DC-09: %s sent more than %d bytes without <CR>", peer,
-                                self.config.max_frame_bytes)
-                    return
-                raw = raw.lstrip(b"\r\n\x00")
-                if raw == b"\r":
-                    continue
-                raw = b"\n" + raw  # stray CR/LF/NUL between frames is not part of a frame
-                outcome = await self.handle(raw, "tcp", peer)
-                if outcome.response is not None:
-                    writer.write(outcome.response)
-                    await writer.drain()
-                if outcome.kind == "withheld":
-                    return  # closing tells the panel at once that it must send again
+            await self._read_frames(reader, writer, conn)
         finally:
-            self._clients -= 1
+            conn.release()
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1)
 
-    def _datagram(self, raw: bytes, addr: Any) -> None:
-        if len(self._tasks) >= self.config.max_connections:
-            self.stats["dropped"] += 1  # the panel repeats unanswered messages
-            return
-        self._track(asyncio.get_running_loop().create_task(self._answer_udp(raw, addr)))
+    async def _read_frames(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                           conn: ListenerConnection) -> None:
+        """Frames end at <CR>; stray CR/LF/NUL between frames is not part of a frame."""
+        intake, cfg = self.intakes["tcp"], self.config
+        peer = f"{conn.source[0]}:{conn.source[1]}"
+        buffer = conn.prefix
+        while True:
+            end = buffer.find(b"\r")
+            if end < 0:
+                if len(buffer) > cfg.max_frame_bytes:
+                    intake.refuse("frame_too_long", conn.host, sample=buffer,
+                                  detail=f"more than {cfg.max_frame_bytes} bytes without <CR>")
+                    return
+                try:
+                    chunk = await asyncio.wait_for(reader.read(4096),
+                                                   conn.timeout(cfg.read_timeout_s))
+                except TimeoutError:
+                    if conn.proven:
+                        log.info("DC-09: %s idle for %ss, closing", peer, cfg.read_timeout_s)
+                    intake.timed_out(conn)
+                    return
+                except ConnectionError:
+                    return
+                if not chunk:
+                    return
+                buffer += chunk
+                continue
+            raw, buffer = buffer[: end + 1].lstrip(b"\r\n\x00"), buffer[end + 1:]
+            if not raw:
+                continue
+            outcome = await self.handle(b"\n" + raw, "tcp", peer)
+            if outcome.proven:
+                conn.prove()
+            if outcome.response is not None:
+                writer.write(outcome.response)
+                try:
+                    await asyncio.wait_for(writer.drain(), cfg.read_timeout_s)
+                except (TimeoutError, ConnectionError):
+                    return
+            if outcome.kind == "withheld":
+                return  # closing tells the panel at once that it must send again
 
     async def _answer_udp(self, raw: bytes, addr: Any) -> None:
-        outcome = await self.handle(b"\n" + raw.strip(b"\r\n\x00") + b"\r", "udp", _peer(addr))
+        peer = _peer(addr)
+        outcome = await self.handle(b"\n" + raw.strip(b"\r\n\x00") + b"\r", "udp", peer)
+        if outcome.proven:
+            self.intakes["udp"].prove_source(str(addr[0]))
         if outcome.response is not None and self._udp is not None:
             self._udp.sendto(outcome.response, addr)
 
@@ -181,21 +219,36 @@ class Dc09Receiver:
         """Decide on one frame, ingest it when it should be, and say what to answer."""
         outcome = await self._decide(raw, transport, peer)
         self.stats[outcome.kind] += 1
-        if outcome.reason:
+        intake = self.intakes.get(transport)
+        if outcome.refusal is not None and intake is not None:
+            # counted always; logged and sampled within the listener's bounds
+            kept = intake.refuse(outcome.refusal, peer.rpartition(":")[0] or peer,
+                                 detail=outcome.reason or "",
+                                 sample=raw if outcome.sample else None)
+            if kept is not None and outcome.kind == "duh":
+                await kept  # DUH says "kept, do not repeat": the sample exists first
+        elif outcome.reason:
             log.info("DC-09 %s from %s %s: %s", outcome.kind, transport, peer, outcome.reason)
         return outcome
 
     async def _decide(self, raw: bytes, transport: str, peer: str) -> Outcome:
         if len(raw) > self.config.max_frame_bytes:
-            return Outcome("silent", reason=f"{len(raw)} bytes is over the frame limit")
+            return Outcome("silent", reason=f"{len(raw)} bytes is over the frame limit",
+                           refusal="frame_too_long", sample=True)
         try:
             frame = parse_frame(raw)
         except FramingError as err:
-            return Outcome("silent", reason=err.reason)
+            return Outcome("silent", reason=err.reason, refusal=_framing_label(err),
+                           sample=True)
         if frame.token in RESPONSE_IDS:
-            return Outcome("silent", reason=f"unexpected {frame.token} from a transmitter")
+            return Outcome("silent", reason=f"unexpected {frame.token} from a transmitter",
+                           refusal="unexpected_response", sample=True)
         now = self.host.clock.now()
         account = self.config.account(frame.account) if frame.account else None
+        if account is None:  # sampled, not stored per frame: a flood must not fill the store
+            return Outcome("duh", duh(frame), f"account #{frame.account or '?'} is not "
+                           "configured for this receiver", refusal="unknown_account",
+                           sample=True)
         keys = self.keys.get(frame.account) or []
         key: bytes | None = None
         message: Message | None = None
@@ -203,20 +256,23 @@ class Dc09Receiver:
             try:
                 message, key = open_with_any(frame, keys)
             except DecryptError as err:
-                return Outcome("nak", nak(now), err.reason)
+                return Outcome("nak", nak(now), err.reason, refusal="decrypt_failed")
             except Dc09Error:
                 message = None  # decode will say why and keep it as a dead letter
         if message is not None and message.timestamp is not None:
             window = self.config.timestamp_window
             early = now - timedelta(seconds=window.past_s)
             late = now + timedelta(seconds=window.future_s)
-            if not early <= message.timestamp <= late:
+            if not early <= message.timestamp <= late:  # genuine, its clock is off
                 return Outcome("nak", nak(now), f"timestamp {message.timestamp_text} outside "
-                               f"-{window.past_s}s/+{window.future_s}s of {now.isoformat()}")
+                               f"-{window.past_s}s/+{window.future_s}s of {now.isoformat()}",
+                               refusal="timestamp_window", proven=True)
         ack_key = key if frame.encrypted else None
         mark = _mark(message) if message is not None else None
+        opened = message is not None
         if mark is not None and mark in self._recent.get(frame.account, ()):
-            return Outcome("repeat", ack(frame, now, ack_key), f"sequence {frame.seq} again")
+            return Outcome("repeat", ack(frame, now, ack_key), f"sequence {frame.seq} again",
+                           proven=True)
         tenant = (account.tenant if account is not None else None) or self.tenant
         record = RawFrame(
             adapter=ADAPTER, tenant=tenant, transport=transport, address=peer, payload=raw,
@@ -229,10 +285,10 @@ class Dc09Receiver:
                         frame.account, err)
             return Outcome("withheld", reason=str(err))
         if result.dead_letter is not None:
-            return Outcome("duh", duh(frame), result.reason)
+            return Outcome("duh", duh(frame), result.reason, proven=opened)
         if mark is not None:
             self._recent.setdefault(frame.account, deque(maxlen=RECENT_PER_ACCOUNT)).append(mark)
-        return Outcome("ack", ack(frame, now, ack_key))
+        return Outcome("ack", ack(frame, now, ack_key), proven=opened)
 
 
 def _mark(message: Message) -> tuple[str, str]:
@@ -242,6 +298,19 @@ def _mark(message: Message) -> tuple[str, str]:
     return f.seq, hashlib.sha256(content.encode()).hexdigest()
 
 
+def _framing_label(err: FramingError) -> str:
+    """A short, stable counter label for a framing error (its text says the details)."""
+    code = getattr(err, "code", None)  # the frame module may name its errors one day
+    if isinstance(code, str) and code:
+        return code
+    text = err.reason.lower()
+    if "crc mismatch" in text or "crc does not match" in text:
+        return "bad_crc"
+    if "length field" in text:
+        return "bad_length"
+    return "malformed_frame"
+
+
 def _peer(addr: Any) -> str:
     if isinstance(addr, tuple) and len(addr) >= 2:
         return f"{addr[0]}:{addr[1]}"
@@ -249,13 +318,13 @@ def _peer(addr: Any) -> str:
 
 
 class _UdpProtocol(asyncio.DatagramProtocol):
-    """One datagram is one frame; the answer goes back to its source address."""
+    """One datagram is one frame, queued fairly by source; the answer goes back there."""
 
-    def __init__(self, receiver: Dc09Receiver) -> None:
-        self.receiver = receiver
+    def __init__(self, intake: ListenerIntake) -> None:
+        self.intake = intake
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.receiver._datagram(data, addr)
+        self.intake.datagram(data, addr)
 
     def error_received(self, exc: Exception) -> None:
         log.info("DC-09 UDP error: %s", exc)

@@ -11,6 +11,15 @@ an ``ssl.SSLContext`` (:class:`TlsConfig`): same framing, same handler, its
 own port. With a client CA the listener asks units for a certificate, and
 with ``require_client_cert`` refuses the handshake of a unit without a valid
 one; SIP digest authentication still applies on top (SS 91100 §8).
+
+Admission (what comes in at all) is a :class:`gateway.ListenerIntake` per
+transport: a stream connection, or a UDP source address, is *proven* once the
+user agent has authenticated a request on it (``Peer.prove``); until then it is
+limited per source address and must prove itself within
+``first_frame_timeout_s``. Datagrams wait in per-source queues served
+round-robin by a few workers. Framing-level rejects (no Content-Length over
+TCP, headers not UTF-8, oversized ...) are counted by ``SipError.code`` on
+``/metrics`` and sampled into the dead letters.
 """
 
 from __future__ import annotations
@@ -20,11 +29,14 @@ import contextlib
 import logging
 import ssl
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from gateway import ListenerConnection, ListenerIntake, ListenerSettings
 
 from . import sip
-from .const import MAX_SIP_BYTES
+from .const import ADAPTER, MAX_SIP_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +82,9 @@ class Peer:
     host: str
     port: int
     send: Callable[[bytes], None]
+    prove: Callable[[], None] = field(default=lambda: None, compare=False)
+    """Call once the peer has authenticated: its connection (or UDP source) is genuine,
+    so it leaves the per-source limits and the first-frame deadline behind."""
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -80,28 +95,26 @@ Handler = Callable[[sip.SipMessage, Peer], Awaitable[None]]
 
 
 class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, owner: SipListener) -> None:
-        self.owner = owner
+    """Datagrams go to the intake's per-source queues; workers hand them to the listener."""
+
+    def __init__(self, intake: ListenerIntake) -> None:
+        self.intake = intake
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]  # a datagram transport
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        transport = self.transport
-        assert transport is not None
-
-        def send(payload: bytes, addr: tuple[str, int] = addr) -> None:
-            transport.sendto(payload, addr)
-
-        self.owner.received(data, Peer("udp", addr[0], addr[1], send))
+        self.intake.datagram(data, addr)
 
 
 class SipListener:
     def __init__(self, handler: Handler, *, host: str, port: int, transports: tuple[str, ...],
                  read_timeout_s: float, idle_timeout_s: float = 3600.0,
                  max_bytes: int = MAX_SIP_BYTES, tls: TlsConfig | None = None,
-                 tls_port: int = 5061) -> None:
+                 tls_port: int = 5061, host_services: Any = None,
+                 listener: ListenerSettings | None = None,
+                 max_connections: int = 256) -> None:
         self.handler = handler
         self.host = host
         self.port = port
@@ -119,6 +132,12 @@ class SipListener:
         self._tcp_peers: dict[tuple[str, str, int], Peer] = {}  # (transport, host, port)
         self._pending: dict[str, asyncio.Future[sip.SipMessage]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # ---- admission, fair intake, refusal counters (gateway.ListenerIntake)
+        self.host_services = host_services
+        self.listener = listener or ListenerSettings()
+        self.max_connections = max_connections
+        self.intakes: dict[str, ListenerIntake] = {}
+        self._tls_context: ssl.SSLContext | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -126,14 +145,27 @@ class SipListener:
         unknown = set(self.transports) - {"udp", "tcp", "tls"}
         if unknown:
             raise ValueError(f"unsupported SIP transports {sorted(unknown)} (udp, tcp, tls)")
+        for transport in self.transports:
+            intake = ListenerIntake(self.host_services, adapter=ADAPTER, transport=transport,
+                                    settings=self.listener, max_connections=self.max_connections,
+                                    frame_transport=f"sip-{transport}")
+            intake.start()
+            self.intakes[transport] = intake
         if "tls" in self.transports:
             if self.tls is None:
                 raise ValueError("SIP transport tls needs a server certificate and key")
             context = self.tls.server_context()
             self._tls_client = self.tls.client_context()
-            self._tls = await asyncio.start_server(
-                self._serve_tls, self.host, self.tls_port, ssl=context,
-                ssl_handshake_timeout=self.read_timeout_s)
+            if self.listener.proxy_protocol is not None:
+                # the PROXY header comes before the TLS handshake: accept in clear, read the
+                # header, then start TLS on the same connection (_serve_tls)
+                self._tls_context = context
+                self._tls = await asyncio.start_server(self._serve_tls, self.host,
+                                                       self.tls_port)
+            else:
+                self._tls = await asyncio.start_server(
+                    self._serve_tls, self.host, self.tls_port, ssl=context,
+                    ssl_handshake_timeout=self.listener.first_frame_timeout_s)
             self.ports["tls"] = self._tls.sockets[0].getsockname()[1]
         port = self.port
         if "tcp" in self.transports:
@@ -142,8 +174,9 @@ class SipListener:
             port = port or self.ports["tcp"]  # UDP on the same number when port 0 was asked
         if "udp" in self.transports:
             loop = asyncio.get_running_loop()
+            self.intakes["udp"].start_datagrams(self._take_datagram)
             _, proto = await loop.create_datagram_endpoint(
-                lambda: _Udp(self), local_addr=(self.host, port))
+                lambda: _Udp(self.intakes["udp"]), local_addr=(self.host, port))
             self._udp = proto
             assert proto.transport is not None
             self.ports["udp"] = proto.transport.get_extra_info("sockname")[1]
@@ -166,6 +199,8 @@ class SipListener:
             if server is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(server.wait_closed(), 2)
+        for intake in self.intakes.values():
+            await intake.stop()
 
     def spawn(self, coro: Awaitable[None]) -> None:
         """Run ``coro`` in the background; cancelled at stop."""
@@ -181,23 +216,56 @@ class SipListener:
     # ------------------------------------------------------------------ inbound
 
     def received(self, data: bytes, peer: Peer) -> None:
-        if len(data) > self.max_bytes:
-            log.warning("dropped %d-byte SIP message from %s:%s", len(data), peer.host, peer.port)
+        """A message framed off a stream: its request is handled in the background."""
+        msg = self._read(data, peer)
+        if msg is not None:
+            self.spawn(self.handler(msg, peer))
+
+    async def _take_datagram(self, data: bytes, addr: tuple[str, int]) -> None:
+        """One queued datagram, in an intake worker: handled before the worker takes more."""
+        udp = self._udp.transport if self._udp is not None else None
+        if udp is None:
             return
+        intake = self.intakes["udp"]
+
+        def send(payload: bytes) -> None:
+            udp.sendto(payload, addr)
+
+        peer = Peer("udp", addr[0], addr[1], send,
+                    prove=lambda: intake.prove_source(addr[0]))
+        msg = self._read(data, peer)
+        if msg is not None:
+            await self.handler(msg, peer)
+
+    def _read(self, data: bytes, peer: Peer) -> sip.SipMessage | None:
+        """Parse one message: a request to handle, or None (response matched, or refused)."""
+        intake = self.intakes.get(peer.transport)
+        if len(data) > self.max_bytes:
+            self._refuse(intake, "too_large", peer, data,
+                         f"{len(data)}-byte message, limit {self.max_bytes}")
+            return None
         if not data.strip():
-            return  # keep-alive
+            return None  # keep-alive
         try:
             msg = sip.parse(data)
         except sip.SipError as err:
-            log.warning("bad SIP message from %s:%s: %s", peer.host, peer.port, err)
+            self._refuse(intake, err.code, peer, data, str(err))
             bare = _bare_400(data, str(err))
             if bare:
                 peer.send(bare)
-            return
+            return None
         if not msg.is_request:
             self._resolve(msg)
-            return
-        self.spawn(self.handler(msg, peer))
+            return None
+        return msg
+
+    @staticmethod
+    def _refuse(intake: ListenerIntake | None, reason: str, peer: Peer, data: bytes,
+                detail: str) -> None:
+        if intake is not None:  # counted on /metrics, logged and sampled within bounds
+            intake.refuse(reason, peer.host, detail=detail, sample=data)
+        else:  # a connection Navet opened itself: not a listener's intake
+            log.warning("bad SIP message from %s:%s: %s", peer.host, peer.port, detail)
 
     def _resolve(self, msg: sip.SipMessage) -> None:
         branch = sip.param(msg.get("Via"), "branch") or ""
@@ -206,39 +274,65 @@ class SipListener:
             fut.set_result(msg)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await self._serve_stream(reader, writer, "tcp")
+        conn = await self.intakes["tcp"].accept(reader, writer)
+        if conn is not None:
+            await self._serve_stream(reader, writer, "tcp", conn)
 
     async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        intake = self.intakes["tls"]
+        conn = await intake.accept(reader, writer, peek=False)  # the next byte is TLS's
+        if conn is None:
+            return
+        if self._tls_context is not None:  # PROXY protocol: TLS starts after the header
+            try:
+                await writer.start_tls(self._tls_context,
+                                       ssl_handshake_timeout=conn.timeout(self.read_timeout_s))
+            except (OSError, TimeoutError) as err:  # ssl.SSLError is an OSError
+                conn.release()
+                intake.refuse("tls_handshake_failed", conn.host, detail=str(err))
+                writer.transport.abort()
+                return
         cert = writer.get_extra_info("peercert")
         if cert:
             subject = dict(x[0] for x in cert.get("subject", ()))
             log.info("SIP/TLS connection with client certificate %r",
                      subject.get("commonName", "?"))
-        await self._serve_stream(reader, writer, "tls")
+        await self._serve_stream(reader, writer, "tls", conn)
 
     async def _serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            transport: str) -> None:
-        addr = writer.get_extra_info("peername")
-        peer = Peer(transport, addr[0], addr[1], writer.write)
-        self._tcp_peers[(transport, addr[0], addr[1])] = peer
-        buffer = b""
+                            transport: str, conn: ListenerConnection) -> None:
+        intake = self.intakes[transport]
+        host, port = conn.source
+        peer = Peer(transport, host, port, writer.write, prove=conn.prove)
+        self._tcp_peers[(transport, host, port)] = peer
+        buffer = conn.prefix
         try:
             while True:
-                timeout = self.read_timeout_s if buffer.strip() else self.idle_timeout_s
-                chunk = await asyncio.wait_for(reader.read(8192), timeout)
-                if not chunk:
-                    return
-                buffer += chunk
                 while True:
                     message, buffer = sip.frame_stream(buffer, self.max_bytes)
                     if message is None:
                         break
                     self.received(message, peer)
-        except (TimeoutError, sip.SipError, ConnectionError, ssl.SSLError) as err:
-            log.info("closing SIP/%s connection from %s:%s: %s", transport.upper(), addr[0],
-                     addr[1], type(err).__name__ if isinstance(err, TimeoutError) else err)
+                idle = self.read_timeout_s if buffer.strip() else self.idle_timeout_s
+                try:
+                    chunk = await asyncio.wait_for(reader.read(8192), conn.timeout(idle))
+                except TimeoutError:
+                    intake.timed_out(conn)
+                    if conn.proven:
+                        log.info("closing idle SIP/%s connection from %s:%s",
+                                 transport.upper(), host, port)
+                    return
+                if not chunk:
+                    return
+                buffer += chunk
+        except sip.SipError as err:  # the stream cannot be framed any further
+            intake.refuse(err.code, host, detail=str(err), sample=buffer)
+        except (ConnectionError, ssl.SSLError) as err:
+            log.info("closing SIP/%s connection from %s:%s: %s", transport.upper(), host,
+                     port, err)
         finally:
-            self._tcp_peers.pop((transport, addr[0], addr[1]), None)
+            conn.release()
+            self._tcp_peers.pop((transport, host, port), None)
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()

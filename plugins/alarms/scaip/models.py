@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gateway import ListenerSettings
+
 from .const import DEFAULT_PORT, DEFAULT_TLS_PORT, MAX_XML_BYTES
 
 
@@ -140,6 +142,12 @@ class ScaipSettings(BaseModel):
     nonce_ttl_s: int = Field(default=300, ge=10)
     registration_max_s: int = Field(default=3600, ge=60)
     read_timeout_s: float = Field(default=30.0, gt=0)
+    max_connections: int = Field(default=256, ge=1,
+                                 description="TCP and TLS connections at once, each.")
+    listener: ListenerSettings = Field(
+        default_factory=ListenerSettings,
+        description="Admission, fair UDP intake, PROXY protocol and refusal reports "
+        "(docs/protocols/scaip.md, Listener protection).")
     max_xml_bytes: int = Field(default=MAX_XML_BYTES, ge=256, le=MAX_XML_BYTES * 4)
     server_name: str = Field(default="navet", description="User part of our own SIP URI.")
     vendor: str = "SCAIP (SS 91100) alarm units"

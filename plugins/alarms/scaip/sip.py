@@ -26,7 +26,11 @@ MAX_HEADERS = 100
 
 
 class SipError(ValueError):
-    """A SIP message Navet cannot read."""
+    """A SIP message Navet cannot read; ``code`` is a short label the listener counts by."""
+
+    def __init__(self, message: str, code: str = "malformed") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -64,7 +68,7 @@ class SipMessage:
     def cseq(self) -> tuple[int, str]:
         parts = self.get("CSeq").split()
         if len(parts) != 2 or not parts[0].isdigit():
-            raise SipError(f"bad CSeq header {self.get('CSeq')!r}")
+            raise SipError(f"bad CSeq header {self.get('CSeq')!r}", "bad_cseq")
         return int(parts[0]), parts[1].upper()
 
     def encode(self) -> bytes:
@@ -90,7 +94,7 @@ def parse(data: bytes) -> SipMessage:
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise SipError(f"SIP headers are not UTF-8: {err}") from err
+        raise SipError(f"SIP headers are not UTF-8: {err}", "not_utf8") from err
     lines = text.replace("\r\n", "\n").lstrip("\n").split("\n")
     msg = _start_line(lines[0])
     for line in lines[1:]:
@@ -100,21 +104,22 @@ def parse(data: bytes) -> SipMessage:
             continue
         name, colon, value = line.partition(":")
         if not colon or not name.strip():
-            raise SipError(f"bad header line {line[:60]!r}")
+            raise SipError(f"bad header line {line[:60]!r}", "bad_header")
         msg.headers.append((_canonical(name.strip()), value.strip()))
         if len(msg.headers) > MAX_HEADERS:
-            raise SipError(f"more than {MAX_HEADERS} headers")
+            raise SipError(f"more than {MAX_HEADERS} headers", "too_many_headers")
     length = msg.get("Content-Length")
     if length:
         if not length.isdigit():
-            raise SipError(f"bad Content-Length {length!r}")
+            raise SipError(f"bad Content-Length {length!r}", "bad_content_length")
         if int(length) > len(body):
-            raise SipError(f"Content-Length {length} but only {len(body)} body bytes")
+            raise SipError(f"Content-Length {length} but only {len(body)} body bytes",
+                           "short_body")
         body = body[: int(length)]
     msg.body = body
     for name in ("Via", "From", "To", "Call-ID", "CSeq"):
         if not msg.get(name):
-            raise SipError(f"mandatory header {name} is missing")
+            raise SipError(f"mandatory header {name} is missing", "missing_header")
     return msg
 
 
@@ -124,7 +129,7 @@ def _start_line(line: str) -> SipMessage:
         return SipMessage(status=int(parts[1]), reason=parts[2])
     if len(parts) == 3 and parts[2] == "SIP/2.0" and re.fullmatch(r"[A-Z]+", parts[0]):
         return SipMessage(method=parts[0], uri=parts[1])
-    raise SipError(f"bad start line {line[:80]!r}")
+    raise SipError(f"bad start line {line[:80]!r}", "bad_start_line")
 
 
 def frame_stream(buffer: bytes, limit: int) -> tuple[bytes | None, bytes]:
@@ -133,15 +138,15 @@ def frame_stream(buffer: bytes, limit: int) -> tuple[bytes | None, bytes]:
     end = buffer.find(b"\r\n\r\n")
     if end < 0:
         if len(buffer) > limit:
-            raise SipError(f"headers exceed {limit} bytes")
+            raise SipError(f"headers exceed {limit} bytes", "too_large")
         return None, buffer
     head = buffer[:end].decode("utf-8", "replace")
     m = re.search(r"^(?:content-length|l)[ \t]*:[ \t]*(\d+)", head, re.I | re.M)
     if m is None:
-        raise SipError("Content-Length is mandatory over TCP")
+        raise SipError("Content-Length is mandatory over TCP", "no_content_length")
     total = end + 4 + int(m.group(1))
     if total > limit:
-        raise SipError(f"message of {total} bytes exceeds {limit}")
+        raise SipError(f"message of {total} bytes exceeds {limit}", "too_large")
     if len(buffer) < total:
         return None, buffer
     return buffer[:total], buffer[total:]

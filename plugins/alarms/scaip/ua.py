@@ -79,6 +79,8 @@ class ScaipUserAgent:
                           config.tls_require_client_cert)
             if config.tls_cert is not None and config.tls_key is not None else None,
             tls_port=config.tls_port,
+            host_services=host, listener=config.listener,
+            max_connections=config.max_connections,
         )
         self.nonces = sip.NonceKeeper(config.nonce_ttl_s)
         self.bindings: dict[str, Binding] = {}
@@ -136,6 +138,7 @@ class ScaipUserAgent:
         denied = self._authenticate(req, unit, settings)
         if denied is not None:
             return denied
+        peer.prove()  # authenticated: the listener lifts its limits for this connection
         if method == "REGISTER":
             return self._register(req, peer, unit)
         return await self._message(req, peer, unit, aor, settings)
