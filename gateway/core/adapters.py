@@ -133,8 +133,8 @@ class AdapterHost(Protocol):
         """Mount an HTTP ingress handler at ``/ingress/<adapter>/<path>``."""
         ...
 
-    def listener_refused(self, listener: str, reason: str) -> None:
-        """Count one connection, datagram or frame a listener refused or dropped.
+    def listener_refused(self, listener: str, reason: str, count: int = 1) -> None:
+        """Count connections, datagrams or frames a listener refused or dropped.
 
         Shown on ``/metrics`` as ``navet_listener_refused_total{listener, reason}``. Use it
         through :class:`gateway.ListenerIntake`, which also logs and samples within bounds.

@@ -81,8 +81,8 @@ class AdapterHostImpl:
     def mqtt(self) -> MqttClient:
         return self.gateway.mqtt_for(self.instance_id)
 
-    def listener_refused(self, listener: str, reason: str) -> None:
-        self.gateway.metrics.listener_refused.labels(listener, reason).inc()
+    def listener_refused(self, listener: str, reason: str, count: int = 1) -> None:
+        self.gateway.metrics.listener_refused.labels(listener, reason).inc(count)
 
     async def keep_refused(self, frame: RawFrame, reason: str) -> None:
         """A sample of refused input, kept as a dead letter (bounded by the listener)."""

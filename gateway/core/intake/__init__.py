@@ -7,12 +7,14 @@ Shared by every adapter that owns a socket (DC-09, SCAIP) and by the HTTP ingres
 - :mod:`.admission` — connection slots: limits per source address until a connection has
   proved itself, a deadline to do so, and who makes room when the listener is full;
 - :mod:`.fair` — per-source datagram queues served round-robin, bounded;
+- :mod:`.datagram` — a UDP socket drained in batches into them, kernel drops counted;
 - :mod:`.refusals` — every refusal counted (``/metrics``), logged without flooding, sampled
   into the dead letters;
 - :mod:`.listener` — :class:`ListenerIntake`, the one object an adapter uses.
 """
 
 from .admission import Admission, Connection
+from .datagram import DatagramEndpoint
 from .fair import FairQueue
 from .listener import ListenerIntake
 from .proxy import ProxyError, ProxyHeader
@@ -22,6 +24,7 @@ from .settings import ListenerSettings, ProxyProtocolSettings
 __all__ = [
     "Admission",
     "Connection",
+    "DatagramEndpoint",
     "FairQueue",
     "ListenerIntake",
     "ListenerSettings",

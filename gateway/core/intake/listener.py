@@ -15,8 +15,8 @@ lets it decide what comes in; the adapter keeps only the protocol::
         finally:
             conn.release()
 
-    intake.start_datagrams(handle)               # UDP: handle(data, addr) runs in workers
-    protocol.datagram_received = intake.datagram
+    udp = intake.bind_datagrams(host, port, handle)   # UDP: handle(data, addr) in workers
+    udp.sendto(answer, addr)
     intake.refuse("bad_crc", host, detail=why, sample=raw)   # garbage, counted and sampled
 
 Its name (``<instance>/<transport>``) is the ``listener`` label of
@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .admission import Admission, Connection
+from .datagram import DatagramEndpoint
 from .fair import FairQueue
 from .proxy import MAX_V1, ProxyError, looks_like_header, read_header
 from .refusals import RefusalLog
@@ -177,8 +178,22 @@ class ListenerIntake:
 
     # ------------------------------------------------------------------ datagrams
 
+    def bind_datagrams(self, host: str, port: int,
+                       handle: DatagramHandler) -> DatagramEndpoint:
+        """Listen for UDP on ``host:port``; ``handle(data, addr)`` runs in the workers.
+
+        Returns the endpoint to answer through (``sendto``) and to close at stop.
+        """
+        self.start_datagrams(handle)
+        return DatagramEndpoint.open(
+            host, port, self.datagram,
+            lambda n: self.refuse("udp_kernel_drop", "kernel", count=n,
+                                  detail="the socket's receive buffer was full"),
+            receive_buffer=self.settings.udp_receive_buffer_bytes)
+
     def start_datagrams(self, handle: DatagramHandler) -> None:
-        """Serve queued datagrams with ``handle(data, addr)`` in ``udp_workers`` tasks."""
+        """Serve queued datagrams with ``handle(data, addr)`` in ``udp_workers`` tasks
+        (for a caller that reads its socket itself and calls :meth:`datagram`)."""
         s = self.settings
         self._queue = FairQueue(s.udp_queue_per_source, s.udp_queue_total,
                                 on_drop=lambda source, reason, item: self.refuse(reason, source))

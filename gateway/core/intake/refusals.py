@@ -32,7 +32,7 @@ MAX_SAMPLE_BYTES = 4096
 class RefusalSink(Protocol):
     """What the host lends a listener to report refusals (``AdapterHost`` has both)."""
 
-    def listener_refused(self, listener: str, reason: str) -> None: ...
+    def listener_refused(self, listener: str, reason: str, count: int = 1) -> None: ...
 
     async def keep_refused(self, frame: RawFrame, reason: str) -> None: ...
 
@@ -51,7 +51,8 @@ class RefusalLog:
         self.max_samples = max_samples
         self.counts: Counter[str] = Counter()
         """Refusals by reason since start (also on /metrics when the host counts them)."""
-        self._count: Callable[[str, str], None] | None = getattr(sink, "listener_refused", None)
+        self._count: Callable[[str, str, int], None] | None = getattr(
+            sink, "listener_refused", None)
         self._keep: Callable[[RawFrame, str], Coroutine[Any, Any, None]] | None = getattr(
             sink, "keep_refused", None)
         self._window: datetime | None = None
@@ -61,26 +62,26 @@ class RefusalLog:
         self._tasks: set[asyncio.Task[None]] = set()
 
     def refuse(self, reason: str, source: str, *, detail: str = "",
-               sample: bytes | None = None) -> asyncio.Task[None] | None:
+               sample: bytes | None = None, count: int = 1) -> asyncio.Task[None] | None:
         """Record one refusal; ``sample`` is the input to keep (None: nothing worth keeping).
 
         Returns the task storing the sample when one is kept: a caller that answers the
         peer (DC-09 DUH) may await it, so the dead letter exists before the answer.
         """
-        self.counts[reason] += 1
+        self.counts[reason] += count
         if self._count is not None:
-            self._count(self.listener, reason)
+            self._count(self.listener, reason, count)
         now = self.clock.now()
         if self._window is None or (now - self._window).total_seconds() >= self.interval_s:
             self.flush()
         key = (reason, source)
         if key in self._seen or len(self._seen) >= MAX_TRACKED:
-            self._suppressed[(reason, source if key in self._seen else "other sources")] += 1
+            self._suppressed[(reason, source if key in self._seen else "other sources")] += count
             return None
         self._seen.add(key)
-        log.warning("%s refused %s from %s%s (further ones from there are summed up every "
-                    "%gs)", self.listener, reason, source, f": {detail}" if detail else "",
-                    self.interval_s)
+        log.warning("%s refused %s from %s%s%s (further ones from there are summed up "
+                    "every %gs)", self.listener, reason, source, f" x{count}" if count > 1 else "",
+                    f": {detail}" if detail else "", self.interval_s)
         if sample is not None and self._keep is not None and self._samples < self.max_samples:
             self._samples += 1
             return self._spawn(self._store(reason, source, detail, sample[:MAX_SAMPLE_BYTES],

@@ -66,6 +66,11 @@ class ListenerSettings(BaseModel):
     udp_workers: int = Field(
         default=8, ge=1, le=256,
         description="Datagrams handled at once, taken round-robin by source address.")
+    udp_receive_buffer_bytes: int | None = Field(
+        default=4 * 1024 * 1024, ge=4096,
+        description="Socket receive buffer asked of the kernel (capped by "
+        "net.core.rmem_max): room for a burst while the queues above take it. None: the "
+        "system default.")
     proxy_protocol: ProxyProtocolSettings | None = Field(
         default=None,
         description="Set when the listener sits behind a TCP load balancer that sends the "

@@ -82,14 +82,13 @@ class Dc09Receiver:
         self.stats: Counter[str] = Counter()
         self._recent: dict[str, deque[tuple[str, str]]] = {}
         self._tcp: asyncio.Server | None = None
-        self._udp: asyncio.DatagramTransport | None = None
+        self._udp: Any = None  # the intake's datagram endpoint (sendto, close)
         self._tasks: set[asyncio.Task[Any]] = set()
         self.intakes: dict[str, ListenerIntake] = {}
 
     # ------------------------------------------------------------------ listeners
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         cfg = self.config
         for transport, port in (("tcp", cfg.tcp_port), ("udp", cfg.udp_port)):
             if port is not None:
@@ -102,13 +101,9 @@ class Dc09Receiver:
             self._tcp = await asyncio.start_server(
                 self._serve_tcp, cfg.host, cfg.tcp_port, limit=cfg.max_frame_bytes
             )
-        if cfg.udp_port is not None:
-            udp = self.intakes["udp"]
-            udp.start_datagrams(self._answer_udp)
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: _UdpProtocol(udp), local_addr=(cfg.host, cfg.udp_port)
-            )
-            self._udp = transport
+        if cfg.udp_port is not None:  # drained into per-source queues (gateway.ListenerIntake)
+            self._udp = self.intakes["udp"].bind_datagrams(cfg.host, cfg.udp_port,
+                                                           self._answer_udp)
         log.info("DC-09 receiver for %s listening on tcp %s udp %s", self.tenant,
                  self.tcp_address, self.udp_address)
 
@@ -315,16 +310,3 @@ def _peer(addr: Any) -> str:
     if isinstance(addr, tuple) and len(addr) >= 2:
         return f"{addr[0]}:{addr[1]}"
     return str(addr)
-
-
-class _UdpProtocol(asyncio.DatagramProtocol):
-    """One datagram is one frame, queued fairly by source; the answer goes back there."""
-
-    def __init__(self, intake: ListenerIntake) -> None:
-        self.intake = intake
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        self.intake.datagram(data, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        log.info("DC-09 UDP error: %s", exc)

@@ -94,18 +94,12 @@ class Peer:
 Handler = Callable[[sip.SipMessage, Peer], Awaitable[None]]
 
 
-class _Udp(asyncio.DatagramProtocol):
-    """Datagrams go to the intake's per-source queues; workers hand them to the listener."""
+class _Udp:
+    """The UDP socket: drained by the intake into per-source queues (workers hand each
+    datagram to the listener); ``transport.sendto`` sends."""
 
-    def __init__(self, intake: ListenerIntake) -> None:
-        self.intake = intake
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]  # a datagram transport
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        self.intake.datagram(data, addr)
+    def __init__(self, transport: Any) -> None:
+        self.transport = transport
 
 
 class SipListener:
@@ -173,13 +167,9 @@ class SipListener:
             self.ports["tcp"] = self._tcp.sockets[0].getsockname()[1]
             port = port or self.ports["tcp"]  # UDP on the same number when port 0 was asked
         if "udp" in self.transports:
-            loop = asyncio.get_running_loop()
-            self.intakes["udp"].start_datagrams(self._take_datagram)
-            _, proto = await loop.create_datagram_endpoint(
-                lambda: _Udp(self.intakes["udp"]), local_addr=(self.host, port))
-            self._udp = proto
-            assert proto.transport is not None
-            self.ports["udp"] = proto.transport.get_extra_info("sockname")[1]
+            endpoint = self.intakes["udp"].bind_datagrams(self.host, port, self._take_datagram)
+            self._udp = _Udp(endpoint)
+            self.ports["udp"] = endpoint.get_extra_info("sockname")[1]
         log.info("SCAIP SIP listener on %s %s", self.host, self.ports)
 
     async def stop(self) -> None:
