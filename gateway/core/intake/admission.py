@@ -58,6 +58,29 @@ class Connection:
         left = self.deadline - asyncio.get_running_loop().time()
         return max(0.0, min(idle_s, left))
 
+    async def read(self, reader: asyncio.StreamReader, n: int, idle_s: float) -> bytes:
+        """``reader.read(n)`` within the idle timeout, or the first-frame deadline while
+        unproven. A connection proven while the read waits (its request is handled in the
+        background) gets the idle timeout from then on, not the deadline it started with.
+
+        :raises TimeoutError: nothing came in time.
+        """
+        loop = asyncio.get_running_loop()
+        idle_until = loop.time() + idle_s
+        pending = asyncio.ensure_future(reader.read(n))
+        try:
+            while True:
+                until = idle_until if self.proven else min(idle_until, self.deadline)
+                wait = until - loop.time()
+                if wait <= 0:
+                    raise TimeoutError
+                done, _ = await asyncio.wait({pending}, timeout=wait)
+                if done:
+                    return pending.result()
+        finally:
+            if not pending.done():
+                pending.cancel()  # a StreamReader read gives nothing up when cancelled
+
     def overdue(self) -> bool:
         """An unproven connection past its deadline (the read timed out because of it)."""
         return not self.proven and asyncio.get_running_loop().time() >= self.deadline

@@ -172,8 +172,7 @@ class Dc09Receiver:
                                   detail=f"more than {cfg.max_frame_bytes} bytes without <CR>")
                     return
                 try:
-                    chunk = await asyncio.wait_for(reader.read(4096),
-                                                   conn.timeout(cfg.read_timeout_s))
+                    chunk = await conn.read(reader, 4096, cfg.read_timeout_s)
                 except TimeoutError:
                     if conn.proven:
                         log.info("DC-09: %s idle for %ss, closing", peer, cfg.read_timeout_s)

@@ -305,7 +305,7 @@ class SipListener:
                     self.received(message, peer)
                 idle = self.read_timeout_s if buffer.strip() else self.idle_timeout_s
                 try:
-                    chunk = await asyncio.wait_for(reader.read(8192), conn.timeout(idle))
+                    chunk = await conn.read(reader, 8192, idle)
                 except TimeoutError:
                     intake.timed_out(conn)
                     if conn.proven:

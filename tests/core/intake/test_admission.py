@@ -67,3 +67,25 @@ def test_release_and_prove_after_eviction_are_harmless() -> None:
     old.prove()  # evicted before its frame was handled: stays out
     old.release()
     assert not old.proven and slots.admission.open == 1
+
+
+async def test_a_read_that_started_unproven_gets_the_idle_timeout_once_proven() -> None:
+    import asyncio
+
+    import pytest
+
+    slots = Slots()
+    loop = asyncio.get_running_loop()
+    late = Connection(slots.admission, ("10.0.0.2", 1), ("10.0.0.2", 1), lambda: None,
+                      deadline=loop.time() - 1)
+    slots.admission.admit(late)
+    with pytest.raises(TimeoutError):  # past its deadline: no wait at all
+        await late.read(asyncio.StreamReader(), 10, idle_s=30)
+
+    conn = Connection(slots.admission, ("10.0.0.1", 1), ("10.0.0.1", 1), lambda: None,
+                      deadline=loop.time() + 0.05)
+    slots.admission.admit(conn)
+    reader = asyncio.StreamReader()
+    loop.call_soon(conn.prove)  # its request authenticates while the read waits
+    loop.call_later(0.2, reader.feed_data, b"next request")  # after the old deadline
+    assert await conn.read(reader, 100, idle_s=30) == b"next request"
