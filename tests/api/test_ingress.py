@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -77,3 +78,68 @@ async def test_payload_error_is_400_with_the_reason(
     r = await client.post("/ingress/zigbee2mqtt-vasteras/hooks/locks", content=b"bad")
     assert r.status_code == 400
     assert "not a lock event" in r.json()["detail"]
+
+
+def refused(gw: Gateway, reason: str) -> float:
+    value = gw.metrics.registry.get_sample_value(
+        "navet_listener_refused_total", {"listener": "http/ingress", "reason": reason})
+    return value or 0.0
+
+
+async def test_refusals_are_counted_on_metrics(
+    client: httpx.AsyncClient, received: list[bytes], gw: Gateway
+) -> None:
+    await client.post("/ingress/zigbee2mqtt-vasteras/hooks/locks", content=b"x" * 300_000)
+    await client.post("/ingress/zigbee2mqtt-vasteras/hooks/nothing-here", content=b"{}")
+    await client.post("/ingress/zigbee2mqtt-vasteras/hooks/locks", content=b"bad")
+    text = (await client.get("/metrics")).text
+    for reason in ("body_too_large", "unknown_webhook", "payload_refused"):
+        assert (f'navet_listener_refused_total{{listener="http/ingress",reason="{reason}"}} 1.0'
+                in text)
+
+
+async def test_one_source_cannot_hold_more_than_its_share_of_requests(
+    client: httpx.AsyncClient, gw: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.api.routes import ingress
+
+    monkeypatch.setattr(ingress, "MAX_IN_FLIGHT_PER_SOURCE", 2)
+    release = asyncio.Event()
+    entered = 0
+
+    async def slow(request: Request) -> Any:
+        nonlocal entered
+        entered += 1
+        await release.wait()
+        return {"ok": True}
+
+    gw.hosts["zigbee2mqtt-vasteras"].add_webhook("slow", slow)
+    url = "/ingress/zigbee2mqtt-vasteras/slow"
+    held = [asyncio.create_task(client.post(url, content=b"{}")) for _ in range(2)]
+    while entered < 2:
+        await asyncio.sleep(0)
+    third = await client.post(url, content=b"{}")
+    release.set()
+    assert [r.status_code for r in await asyncio.gather(*held)] == [200, 200]
+    assert third.status_code == 429 and third.headers["retry-after"] == "1"
+    assert refused(gw, "source_busy") == 1
+    assert (await client.post(url, content=b"{}")).status_code == 200  # slots given back
+
+
+async def test_a_body_that_does_not_arrive_in_time_is_408(
+    client: httpx.AsyncClient, received: list[bytes], gw: Gateway,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.api.routes import ingress
+
+    monkeypatch.setattr(ingress, "BODY_TIMEOUT_S", 0.1)
+    never = asyncio.Event()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"a":'
+        await never.wait()  # the rest never comes
+        yield b"1}"
+
+    r = await client.post("/ingress/zigbee2mqtt-vasteras/hooks/locks", content=trickle())
+    assert r.status_code == 408
+    assert received == [] and refused(gw, "body_timeout") == 1
