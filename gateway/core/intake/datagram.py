@@ -109,14 +109,20 @@ class DatagramEndpoint:
             except OSError as err:  # e.g. an ICMP error for an earlier answer: keep reading
                 log.debug("UDP receive error: %s", err)
                 continue
-            self.deliver(data, addr)
+            try:
+                self.deliver(data, addr)
+            except Exception:  # a bug downstream must not stop the socket being read
+                log.exception("UDP datagram from %s could not be queued", addr)
 
     def _count_overflow(self, ancdata: list[tuple[int, int, bytes]]) -> None:
         for level, kind, value in ancdata:
             if level == socket.SOL_SOCKET and kind == SO_RXQ_OVFL and len(value) >= 4:
                 (total,) = struct.unpack("=I", value[:4])
-                if self._overflow is not None and total > self._overflow:
-                    self.on_kernel_drop(total - self._overflow)
-                elif self._overflow is None and total:
-                    self.on_kernel_drop(total)
+                dropped = (total - self._overflow) % 2**32 if self._overflow is not None \
+                    else total  # the kernel's counter is 32 bits and wraps
                 self._overflow = total
+                if dropped:
+                    try:
+                        self.on_kernel_drop(dropped)
+                    except Exception:
+                        log.exception("counting %d dropped datagrams failed", dropped)

@@ -75,12 +75,13 @@ class ListenerIntake:
     # ------------------------------------------------------------------ reports
 
     def refuse(self, reason: str, source: str, *, detail: str = "",
-               sample: bytes | None = None) -> asyncio.Task[None] | None:
-        """Count a refusal (``reason`` is a short label), log and sample it within bounds.
+               sample: bytes | None = None, count: int = 1) -> asyncio.Task[None] | None:
+        """Count ``count`` refusals (``reason`` is a short label), log and sample them
+        within bounds.
 
         Returns the task keeping the sample, when one is kept (await it to answer after).
         """
-        return self.refusals.refuse(reason, source, detail=detail, sample=sample)
+        return self.refusals.refuse(reason, source, detail=detail, sample=sample, count=count)
 
     def start(self) -> None:
         """Start the periodic summary of suppressed refusals (on the host's clock)."""
