@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing
 import re
@@ -169,10 +170,8 @@ def udp_flood(port: int, total: int, stop: threading.Event, sent: list[int]) -> 
     try:
         while count < total and not stop.is_set():
             for datagram in junk:
-                try:
+                with contextlib.suppress(OSError):
                     sock.sendto(datagram, ("127.0.0.1", port))
-                except OSError:
-                    pass
                 count += 1
     finally:
         sock.close()
@@ -201,7 +200,7 @@ async def measure(url: str, port: int, args: argparse.Namespace) -> dict[str, An
         figures["tcp_attack"]["idle_opened"] = flood.opened.value
         figures["tcp_attack"]["idle_closed_by_receiver"] = flood.closed.value
     figures["udp_quiet"] = await alarms_over_udp(port, args.alarms, 500, args.udp_timeout)
-    stop, sent = threading.Event(), []
+    stop, sent = threading.Event(), list[int]()
     loop = asyncio.get_running_loop()
     flooding = loop.run_in_executor(None, udp_flood, port, args.flood, stop, sent)
     try:
@@ -220,7 +219,7 @@ async def measure(url: str, port: int, args: argparse.Namespace) -> dict[str, An
 
 
 def table(f: dict[str, Any]) -> str:
-    rows = [("stage", "acked", "p50 ms", "p95 ms", "p99 ms", "max ms")]
+    rows: list[tuple[str, ...]] = [("stage", "acked", "p50 ms", "p95 ms", "p99 ms", "max ms")]
     for name in ("tcp_quiet", "tcp_attack", "udp_quiet", "udp_flood"):
         s = f[name]
         rows.append((name, f"{s['acked']}/{s['alarms']}", *(str(s["latency"][k]) for k in

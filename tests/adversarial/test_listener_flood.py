@@ -8,6 +8,7 @@ gateway is a subprocess, the results are read over HTTP (events, dead letters, /
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import threading
@@ -103,10 +104,8 @@ def _flood_udp(port: int, datagrams: list[bytes], total: int, stop: threading.Ev
     try:
         while sent < total and not stop.is_set():
             for datagram in datagrams:
-                try:
+                with contextlib.suppress(OSError):
                     sock.sendto(datagram, ("127.0.0.1", port))
-                except OSError:
-                    pass
                 sent += 1
     finally:
         sock.close()

@@ -32,7 +32,7 @@ SO_RXQ_OVFL = getattr(socket, "SO_RXQ_OVFL", 40)  # Linux; Python does not name 
 
 class DatagramEndpoint:
     def __init__(self, sock: socket.socket, deliver: Callable[[bytes, Any], None],
-                 on_kernel_drop: Callable[[int], None]) -> None:
+                 on_kernel_drop: Callable[[int], object]) -> None:
         self.sock = sock
         self.deliver = deliver
         self.on_kernel_drop = on_kernel_drop
@@ -47,7 +47,7 @@ class DatagramEndpoint:
 
     @classmethod
     def open(cls, host: str, port: int, deliver: Callable[[bytes, Any], None],
-             on_kernel_drop: Callable[[int], None], *,
+             on_kernel_drop: Callable[[int], object], *,
              receive_buffer: int | None = None) -> DatagramEndpoint:
         """Bind ``host:port`` (0: any free port); ``deliver(data, addr)`` gets each datagram."""
         family, kind, proto, _, address = socket.getaddrinfo(

@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 class FairQueue(Generic[T]):
     def __init__(self, per_source: int, total: int,
-                 on_drop: Callable[[str, str, T], None] = lambda s, r, i: None) -> None:
+                 on_drop: Callable[[str, str, T], object] = lambda s, r, i: None) -> None:
         self.per_source = per_source
         self.total = total
         self.on_drop = on_drop

@@ -21,7 +21,7 @@ def test_a_source_past_its_limit_recycles_its_own_oldest_unproven_connection() -
     slots = Slots(max_connections=10, per_source=2)
     first, _ = slots.open("10.0.0.2")
     second, _ = slots.open("10.0.0.2")
-    third, refused = slots.open("10.0.0.2")
+    _third, refused = slots.open("10.0.0.2")
     assert refused is None
     assert first.closed_because == "evicted_source_limit" and second.closed_because is None
     assert slots.evicted == [("10.0.0.2", "evicted_source_limit")]
@@ -46,7 +46,7 @@ def test_a_full_listener_closes_the_oldest_unproven_connection_of_the_busiest_so
     b, _ = slots.open("10.0.0.3")
     b.prove()
     slots.open("10.0.0.4")
-    genuine, refused = slots.open("10.0.0.1")
+    _genuine, refused = slots.open("10.0.0.1")
     assert refused is None and a.closed_because == "evicted_listener_full"
     assert slots.evicted == [("10.0.0.2", "evicted_listener_full")]
     assert slots.admission.open == 4
@@ -56,7 +56,7 @@ def test_when_every_slot_is_proven_the_newcomer_is_refused() -> None:
     slots = Slots(max_connections=2, per_source=2)
     for _ in range(2):
         slots.open("10.0.0.1")[0].prove()
-    newcomer, refused = slots.open("10.0.0.2")
+    _newcomer, refused = slots.open("10.0.0.2")
     assert refused == "listener_full" and slots.admission.open == 2
 
 
