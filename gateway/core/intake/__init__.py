@@ -10,6 +10,7 @@ Shared by every adapter that owns a socket (DC-09, SCAIP) and by the HTTP ingres
 - :mod:`.datagram` — a UDP socket drained in batches into them, kernel drops counted;
 - :mod:`.refusals` — every refusal counted (``/metrics``), logged without flooding, sampled
   into the dead letters;
+- :mod:`.tls` — a TLS listener behind a balancer: the PROXY header first, then TLS;
 - :mod:`.listener` — :class:`ListenerIntake`, the one object an adapter uses.
 """
 
@@ -20,6 +21,7 @@ from .listener import ListenerIntake
 from .proxy import ProxyError, ProxyHeader
 from .refusals import RefusalLog, RefusalSink
 from .settings import ListenerSettings, ProxyProtocolSettings
+from .tls import ProxiedTlsServer
 
 __all__ = [
     "Admission",
@@ -28,6 +30,7 @@ __all__ = [
     "FairQueue",
     "ListenerIntake",
     "ListenerSettings",
+    "ProxiedTlsServer",
     "ProxyError",
     "ProxyHeader",
     "ProxyProtocolSettings",

@@ -117,7 +117,7 @@ class ListenerIntake:
         deadline = asyncio.get_running_loop().time() + self.settings.first_frame_timeout_s
         source, prefix = peer, b""
         try:
-            if self._trusted and self._is_trusted(peer[0]):
+            if self.is_trusted(peer[0]):
                 header = await asyncio.wait_for(read_header(reader),
                                                 self.settings.first_frame_timeout_s)
                 source = header.source or peer
@@ -135,6 +135,18 @@ class ListenerIntake:
         except (asyncio.IncompleteReadError, ConnectionError):
             abort()
             return None
+        return self.admit(source, peer, abort, prefix=prefix, deadline=deadline)
+
+    def admit(self, source: Address, peer: Address, abort: Callable[[], None], *,
+              prefix: bytes = b"", deadline: float | None = None) -> Connection | None:
+        """Take a connection whose client address is known (None: refused and aborted).
+
+        :meth:`accept` calls this; so does a listener that read the PROXY header itself
+        (:class:`ProxiedTlsServer`). ``deadline`` (loop time) defaults to now plus
+        ``first_frame_timeout_s``.
+        """
+        if deadline is None:
+            deadline = asyncio.get_running_loop().time() + self.settings.first_frame_timeout_s
         conn = Connection(self.admission, source, peer, abort, prefix=prefix,
                           deadline=deadline)
         refused = self.admission.admit(conn)
@@ -145,13 +157,29 @@ class ListenerIntake:
             return None
         return conn
 
+    async def serve_tls(self, host: str, port: int, context: Any,
+                        handler: Callable[[asyncio.StreamReader, asyncio.StreamWriter,
+                                           Connection], Awaitable[None]]) -> Any:
+        """Listen for TLS behind a balancer that sends the PROXY protocol.
+
+        The header is read from the raw socket before the handshake (see
+        :mod:`gateway.core.intake.tls`); ``handler(reader, writer, conn)`` gets each
+        admitted connection. Returns the server (``sockets``, ``close``, ``wait_closed``).
+        """
+        from .tls import ProxiedTlsServer  # it builds on this class
+
+        return await ProxiedTlsServer(self, context, handler).start(host, port)
+
     def timed_out(self, conn: Connection) -> None:
         """Report a read that timed out: a refusal when the connection never proved itself."""
         if not conn.proven:
             self.refuse("first_frame_timeout", conn.host,
                         detail=f"no genuine frame within {self.settings.first_frame_timeout_s}s")
 
-    def _is_trusted(self, host: str) -> bool:
+    def is_trusted(self, host: str) -> bool:
+        """``host`` is a load balancer whose PROXY header this listener believes."""
+        if not self._trusted:
+            return False
         try:
             address = ipaddress.ip_address(host)
         except ValueError:

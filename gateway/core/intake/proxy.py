@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
 import struct
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 SIGNATURE_V2 = b"\r\n\r\n\x00\r\nQUIT\n"
@@ -102,26 +104,32 @@ def parse_v2(head: bytes, body: bytes) -> ProxyHeader:
                        (str(ipaddress.ip_address(dst)), dport))
 
 
-async def read_header(reader: asyncio.StreamReader) -> ProxyHeader:
+async def read_header(reader: asyncio.StreamReader | Callable[[int], Awaitable[bytes]]
+                      ) -> ProxyHeader:
     """Read exactly one header from a trusted balancer's connection, and nothing after it.
 
-    Reading no further matters for TLS: the handshake starts on the next byte.
+    ``reader`` is a ``StreamReader`` or a function reading exactly n bytes (raising
+    ``asyncio.IncompleteReadError`` at end of stream), e.g. over a raw socket. Reading no
+    further than the header matters for TLS: the handshake starts on the next byte.
 
     :raises ProxyError: the connection does not start with a valid header.
     :raises asyncio.IncompleteReadError: the peer closed before the header was complete.
     """
-    first = await reader.readexactly(1)
+    exactly = reader.readexactly if isinstance(reader, asyncio.StreamReader) else reader
+    first = await exactly(1)
     if first == b"P":
-        try:
-            line = first + await reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError as err:
-            raise ProxyError("proxy_malformed", "PROXY v1 line has no end") from err
+        line = first
+        while not line.endswith(b"\n"):  # byte by byte: at most 107, and never past the end
+            if len(line) >= MAX_V1:
+                raise ProxyError("proxy_malformed", f"PROXY v1 line longer than {MAX_V1} "
+                                 "bytes", line)
+            line += await exactly(1)
         if not line.startswith(PREFIX_V1):
             raise ProxyError("proxy_missing", "connection from a trusted balancer does not "
-                             "start with a PROXY header", line[:MAX_V1])
+                             "start with a PROXY header", line)
         return parse_v1(line)
     if first == SIGNATURE_V2[:1]:
-        head = first + await reader.readexactly(15)
+        head = first + await exactly(15)
         if head[:12] != SIGNATURE_V2:
             raise ProxyError("proxy_missing", "connection from a trusted balancer does not "
                              "start with a PROXY header", head)
@@ -129,9 +137,25 @@ async def read_header(reader: asyncio.StreamReader) -> ProxyHeader:
         if length > MAX_V2_BODY:
             raise ProxyError("proxy_malformed", f"PROXY v2 header announces {length} bytes",
                              head)
-        return parse_v2(head, await reader.readexactly(length))
+        return parse_v2(head, await exactly(length) if length else b"")
     raise ProxyError("proxy_missing", "connection from a trusted balancer does not start "
                      "with a PROXY header", first)
+
+
+def socket_reader(sock: socket.socket) -> Callable[[int], Awaitable[bytes]]:
+    """Read exactly n bytes from a non-blocking socket (before any transport owns it)."""
+    loop = asyncio.get_running_loop()
+
+    async def exactly(n: int) -> bytes:
+        data = b""
+        while len(data) < n:
+            chunk = await loop.sock_recv(sock, n - len(data))
+            if not chunk:
+                raise asyncio.IncompleteReadError(data, n)
+            data += chunk
+        return data
+
+    return exactly
 
 
 def _address(text: str, family: int, line: bytes) -> str:

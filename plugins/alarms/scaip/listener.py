@@ -131,7 +131,6 @@ class SipListener:
         self.listener = listener or ListenerSettings()
         self.max_connections = max_connections
         self.intakes: dict[str, ListenerIntake] = {}
-        self._tls_context: ssl.SSLContext | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -151,11 +150,10 @@ class SipListener:
             context = self.tls.server_context()
             self._tls_client = self.tls.client_context()
             if self.listener.proxy_protocol is not None:
-                # the PROXY header comes before the TLS handshake: accept in clear, read the
-                # header, then start TLS on the same connection (_serve_tls)
-                self._tls_context = context
-                self._tls = await asyncio.start_server(self._serve_tls, self.host,
-                                                       self.tls_port)
+                # the PROXY header comes before the TLS handshake: the intake reads it from
+                # the raw socket, then starts TLS, then admits
+                self._tls = await self.intakes["tls"].serve_tls(
+                    self.host, self.tls_port, context, self._serve_tls_connection)
             else:
                 self._tls = await asyncio.start_server(
                     self._serve_tls, self.host, self.tls_port, ssl=context,
@@ -269,19 +267,13 @@ class SipListener:
             await self._serve_stream(reader, writer, "tcp", conn)
 
     async def _serve_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        intake = self.intakes["tls"]
-        conn = await intake.accept(reader, writer, peek=False)  # the next byte is TLS's
-        if conn is None:
-            return
-        if self._tls_context is not None:  # PROXY protocol: TLS starts after the header
-            try:
-                await writer.start_tls(self._tls_context,
-                                       ssl_handshake_timeout=conn.timeout(self.read_timeout_s))
-            except (OSError, TimeoutError) as err:  # ssl.SSLError is an OSError
-                conn.release()
-                intake.refuse("tls_handshake_failed", conn.host, detail=str(err))
-                writer.transport.abort()
-                return
+        conn = await self.intakes["tls"].accept(reader, writer, peek=False)  # after handshake
+        if conn is not None:
+            await self._serve_tls_connection(reader, writer, conn)
+
+    async def _serve_tls_connection(self, reader: asyncio.StreamReader,
+                                    writer: asyncio.StreamWriter,
+                                    conn: ListenerConnection) -> None:
         cert = writer.get_extra_info("peercert")
         if cert:
             subject = dict(x[0] for x in cert.get("subject", ()))

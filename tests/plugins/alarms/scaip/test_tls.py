@@ -217,3 +217,42 @@ def test_tls_settings_name_what_is_missing(tmp_path: Path, pki: Pki) -> None:
         ScaipSettings.model_validate(scaip_settings(pki, tls_key=str(tmp_path / "nope.key")))
     with pytest.raises(ValidationError, match="unknown \\['sctp'\\]"):
         ScaipSettings(transports=("sctp",))
+
+
+async def test_behind_a_balancer_the_proxy_header_comes_first_then_tls(
+    tmp_path: Path, clock: FakeClock, broker: MemoryBroker, pki: Pki
+) -> None:
+    import contextlib
+
+    gw = await start_gateway(tmp_path, clock, broker, scaip_settings(
+        pki, listener={"proxy_protocol": {"trusted": ["127.0.0.1"]}}))
+    port = gw.adapter_instances["scaip"].ports["tls"]
+    listener = gw.adapter_instances["scaip"].ua.listener
+    client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(pki.ca))
+    register = (b"REGISTER sip:navet.local SIP/2.0\r\nVia: SIP/2.0/TLS 198.51.100.7:51234;"
+                b"branch=z9hG4bKp1\r\nFrom: <sip:unit7@navet.local>;tag=t\r\n"
+                b"To: <sip:unit7@navet.local>\r\nCall-ID: p1\r\nCSeq: 1 REGISTER\r\n"
+                b"Content-Length: 0\r\n\r\n")
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)  # the balancer
+        writer.write(b"PROXY TCP4 198.51.100.7 127.0.0.1 51234 5061\r\n")
+        await writer.drain()
+        await writer.start_tls(client, server_hostname="127.0.0.1")
+        writer.write(register)
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        assert answer.startswith(b"SIP/2.0 401")  # TLS and SIP after the header
+        assert ("tls", "198.51.100.7", 51234) in listener._tcp_peers  # the unit's address
+        writer.close()
+
+        liar_reader, liar = await asyncio.open_connection(  # not a trusted balancer
+            "127.0.0.1", port, local_addr=("127.0.0.2", 0))
+        liar.write(b"PROXY TCP4 10.9.9.9 127.0.0.1 1 2\r\n")
+        with contextlib.suppress(ConnectionResetError):  # a reset is a refusal too
+            assert await asyncio.wait_for(liar_reader.read(), 5) == b""  # handshake refused
+        liar.close()
+        counted = gw.metrics.registry.get_sample_value(
+            "navet_listener_refused_total",
+            {"listener": "scaip-vasteras/tls", "reason": "tls_handshake_failed"})
+        assert counted == 1
+    finally:
+        await gw.stop()
