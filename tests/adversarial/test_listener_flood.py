@@ -31,8 +31,9 @@ DIALLER_TIMEOUT_S = 10.0
 """What an ordinary dialler waits for an ACK before it repeats (the simulator's default)."""
 
 
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedGateway]:
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[ServedGateway]:
+    """One ``navet serve`` per test, after the store fixture chose this run's database."""
     dc09_port, scaip_port = free_port(), free_port()
     settings = {"adapters": [
         {"adapter": "dc09", "tenant": "vasteras", "settings": {
@@ -42,7 +43,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedGateway]
             "host": "127.0.0.1", "port": scaip_port, "transports": ["udp", "tcp"],
             "units": {"unit7": {"password": "s3cret"}}}},
     ]}
-    with served(Path(tmp_path_factory.mktemp("flood")), settings) as gw:
+    with served(tmp_path / "flood", settings) as gw:
         gw.dc09_port, gw.scaip_port = dc09_port, scaip_port  # type: ignore[attr-defined]
         yield gw
 
