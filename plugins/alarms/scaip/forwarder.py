@@ -418,6 +418,10 @@ class ScaipForwardSink:
                     log.warning("SCAIP upstream poll for %s failed: %s", alarm, err)
                     continue
                 if mrs.snu == SNU_OK:
+                    # Polling is over. Leave _holding first: the acknowledgement below comes
+                    # back to this sink as alarm.acknowledged, which stops (cancels) holders.
+                    if self._holding.get(alarm) is asyncio.current_task():
+                        del self._holding[alarm]
                     await self._taken(tenant, alarm)
                     return
         finally:
@@ -426,15 +430,14 @@ class ScaipForwardSink:
 
     async def _taken(self, tenant: str, alarm: str) -> None:
         """The centre has the alarm: acknowledge it here on the centre's behalf."""
-        self.taken.append(alarm)
-        if self.alarms is None:
-            return
         try:
-            await self.alarms.acknowledge(
-                tenant, alarm, Actor(kind="operator", id=self.config.centre,
-                                     name="upstream alarm receiving centre (SCAIP)"))
+            if self.alarms is not None:
+                await self.alarms.acknowledge(
+                    tenant, alarm, Actor(kind="operator", id=self.config.centre,
+                                         name="upstream alarm receiving centre (SCAIP)"))
         except Exception as err:  # already acknowledged here, or closed: nothing to do
             log.info("alarm %s taken upstream; not acknowledged here: %s", alarm, err)
+        self.taken.append(alarm)  # after the acknowledgement, so status never runs ahead
 
     def _stop_holding(self, alarm: str) -> None:
         task = self._holding.pop(alarm, None)
