@@ -17,10 +17,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 SCENARIO = FIXTURES / "sipp_scaip_alarm.xml"
 
 
-async def start_sipp(tmp_path: Path, name: str, *args: str) -> asyncio.subprocess.Process:
+async def start_sipp(tmp_path: Path, name: str, *args: str,
+                     calls: int = 1) -> asyncio.subprocess.Process:
+    """SIPp on 127.0.0.1 playing ``calls`` calls of a scenario, then exiting."""
     sipp = require_binary("sipp", "apt-get install sip-tester")
     return await asyncio.create_subprocess_exec(
-        sipp, *args, "-i", "127.0.0.1", "-m", "1", "-timeout", "20s", "-timeout_error",
+        sipp, *args, "-i", "127.0.0.1", "-m", str(calls), "-timeout", "20s", "-timeout_error",
         "-nostdin", "-trace_err", "-error_file", str(tmp_path / f"{name}_errors.log"),
         cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )
