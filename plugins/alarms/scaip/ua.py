@@ -55,7 +55,7 @@ class Binding:
     """Where a registered unit receives requests: its Contact, and where it registered from."""
 
     contact: str
-    source: Destination  # the REGISTER's source: its connection, or its NAT's public address
+    source: Destination  # where the REGISTER came from: over TCP/TLS, the unit's connection
     expires: datetime
 
 
@@ -290,30 +290,30 @@ class ScaipUserAgent:
 
         TR 91102 §7.5: to the registered contact; a unit that does not register
         (§7.11), or whose binding was lost at a restart, at the Contact of its
-        request. ``symmetric`` (behind NAT): to where the unit's packets come
-        from, since its Contact names an address only valid behind the NAT.
-        Over TCP/TLS the unit's own connection, while open, goes first (RFC
-        5923 connection reuse): a unit behind NAT cannot accept a new one.
+        request. ``symmetric`` (behind NAT): to where this request came from (the
+        freshest NAT mapping), since its Contact names an address only valid
+        behind the NAT. Over TCP/TLS a connection the unit opened and still holds
+        goes first (RFC 5923 connection reuse): a unit behind NAT cannot accept a
+        new one.
         """
         binding = self.bindings.get(unit)
         if binding is not None:
             contact: str | None = binding.contact
-            source = binding.source
         else:
             header = req.get("Contact").strip()
             contact = sip.uri_of(header) if header and header != "*" else None
-            source = peer.source
         uri = contact or aor
-        if self.listener.has_flow(source):
-            return uri, source
+        for flow in (peer.source, *([binding.source] if binding is not None else [])):
+            if self.listener.has_flow(flow):
+                return uri, flow
         if contact is None or settings.symmetric:
-            return uri, source  # no Contact at all: where it came from is all we know
+            return uri, peer.source  # no Contact at all: where it came from is all we know
         try:
-            return uri, uri_destination(contact, default_transport=source.transport)
+            return uri, uri_destination(contact, default_transport=peer.transport)
         except sip.SipError as err:
             log.warning("SCAIP unit %s: unusable Contact (%s); <mrs> to %s:%s", unit, err,
-                        source.host, source.port)
-            return uri, source
+                        peer.host, peer.port)
+            return uri, peer.source
 
     async def _send_mrs(self, unit: str, aor: str, req: sip.SipMessage, peer: Peer,
                         settings: UnitSettings, body: bytes) -> None:

@@ -38,6 +38,7 @@ UNITS: dict[str, Any] = {
     "nat1": {"registers": False},
     "nat2": {"registers": False, "symmetric": True},
     "reg1": {},
+    "reg2": {"symmetric": True},
 }
 
 
@@ -176,6 +177,22 @@ async def test_a_registered_unit_gets_its_mrs_at_the_registered_contact(
     await wait_for(lambda: len(registered.mrs()) == 1)
     assert registered.mrs()[0].uri == f"sip:reg1@127.0.0.1:{registered.port}"
     assert other.got == [] and public.mrs() == []
+
+
+async def test_a_symmetric_unit_whose_nat_mapping_changed_gets_its_mrs_at_the_new_one(
+    gateway: Gateway, sockets: Callable[..., Any]
+) -> None:
+    before, after, private = await sockets(), await sockets(), await sockets()
+    dest = server(gateway)
+    assert before.transport is not None and after.transport is not None
+    before.transport.sendto(request("REGISTER", "reg2", dest, via_port=private.port,
+                                    contact_port=private.port), dest)
+    await wait_for(lambda: len(before.responses()) == 1)
+    after.transport.sendto(request("MESSAGE", "reg2", dest, via_port=private.port,
+                                   contact_port=private.port, body=alarm("66")), dest)
+    await wait_for(lambda: len(after.responses()) == 1 and len(after.mrs()) == 1)
+    assert after.mrs()[0].uri == f"sip:reg2@127.0.0.1:{private.port}"  # the registered Contact
+    assert private.got == [] and before.mrs() == []
 
 
 async def test_an_unanswered_mrs_is_retransmitted_on_timer_e_until_timer_f(
