@@ -41,6 +41,21 @@ DEVICE_STATE: dict[str, Any] = {
 }
 """Payload of the retained device state topic (plugins/northbound/device_state.py)."""
 
+NOT_PUBLISHED: dict[str, str] = {
+    "device.heartbeat": "Stored as the device's last-seen time only, never fanned out to "
+    "subscriptions, so never published here. A device's liveness is published on the "
+    "`deviceState` channel: `status` (online/offline: a silent unit becomes offline with a "
+    "`technical.unit_silent` alarm when its heartbeats stop, online again with "
+    "`device.online` when it is heard) and `last_seen`.",
+}
+"""Event types of the catalogue the ``events`` channel never carries, and why.
+
+tests/test_contract_behaviour.py stores one of each in a running gateway and
+checks it is not published, and that every type the channel lists is."""
+
+PUBLISHED = [t for t in CATALOGUE if t not in NOT_PUBLISHED]
+"""Event types the ``events`` channel carries: the catalogue less :data:`NOT_PUBLISHED`."""
+
 
 def asyncapi() -> dict[str, Any]:
     """AsyncAPI 3.0 of the MQTT topics Navet publishes and reads."""
@@ -74,7 +89,10 @@ def asyncapi() -> dict[str, Any]:
                 "`northbound` plugin through the durable outbox: at least once, in order "
                 "per resident, QoS 1. The prefix `navet` is `northbound_prefix` in settings.",
                 "parameters": {"tenant": tenant, "type": {
-                    "description": "Event type (events/<type>.json).", "enum": list(CATALOGUE)}},
+                    "description": "Event type (events/<type>.json). Every type of the "
+                    "catalogue except those in `x-navet-not-published`.",
+                    "enum": PUBLISHED}},
+                "x-navet-not-published": NOT_PUBLISHED,
                 "messages": {"cloudEvent": {"$ref": "#/components/messages/cloudEvent"}},
             },
             "deviceState": {
@@ -84,7 +102,8 @@ def asyncapi() -> dict[str, Any]:
                 "Published by the `mqtt` sink of the `northbound` plugin on `device.*` events "
                 "(and technical alarms meaning a unit went silent) that reach the subscription "
                 "(settings `device_state`, default true). No resident: retained messages "
-                "linger on the broker.",
+                "linger on the broker. This is where device liveness is published: "
+                "heartbeats are not (see `x-navet-not-published` on `events`).",
                 "parameters": {"tenant": tenant, "device": {
                     "description": "Navet device id (`<adapter>:<address>`); `/`, `+` and `#` "
                     "are percent-encoded so the id stays one topic level."}},

@@ -19,6 +19,15 @@ cancel status (``stc=19``) in the same session.
 Delivery is at least once: a MESSAGE the receiver never answered raises
 ``TransportError`` and the outbox tries again (the same ``ref``, so the
 receiver sees a repeat, not a second alarm).
+
+SIP: each MESSAGE is a request outside any dialog (RFC 3428), so each gets
+its own Call-ID, From tag, CSeq 1 and branch; a receiver (SIPp is one) that
+saw the same Call-ID again would take it for a call it has finished. Only a
+retry with digest credentials keeps the Call-ID and tag and counts CSeq up
+(RFC 3261 §8.1.3.5), and REGISTERs share one Call-ID (§10.2). Every request
+is a client transaction with the RFC 3261 timers (:mod:`.transaction`):
+over UDP sent again from T1 = 0.5 s doubling to T2 = 4 s, given up after
+Timer F = 32 s; over TCP sent once, Timer F still applies.
 """
 
 from __future__ import annotations
@@ -29,15 +38,17 @@ import hashlib
 import itertools
 import logging
 import secrets
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway import Actor, Event, TransportError
+from gateway import Actor, Clock, Event, SystemClock, TransportError
 
 from . import sip
 from .const import CONTENT_TYPE, MAX_SIP_BYTES, SNU_HOLD, SNU_OK
 from .models import Mrs
+from .transaction import ClientTransaction, Timers
 from .xml import ScaipFormatError, parse_mrs
 
 log = logging.getLogger(__name__)
@@ -82,7 +93,9 @@ class ScaipForwardSettings(BaseModel):
     local_host: str = "127.0.0.1"
     hold_interval_s: float = Field(default=10.0, ge=5, le=20)
     hold_max_s: float = Field(default=180.0, ge=10, le=1800)
-    timeout_s: float = Field(default=5.0, gt=0, le=60)
+    timeout_s: float = Field(
+        default=5.0, gt=0, le=60, description="How long to wait for a TCP connection, and "
+        "for the <mrs> after the 200 OK. The SIP transaction itself ends at Timer F (32 s).")
     target_user: str = Field(default="alarm", pattern=r"^[A-Za-z0-9._-]{1,64}$",
                              description="User part of the receiver's SIP URI.")
     centre: str = Field(default="upstream", max_length=64,
@@ -94,16 +107,27 @@ def mrq_ref(alarm: str) -> str:
     return hashlib.sha256(alarm.encode()).hexdigest()[:12].upper()
 
 
+@dataclass
+class _CallLeg:
+    """Call-ID, From tag and CSeq shared by the requests that must share them."""
+
+    call_id: str = field(default_factory=lambda: secrets.token_hex(8) + "@navet")
+    tag: str = field(default_factory=sip.new_tag)
+    cseq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
 class _SipClient:
     """Just enough of a SIP UA client: requests with digest retry, <mrs> MESSAGEs in."""
 
-    def __init__(self, cfg: ScaipForwardSettings) -> None:
+    def __init__(self, cfg: ScaipForwardSettings, clock: Clock | None = None,
+                 timers: Timers | None = None) -> None:
         self.cfg = cfg
+        self.clock: Clock = clock or SystemClock()
+        self.timers = timers or Timers()
         self.domain = cfg.domain or cfg.host
-        self.call_id = secrets.token_hex(8) + "@navet"
-        self.tag = sip.new_tag()
-        self._cseq = itertools.count(1)
-        self._pending: dict[str, asyncio.Future[sip.SipMessage]] = {}  # branch -> response
+        self.registration = _CallLeg()  # RFC 3261 §10.2: one Call-ID for all REGISTERs
+        self.tag = sip.new_tag()  # our To tag when we answer the receiver's requests
+        self._pending: dict[str, ClientTransaction] = {}  # Via branch -> our transaction
         self.mrs: dict[str, asyncio.Queue[Mrs]] = {}
         self._udp: asyncio.DatagramTransport | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -164,10 +188,9 @@ class _SipClient:
             log.warning("unreadable SIP from SCAIP upstream: %s", err)
             return
         if not msg.is_request:
-            branch = sip.param(msg.get("Via"), "branch") or ""
-            fut = self._pending.get(branch)
-            if fut is not None and not fut.done() and msg.status >= 200:
-                fut.set_result(msg)
+            tx = self._pending.get(sip.param(msg.get("Via"), "branch") or "")
+            if tx is not None:
+                tx.receive(msg)
             return
         if msg.method == "MESSAGE":  # the receiver's <mrs> for one of our requests
             self._send(sip.response(msg, 200, to_tag=self.tag).encode())
@@ -187,9 +210,9 @@ class _SipClient:
             return
         self.mrs.setdefault(mrs.ref, asyncio.Queue()).put_nowait(mrs)
 
-    def _request(self, method: str, body: bytes, extra: list[tuple[str, str]]) -> \
-            tuple[sip.SipMessage, str]:
-        branch = sip.new_branch()
+    def _request(self, method: str, body: bytes, extra: list[tuple[str, str]],
+                 leg: _CallLeg) -> tuple[sip.SipMessage, str]:
+        branch = sip.new_branch()  # a new transaction every time, a retry too
         uri = f"sip:{self.domain}" if method == "REGISTER" else \
             f"sip:{self.cfg.target_user}@{self.domain}"
         me = f"sip:{self.cfg.user}@{self.domain}"
@@ -197,10 +220,10 @@ class _SipClient:
         req = sip.SipMessage(method=method, uri=uri, headers=[
             ("Via", f"SIP/2.0/{transport} {self.local[0]}:{self.local[1]};branch={branch};rport"),
             ("Max-Forwards", "70"),
-            ("From", f"<{me}>;tag={self.tag}"),
+            ("From", f"<{me}>;tag={leg.tag}"),
             ("To", f"<{me if method == 'REGISTER' else uri}>"),
-            ("Call-ID", self.call_id),
-            ("CSeq", f"{next(self._cseq)} {method}"),
+            ("Call-ID", leg.call_id),
+            ("CSeq", f"{next(leg.cseq)} {method}"),
             ("Contact", f"<sip:{self.cfg.user}@{self.local[0]}:{self.local[1]};"
                         f"transport={self.cfg.transport}>"),
             *extra,
@@ -231,11 +254,14 @@ class _SipClient:
                       extra: list[tuple[str, str]] | None = None) -> sip.SipMessage:
         """Send a request (retransmitted over UDP) and return its final response.
 
-        A 401/407 digest challenge is answered once with credentials.
+        A MESSAGE starts a new Call-ID and From tag (it is outside any dialog);
+        REGISTERs share one. A 401/407 digest challenge is answered once with
+        credentials, in the same Call-ID with the next CSeq.
         """
         await self.connect()
+        leg = self.registration if method == "REGISTER" else _CallLeg()
         for _ in range(2):
-            req, branch = self._request(method, body, extra or [])
+            req, branch = self._request(method, body, extra or [], leg)
             resp = await self._transact(req, branch)
             if resp.status in (401, 407) and self.cfg.password is not None:
                 challenge = resp.get("WWW-Authenticate" if resp.status == 401
@@ -250,28 +276,19 @@ class _SipClient:
         return resp
 
     async def _transact(self, req: sip.SipMessage, branch: str) -> sip.SipMessage:
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[sip.SipMessage] = loop.create_future()
-        self._pending[branch] = fut
+        tx = ClientTransaction(branch, reliable=self._udp is None, clock=self.clock,
+                               timers=self.timers)
+        self._pending[branch] = tx
         data = req.encode()
         try:
-            deadline = loop.time() + self.cfg.timeout_s
-            interval = 0.5  # RFC 3261 timer A: T1, doubling, over UDP only
-            self._send(data)
-            while True:
-                wait = min(interval, deadline - loop.time()) if self._udp else \
-                    deadline - loop.time()
-                if wait <= 0:
-                    raise TransportError(
-                        f"SCAIP upstream {self.cfg.host}:{self.cfg.port} did not answer "
-                        f"{req.method} within {self.cfg.timeout_s:g}s")
-                with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(fut), wait)
-                if self._udp is not None:
-                    self._send(data)
-                    interval *= 2
+            resp = await tx.run(lambda: self._send(data))
         finally:
             self._pending.pop(branch, None)
+        if resp is None:
+            raise TransportError(
+                f"SCAIP upstream {self.cfg.host}:{self.cfg.port} did not answer {req.method} "
+                f"within Timer F ({self.timers.timer_f:g} s)")
+        return resp
 
     async def close(self) -> None:
         if self._udp is not None:
@@ -298,7 +315,7 @@ class ScaipForwardSink:
         self.config = ScaipForwardSettings.model_validate(settings)
         self.clock = services.clock
         self.alarms = getattr(services, "alarms", None)
-        self.client = _SipClient(self.config)
+        self.client = _SipClient(self.config, self.clock)
         self._registered = False
         self._holding: dict[str, asyncio.Task[None]] = {}
         self._kinds: dict[str, tuple[int, int | None]] = {}
@@ -418,6 +435,10 @@ class ScaipForwardSink:
                     log.warning("SCAIP upstream poll for %s failed: %s", alarm, err)
                     continue
                 if mrs.snu == SNU_OK:
+                    # Polling is over. Leave _holding first: the acknowledgement below comes
+                    # back to this sink as alarm.acknowledged, which stops (cancels) holders.
+                    if self._holding.get(alarm) is asyncio.current_task():
+                        del self._holding[alarm]
                     await self._taken(tenant, alarm)
                     return
         finally:
@@ -426,15 +447,14 @@ class ScaipForwardSink:
 
     async def _taken(self, tenant: str, alarm: str) -> None:
         """The centre has the alarm: acknowledge it here on the centre's behalf."""
-        self.taken.append(alarm)
-        if self.alarms is None:
-            return
         try:
-            await self.alarms.acknowledge(
-                tenant, alarm, Actor(kind="operator", id=self.config.centre,
-                                     name="upstream alarm receiving centre (SCAIP)"))
+            if self.alarms is not None:
+                await self.alarms.acknowledge(
+                    tenant, alarm, Actor(kind="operator", id=self.config.centre,
+                                         name="upstream alarm receiving centre (SCAIP)"))
         except Exception as err:  # already acknowledged here, or closed: nothing to do
             log.info("alarm %s taken upstream; not acknowledged here: %s", alarm, err)
+        self.taken.append(alarm)  # after the acknowledgement, so status never runs ahead
 
     def _stop_holding(self, alarm: str) -> None:
         task = self._holding.pop(alarm, None)

@@ -2,9 +2,12 @@
 
 The listener knows nothing about SCAIP. It hands every request to a handler
 with a :class:`Peer` to answer on, and matches responses to requests Navet
-sent itself (the ``<mrs>`` MESSAGEs) by branch. Timeouts here are network
-timeouts in real time (a socket does not follow a fake clock); care timers
-live elsewhere and use the injected clock.
+sent itself (the ``<mrs>`` MESSAGEs) by branch. Where a response goes follows
+RFC 3261 §18.2 and RFC 3581 (:mod:`.addressing`; :meth:`SipListener.respond`);
+a request Navet sends is a client transaction with the SIP timers
+(:mod:`.transaction`: Timer E retransmissions over UDP, Timer F = 32 s),
+which run on the injected clock. Socket timeouts (reading a started message,
+connecting) are real time: a socket does not follow a fake clock.
 
 TLS (RFC 3261 §26.2, usually port 5061) is the TCP stream server wrapped in
 an ``ssl.SSLContext`` (:class:`TlsConfig`): same framing, same handler, its
@@ -27,24 +30,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gateway import ListenerConnection, ListenerIntake, ListenerSettings
+from gateway import Clock, ListenerConnection, ListenerIntake, ListenerSettings, SystemClock
 
 from . import sip
+from .addressing import STREAMS, Destination, response_destination, stamp_via
 from .const import ADAPTER, MAX_SIP_BYTES
+from .transaction import ClientTransaction, Timers
 
 log = logging.getLogger(__name__)
-
-UDP_RETRANSMITS = (0.5, 1.0, 2.0, 4.0)  # RFC 3261 timer A doubling from T1, capped early
-TCP_RESPONSE_WAIT = 8.0
-
-
-STREAMS = ("tcp", "tls")
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,16 @@ class Peer:
     prove: Callable[[], None] = field(default=lambda: None, compare=False)
     """Call once the peer has authenticated: its connection (or UDP source) is genuine,
     so it leaves the per-source limits and the first-frame deadline behind."""
+    is_open: Callable[[], bool] = field(default=lambda: True, compare=False)
+    """A stream peer: is its connection still up?"""
 
     @property
     def key(self) -> tuple[str, str, int]:
         return (self.transport, self.host, self.port)
+
+    @property
+    def source(self) -> Destination:
+        return Destination(self.transport, self.host, self.port)
 
 
 Handler = Callable[[sip.SipMessage, Peer], Awaitable[None]]
@@ -106,10 +112,13 @@ class SipListener:
     def __init__(self, handler: Handler, *, host: str, port: int, transports: tuple[str, ...],
                  read_timeout_s: float, idle_timeout_s: float = 3600.0,
                  max_bytes: int = MAX_SIP_BYTES, tls: TlsConfig | None = None,
-                 tls_port: int = 5061, host_services: Any = None,
+                 tls_port: int = 5061, clock: Clock | None = None,
+                 timers: Timers | None = None, host_services: Any = None,
                  listener: ListenerSettings | None = None,
                  max_connections: int = 256) -> None:
         self.handler = handler
+        self.clock: Clock = clock or SystemClock()
+        self.timers = timers or Timers()
         self.host = host
         self.port = port
         self.transports = transports
@@ -124,7 +133,7 @@ class SipListener:
         self._tls: asyncio.Server | None = None
         self._tls_client: ssl.SSLContext | None = None
         self._tcp_peers: dict[tuple[str, str, int], Peer] = {}  # (transport, host, port)
-        self._pending: dict[str, asyncio.Future[sip.SipMessage]] = {}
+        self._pending: dict[str, ClientTransaction] = {}  # Via branch -> our transaction
         self._tasks: set[asyncio.Task[None]] = set()
         # ---- admission, fair intake, refusal counters (gateway.ListenerIntake)
         self.host_services = host_services
@@ -181,8 +190,7 @@ class SipListener:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for fut in self._pending.values():
-            fut.cancel()
+        self._pending.clear()  # their run() was cancelled with the tasks above
         for server in (self._tcp, self._tls):
             if server is not None:
                 with contextlib.suppress(Exception):
@@ -245,6 +253,14 @@ class SipListener:
         if not msg.is_request:
             self._resolve(msg)
             return None
+        try:
+            stamp_via(msg, peer.source)  # received/rport, so the response finds the unit
+        except sip.SipError as err:
+            self._refuse(intake, err.code, peer, data, str(err))
+            bare = _bare_400(data, str(err))
+            if bare:
+                peer.send(bare)
+            return None
         return msg
 
     @staticmethod
@@ -257,9 +273,9 @@ class SipListener:
 
     def _resolve(self, msg: sip.SipMessage) -> None:
         branch = sip.param(msg.get("Via"), "branch") or ""
-        fut = self._pending.get(branch)
-        if fut is not None and not fut.done() and msg.status >= 200:
-            fut.set_result(msg)
+        tx = self._pending.get(branch)
+        if tx is not None:
+            tx.receive(msg)
 
     async def _serve_tcp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = await self.intakes["tcp"].accept(reader, writer)
@@ -285,7 +301,8 @@ class SipListener:
                             transport: str, conn: ListenerConnection) -> None:
         intake = self.intakes[transport]
         host, port = conn.source
-        peer = Peer(transport, host, port, writer.write, prove=conn.prove)
+        peer = Peer(transport, host, port, writer.write, prove=conn.prove,
+                    is_open=lambda: not writer.is_closing())
         self._tcp_peers[(transport, host, port)] = peer
         buffer = conn.prefix
         try:
@@ -319,73 +336,127 @@ class SipListener:
             with contextlib.suppress(Exception):
                 await writer.wait_closed()
 
-    # ------------------------------------------------------------------ outbound
+    # ------------------------------------------------------------------ responses
 
-    def tcp_peer(self, host: str, port: int, transport: str = "tcp") -> Peer | None:
-        return self._tcp_peers.get((transport, host, port))
+    def respond(self, request: sip.SipMessage, peer: Peer, data: bytes, *,
+                symmetric: bool = False) -> None:
+        """Send the response ``data`` to ``request`` where RFC 3261 §18.2.2 says.
 
-    async def request(self, msg: sip.SipMessage, transport: str, host: str,
-                      port: int) -> sip.SipMessage | None:
-        """Send a request and wait for its final response (None if none came).
+        Over TCP/TLS: on the connection the request came on, or, if the unit
+        closed it meanwhile, on a new connection to its address and Via port.
+        Over UDP: to the Via's ``received``/``rport`` (:func:`response_destination`);
+        ``symmetric`` sends it to the request's source address and port.
+        """
+        if peer.transport in STREAMS:
+            if peer.is_open():
+                peer.send(data)
+                return
+            host, port = response_destination(request, peer.source)
+            self.spawn(self._send_on_new_connection(data, Destination(peer.transport, host,
+                                                                      port)))
+            return
+        if self._udp is None or self._udp.transport is None:
+            return
+        self._udp.transport.sendto(data, response_destination(request, peer.source,
+                                                              symmetric=symmetric))
 
-        Over TCP and TLS the unit's open connection is reused when there is one
-        (units behind NAT cannot accept a new connection); otherwise one is opened.
+    async def _send_on_new_connection(self, data: bytes, dest: Destination) -> None:
+        opened = await self._connect(dest)
+        if opened is not None:
+            _, writer = opened
+            writer.write(data)
+            with contextlib.suppress(Exception):
+                await writer.drain()
+            writer.close()
+
+    # ------------------------------------------------------------------ requests
+
+    def has_flow(self, flow: Destination) -> bool:
+        """True while the connection a unit opened to us (TCP/TLS) is still open."""
+        return flow.stream and (flow.transport, flow.host, flow.port) in self._tcp_peers
+
+    async def request(self, msg: sip.SipMessage, dest: Destination) -> sip.SipMessage | None:
+        """Send a request as a client transaction; its final response, or None.
+
+        None means Timer F fired (no final response in 64*T1), or ``dest``
+        could not be reached at all. Over TCP and TLS an open connection with
+        ``dest`` is reused (units behind NAT cannot accept a new connection);
+        otherwise one is opened.
         """
         branch = sip.param(msg.get("Via"), "branch") or ""
-        fut: asyncio.Future[sip.SipMessage] = asyncio.get_running_loop().create_future()
-        self._pending[branch] = fut
+        tx = ClientTransaction(branch, reliable=dest.stream, clock=self.clock,
+                               timers=self.timers)
+        self._pending[branch] = tx
         data = msg.encode()
         try:
-            if transport == "udp":
-                if self._udp is None or self._udp.transport is None:
+            if dest.transport == "udp":
+                udp = self._udp.transport if self._udp is not None else None
+                addr = await self._udp_address(dest) if udp is not None else None
+                if udp is None or addr is None:
                     return None
-                for wait in UDP_RETRANSMITS:
-                    self._udp.transport.sendto(data, (host, port))
-                    with contextlib.suppress(TimeoutError):
-                        return await asyncio.wait_for(asyncio.shield(fut), wait)
-                return None
-            peer = self._tcp_peers.get((transport, host, port))
+                return await tx.run(lambda: udp.sendto(data, addr))
+            peer = self._tcp_peers.get((dest.transport, dest.host, dest.port))
             if peer is not None:
-                peer.send(data)
-                with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(asyncio.shield(fut), TCP_RESPONSE_WAIT)
-                return None
-            return await self._tcp_request(data, fut, host, port, transport)
+                return await tx.run(lambda: peer.send(data))
+            return await self._request_on_new_connection(data, tx, dest)
         finally:
             self._pending.pop(branch, None)
 
-    async def _tcp_request(self, data: bytes, fut: asyncio.Future[sip.SipMessage],
-                           host: str, port: int, transport: str = "tcp"
-                           ) -> sip.SipMessage | None:
-        secure = self._tls_client if transport == "tls" else None
-        if transport == "tls" and secure is None:
+    async def _udp_address(self, dest: Destination) -> tuple[str, int] | None:
+        """The socket address of ``dest`` (a name in a Contact is looked up, A/AAAA only)."""
+        assert self._udp is not None and self._udp.transport is not None
+        family = self._udp.transport.get_extra_info("socket").family
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                dest.host, dest.port, family=family, type=socket.SOCK_DGRAM)
+        except OSError as err:
+            log.warning("cannot resolve SIP destination %s: %s", dest.host, err)
+            return None
+        host, port = infos[0][4][:2]
+        return str(host), int(port)
+
+    async def _connect(self, dest: Destination) -> tuple[asyncio.StreamReader,
+                                                           asyncio.StreamWriter] | None:
+        secure = self._tls_client if dest.transport == "tls" else None
+        if dest.transport == "tls" and secure is None:
             log.warning("cannot reach SCAIP unit at %s:%s over TLS: TLS is not configured",
-                        host, port)
+                        dest.host, dest.port)
             return None
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(host, port, ssl=secure), self.read_timeout_s)
+            return await asyncio.wait_for(
+                asyncio.open_connection(dest.host, dest.port, ssl=secure), self.read_timeout_s)
         except (OSError, TimeoutError) as err:  # ssl.SSLError is an OSError
-            log.warning("cannot connect to SCAIP unit at %s:%s: %s", host, port, err)
+            log.warning("cannot connect to SCAIP unit at %s:%s: %s", dest.host, dest.port, err)
             return None
-        try:
-            writer.write(data)
+
+    async def _request_on_new_connection(self, data: bytes, tx: ClientTransaction,
+                                         dest: Destination) -> sip.SipMessage | None:
+        opened = await self._connect(dest)
+        if opened is None:
+            return None
+        reader, writer = opened
+        peer = Peer(dest.transport, dest.host, dest.port, writer.write,
+                    lambda: not writer.is_closing())
+
+        async def read() -> None:
             buffer = b""
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + TCP_RESPONSE_WAIT
-            while not fut.done():
-                chunk = await asyncio.wait_for(reader.read(8192), deadline - loop.time())
-                if not chunk:
-                    return None
-                buffer += chunk
-                while (msg := sip.frame_stream(buffer, self.max_bytes))[0] is not None:
-                    raw, buffer = msg
-                    assert raw is not None
-                    self.received(raw, Peer(transport, host, port, writer.write))
-            return fut.result()
-        except (TimeoutError, sip.SipError, ConnectionError, ssl.SSLError):
-            return None
+            with contextlib.suppress(TimeoutError, sip.SipError, ConnectionError, ssl.SSLError):
+                while chunk := await reader.read(8192):
+                    buffer += chunk
+                    while (framed := sip.frame_stream(buffer, self.max_bytes))[0] is not None:
+                        raw, buffer = framed
+                        assert raw is not None
+                        self.received(raw, peer)
+
+        reading = asyncio.ensure_future(read())
+        running = asyncio.ensure_future(tx.run(lambda: writer.write(data)))
+        try:
+            # The unit closing the connection ends the wait: nothing more can come.
+            await asyncio.wait({reading, running}, return_when=asyncio.FIRST_COMPLETED)
+            return running.result() if running.done() else None
         finally:
+            for task in (reading, running):
+                task.cancel()
             writer.close()
 
 

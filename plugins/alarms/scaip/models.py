@@ -80,7 +80,12 @@ class UnitSettings(BaseModel):
     )
     registers: bool = Field(
         default=True, description="False: the unit never REGISTERs (TR 91102 §7.11 peer-to-peer "
-        "mode); answers go to the address its MESSAGE came from."
+        "mode); the <mrs> goes to the Contact of its MESSAGE."
+    )
+    symmetric: bool = Field(
+        default=False, description="The unit is behind NAT: send every response and the <mrs> "
+        "MESSAGE to the address and port its requests come from (symmetric response, RFC "
+        "3581), not to its Via and Contact, which name an address only valid behind the NAT."
     )
     mrs_in_200: bool = Field(
         default=False, description="Also put <mrs> in the body of the 200 OK (some vendors "

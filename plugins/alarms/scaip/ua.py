@@ -7,6 +7,12 @@ and answer 200 OK only once it is durable (500 if it is not, so the unit
 sends again); 3. send the ``<mrs>`` as a separate MESSAGE to the unit's
 registered contact (TR 91102 §7.5), optionally also in the 200 OK body.
 
+Where that MESSAGE goes (:meth:`ScaipUserAgent._mrs_route`): the Contact the
+unit registered, or the Contact of its MESSAGE when it does not register; a
+unit marked ``symmetric`` (behind NAT) gets it at the address and port its
+requests come from. Over TCP/TLS the unit's own open connection is used first.
+Responses go where RFC 3261 §18.2.2 / RFC 3581 say (the listener's ``respond``).
+
 Alarms are answered HOLD (snu=4) until the gateway's alarm lifecycle says a
 person has the alarm (``host.alarm_state``), then snu=0; the unit polls by
 resending the same ``<mrq>`` every 5-20 s, which dedups to the same events.
@@ -22,6 +28,7 @@ from datetime import datetime, timedelta
 from gateway import AdapterHost, RawFrame
 
 from . import sip
+from .addressing import Destination, uri_destination
 from .const import (
     ADAPTER,
     CONTENT_TYPE,
@@ -45,12 +52,10 @@ _DEDUP_S = 32.0  # RFC 3261 64*T1: how long a UDP retransmission of a request ma
 
 @dataclass
 class Binding:
-    """Where a registered unit receives requests."""
+    """Where a registered unit receives requests: its Contact, and where it registered from."""
 
     contact: str
-    transport: str
-    host: str
-    port: int
+    source: Destination  # where the REGISTER came from: over TCP/TLS, the unit's connection
     expires: datetime
 
 
@@ -78,7 +83,7 @@ class ScaipUserAgent:
             tls=TlsConfig(config.tls_cert, config.tls_key, config.tls_client_ca,
                           config.tls_require_client_cert)
             if config.tls_cert is not None and config.tls_key is not None else None,
-            tls_port=config.tls_port,
+            tls_port=config.tls_port, clock=host.clock,
             host_services=host, listener=config.listener,
             max_connections=config.max_connections,
         )
@@ -101,10 +106,11 @@ class ScaipUserAgent:
         key = (req.get("Call-ID"), req.get("CSeq"), sip.param(req.get("From"), "tag") or "")
         loop_now = _loop_time()
         self._answered = {k: v for k, v in self._answered.items() if loop_now - v[0] < _DEDUP_S}
+        symmetric = self._symmetric(req)
         if key in self._answered:  # a retransmission: same answer, no second ingest
             cached = self._answered[key][1]
             if cached is not None:
-                peer.send(cached)
+                self.listener.respond(req, peer, cached, symmetric=symmetric)
             return
         self._answered[key] = (loop_now, None)
         try:
@@ -114,7 +120,13 @@ class ScaipUserAgent:
             resp = sip.response(req, 500, to_tag=self._tag)
         data = resp.encode()
         self._answered[key] = (loop_now, data)
-        peer.send(data)
+        self.listener.respond(req, peer, data, symmetric=symmetric)
+
+    def _symmetric(self, req: sip.SipMessage) -> bool:
+        """Whether the request's unit is configured as behind NAT (answered at its source)."""
+        aor = sip.uri_of(req.get("To" if req.method == "REGISTER" else "From"))
+        settings = self.config.units.get(sip.user_of(aor)[:64])
+        return settings is not None and settings.symmetric
 
     async def _dispatch(self, req: sip.SipMessage, peer: Peer) -> sip.SipMessage:
         method = req.method
@@ -174,8 +186,7 @@ class ScaipUserAgent:
             self.bindings.pop(unit, None)
             return sip.response(req, 200, to_tag=self._tag)
         uri = sip.uri_of(contact) if contact else f"sip:{unit}@{peer.host}:{peer.port}"
-        # Answer where the unit really is (it may sit behind NAT): its source address.
-        self.bindings[unit] = Binding(uri, peer.transport, peer.host, peer.port,
+        self.bindings[unit] = Binding(uri, peer.source,
                                       self.host.clock.now() + timedelta(seconds=expires))
         log.info("SCAIP unit %s registered at %s via %s", unit, uri, peer.transport)
         return sip.response(req, 200, to_tag=self._tag,
@@ -222,7 +233,7 @@ class ScaipUserAgent:
             mrs = await self._answer(unit, mrq, session, settings)
         body = build_mrs(mrs) if mrs is not None else b""
         if body:
-            self.listener.spawn(self._send_mrs(unit, aor, req, peer, body))
+            self.listener.spawn(self._send_mrs(unit, aor, req, peer, settings, body))
         if body and settings.mrs_in_200:
             return sip.response(req, 200, to_tag=self._tag, body=body, content_type=CONTENT_TYPE)
         return sip.response(req, 200, to_tag=self._tag)
@@ -276,21 +287,45 @@ class ScaipUserAgent:
         hbi = settings.hbi if mrq.mty == "PI" and mrq.hbo == 1 else None
         return Mrs(mrq.ref, SNU_OK, hbi=hbi)
 
-    async def _send_mrs(self, unit: str, aor: str, req: sip.SipMessage, peer: Peer,
-                        body: bytes) -> None:
+    def _mrs_route(self, unit: str, aor: str, req: sip.SipMessage, peer: Peer,
+                   settings: UnitSettings) -> tuple[str, Destination]:
+        """The Request-URI of the ``<mrs>`` MESSAGE and where it is sent.
+
+        TR 91102 §7.5: to the registered contact; a unit that does not register
+        (§7.11), or whose binding was lost at a restart, at the Contact of its
+        request. ``symmetric`` (behind NAT): to where this request came from (the
+        freshest NAT mapping), since its Contact names an address only valid
+        behind the NAT. Over TCP/TLS a connection the unit opened and still holds
+        goes first (RFC 5923 connection reuse): a unit behind NAT cannot accept a
+        new one.
+        """
         binding = self.bindings.get(unit)
         if binding is not None:
-            transport, host, port, target = (binding.transport, binding.host, binding.port,
-                                             binding.contact)
-        else:  # no registration (TR 91102 §7.11) or lost at restart: where it came from
-            contact = req.get("Contact")
-            target = sip.uri_of(contact) if contact else aor
-            transport, host, port = peer.transport, peer.host, peer.port
+            contact: str | None = binding.contact
+        else:
+            header = req.get("Contact").strip()
+            contact = sip.uri_of(header) if header and header != "*" else None
+        uri = contact or aor
+        for flow in (peer.source, *([binding.source] if binding is not None else [])):
+            if self.listener.has_flow(flow):
+                return uri, flow
+        if contact is None or settings.symmetric:
+            return uri, peer.source  # no Contact at all: where it came from is all we know
+        try:
+            return uri, uri_destination(contact, default_transport=peer.transport)
+        except sip.SipError as err:
+            log.warning("SCAIP unit %s: unusable Contact (%s); <mrs> to %s:%s", unit, err,
+                        peer.host, peer.port)
+            return uri, peer.source
+
+    async def _send_mrs(self, unit: str, aor: str, req: sip.SipMessage, peer: Peer,
+                        settings: UnitSettings, body: bytes) -> None:
+        target, dest = self._mrs_route(unit, aor, req, peer, settings)
         local_host, _ = sip.host_port(req.uri)
-        local_port = self.listener.ports.get(transport, 0)
+        local_port = self.listener.ports.get(dest.transport, 0)
         msg = sip.SipMessage(method="MESSAGE", uri=target)
         msg.headers = [
-            ("Via", f"SIP/2.0/{transport.upper()} {local_host}:{local_port};"
+            ("Via", f"SIP/2.0/{dest.transport.upper()} {local_host}:{local_port};"
                     f"branch={sip.new_branch()};rport"),
             ("Max-Forwards", "70"),
             ("From", f"<sip:{self.config.server_name}@{local_host}>;tag={sip.new_tag()}"),
@@ -300,10 +335,11 @@ class ScaipUserAgent:
             ("Content-Type", CONTENT_TYPE),
         ]
         msg.body = body
-        resp = await self.listener.request(msg, transport, host, port)
+        resp = await self.listener.request(msg, dest)
         if resp is None or resp.status >= 300:
-            log.warning("SCAIP unit %s did not take the <mrs> (%s)", unit,
-                        resp.status if resp is not None else "no answer")
+            log.warning("SCAIP unit %s did not take the <mrs> at %s %s:%s (%s)", unit,
+                        dest.transport, dest.host, dest.port,
+                        resp.status if resp is not None else "no answer within Timer F")
 
 
 def _loop_time() -> float:

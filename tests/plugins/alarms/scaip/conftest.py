@@ -15,6 +15,7 @@ UNITS: dict[str, Any] = {
     "unit8": {"password": "s3cret", "registers": False, "mrs_in_200": True},
     "unit9": {"password": "s3cret", "hbi": 60},
     "sipp1": {"password": "s3cret", "mrs_in_200": True},
+    "sipp2": {"password": "s3cret", "registers": False},
 }
 
 
