@@ -42,6 +42,8 @@ PUBLIC_API = [
     "MqttClient",
     "MqttMessage",
     "NavetError",
+    "OutboundPolicy",
+    "OutboundRefused",
     "PayloadError",
     "Priority",
     "RawFrame",
