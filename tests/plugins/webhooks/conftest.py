@@ -242,6 +242,7 @@ async def rig(tmp_path: Path, consumer: Consumer, webhook_settings: dict[str, An
     clock = FakeClock(T0)
     settings = Settings(
         data_dir=tmp_path, mqtt={"mode": "memory"},
+        outbound={"allow_loopback": True},  # the consumer runs on this machine
         subscriptions=[{"id": SUB, "tenant": TENANT, "sink": "webhook", "types": sub_types,
                         "settings": webhook_settings}],
     )
