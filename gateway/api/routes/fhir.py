@@ -152,7 +152,7 @@ async def create_subscription(request: Request, gateway: GatewayDep,
     except SubscriptionRefused as err:
         return FhirResponse(operation_outcome(err.issues), status_code=422)
     except SubscriptionLimitError as err:
-        return outcome(409, str(err), "business-rule")
+        return outcome(409, str(err), "too-costly")  # a limit of the deployment
     except ConfigError as err:
         return outcome(422, str(err), "processing")
     location = f"{base_url(request)}/Subscription/{created['id']}"
