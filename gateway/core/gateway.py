@@ -244,9 +244,9 @@ class Gateway:
         )
         await self.rules.start()
 
-        for sub in self.store.subscriptions:
-            self._make_sink(sub)
-            self._check_destinations(sub, self.sinks[sub.id])
+        for stored in self.store.subscriptions:
+            self._make_sink(stored)
+            self._check_destinations(stored, self.sinks[stored.id])
         for sub_id, sink in self.sinks.items():  # sinks with a life of their own (polls)
             start = getattr(sink, "start", None)
             if start is not None:

@@ -243,7 +243,7 @@ def test_an_allowed_destination_works_and_verifies_as_standard_webhooks(
     assert w.status_code == 201, w.text
     raise_alarm(navet)
     wait_for(lambda: [r for r in receiver.requests if r[0] == "/hook"])
-    path, headers, body = next(r for r in receiver.requests if r[0] == "/hook")
+    _, headers, body = next(r for r in receiver.requests if r[0] == "/hook")
     standardwebhooks = pytest.importorskip("standardwebhooks")
     event = standardwebhooks.Webhook(WHSEC).verify(body, headers)
     assert event["type"] == "alarm.raised" and headers["webhook-id"] == event["id"]

@@ -15,7 +15,7 @@ from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings, SubscriptionLimits
 from gateway.transports.memory import MemoryBroker
 
-from .test_fhir import ALARM_TOPIC, FHIR, V, WAIT_S, WEBSOCKET, drained, raise_alarm, status_of
+from .test_fhir import ALARM_TOPIC, FHIR, WAIT_S, WEBSOCKET, V, drained, raise_alarm, status_of
 
 LIMITS = SubscriptionLimits(per_tenant=3, websocket_backlog=3, websocket_backlog_ttl_s=60)
 

@@ -3,8 +3,8 @@ checked against the outbound policy through DNS, within the tenant's quota."""
 
 from __future__ import annotations
 
-import pytest
 import httpx
+import pytest
 
 from gateway import FakeClock
 from gateway.core.gateway import Gateway

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.errors import ConfigError, SubscriptionLimitError
 from gateway.fhir import RESOURCE_TYPES, FhirRepository, FhirValidationError
 from gateway.fhir.bundles import FHIR_JSON, message, operation_outcome, searchset
 from gateway.fhir.capability import capability_statement
@@ -29,7 +30,6 @@ from gateway.fhir.checks import validate
 from gateway.fhir.repository import patient_for
 from gateway.fhir.search import SearchError, SearchQuery
 from gateway.fhir.subscriptions import SubscriptionRefused, subscriptions_for
-from gateway.errors import ConfigError, SubscriptionLimitError
 from gateway.fhir.topics import TOPICS
 
 from ..deps import GatewayDep, TenantScope

@@ -15,7 +15,7 @@ import logging
 import socket
 import ssl as ssl_module
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from gateway.errors import OutboundRefused
 
@@ -117,13 +117,3 @@ def _cause(err: BaseException | None) -> str:
     if err is None:
         return "no address"
     return f"{type(err).__name__}: {err}".rstrip(": ")
-
-
-def describe_failure(err: BaseException) -> Any:
-    """For logs: the exception and its causes, one line."""
-    parts = []
-    seen: BaseException | None = err
-    while seen is not None and len(parts) < 4:
-        parts.append(_cause(seen))
-        seen = seen.__cause__ or seen.__context__
-    return " <- ".join(parts)

@@ -64,12 +64,14 @@ class PolicyBackend(httpcore.AsyncNetworkBackend):
         await self.inner.sleep(seconds)
 
 
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
 class PolicyTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` whose connection pool uses :class:`PolicyBackend`."""
 
     def __init__(self, policy: OutboundPolicy, *, verify: ssl.SSLContext | bool = True,
-                 limits: httpx.Limits = httpx.Limits(max_connections=100,
-                                                     max_keepalive_connections=20)) -> None:
+                 limits: httpx.Limits = LIMITS) -> None:
         super().__init__(verify=verify, trust_env=False, limits=limits)
         context = verify if isinstance(verify, ssl.SSLContext) else \
             httpx.create_ssl_context(verify=verify, trust_env=False)

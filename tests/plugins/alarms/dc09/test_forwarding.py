@@ -268,4 +268,5 @@ def test_settings_errors_name_what_is_wrong() -> None:
                         SimpleNamespace(clock=SystemClock(), outbound=loopback_outbound()))
     with pytest.raises(ValueError, match="16, 24 or 32"):
         Dc09ForwardSink({"account": "1234", "receivers": [{"host": "h", "port": 1}],
-                         "key": "00ff"}, SimpleNamespace(clock=SystemClock(), outbound=loopback_outbound()))
+                         "key": "00ff"},
+                        SimpleNamespace(clock=SystemClock(), outbound=loopback_outbound()))
