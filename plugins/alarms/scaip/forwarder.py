@@ -431,15 +431,15 @@ class ScaipForwardSink:
 
     async def _taken(self, tenant: str, alarm: str) -> None:
         """The centre has the alarm: acknowledge it here on the centre's behalf."""
-        self.taken.append(alarm)
-        if self.alarms is None:
-            return
         try:
-            await self.alarms.acknowledge(
-                tenant, alarm, Actor(kind="operator", id=self.config.centre,
-                                     name="upstream alarm receiving centre (SCAIP)"))
+            if self.alarms is not None:
+                await self.alarms.acknowledge(
+                    tenant, alarm, Actor(kind="operator", id=self.config.centre,
+                                         name="upstream alarm receiving centre (SCAIP)"))
         except Exception as err:  # already acknowledged here, or closed: nothing to do
             log.info("alarm %s taken upstream; not acknowledged here: %s", alarm, err)
+        # recorded once the acknowledgement is stored, so status never runs ahead of it
+        self.taken.append(alarm)
 
     def _stop_holding(self, alarm: str) -> None:
         task = self._holding.pop(alarm, None)
