@@ -39,10 +39,12 @@ from gateway.core.model import (
     to_cloudevent,
 )
 from gateway.core.model.sia import SIA_CODE_FOR_KIND, SIA_RESTORE
+from gateway.core.security.outbound import OutboundPolicy
 from gateway.core.sinks import SinkRegistry
 from gateway.errors import (
     ContractError,
     NavetError,
+    OutboundRefused,
     PayloadError,
     TransportError,
 )
@@ -84,6 +86,8 @@ __all__ = [
     "MqttClient",
     "MqttMessage",
     "NavetError",
+    "OutboundPolicy",
+    "OutboundRefused",
     "PayloadError",
     "Priority",
     "RawFrame",

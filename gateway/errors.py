@@ -14,6 +14,9 @@ device and topic involved::
     ├── StoreError               the durable store refused a write
     │   └── StoreUnavailableError    disk full, read-only, connection lost
     ├── TransportError           MQTT, HTTP or socket I/O failed
+    │   └── OutboundRefused          the outbound policy refuses a destination (also a
+    │                                ConnectionError, so socket code fails over as usual)
+    ├── SubscriptionLimitError   a tenant's subscription quota is used up
     ├── TransitionError          an alarm command does not fit the alarm's current state
     ├── UnknownAdapterError      no adapter registered under that name
     └── UnknownAlarmError        no alarm with that id in that tenant
@@ -90,6 +93,30 @@ class TransportError(NavetError):
         self.retry_after = retry_after
         self.permanent = permanent
         super().__init__(message)
+
+
+class OutboundRefused(TransportError, ConnectionError):
+    """Navet's outbound policy refuses to connect to a destination.
+
+    Raised when a subscription is created (the API answers 4xx with the message)
+    and again when a connection is opened, after DNS resolution. It is a
+    :class:`TransportError` (the outbox retries: DNS may change back) and a
+    ``ConnectionError`` (socket code that fails over to the next receiver on a
+    refused connection does so here too). ``destination`` is what was asked for
+    (``host:port``), ``reason`` why it is refused, in words.
+    """
+
+    def __init__(self, destination: str, reason: str) -> None:
+        self.destination = destination
+        self.reason = reason
+        super().__init__(f"outbound policy refuses {destination}: {reason}")
+
+    def __reduce__(self) -> tuple[type[OutboundRefused], tuple[str, str]]:
+        return (type(self), (self.destination, self.reason))
+
+
+class SubscriptionLimitError(NavetError):
+    """A tenant already has as many subscriptions as ``subscription_limits`` allows."""
 
 
 class TransitionError(NavetError):

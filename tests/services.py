@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,14 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def loopback_outbound() -> Any:
+    """An outbound policy that, as tests need, lets sinks reach peers on this machine.
+
+    Loopback is refused by default (gateway/core/security/outbound); a test that sends to
+    127.0.0.1 says so explicitly, with this or ``outbound={"allow_loopback": True}``.
+    """
+    from gateway.core.security.outbound import OutboundPolicy, OutboundSettings
+
+    return OutboundPolicy(OutboundSettings(allow_loopback=True))

@@ -204,6 +204,7 @@ async def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(
         "mqtt": {"mode": "external", "host": "127.0.0.1", "port": port,
                  "client_id": "navet-crash-test"},
         "http": {"host": "127.0.0.1", "port": http_port},
+        "outbound": {"allow_loopback": True},  # the webhook consumer runs on this machine
         "adapters": [{"adapter": "zigbee2mqtt", "tenant": TENANT,
                       "settings": {"base_topic": BASE}}],
         "subscriptions": [

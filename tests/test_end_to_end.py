@@ -102,6 +102,7 @@ async def rig(tmp_path: Path, clock: FakeClock, broker: MemoryBroker) -> AsyncIt
     await sia.async_start()
     settings = Settings(
         data_dir=tmp_path, mqtt={"mode": "memory"},
+        outbound={"allow_loopback": True},  # every consumer runs on this machine
         adapters=[{"adapter": "scaip", "tenant": "vasteras", "settings": {
             "host": "127.0.0.1", "port": 0, "units": {"unit7": {"password": "s3cret"}}}}],
         subscriptions=[

@@ -45,6 +45,8 @@ PUBLIC_API = [
     "MqttClient",
     "MqttMessage",
     "NavetError",
+    "OutboundPolicy",
+    "OutboundRefused",
     "PayloadError",
     "Priority",
     "RawFrame",

@@ -28,6 +28,7 @@ async def test_each_tenants_webhook_gets_only_its_own_events(
     secret = "tenant-isolation-secret-0123456789"
     settings = Settings(
         data_dir=tmp_path, mqtt={"mode": "memory"},
+        outbound={"allow_loopback": True},  # the webhook consumer runs on this machine
         adapters=[{"adapter": "zigbee2mqtt", "tenant": "vasteras"},
                   {"adapter": "zigbee2mqtt", "tenant": "sala",
                    "settings": {"base_topic": "z2m-sala"}}],

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
+from gateway.core.security.outbound import OutboundPolicy
 from gateway.core.security.tokens import (
     DEVELOPMENT,
     AuthError,
@@ -37,6 +38,7 @@ from gateway.core.security.tokens import (
     TokenVerifier,
 )
 from gateway.core.settings import Settings
+from gateway.errors import ConfigError, OutboundRefused
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +114,14 @@ def build_verifier(settings: Settings) -> TokenVerifier | None:
         return TokenVerifier(issuer=auth.issuer, audience=auth.audience,
                              keys=LocalKeys(settings.data_dir / "keys"),
                              tenants_claim=auth.tenants_claim, roles_claim=auth.roles_claim)
+    outbound = OutboundPolicy.from_settings(settings)
+    try:  # a JWKS URL the outbound policy refuses stops the start, not every login
+        outbound.check_url(str(auth.jwks_url))
+    except OutboundRefused as err:
+        raise ConfigError(f"auth.jwks_url: {err}") from err
     return TokenVerifier(issuer=auth.issuer, audience=auth.audience, jwks_url=auth.jwks_url,
                          tenants_claim=auth.tenants_claim, roles_claim=auth.roles_claim,
-                         algorithms=tuple(auth.algorithms))
+                         algorithms=tuple(auth.algorithms), outbound=outbound)
 
 
 def _refuse(conn: HTTPConnection, code: int, detail: str) -> Exception:

@@ -4,7 +4,10 @@ services it may use while running.
 An adapter class declares ``manifest`` and implements ``decode``; adapters
 that own I/O (subscribe to MQTT, listen on a socket, poll a vendor cloud)
 also implement ``async start(host)`` / ``async stop()``, and adapters that
-accept commands implement ``async execute(command)``.
+accept commands implement ``async execute(command)``. An adapter that listens
+on sockets says where with ``listening()``, so the outbound policy never lets
+anything be sent to them; one that connects out does so through
+``host.outbound``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .model import CONTRACT_VERSION, DeviceKind, EventBase
 
 if TYPE_CHECKING:
     from .clock import Clock
+    from .security.outbound import OutboundPolicy
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +122,10 @@ class AdapterHost(Protocol):
     """The tenant (municipality) this adapter instance serves; frames carry it."""
     instance_id: str
     """This adapter instance's id; set it on every ``RawFrame`` (``instance=``)."""
+    outbound: OutboundPolicy
+    """Where the adapter may connect to. Open every outbound connection through it:
+    ``outbound.http_client(...)``, ``await outbound.open_connection(host, port, ...)``,
+    ``await outbound.datagram_endpoint(...)`` (docs/adapter-authors.md)."""
 
     async def ingest(self, frame: RawFrame) -> IngestResult:
         """Decode, validate and durably store ``frame``; return when it is safe to ack."""
@@ -197,6 +205,11 @@ class AdapterBase:
 
     async def stop(self) -> None:  # optional override
         """Release transports. Called once when the gateway stops."""
+
+    def listening(self) -> list[tuple[str, int]]:  # optional override
+        """``(address, port)`` of each socket the adapter listens on, once started
+        (``0.0.0.0``/``::`` for every address). Nothing is ever sent to them."""
+        return []
 
     def decode(self, frame: RawFrame) -> list[EventBase]:
         raise NotImplementedError

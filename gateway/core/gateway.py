@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, OutboundRefused, SubscriptionLimitError
 from gateway.transports.base import MqttClient
 
 from .adapters import IngestResult, RawFrame
@@ -35,8 +35,9 @@ from .privacy import purge
 from .routing import Router
 from .rules import RuleContext, RulesRunner
 from .rules.builtin import builtin_rules
+from .security.outbound import OutboundPolicy
 from .security.pii import DataKeys, PiiCipher
-from .settings import AdapterInstance, Settings
+from .settings import AdapterInstance, Settings, SubscriptionLimits
 from .store import Subscription, make_store
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,9 @@ class SinkServices:
     """The alarm service (gateway.core.alarms.AlarmService): forwarders acknowledge an
     alarm when the upstream centre has taken it."""
     store: Any = None  # the Store: FHIR subscription sinks number events and read resources
+    outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
+    """Where the sink may connect to: every connection goes through it (docs/security.md)."""
+    limits: SubscriptionLimits = field(default_factory=SubscriptionLimits)
 
 
 @dataclass
@@ -70,6 +74,11 @@ class AdapterHostImpl:
     @property
     def tenant(self) -> str:
         return self.instance.tenant
+
+    @property
+    def outbound(self) -> OutboundPolicy:
+        """Where the adapter may connect to (a vendor cloud's API, ...)."""
+        return self.gateway.outbound
 
     @property
     def instance_id(self) -> str:
@@ -127,6 +136,8 @@ class Gateway:
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
+        # every outbound connection, sinks and adapters alike, is judged by this one policy
+        self.outbound = OutboundPolicy.from_settings(settings)
         self.metrics = Metrics()
         self.store = make_store(settings.database_target, synchronous=settings.db_synchronous)
         self.directory = DeviceDirectory()
@@ -241,8 +252,9 @@ class Gateway:
         )
         await self.rules.start()
 
-        for sub in self.store.subscriptions:
-            self._make_sink(sub)
+        for stored in self.store.subscriptions:
+            self._make_sink(stored)
+            self._check_destinations(stored, self.sinks[stored.id])
         for sub_id, sink in self.sinks.items():  # sinks with a life of their own (polls)
             start = getattr(sink, "start", None)
             if start is not None:
@@ -287,6 +299,10 @@ class Gateway:
         start = getattr(adapter, "start", None)
         if start is not None:
             await start(host)
+        listening = getattr(adapter, "listening", None)
+        for address, port in (listening() if callable(listening) else ()):
+            self.outbound.add_listener(address, port, f"the {inst.adapter} listener of "
+                                                      f"{inst.instance_id}")
         return adapter
 
     def mqtt_for(self, instance_id: str) -> MqttClient:
@@ -313,21 +329,62 @@ class Gateway:
         await client.connect()
         self._instance_mqtt[instance_id] = client
 
-    def _make_sink(self, sub: Subscription) -> None:
+    def _new_sink(self, sub: Subscription) -> Any:
         try:
             cls = self.plugins.sinks.get(sub.sink)
-            self.sinks[sub.id] = cls(
+            return cls(
                 sub.settings,
                 SinkServices(self.mqtt, self.clock, sub, self.settings.mqtt.northbound_prefix,
-                             store=self.store, alarms=self.alarms),
+                             store=self.store, alarms=self.alarms, outbound=self.outbound,
+                             limits=self.settings.subscription_limits),
             )
         except Exception as err:
             raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: {err}") \
                 from err
 
+    def _make_sink(self, sub: Subscription) -> None:
+        self.sinks[sub.id] = self._new_sink(sub)
+
+    def _check_destinations(self, sub: Subscription, sink: Any) -> None:
+        """At start: what the outbound policy can judge without DNS (the rest is judged
+        at each connection), so a configured metadata or private address stops the start."""
+        if not sub.enabled:
+            return
+        for host, port in _destinations(sink):
+            try:
+                self.outbound.check_host(host, port)
+            except OutboundRefused as err:
+                raise ConfigError(f"subscription {sub.id}: {err}") from err
+
     async def add_subscription(self, sub: Subscription) -> None:
+        """Create a subscription at run time (API, FHIR facade).
+
+        Checked before anything is stored: the sink's settings, the tenant's quota
+        (``subscription_limits.per_tenant``) and every destination the sink connects
+        to, resolved through DNS, against the outbound policy.
+
+        :raises ConfigError: the sink refuses its settings.
+        :raises SubscriptionLimitError: the tenant has no subscription left.
+        :raises OutboundRefused: a destination is refused.
+        """
+        limit = self.settings.subscription_limits.per_tenant
+        have = sum(1 for s in self.store.subscriptions if s.tenant == sub.tenant and s.enabled
+                   and s.id != sub.id)
+        if have >= limit:
+            raise SubscriptionLimitError(
+                f"tenant {sub.tenant} already has {have} subscription(s); the limit is {limit} "
+                "(subscription_limits.per_tenant)")
+        sink = self._new_sink(sub)
+        try:
+            for host, port in _destinations(sink):
+                await self.outbound.check_destination(host, port)
+        except OutboundRefused:
+            aclose = getattr(sink, "aclose", None)
+            if aclose is not None:
+                await aclose()
+            raise
         await self.store.put_subscription(sub)
-        self._make_sink(sub)
+        self.sinks[sub.id] = sink
         if self.outbox is not None:
             self.outbox.ensure(sub)
 
@@ -348,6 +405,10 @@ class Gateway:
         self._broker, self._mqtt = await start_mqtt(
             self.settings.mqtt, data_dir=self.settings.data_dir / "mqtt"
         )
+        port = getattr(self._broker, "port", None)  # an embedded broker on a port it chose
+        if isinstance(port, int) and port:
+            self.outbound.add_listener(getattr(self._broker, "host", None), port,
+                                       "Navet's MQTT broker")
 
     async def stop(self) -> None:
         """Stop intake first, then let rules and delivery finish what was accepted."""
@@ -404,3 +465,9 @@ class Gateway:
             await self._broker.stop()
         self.store.close()
         self.started = False
+
+
+def _destinations(sink: Any) -> list[tuple[str, int]]:
+    """The ``(host, port)`` pairs a sink connects to (its ``destinations()``), if it says."""
+    destinations = getattr(sink, "destinations", None)
+    return list(destinations()) if callable(destinations) else []

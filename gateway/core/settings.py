@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from gateway.errors import ConfigError
 
 from .routing import TenantRouting
+from .security.outbound.policy import OutboundSettings
 from .store import SQLITE_URL, is_postgres
 
 
@@ -117,6 +118,23 @@ class PrivacySettings(BaseModel):
         default=30, ge=0, description="Raw frames and dead letters are kept this long.")
 
 
+class SubscriptionLimits(BaseModel):
+    """Bounds on what API callers may create (docs/operators.md, "Subscription limits")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    per_tenant: int = Field(
+        default=50, ge=0, description="Subscriptions one tenant may have (webhooks, FHIR "
+        "Subscriptions, configured ones included); creating one more is refused with 409.")
+    websocket_backlog: int = Field(
+        default=500, ge=1, le=100_000, description="Notifications a FHIR websocket "
+        "Subscription keeps while no client is bound; past it the oldest is dropped "
+        "(counted; $events still has it).")
+    websocket_backlog_ttl_s: float = Field(
+        default=3600.0, gt=0, description="How long such a notification waits for a client "
+        "before it is dropped (counted as expired).")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAVET_", env_nested_delimiter="__", extra="forbid"
@@ -133,6 +151,10 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
+    outbound: OutboundSettings = Field(
+        default_factory=OutboundSettings, description="Where Navet may connect to: "
+        "loopback and private destinations only when allowed here (docs/security.md).")
+    subscription_limits: SubscriptionLimits = Field(default_factory=SubscriptionLimits)
     disabled_plugins: list[str] = Field(default_factory=list)
     adapters: list[AdapterInstance] = Field(default_factory=list)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)

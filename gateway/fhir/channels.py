@@ -12,6 +12,14 @@ is a SubscriptionStatus. Event notifications are numbered per subscription
 (``eventNumber``, persisted, the same number on every retry of one event), so a
 client sees gaps. ``heartbeatPeriod`` sends a heartbeat when nothing else was
 sent for that long (on the injected clock).
+
+A rest-hook connects through the gateway's outbound policy (the endpoint is
+resolved, every address checked, the connection made to a checked one), and a
+failure to connect reads the same whatever its cause, so a Subscription's
+status cannot be used to scan ports. A websocket Subscription nobody is bound
+to keeps at most ``subscription_limits.websocket_backlog`` notifications for
+at most ``websocket_backlog_ttl_s``; older ones are dropped and counted (the
+client catches up with ``$events``, which has every numbered notification).
 """
 
 from __future__ import annotations
@@ -21,13 +29,17 @@ import contextlib
 import json
 import logging
 import uuid
-from datetime import UTC, datetime
+from collections import deque
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import httpx
 
 from gateway.core.model import EventBase
-from gateway.errors import TransportError
+from gateway.core.security.outbound import OutboundPolicy, unreachable_message
+from gateway.core.settings import SubscriptionLimits
+from gateway.errors import OutboundRefused, TransportError
 
 from . import state
 from .bundles import FHIR_JSON
@@ -119,6 +131,9 @@ class FhirSink:
 
     async def send(self, bundle: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    async def send_heartbeat(self, bundle: dict[str, Any]) -> None:
+        await self.send(bundle)
 
     async def aclose(self) -> None:
         if self._task is not None:
@@ -220,7 +235,7 @@ class FhirSink:
                 return
             try:
                 await self.ready()
-                await self.send(await self.notification("heartbeat"))
+                await self.send_heartbeat(await self.notification("heartbeat"))
                 self.last_sent = self.clock.now()
                 continue
             except TransportError as err:
@@ -242,7 +257,24 @@ class FhirRestHookSink(FhirSink):
         for p in self.resource.get("parameter", []):
             self.headers[p["name"]] = p["value"]
         self.timeout = float(self.resource.get("timeout", 10))
-        self._client = httpx.AsyncClient(timeout=self.timeout)
+        self.outbound = OutboundPolicy.of(services)
+        self._client = self.outbound.http_client(timeout=self.timeout)
+
+    def destinations(self) -> list[tuple[str, int]]:
+        """The endpoint's host and port (checked at creation and at every connection)."""
+        parts = urlsplit(self.endpoint)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return [(parts.hostname or "", port)]
+
+    @property
+    def display_endpoint(self) -> str:
+        """The endpoint without query or fragment (they may hold tokens)."""
+        parts = urlsplit(self.endpoint)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}{parts.path or '/'}"
+
+    def describe(self) -> dict[str, Any]:
+        return {"channel": "rest-hook", "endpoint": self.display_endpoint}
 
     async def handshake(self) -> bool:
         """Send the R5 handshake; the subscription becomes active or error."""
@@ -261,17 +293,25 @@ class FhirRestHookSink(FhirSink):
             raise TransportError(f"FHIR subscription {self.fid} is off")
         if current != "active" and not await self.handshake():
             raise TransportError(f"FHIR subscription {self.fid}: handshake with "
-                                 f"{self.endpoint} failed")
+                                 f"{self.display_endpoint} failed")
 
     async def send(self, bundle: dict[str, Any]) -> None:
+        where = f"FHIR subscription {self.fid}: POST {self.display_endpoint}"
         try:
             response = await self._client.post(self.endpoint, json=bundle, headers=self.headers)
+        except OutboundRefused as err:
+            raise TransportError(f"{where}: {err}") from err
+        except httpx.TransportError as err:
+            # What the client reads back (status, reason) must not tell an open port from a
+            # closed one: one message for every cause; the cause goes to the log.
+            log.info("%s failed: %s: %s", where, type(err).__name__, err)
+            host, port = self.destinations()[0]
+            raise TransportError(f"{where}: {unreachable_message(f'{host}:{port}')}") from err
         except httpx.HTTPError as err:
-            raise TransportError(f"FHIR subscription {self.fid}: POST {self.endpoint} "
-                                 f"failed: {type(err).__name__}: {err}") from err
+            raise TransportError(f"{where} failed: {type(err).__name__}") from err
         if not 200 <= response.status_code < 300:
-            raise TransportError(f"FHIR subscription {self.fid}: {self.endpoint} answered "
-                                 f"{response.status_code}")
+            raise TransportError(f"FHIR subscription {self.fid}: {self.display_endpoint} "
+                                 f"answered {response.status_code}")
 
     async def aclose(self) -> None:
         await super().aclose()
@@ -286,28 +326,71 @@ class FhirWebSocketSink(FhirSink):
     def __init__(self, settings: dict[str, Any], services: Any) -> None:
         super().__init__(settings, services)
         self.sockets: set[Any] = set()  # objects with ``async send_text(str)``
+        limits = getattr(services, "limits", None)
+        limits = limits if isinstance(limits, SubscriptionLimits) else SubscriptionLimits()
+        self.backlog_max = limits.websocket_backlog
+        self.backlog_ttl = timedelta(seconds=limits.websocket_backlog_ttl_s)
+        # notifications waiting for a client: (when queued, JSON text), oldest first
+        self.backlog: deque[tuple[datetime, str]] = deque()
+        self.dropped = 0  # pushed out by newer ones (backlog full)
+        self.expired = 0  # waited longer than the backlog's time to live
+        self._lock = asyncio.Lock()  # attach's catch-up and new notifications keep their order
+
+    def describe(self) -> dict[str, Any]:
+        self._expire()
+        return {"channel": "websocket", "clients": len(self.sockets),
+                "backlog": len(self.backlog), "backlog_max": self.backlog_max,
+                "dropped": self.dropped, "expired": self.expired}
 
     async def attach(self, socket: Any) -> None:
-        """Bind a client: it gets the handshake, then every notification."""
-        await socket.send_text(json.dumps(await self.notification("handshake")))
-        self.sockets.add(socket)
+        """Bind a client: it gets the handshake, what waited for a client, then every
+        notification."""
+        async with self._lock:
+            await socket.send_text(json.dumps(await self.notification("handshake")))
+            self._expire()
+            while self.backlog:
+                _, text = self.backlog[0]
+                await socket.send_text(text)  # a failure here leaves the rest queued
+                self.backlog.popleft()
+            self.sockets.add(socket)
 
     def detach(self, socket: Any) -> None:
         self.sockets.discard(socket)
 
-    async def ready(self) -> None:
-        if not self.sockets:
-            raise TransportError(f"FHIR subscription {self.fid}: no websocket client is bound")
-
     async def send(self, bundle: dict[str, Any]) -> None:
+        """To every bound client; with none, into the bounded backlog (never an error, so
+        the outbox does not hold the events of a Subscription nobody listens to)."""
         text = json.dumps(bundle)
-        sent = 0
-        for socket in list(self.sockets):
-            try:
-                await socket.send_text(text)
-                sent += 1
-            except Exception as err:  # a closed socket: forget it
-                log.info("FHIR subscription %s: websocket client gone: %s", self.fid, err)
-                self.sockets.discard(socket)
-        if sent == 0:
-            raise TransportError(f"FHIR subscription {self.fid}: no websocket client took it")
+        async with self._lock:
+            sent = 0
+            for socket in list(self.sockets):
+                try:
+                    await socket.send_text(text)
+                    sent += 1
+                except Exception as err:  # a closed socket: forget it
+                    log.info("FHIR subscription %s: websocket client gone: %s", self.fid, err)
+                    self.sockets.discard(socket)
+            if sent == 0:
+                self._queue(text)
+
+    async def send_heartbeat(self, bundle: dict[str, Any]) -> None:
+        if not self.sockets:  # a heartbeat is for now or never: not queued
+            raise TransportError(f"FHIR subscription {self.fid}: no websocket client is bound")
+        await self.send(bundle)
+
+    def _queue(self, text: str) -> None:
+        self._expire()
+        if len(self.backlog) >= self.backlog_max:
+            self.backlog.popleft()
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % 1000 == 0:
+                log.warning("FHIR subscription %s: no websocket client bound and %d "
+                            "notification(s) waiting; dropped the oldest (%d so far; $events "
+                            "still has them)", self.fid, self.backlog_max, self.dropped)
+        self.backlog.append((self.clock.now(), text))
+
+    def _expire(self) -> None:
+        oldest = self.clock.now() - self.backlog_ttl
+        while self.backlog and self.backlog[0][0] <= oldest:
+            self.backlog.popleft()
+            self.expired += 1

@@ -1,8 +1,11 @@
 """Creating and reading R5 Subscriptions, and websocket binding tokens.
 
 ``create`` checks a client's Subscription against what Navet supports (a
-known topic, rest-hook or websocket, filters the topic offers), gives it an
-id, stores it as a Navet outbox subscription and, for rest-hook, sends the R5
+known topic, rest-hook or websocket, filters the topic offers) and a rest-hook
+endpoint against the outbound policy (resolved through DNS: a metadata,
+link-local, loopback or private address, or one of Navet's own ports, is
+refused unless the deployment allows it), gives it an id, stores it as a Navet
+outbox subscription within the tenant's quota and, for rest-hook, sends the R5
 handshake at once: the answer says ``active`` or ``error``. Each problem is
 reported by name; nothing is silently dropped.
 """
@@ -18,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from gateway.core.store import Subscription as CoreSubscription
+from gateway.errors import OutboundRefused
 
 from . import state
 from .checks import Issue, structural_issues, validate
@@ -85,6 +89,11 @@ class FhirSubscriptions:
             elif production and not endpoint.startswith("https://"):
                 issues.append(Issue("Subscription.endpoint", "production accepts only https "
                                                              "endpoints", "security"))
+            else:
+                try:  # what can be judged without DNS; create() resolves and checks again
+                    self.gw.outbound.check_url(endpoint)
+                except OutboundRefused as err:
+                    issues.append(Issue("Subscription.endpoint", str(err), "security"))
         for p in body.get("parameter", []):
             if not _HEADER.match(str(p.get("name"))) or "\n" in str(p.get("value")):
                 issues.append(Issue("Subscription.parameter", f"{p.get('name')!r} is not a "
@@ -126,13 +135,17 @@ class FhirSubscriptions:
                                               if k != "resourceType"}}
         resource.setdefault("content", "id-only")
         validate(resource)
-        await state.set_status(self.gw.store, fid, "requested" if kind == "rest-hook"
-                               else "active", None, tenant)
         core = CoreSubscription(
             CORE_PREFIX + fid, tenant, f"fhir-{kind}", topic.event_types,
             {"resource": resource, "topic": topic.id, "base": base},
         )
-        await self.gw.add_subscription(core)
+        try:  # quota (SubscriptionLimitError goes to the caller) and the endpoint, via DNS
+            await self.gw.add_subscription(core)
+        except OutboundRefused as err:
+            raise SubscriptionRefused([Issue("Subscription.endpoint", str(err),
+                                             "security")]) from err
+        await state.set_status(self.gw.store, fid, "requested" if kind == "rest-hook"
+                               else "active", None, tenant)
         sink = self.gw.sinks[core.id]
         if kind == "rest-hook":
             await sink.handshake()

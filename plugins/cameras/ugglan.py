@@ -34,6 +34,7 @@ from gateway import (
     Event,
     Manifest,
     NavetError,
+    OutboundPolicy,
     PayloadError,
     RawFrame,
     TransportError,
@@ -137,7 +138,11 @@ class UgglanAdapter(AdapterBase):
         self._host = host
         self._tenant = getattr(host, "tenant", "")
         self._instance = getattr(host, "instance_id", "") or UGGLAN
-        self._client = httpx.AsyncClient(
+        outbound = OutboundPolicy.of(host)
+        outbound.check_url(self.api_url)  # a refused api_url stops the start
+        # every call goes through the gateway's outbound policy (resolved and checked); a
+        # refusal at a call is a TransportError naming the address and the reason
+        self._client = outbound.http_client(
             timeout=self.config.timeout_s,
             headers={"authorization": f"Bearer {self.config.api_key}",
                      "user-agent": "navet-ugglan/0.1"},

@@ -32,7 +32,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 import defusedxml.ElementTree as safe_et  # type: ignore[import-untyped]  # no stubs
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway import SIA_CODE_FOR_KIND, SIA_RESTORE, Event, TransportError
+from gateway import SIA_CODE_FOR_KIND, SIA_RESTORE, Event, OutboundPolicy, TransportError
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,16 @@ class SosAccessSink:
     def __init__(self, settings: dict[str, Any], services: Any) -> None:
         self.config = SosAccessSettings.model_validate(settings)
         self.clock = services.clock
+        self.outbound = OutboundPolicy.of(services)  # every connection goes through it
         self._kinds: dict[str, str] = {}
         self._pinger: asyncio.Task[None] | None = None
         self.link_up: bool | None = None
         self.last_error: str | None = None
         self.sent = 0
+
+    def destinations(self) -> list[tuple[str, int]]:
+        """The receivers (checked by the outbound policy at creation and every connection)."""
+        return [(r.host, r.port) for r in self.config.receivers]
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -227,9 +232,8 @@ class SosAccessSink:
         context: ssl.SSLContext | None = None
         if self.config.tls:
             context = ssl.create_default_context(cafile=self.config.ca_file)
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(receiver.host, receiver.port, ssl=context),
-            self.config.timeout_s)
+        reader, writer = await self.outbound.open_connection(
+            receiver.host, receiver.port, ssl=context, timeout=self.config.timeout_s)
         try:
             writer.write(telegram)
             await writer.drain()

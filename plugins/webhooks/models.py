@@ -15,19 +15,37 @@ from pydantic import (
     model_validator,
 )
 
-from .const import LOOPBACK_HOSTS, MIN_SECRET_LENGTH, RESERVED_HEADERS
+from .const import (
+    LOOPBACK_HOSTS,
+    MAX_KEY_BYTES,
+    MIN_KEY_BYTES,
+    MIN_SECRET_LENGTH,
+    RESERVED_HEADERS,
+    WHSEC_PREFIX,
+)
+from .signing import secret_key
+
+GENERATE = ("python3 -c 'import base64, secrets; print(\"whsec_\" + "
+            "base64.b64encode(secrets.token_bytes(32)).decode())'")
 
 
 class WebhookSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     url: AnyHttpUrl = Field(description="Where events are POSTed. https, except to loopback.")
-    secret: SecretStr = Field(description="Current signing secret (at least 24 characters).")
+    secret: SecretStr = Field(
+        description="Current signing secret: 'whsec_' and the base64 of 24 to 64 random bytes "
+        "(Standard Webhooks), or an older free-form secret of at least 24 characters.")
     next_secret: SecretStr | None = Field(
         default=None,
         description="The secret being rotated in: while set, every request is signed with "
         "both, so the consumer can switch at any moment.",
     )
+    legacy_signature: bool = Field(
+        default=True, description="Also send the Navet-Signature header of contract 1.0 "
+        "beside the Standard Webhooks headers, for consumers that still verify it "
+        "(contracts/webhooks.md, section 2.2). Turn off once the consumer verifies "
+        "webhook-signature.")
     headers: dict[str, str] = Field(
         default_factory=dict,
         description="Extra request headers, e.g. an Authorization for the consumer's API "
@@ -66,10 +84,21 @@ class WebhookSettings(BaseModel):
     @field_validator("secret", "next_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+        if value is None:
+            return value
+        secret = value.get_secret_value()
+        if secret.startswith(WHSEC_PREFIX):
+            try:
+                key = secret_key(secret)
+            except ValueError as err:
+                raise ValueError(f"{err} (generate one with: {GENERATE})") from None
+            if not MIN_KEY_BYTES <= len(key) <= MAX_KEY_BYTES:
+                raise ValueError(f"a whsec_ secret must hold {MIN_KEY_BYTES} to {MAX_KEY_BYTES}"
+                                 f" bytes, this one holds {len(key)} (generate one with: "
+                                 f"{GENERATE})")
+        elif len(secret) < MIN_SECRET_LENGTH:
             raise ValueError(f"a signing secret must be at least {MIN_SECRET_LENGTH} characters"
-                             " (generate one with: python3 -c 'import secrets;"
-                             " print(secrets.token_urlsafe(32))')")
+                             f" (generate one with: {GENERATE})")
         return value
 
     @field_validator("headers")

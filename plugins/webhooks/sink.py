@@ -5,11 +5,18 @@ The outbox calls :meth:`WebhookSink.deliver` for one event at a time per lane
 in order. A 2xx answer is delivery; a network error, 408, 425, 429 or 5xx is
 retried with backoff (never sooner than ``Retry-After``); any other status is
 the consumer refusing the event, which becomes a dead letter at once.
+
+Every connection goes through the gateway's outbound policy
+(``services.outbound``): the URL's host is resolved, each address checked, and
+the connection made to a checked address. A failure to connect reads the same
+whatever its cause (refused, reset, timed out), so what the subscriptions API
+shows cannot be used to scan ports; the cause is in the gateway's log.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -20,7 +27,15 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import ValidationError
 
-from gateway import Clock, Event, TransportError, __version__, to_cloudevent
+from gateway import (
+    Clock,
+    Event,
+    OutboundPolicy,
+    OutboundRefused,
+    TransportError,
+    __version__,
+    to_cloudevent,
+)
 
 from .const import (
     CONTENT_TYPE,
@@ -31,7 +46,9 @@ from .const import (
     SUBSCRIPTION_HEADER,
 )
 from .models import WebhookSettings
-from .signing import signature_header
+from .signing import signature_header, standard_headers
+
+log = logging.getLogger(__name__)
 
 
 class WebhookSink:
@@ -48,6 +65,7 @@ class WebhookSink:
             )
             raise ValueError(f"webhook settings: {problems}") from None  # no secret in a trace
         self.clock: Clock = services.clock
+        self.outbound = OutboundPolicy.of(services)
         self.residents = frozenset(self.config.residents) if self.config.residents else None
         # The outbox reads its retry policy for this subscription from these.
         self.horizon: timedelta = self.config.horizon
@@ -69,6 +87,12 @@ class WebhookSink:
             "horizon_s": int(self.horizon.total_seconds()),
         }
 
+    def destinations(self) -> list[tuple[str, int]]:
+        """Where this sink connects: the URL's host and port (checked by the gateway when
+        the subscription is created, and again at every connection)."""
+        url = self.config.url
+        return [(url.host or "", url.port or (443 if url.scheme == "https" else 80))]
+
     def wants(self, event: Event) -> bool:
         return self.residents is None or event.resident in self.residents
 
@@ -81,10 +105,13 @@ class WebhookSink:
             **self.config.headers,
             "Content-Type": CONTENT_TYPE,
             "User-Agent": f"Navet/{__version__} webhooks",
-            SIGNATURE_HEADER: signature_header(raw, timestamp, self.config.secrets),
+            # the event id: the same on every attempt and replay, what consumers dedup on
+            **standard_headers(raw, event.id, timestamp, self.config.secrets),
             SUBSCRIPTION_HEADER: self.subscription,
             DELIVERY_HEADER: str(uuid.uuid4()),
         }
+        if self.config.legacy_signature:
+            headers[SIGNATURE_HEADER] = signature_header(raw, timestamp, self.config.secrets)
         return raw, headers
 
     async def deliver(self, event: Event) -> None:
@@ -95,12 +122,20 @@ class WebhookSink:
         try:
             response = await self._http().post(str(self.config.url), content=body,
                                                headers=headers)
-        except httpx.TimeoutException as err:
-            raise TransportError(f"{where}: no answer within {self.config.timeout_s:g} s "
-                                 f"for event {event.id}") from err
-        except httpx.HTTPError as err:
-            raise TransportError(f"{where}: {type(err).__name__}: {err or 'connection failed'}"
+        except OutboundRefused as err:
+            raise TransportError(f"{where}: {err}") from err
+        except httpx.TransportError as err:
+            log.info("%s: event %s not delivered: %s: %s", where, event.id,
+                     type(err).__name__, err)
+            if _certificate_refused(err):  # the operator must see this one to fix it
+                raise TransportError(f"{where}: the server's TLS certificate did not verify "
+                                     f"({err}) for event {event.id}") from err
+            # One message for refused, reset, timed out: an open port must not show.
+            raise TransportError(f"{where}: no answer (connection refused, reset or timed "
+                                 f"out; the gateway log has the cause) for event {event.id}"
                                  ) from err
+        except httpx.HTTPError as err:
+            raise TransportError(f"{where}: {type(err).__name__}: {err or 'failed'}") from err
         status = response.status_code
         if 200 <= status < 300:
             return
@@ -135,9 +170,8 @@ class WebhookSink:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:  # created on first use, inside the gateway's event loop
-            # trust_env: an outbound proxy from HTTPS_PROXY/NO_PROXY, as municipal networks need
-            self._client = httpx.AsyncClient(timeout=self.config.timeout_s, follow_redirects=False,
-                                             verify=self._verify)
+            self._client = self.outbound.http_client(timeout=self.config.timeout_s,
+                                                     verify=self._verify)
         return self._client
 
     def _tls(self) -> ssl.SSLContext | bool:
@@ -154,3 +188,16 @@ class WebhookSink:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+
+
+def _certificate_refused(err: BaseException) -> bool:
+    """True when a failure is the server's certificate not verifying."""
+    seen: BaseException | None = err
+    for _ in range(6):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLCertVerificationError) or \
+                "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

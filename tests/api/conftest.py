@@ -64,6 +64,7 @@ def api_settings(tmp_path: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
         mqtt={"mode": "memory"},
+        outbound={"allow_loopback": True},  # the FHIR rest-hook endpoints run on this machine
         adapters=[
             {"adapter": "zigbee2mqtt", "tenant": "vasteras"},
             {"adapter": "zigbee2mqtt", "tenant": "orebro",

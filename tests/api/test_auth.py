@@ -199,7 +199,9 @@ async def test_tokens_from_an_identity_provider_via_jwks(tmp_path: Path) -> None
     task = asyncio.create_task(srv.serve())
     while not srv.started:
         await asyncio.sleep(0.01)
-    settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, auth={
+    settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"},
+                        outbound={"allow_loopback": True},  # the identity provider runs here
+                        auth={
         "mode": "oidc", "jwks_url": f"http://127.0.0.1:{port}/jwks", "issuer": "https://idp",
         "audience": "navet", "algorithms": ["RS256"], "tenants_claim": "municipalities",
         "roles_claim": "navet_roles"},

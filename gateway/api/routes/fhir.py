@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.websockets import WebSocketDisconnect
 
+from gateway.errors import ConfigError, SubscriptionLimitError
 from gateway.fhir import RESOURCE_TYPES, FhirRepository, FhirValidationError
 from gateway.fhir.bundles import FHIR_JSON, message, operation_outcome, searchset
 from gateway.fhir.capability import capability_statement
@@ -32,6 +33,12 @@ from gateway.fhir.subscriptions import SubscriptionRefused, subscriptions_for
 from gateway.fhir.topics import TOPICS
 
 from ..deps import GatewayDep, TenantScope
+from ..security import principal_of
+
+# Who may create a Subscription that makes Navet connect somewhere (rest-hook): the tenant's
+# administrators. Operators may create websocket Subscriptions, which only answer clients.
+OUTSIDE_REACHING = frozenset({"rest-hook"})
+MAY_REACH_OUTSIDE = frozenset({"admin"})
 
 log = logging.getLogger(__name__)
 
@@ -133,11 +140,21 @@ async def create_subscription(request: Request, gateway: GatewayDep,
         body = json.loads(await request.body())
     except ValueError as err:
         raise HTTPException(400, f"the body is not JSON: {err}") from err
+    channel = body.get("channelType") if isinstance(body, dict) else None
+    code = channel.get("code") if isinstance(channel, dict) else None
+    if code in OUTSIDE_REACHING and not principal_of(request).has_any(MAY_REACH_OUTSIDE):
+        raise HTTPException(403, f"a {code} Subscription makes Navet connect to the endpoint "
+                                 "it names: only an admin may create one (operators may "
+                                 "create websocket Subscriptions)")
     manager = subscriptions_for(gateway)
     try:
         created = await manager.create(tenant.id, body, base_url(request))
     except SubscriptionRefused as err:
         return FhirResponse(operation_outcome(err.issues), status_code=422)
+    except SubscriptionLimitError as err:
+        return outcome(409, str(err), "too-costly")  # a limit of the deployment
+    except ConfigError as err:
+        return outcome(422, str(err), "processing")
     location = f"{base_url(request)}/Subscription/{created['id']}"
     return FhirResponse(created, status_code=201, headers={"Location": location})
 

@@ -1,4 +1,4 @@
-"""Subscriptions and their delivery: ``GET /api/v1/subscriptions`` and replay.
+"""Subscriptions and their delivery: ``GET /api/v1/subscriptions``, create, replay.
 
 A subscription is one consumer's feed (a webhook, an MQTT topic tree, a
 forwarder) through the durable outbox. The list shows each one's delivery
@@ -7,6 +7,11 @@ the last one was delivered and the last error. ``POST .../{id}/replay`` queues
 again every event Navet received since a point in time, with the same ids, so
 a consumer that lost data can rebuild it (and deduplicate on the id).
 
+``POST /api/v1/subscriptions`` (admins only) creates a webhook subscription at
+run time. Its URL is checked against the outbound policy through DNS before
+anything is stored (422 naming what was refused and why), within the tenant's
+quota (409).
+
 Secrets, extra headers and URL queries in a subscription's settings never
 leave the gateway: only what the sink's ``describe()`` returns is shown.
 """
@@ -14,18 +19,20 @@ leave the gateway: only what the sink's ``describe()`` returns is shown.
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gateway.core.gateway import Gateway
 from gateway.core.model import Actor as ModelActor
 from gateway.core.model import ActorKind
 from gateway.core.store import Subscription
+from gateway.errors import ConfigError, OutboundRefused, SubscriptionLimitError
 
-from ..deps import ActorDep, GatewayDep, TenantScope
+from ..deps import ActorDep, GatewayDep, TenantScope, resolve_types
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,25 @@ class SubscriptionView(BaseModel):
     )
 
 
+CREATABLE = ("webhook",)
+"""Sink kinds the API creates; FHIR Subscriptions are created through the FHIR facade,
+forwarders to alarm receiving centres in the gateway's configuration file."""
+
+
+class NewSubscription(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+        description="The subscription's id (sent as Navet-Subscription); default: generated.")
+    sink: str = Field(default="webhook", description=f"One of: {', '.join(CREATABLE)}.")
+    types: list[str] = Field(
+        default_factory=lambda: ["*"], min_length=1,
+        description="Event types or families ('alarm.') to deliver; '*' for all.")
+    settings: dict[str, Any] = Field(
+        description="The sink's settings (webhook: url, secret, ...; contracts/webhooks.md).")
+
+
 class Replay(BaseModel):
     subscription: str
     since: datetime
@@ -103,6 +129,45 @@ async def list_subscriptions(gateway: GatewayDep, tenant: TenantScope) -> list[S
     return await gateway.store.read(
         lambda conn: [_view(gateway, s) for s in sorted(subs, key=lambda s: s.id)]
     )
+
+
+@router.post("", response_model=SubscriptionView, status_code=status.HTTP_201_CREATED)
+async def create_subscription(
+    gateway: GatewayDep, tenant: TenantScope, actor: ActorDep, body: NewSubscription,
+    response: Response,
+) -> SubscriptionView:
+    """Create a webhook subscription for the tenant (administrators only).
+
+    The URL is resolved and every address checked against the outbound policy: cloud
+    metadata, link-local, Navet's own ports, and loopback or private addresses the
+    deployment does not allow are refused with 422 naming the address and the reason.
+    A tenant at its ``subscription_limits.per_tenant`` gets 409.
+    """
+    if body.sink not in CREATABLE:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"sink {body.sink!r} cannot be created over the API (only: "
+                            f"{', '.join(CREATABLE)}; FHIR Subscriptions: POST "
+                            "/fhir/r5/Subscription)")
+    for pattern in body.types:
+        if pattern != "*":
+            resolve_types([pattern])  # 422 naming an unknown type
+    sub_id = body.id or f"{body.sink}-{uuid.uuid4().hex[:12]}"
+    if any(s.id == sub_id for s in gateway.store.subscriptions):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"subscription {sub_id!r} exists")
+    sub = Subscription(sub_id, tenant.id, body.sink, tuple(body.types), dict(body.settings))
+    try:
+        await gateway.add_subscription(sub)
+    except OutboundRefused as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"settings.url: {err}") from None
+    except SubscriptionLimitError as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from None
+    except ConfigError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from None
+    log.info("subscription %s (%s) created by %s", sub.id, sub.sink, actor.id,
+             extra={"subscription": sub.id, "tenant": tenant.id})
+    response.headers["Location"] = f"/api/v1/subscriptions/{sub.id}?tenant={tenant.id}"
+    return await gateway.store.read(lambda conn: _view(gateway, sub))
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionView)

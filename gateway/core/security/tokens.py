@@ -34,7 +34,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from gateway.errors import NavetError
+from gateway.errors import NavetError, OutboundRefused
+
+from .outbound import OutboundPolicy
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +155,7 @@ class TokenVerifier:
     def __init__(self, *, issuer: str, audience: str, keys: LocalKeys | None = None,
                  jwks_url: str | None = None, tenants_claim: str = "navet_tenants",
                  roles_claim: str = "navet_roles", algorithms: tuple[str, ...] = ("EdDSA",),
-                 jwks_refresh_s: float = 300.0) -> None:
+                 jwks_refresh_s: float = 300.0, outbound: OutboundPolicy | None = None) -> None:
         if (keys is None) == (jwks_url is None):
             raise ValueError("a verifier needs exactly one of local keys or a JWKS URL")
         self.issuer, self.audience = issuer, audience
@@ -162,6 +164,8 @@ class TokenVerifier:
         self.tenants_claim, self.roles_claim = tenants_claim, roles_claim
         self.algorithms = list(algorithms)
         self.jwks_refresh_s = jwks_refresh_s
+        # the JWKS is fetched through the outbound policy like every other connection
+        self.outbound = outbound or OutboundPolicy()
         self._jwks: dict[str, Any] = {}
         self._jwks_at = 0.0
         self._local: dict[str, Ed25519PublicKey] = {}
@@ -187,12 +191,16 @@ class TokenVerifier:
 
         assert self.jwks_url is not None
         try:
-            async with httpx.AsyncClient(timeout=5.0) as client:
+            async with self.outbound.http_client(timeout=5.0) as client:
                 resp = await client.get(self.jwks_url)
                 resp.raise_for_status()
                 body = resp.json()
-        except (httpx.HTTPError, ValueError) as err:
-            raise AuthError(f"cannot read the identity provider's keys: {err}") from err
+        except (httpx.HTTPError, ValueError, OutboundRefused) as err:
+            # the caller of the API gets no detail of Navet's network; the log has it
+            log.error("cannot read the identity provider's keys at %s: %s: %s",
+                      self.jwks_url, type(err).__name__, err)
+            raise AuthError("cannot read the identity provider's keys (the gateway log has "
+                            "the cause)") from err
         keys: dict[str, Any] = {}
         for jwk in body.get("keys", []):
             try:

@@ -67,6 +67,10 @@ class Dc09Adapter(AdapterBase):
     def udp_address(self) -> tuple[str, int] | None:
         return self.receiver.udp_address if self.receiver else None
 
+    def listening(self) -> list[tuple[str, int]]:
+        """The receiver's sockets: the outbound policy never sends anything to them."""
+        return [a for a in (self.tcp_address, self.udp_address) if a is not None]
+
     def decode(self, frame: RawFrame) -> list[Event]:
         msg_frame = parse_frame(frame.payload)
         number = msg_frame.account

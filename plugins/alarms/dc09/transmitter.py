@@ -35,7 +35,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from gateway import SIA_CODE_FOR_KIND, SIA_RESTORE, Event, TransportError
+from gateway import SIA_CODE_FOR_KIND, SIA_RESTORE, Event, OutboundPolicy, TransportError
 
 from .crypto import KEY_SIZES, seal, unseal
 from .frame import Dc09Error, clear_content, encode_frame, parse_frame, parse_timestamp
@@ -101,9 +101,10 @@ class Dc09ForwardSettings(BaseModel):
 class _Link:
     """One connection to one receiver; one exchange at a time."""
 
-    def __init__(self, receiver: Receiver, transport: str) -> None:
+    def __init__(self, receiver: Receiver, transport: str, outbound: OutboundPolicy) -> None:
         self.receiver = receiver
         self.transport = transport
+        self.outbound = outbound  # every connection goes through the gateway's policy
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._udp: asyncio.DatagramTransport | None = None
@@ -118,8 +119,8 @@ class _Link:
         if self.transport == "udp":
             return await self._udp_exchange(frame, timeout)
         if self._writer is None or self._writer.is_closing():
-            self._reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.receiver.host, self.receiver.port), timeout)
+            self._reader, self._writer = await self.outbound.open_connection(
+                self.receiver.host, self.receiver.port, timeout=timeout)
         assert self._reader is not None and self._writer is not None
         try:
             self._writer.write(frame)
@@ -133,15 +134,14 @@ class _Link:
 
     async def _udp_exchange(self, frame: bytes, timeout: float) -> bytes:
         if self._udp is None:
-            loop = asyncio.get_running_loop()
             queue = self._answers
 
             class _Proto(asyncio.DatagramProtocol):
                 def datagram_received(self, data: bytes, addr: Any) -> None:
                     queue.put_nowait(data)
 
-            self._udp, _ = await loop.create_datagram_endpoint(
-                _Proto, remote_addr=(self.receiver.host, self.receiver.port))
+            self._udp, _ = await self.outbound.datagram_endpoint(
+                _Proto, self.receiver.host, self.receiver.port, timeout=timeout)
         while not self._answers.empty():  # late answers to an earlier try
             self._answers.get_nowait()
         self._udp.sendto(frame)
@@ -169,7 +169,9 @@ class Dc09ForwardSink:
         self.clock = services.clock
         subscription = getattr(services, "subscription", None)
         self.name = getattr(subscription, "id", "dc09")
-        self.links = [_Link(r, self.config.transport) for r in self.config.receivers]
+        self.outbound = OutboundPolicy.of(services)
+        self.links = [_Link(r, self.config.transport, self.outbound)
+                      for r in self.config.receivers]
         self.offset = timedelta(0)  # receiver time - our time, learnt from NAKs
         self._seq = itertools.cycle(range(1, 10000))
         self._lock = asyncio.Lock()  # one message in flight: answers match by order
@@ -179,6 +181,10 @@ class Dc09ForwardSink:
         self.last_ack: datetime | None = None
         self.last_error: str | None = None
         self.sent = 0
+
+    def destinations(self) -> list[tuple[str, int]]:
+        """The receivers (checked by the outbound policy at creation and every connection)."""
+        return [(r.host, r.port) for r in self.config.receivers]
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -53,6 +53,12 @@ class ScaipAdapter(AdapterBase):
         """The ports actually listened on, per transport (useful with port 0)."""
         return dict(self.ua.listener.ports) if self.ua is not None else {}
 
+    def listening(self) -> list[tuple[str, int]]:
+        """The SIP listener's sockets: the outbound policy never sends anything to them."""
+        if self.ua is None:
+            return []
+        return [(self.ua.listener.host, port) for port in self.ua.listener.ports.values()]
+
     async def start(self, host: AdapterHost) -> None:
         self.ua = ScaipUserAgent(self.config, host, getattr(host, "tenant", ""),
                                  getattr(host, "instance_id", ""))

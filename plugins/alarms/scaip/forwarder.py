@@ -43,7 +43,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway import Actor, Clock, Event, SystemClock, TransportError
+from gateway import Actor, Clock, Event, OutboundPolicy, SystemClock, TransportError
 
 from . import sip
 from .const import CONTENT_TYPE, MAX_SIP_BYTES, SNU_HOLD, SNU_OK
@@ -119,9 +119,10 @@ class _CallLeg:
 class _SipClient:
     """Just enough of a SIP UA client: requests with digest retry, <mrs> MESSAGEs in."""
 
-    def __init__(self, cfg: ScaipForwardSettings, clock: Clock | None = None,
-                 timers: Timers | None = None) -> None:
+    def __init__(self, cfg: ScaipForwardSettings, outbound: OutboundPolicy,
+                 clock: Clock | None = None, timers: Timers | None = None) -> None:
         self.cfg = cfg
+        self.outbound = outbound  # every connection goes through the gateway's policy
         self.clock: Clock = clock or SystemClock()
         self.timers = timers or Timers()
         self.domain = cfg.domain or cfg.host
@@ -139,7 +140,6 @@ class _SipClient:
     async def connect(self) -> None:
         if self._udp is not None or (self._writer is not None and not self._writer.is_closing()):
             return
-        loop = asyncio.get_running_loop()
         if self.cfg.transport == "udp":
             client = self
 
@@ -147,13 +147,13 @@ class _SipClient:
                 def datagram_received(self, data: bytes, addr: Any) -> None:
                     client._received(data)
 
-            self._udp, _ = await loop.create_datagram_endpoint(
-                _Proto, local_addr=(self.cfg.local_host, 0),
-                remote_addr=(self.cfg.host, self.cfg.port))
+            self._udp, _ = await self.outbound.datagram_endpoint(
+                _Proto, self.cfg.host, self.cfg.port, local_host=self.cfg.local_host,
+                timeout=self.cfg.timeout_s)
             self.local = self._udp.get_extra_info("sockname")[:2]
         else:
-            reader, self._writer = await asyncio.wait_for(
-                asyncio.open_connection(self.cfg.host, self.cfg.port), self.cfg.timeout_s)
+            reader, self._writer = await self.outbound.open_connection(
+                self.cfg.host, self.cfg.port, timeout=self.cfg.timeout_s)
             self.local = self._writer.get_extra_info("sockname")[:2]
             self._reader_task = asyncio.create_task(self._read_tcp(reader))
 
@@ -315,13 +315,18 @@ class ScaipForwardSink:
         self.config = ScaipForwardSettings.model_validate(settings)
         self.clock = services.clock
         self.alarms = getattr(services, "alarms", None)
-        self.client = _SipClient(self.config, self.clock)
+        self.client = _SipClient(self.config, OutboundPolicy.of(services), self.clock)
         self._registered = False
         self._holding: dict[str, asyncio.Task[None]] = {}
         self._kinds: dict[str, tuple[int, int | None]] = {}
         self.taken: list[str] = []  # alarms the centre took (snu=0), for status and tests
         self.given_up: list[str] = []
         self.last_error: str | None = None
+
+    def destinations(self) -> list[tuple[str, int]]:
+        """The upstream receiver (checked by the outbound policy at creation and every
+        connection)."""
+        return [(self.config.host, self.config.port)]
 
     def status(self) -> dict[str, Any]:
         return {"holding": sorted(self._holding), "taken": len(self.taken),

@@ -44,6 +44,8 @@ from gateway import (
     DeviceKind,
     Event,
     Manifest,
+    OutboundPolicy,
+    OutboundRefused,
     PayloadError,
     RawFrame,
     TransportError,
@@ -111,7 +113,10 @@ class PortvaktAdapter(AdapterBase):
         self._host = host
         self._tenant = getattr(host, "tenant", "")
         self._instance = getattr(host, "instance_id", "")
-        self._http = httpx.AsyncClient(
+        outbound = OutboundPolicy.of(host)
+        outbound.check_url(str(self.config.api_url))  # a refused api_url stops the start
+        # every call goes through the gateway's outbound policy (resolved and checked)
+        self._http = outbound.http_client(
             base_url=str(self.config.api_url).rstrip("/"),
             headers={"Authorization": f"Bearer {self.config.api_key}",
                      "Accept": "application/json", "User-Agent": "navet-portvakt/0.1"},
@@ -257,6 +262,8 @@ class PortvaktAdapter(AdapterBase):
             raise _Unavailable("adapter not started")
         try:
             resp = await self._http.request(method, path, **kwargs)
+        except OutboundRefused as err:  # DNS changed to an address the policy refuses
+            raise _Unavailable(f"{method} {path}: {err}") from err
         except httpx.HTTPError as err:
             raise _Unavailable(f"{method} {path}: {type(err).__name__}: {err}") from err
         if resp.status_code in RETRYABLE:

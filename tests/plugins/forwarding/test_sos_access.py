@@ -18,7 +18,7 @@ import pytest
 
 from gateway import SystemClock, TransportError, make_event
 from plugins.forwarding.sos_access import SosAccessSink, wgs84_pos
-from tests.services import free_port
+from tests.services import free_port, loopback_outbound
 
 schemas = pytest.importorskip("sos_access.schemas", reason="pip install sos-access")
 
@@ -85,7 +85,7 @@ def _sink(*ports: int, **more: Any) -> SosAccessSink:
         "receivers": [{"host": "127.0.0.1", "port": p} for p in ports],
         "authentication": AUTH, "receiver": "SOS-TEST", "transmitter_type": "NAVET",
         "transmitter_code": "NV000001", "transmitter_codes": {"r-1001": "NV001001"},
-        "timeout_s": 3, **more}, SimpleNamespace(clock=SystemClock()))
+        "timeout_s": 3, **more}, SimpleNamespace(clock=SystemClock(), outbound=loopback_outbound()))
 
 
 def _event(etype: str = "alarm.raised", kind: str = "fall", **more: Any) -> Any:

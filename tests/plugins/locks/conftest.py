@@ -94,6 +94,7 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     care.write_text(json.dumps(CARE), encoding="utf-8")
     settings = Settings(
         data_dir=tmp_path, mqtt={"mode": "memory"}, care_config=[care],
+        outbound={"allow_loopback": True},  # the simulated Portvakt cloud runs on this machine
         adapters=[
             {"adapter": "portvakt", "tenant": TENANT, "settings": {
                 "api_url": cloud.url, "api_key": API_KEY, "webhook_secret": SECRET,

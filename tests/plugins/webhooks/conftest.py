@@ -237,11 +237,19 @@ def sub_types(request: pytest.FixtureRequest) -> list[str]:
 
 
 @pytest.fixture
+def clock_start() -> datetime:
+    """Where the rig's fake clock starts; a module overrides it to verify signatures with a
+    library that checks timestamps against the real clock."""
+    return T0
+
+
+@pytest.fixture
 async def rig(tmp_path: Path, consumer: Consumer, webhook_settings: dict[str, Any],
-              sub_types: list[str]) -> AsyncIterator[Rig]:
-    clock = FakeClock(T0)
+              sub_types: list[str], clock_start: datetime) -> AsyncIterator[Rig]:
+    clock = FakeClock(clock_start)
     settings = Settings(
         data_dir=tmp_path, mqtt={"mode": "memory"},
+        outbound={"allow_loopback": True},  # the consumer runs on this machine
         subscriptions=[{"id": SUB, "tenant": TENANT, "sink": "webhook", "types": sub_types,
                         "settings": webhook_settings}],
     )

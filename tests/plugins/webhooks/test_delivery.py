@@ -194,7 +194,8 @@ async def test_only_the_selected_types_and_residents_are_sent(rig: Rig) -> None:
 async def test_the_running_gateway_delivers_on_its_own(tmp_path: Path, consumer: Consumer) -> None:
     """No hand-driven outbox: the gateway's own worker finds the events and posts them."""
     clock = FakeClock(T0)
-    gw = Gateway(Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, subscriptions=[
+    gw = Gateway(Settings(data_dir=tmp_path, mqtt={"mode": "memory"},
+                          outbound={"allow_loopback": True}, subscriptions=[
         {"id": SUB, "tenant": TENANT, "sink": "webhook", "types": ["alarm."],
          "settings": {"url": consumer.url, "secret": SECRET}}]),
         clock=clock, mqtt=MemoryBroker().client("navet"), rules=[])

@@ -96,7 +96,8 @@ async def test_bad_settings_are_refused_at_start_naming_the_problem_but_not_the_
     from gateway.core.settings import Settings
     from gateway.transports.memory import MemoryBroker
 
-    gw = Gateway(Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, subscriptions=[
+    gw = Gateway(Settings(data_dir=tmp_path, mqtt={"mode": "memory"},
+                          outbound={"allow_loopback": True}, subscriptions=[
         {"id": "bad", "tenant": "vasteras", "sink": "webhook", "settings": settings}]),
         clock=FakeClock(), mqtt=MemoryBroker().client("navet"), rules=[])
     with pytest.raises(ConfigError) as caught:

@@ -40,7 +40,8 @@ async def tls_consumer(pki: Pki) -> AsyncIterator[Consumer]:
 
 async def start(tmp_path: Path, consumer: Consumer, **tls: Any) -> Rig:
     clock = FakeClock(T0)
-    gw = Gateway(Settings(data_dir=tmp_path / "gw", mqtt={"mode": "memory"}, subscriptions=[
+    gw = Gateway(Settings(data_dir=tmp_path / "gw", mqtt={"mode": "memory"},
+                          outbound={"allow_loopback": True}, subscriptions=[
         {"id": SUB, "tenant": TENANT, "sink": "webhook",
          "settings": {"url": consumer.url, "secret": SECRET, **tls}}]),
         clock=clock, mqtt=MemoryBroker().client("navet"), rules=[])

@@ -23,6 +23,7 @@ from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from plugins.alarms.scaip.forwarder import ScaipForwardSink, mrq_ref
 from simulators.scaip import ScaipUnit
+from tests.services import loopback_outbound
 
 from .test_receiver import wait_for
 
@@ -54,6 +55,7 @@ async def navet(request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
     transport = request.param
     settings = Settings(
         data_dir=tmp_path / "navet", mqtt={"mode": "memory"},
+        outbound={"allow_loopback": True},  # the upstream centre runs on this machine
         adapters=[{"adapter": "scaip", "tenant": "vasteras", "settings": {
             "host": "127.0.0.1", "port": 0, "units": {"unit7": {"password": "s3cret"}}}}],
         subscriptions=[{"id": "to-centre", "tenant": "vasteras", "sink": "scaip",
@@ -146,7 +148,7 @@ async def test_wrong_upstream_password_keeps_the_alarm_in_the_outbox(
     sink = ScaipForwardSink({"host": "127.0.0.1",
                              "port": _port(centre, "scaip-larmcentral", "udp"),
                              "user": "navet", "password": "wrong", "timeout_s": 2},
-                            SimpleNamespace(clock=clock, alarms=None))
+                            SimpleNamespace(clock=clock, alarms=None, outbound=loopback_outbound()))
     event = make_event("alarm.raised", tenant="vasteras", time=clock.now(),
                        source={"adapter": "scaip", "protocol": "scaip", "ref": "x"},
                        alarm="scaip:unit7:1", data={"kind": "personal_button"})
@@ -176,7 +178,8 @@ async def test_centre_that_never_takes_the_alarm_gets_re_and_navet_keeps_it_open
                              "port": _port(centre, "scaip-larmcentral", "udp"),
                              "user": "navet", "password": "upstream-secret",
                              "hold_interval_s": 10, "hold_max_s": 30},
-                            SimpleNamespace(clock=clock, alarms=Alarms()))
+                            SimpleNamespace(clock=clock, alarms=Alarms(),
+                                            outbound=loopback_outbound()))
     alarm = "scaip:unit7:77"
     event = make_event("alarm.raised", tenant="vasteras", time=clock.now(),
                        source={"adapter": "scaip", "protocol": "scaip", "ref": "77"},

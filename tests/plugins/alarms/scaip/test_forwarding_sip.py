@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from gateway import FakeClock, TransportError, make_event
+from gateway import FakeClock, OutboundPolicy, TransportError, make_event
+from gateway.core.security.outbound.policy import OutboundSettings
 from plugins.alarms.scaip import sip
 from plugins.alarms.scaip.forwarder import ScaipForwardSink
 
@@ -61,6 +62,9 @@ class Centre(asyncio.DatagramProtocol):
         return int(self.transport.get_extra_info("sockname")[1])
 
 
+LOOPBACK = OutboundPolicy(OutboundSettings(allow_loopback=True))  # the centre runs here
+
+
 @pytest.fixture
 async def centre(request: pytest.FixtureRequest) -> AsyncIterator[Centre]:
     _, proto = await asyncio.get_running_loop().create_datagram_endpoint(
@@ -73,7 +77,7 @@ async def centre(request: pytest.FixtureRequest) -> AsyncIterator[Centre]:
 def _sink(centre: Centre, clock: FakeClock, **more: Any) -> ScaipForwardSink:
     return ScaipForwardSink({"host": "127.0.0.1", "port": centre.port, "user": "navet",
                              "password": "pw", "registers": False, **more},
-                            SimpleNamespace(clock=clock, alarms=None))
+                            SimpleNamespace(clock=clock, alarms=None, outbound=LOOPBACK))
 
 
 def _raised(clock: FakeClock, alarm: str) -> Any:

@@ -15,7 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from gateway import FakeClock, make_event
+from gateway import FakeClock, OutboundPolicy, make_event
+from gateway.core.security.outbound.policy import OutboundSettings
 from plugins.alarms.scaip.forwarder import ScaipForwardSink
 from tests.services import free_port
 
@@ -31,7 +32,8 @@ async def test_two_alarms_in_a_row_are_both_answered_by_sipp_as_the_centre(
                               "-t", mode, "-p", str(port), calls=2)
     sink = ScaipForwardSink({"host": "127.0.0.1", "port": port, "transport": transport,
                              "user": "navet", "registers": False, "cid": "4711"},
-                            SimpleNamespace(clock=clock, alarms=None))
+                            SimpleNamespace(clock=clock, alarms=None, outbound=OutboundPolicy(
+                                OutboundSettings(allow_loopback=True))))
     alarms = ["scaip:unit7:101", "scaip:unit7:102"]
     try:
         await asyncio.sleep(0.5)  # SIPp has no ready signal; UDP is retransmitted anyway
