@@ -57,7 +57,7 @@ async def apply_care_config(
     cipher: PiiCipher | None = None, *, principal: Principal | None = None,
 ) -> Applied:
     """Apply ``config`` to what is stored: merge, and replace the lists a tenant names in
-    ``replace`` (see :mod:`gateway.core.care_merge`). All or nothing, in one transaction.
+    ``replace`` (see :mod:`gateway.core.care.merge`). All or nothing, in one transaction.
 
     ``principal`` is who asks (an API caller). Every tenant the document names, and every
     tenant that one of its devices is stored under now (a device id is global), must be
@@ -119,8 +119,6 @@ def _plan_tenant(conn: DbConnection, plan: _Plan, given: Tenant,
     tid = given.id
     stored = stored_tenant(conn, tid, Device.model_fields)
     patch = given.model_dump(mode="json", exclude_unset=True, exclude={"replace"})
-    if stored is None and "name" not in patch:
-        raise ConfigError(f"tenant {tid} is new: give its name")
     merged_doc = merge_tenant(stored.doc if stored else None, patch, given.replace)
     try:
         merged = Tenant.model_validate(merged_doc)

@@ -302,7 +302,7 @@ class LockSettings(_Model):
 
 ListName = Literal["residents", "devices", "plans", "staff", "consents", "supervision",
                    "relatives", "geofences", "passive"]
-"""The lists of a tenant (gateway/core/care_merge.py says what identifies an item in each)."""
+"""The lists of a tenant (gateway/core/care/merge.py says what identifies an item in each)."""
 
 
 class Tenant(_Model):
