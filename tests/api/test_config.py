@@ -191,3 +191,18 @@ async def test_a_tenant_or_an_item_given_twice_is_refused(client: httpx.AsyncCli
     r = await client.post("/api/v1/config", json=_vasteras(staff=[{"id": "s-1"},
                                                                    {"id": "s-1"}]))
     assert r.status_code == 422 and "s-1" in r.json()["detail"]
+
+
+async def test_a_role_derived_from_the_address_never_overwrites_one_that_was_given(
+    client: httpx.AsyncClient, gw: Gateway
+) -> None:
+    seat = {"adapter": "zigbee2mqtt", "address": "seat", "kind": "passive_sensor",
+            "resident": "r-1"}
+    r = await client.post("/api/v1/config", json=_vasteras(devices=[{**seat, "role": "chair"}]))
+    assert r.status_code == 200, r.text
+    # the same device again without a role ("seat" suggests none): the given role stays
+    r = await client.post("/api/v1/config", json=_vasteras(devices=[{**seat, "heartbeat_s": 60}]))
+    assert r.status_code == 200, r.text
+    entry = gw.directory.get("zigbee2mqtt:seat")
+    assert entry is not None and entry.extra["role"] == "chair"
+    assert (entry.heartbeat_s, entry.resident) == (60, "r-1")

@@ -82,7 +82,10 @@ class Device(_Model):
     @model_validator(mode="after")
     def _default_role(self) -> Device:
         if self.role is None:
+            given = "role" in self.model_fields_set
             self.role = role_from_address(self.address)  # type: ignore[assignment]  # checked
+            if not given:  # derived, not written by the author: a merge must keep the stored
+                self.__pydantic_fields_set__.discard("role")  # role rather than take this
         return self
 
     @property
