@@ -112,9 +112,9 @@ def resolve_types(include: Sequence[str], exclude: Sequence[str] = ()) -> list[s
 class Actor:
     """Who makes a request: a staff or operator id within the request's tenant.
 
-    Until bearer tokens arrive (issue: identities) it is read from the
-    ``X-Navet-Actor`` header; then it will come from the token's subject, and
-    no router changes. Policies always decide on this id, never on the body.
+    With authentication it is the token's subject; with ``auth.mode: off``
+    (development) it is read from the ``X-Navet-Actor`` header. Policies always
+    decide on this id, never on the body.
     """
 
     id: str
