@@ -8,6 +8,7 @@ Serve with ``uvicorn --factory gateway.api.app:create_app``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -37,7 +38,9 @@ from .routes import (
     ws,
 )
 from .routes import audit as audit_routes
-from .security import authenticate, build_verifier
+from .security import authenticate, build_verifier, open_api_warning
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 Navet is a vendor-neutral integration gateway for welfare technology.
@@ -51,7 +54,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        gw = gateway if gateway is not None else Gateway(settings or Settings())
+        if app.state.open_api_warning:  # on every start, not once: it must not be missed
+            log.warning("%s", app.state.open_api_warning)
+        gw = gateway if gateway is not None else Gateway(chosen)
         await gw.start()
         collector = health.StoreCollector(gw.store)
         gw.metrics.registry.register(collector)
@@ -69,8 +74,9 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         dependencies=[Depends(authenticate)],  # who may call what: gateway/api/security.py
     )
     app.state.gateway = None
-    app.state.verifier = build_verifier(
-        gateway.settings if gateway is not None else settings or Settings())
+    chosen = gateway.settings if gateway is not None else settings or Settings()
+    app.state.verifier = build_verifier(chosen)
+    app.state.open_api_warning = open_api_warning(chosen)  # None unless auth.mode is off
     for module in (health, events, stream, directory, reports, config, ingress, live_view):
         app.include_router(module.router)
     app.include_router(subscriptions.router)

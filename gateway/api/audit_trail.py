@@ -75,9 +75,11 @@ class AuditTrail:
         headers = dict(scope.get("headers") or [])
         query = parse_qs((scope.get("query_string") or b"").decode("latin-1"))
         named = query.get("tenant")
-        # a call without ?tenant= (configuration) is recorded in each of the token's tenants
-        tenants = [named[0][:64]] if named else \
-            sorted(getattr(principal, "tenants", ()) or ()) or ["-"]
+        changed = state.get("audit_tenants")  # set by a route whose body names its tenants
+        # otherwise a call without ?tenant= (a refused configuration) is recorded in each of
+        # the token's tenants, never in a tenant only the request body names
+        tenants = [named[-1][:64]] if named else [str(t)[:64] for t in changed] if changed \
+            else sorted(getattr(principal, "tenants", ()) or ()) or ["-"]
         actor = _actor(principal, headers)
         token = getattr(principal, "token_id", None)
         resident = (state.get("path_params") or {}).get("resident")

@@ -1,8 +1,12 @@
 """Request dependencies shared by every router: the running gateway and the tenant scope.
 
-Tenant resolution lives in exactly one place, :func:`tenant_scope`. Today it
-reads the required ``tenant`` query parameter; when bearer tokens arrive it
-will read the tenant (and roles) from the token instead, and no router changes.
+Tenant resolution lives in exactly one place, :func:`tenant_scope`: the required
+``tenant`` query parameter, which must be one of the caller's token's tenants.
+:func:`gateway.api.security.authenticate` checks the same parameter before any
+route runs; the scope checks it again, on the value the route actually uses, so
+no route that takes a :data:`TenantScope` can act for another tenant whatever
+the query string looks like. A route whose tenants come from the body (the care
+configuration) checks each of them itself, through the core.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from fastapi import Depends, Header, HTTPException, Query, Request, status
 
 from gateway.core.gateway import Gateway
 from gateway.core.model import CATALOGUE
+
+from .security import DEVELOPMENT, principal_of
 
 
 def get_gateway(request: Request) -> Gateway:
@@ -53,10 +59,15 @@ class Tenant:
 
 async def tenant_scope(
     gateway: GatewayDep,
+    request: Request,
     tenant: Annotated[
-        str, Query(description="Tenant (municipality) whose data to read.", examples=["vasteras"])
+        str, Query(description="Tenant (municipality) whose data to read or change.",
+                   examples=["vasteras"])
     ],
 ) -> Tenant:
+    if not principal_of(request).may_see(tenant):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"the token is not valid for tenant {tenant!r}")
     tenants = await gateway.store.read(lambda conn: known_tenants(gateway))
     if tenant not in tenants:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown tenant {tenant!r}")
@@ -101,9 +112,9 @@ def resolve_types(include: Sequence[str], exclude: Sequence[str] = ()) -> list[s
 class Actor:
     """Who makes a request: a staff or operator id within the request's tenant.
 
-    Until bearer tokens arrive (issue: identities) it is read from the
-    ``X-Navet-Actor`` header; then it will come from the token's subject, and
-    no router changes. Policies always decide on this id, never on the body.
+    With authentication it is the token's subject; with ``auth.mode: off``
+    (development) it is read from the ``X-Navet-Actor`` header. Policies always
+    decide on this id, never on the body.
     """
 
     id: str
@@ -120,8 +131,6 @@ async def current_actor(
                max_length=64),
     ] = None,
 ) -> Actor:
-    from .security import DEVELOPMENT, principal_of
-
     principal = principal_of(request)
     if principal is not DEVELOPMENT:  # authenticated: who calls is the token's subject
         return Actor(principal.subject, tenant.id)

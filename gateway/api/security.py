@@ -106,6 +106,22 @@ def roles_for(method: str, path: str) -> frozenset[str] | None:
     return ADMIN_ONLY
 
 
+def open_api_warning(settings: Settings) -> str | None:
+    """What to tell whoever may see it while the API is open (``auth.mode: off``), else None.
+
+    ``off`` is the development default, so a gateway can run open without anyone having
+    chosen it: the start log, ``/healthz``, ``/readyz`` and the live view all say so.
+    """
+    if settings.auth.mode != "off":
+        return None
+    where = f"http://{settings.http.host}:{settings.http.port}"
+    return (f"the API is open: auth.mode is off, so anyone who can reach {where} may read "
+            "every tenant's data and change its configuration, alarms and doors. This is for "
+            "development only. Turn authentication on with 'auth: {mode: local}' in the "
+            "settings file (or NAVET_AUTH__MODE=local) and make tokens with 'navet token "
+            "create' (docs/security.md)")
+
+
 def build_verifier(settings: Settings) -> TokenVerifier | None:
     auth = settings.auth
     if auth.mode == "off":

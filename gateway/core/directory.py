@@ -47,6 +47,11 @@ class DeviceDirectory:
     def put(self, entry: DeviceEntry) -> None:
         self._by_id[entry.id] = entry
 
+    def remove(self, device: str) -> None:
+        """Forget a device (its configuration was removed); if it reports again, the
+        pipeline registers it as unassigned."""
+        self._by_id.pop(device, None)
+
     def get(self, device: str) -> DeviceEntry | None:
         return self._by_id.get(device)
 

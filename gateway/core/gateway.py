@@ -236,9 +236,10 @@ class Gateway:
         self.directory.load(self.store.rows("devices"))
         self.notifier.advance(self.store.last_seq())
         for path in s.care_config:
-            counts = await apply_care_config(load_care_config(path), self.store, self.directory,
-                                             self.pii)
-            log.info("care configuration %s loaded: %s", path, counts)
+            applied = await apply_care_config(load_care_config(path), self.store,
+                                              self.directory, self.pii)
+            log.info("care configuration %s loaded: %s, removed %s", path, applied.written,
+                     applied.removed or "nothing")
         for sub in s.subscriptions:
             await self.store.put_subscription(Subscription(
                 sub.id, sub.tenant, sub.sink, tuple(sub.types), sub.settings, sub.enabled))

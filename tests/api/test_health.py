@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from pathlib import Path
 
 import httpx
 import pytest
 
+from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
 from gateway.errors import StoreUnavailableError
@@ -19,7 +22,46 @@ from .conftest import frame
 async def test_healthz_is_ok(client: httpx.AsyncClient) -> None:
     r = await client.get("/healthz")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok"}
+    assert r.json()["status"] == "ok"
+
+
+async def test_probes_say_the_api_is_open_while_auth_is_off(
+    client: httpx.AsyncClient,
+) -> None:
+    # the fixture's settings leave auth.mode at its default, off: a probe must see that
+    for path in ("/healthz", "/readyz"):
+        body = (await client.get(path)).json()
+        assert body["api"] == "open", path
+        [warning] = body["warnings"]
+        assert "auth.mode is off" in warning and "navet token create" in warning
+    assert (await client.get("/readyz")).status_code == 200  # open is not unready
+
+
+async def test_probes_say_authenticated_when_auth_is_on(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, auth={"mode": "local"})
+    app = create_app(gateway=Gateway(settings, mqtt=MemoryBroker().client("navet")))
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://navet") as client:
+        for path in ("/healthz", "/readyz"):
+            body = (await client.get(path)).json()
+            assert body["api"] == "authenticated" and "warnings" not in body, path
+
+
+async def test_every_start_with_auth_off_logs_a_warning_naming_the_fix(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"},
+                        http={"host": "0.0.0.0", "port": 8088})
+    for _ in range(2):  # a restart warns again
+        app = create_app(gateway=Gateway(settings, mqtt=MemoryBroker().client("navet")))
+        with caplog.at_level(logging.WARNING, logger="gateway.api.app"):
+            async with app.router.lifespan_context(app):
+                pass
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "gateway.api.app" and r.levelno == logging.WARNING]
+    assert len(warnings) == 2
+    assert "http://0.0.0.0:8088" in warnings[0]
+    assert "auth: {mode: local}" in warnings[0] and "NAVET_AUTH__MODE=local" in warnings[0]
 
 
 async def test_ready_when_store_mqtt_and_gateway_are_up(client: httpx.AsyncClient) -> None:

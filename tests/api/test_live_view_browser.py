@@ -112,6 +112,9 @@ def test_events_appear_live_with_alarms_highlighted_counters_devices_dead_letter
 
     page.goto(f"{live.url}/?tenant=vasteras")
     expect(page.locator("#status")).to_have_text("live")
+    # auth.mode is off in this fixture: the operator is told, in a banner they cannot miss
+    expect(page.locator("#open-api")).to_be_visible()
+    expect(page.locator("#open-api")).to_contain_text("The API is open")
     rows = page.locator("#events tbody tr")
     # sensor + battery, and the technical alarm Navet's rules raise for the low battery;
     # heartbeats are not listed.

@@ -4,14 +4,20 @@
 restarts only a hung process). ``/readyz`` says whether this instance should
 take traffic: the store accepts writes, MQTT is connected, the gateway has
 started. A load balancer takes an instance out while any check fails.
+
+Both say whether the API asks for tokens: ``"api": "authenticated"``, or
+``"api": "open"`` with a warning when ``auth.mode`` is ``off``, so a probe or a
+monitoring check can alert on a gateway that runs open. An open API does not
+make an instance unready: development runs open on purpose.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -25,9 +31,16 @@ from ..deps import GatewayDep
 router = APIRouter(tags=["health"])
 
 
+def api_state(request: Request) -> dict[str, Any]:
+    """``{"api": "open", "warnings": [...]}`` while auth is off, else ``{"api":
+    "authenticated"}``."""
+    warning: str | None = getattr(request.app.state, "open_api_warning", None)
+    return {"api": "open", "warnings": [warning]} if warning else {"api": "authenticated"}
+
+
 @router.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz(request: Request) -> dict[str, Any]:
+    return {"status": "ok", **api_state(request)}
 
 
 def readiness(gateway: Gateway) -> dict[str, str]:
@@ -42,11 +55,11 @@ def readiness(gateway: Gateway) -> dict[str, str]:
 
 
 @router.get("/readyz", responses={503: {"description": "Some check failed; see 'checks'."}})
-async def readyz(gateway: GatewayDep) -> JSONResponse:
+async def readyz(gateway: GatewayDep, request: Request) -> JSONResponse:
     checks = readiness(gateway)
     ready = all(v == "ok" for v in checks.values())
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "checks": checks},
+        {"status": "ready" if ready else "not ready", "checks": checks, **api_state(request)},
         status_code=200 if ready else 503,
     )
 

@@ -51,6 +51,15 @@ class AuthError(NavetError):
     """A token is missing, malformed, expired, not ours, or not for this request."""
 
 
+class TenantForbiddenError(AuthError):
+    """A request would read or change a tenant its caller's token is not valid for (403).
+
+    Raised wherever the tenant comes from somewhere other than the ``?tenant=`` that
+    ``gateway.api.security.authenticate`` checks: a configuration document names its
+    tenants in the body, a device id may already belong to another tenant.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     subject: str
@@ -61,6 +70,11 @@ class Principal:
 
     def may_see(self, tenant: str) -> bool:
         return self.all_tenants or tenant in self.tenants
+
+    def require_tenant(self, tenant: str, why: str = "") -> None:
+        """:raises TenantForbiddenError: the principal may not act for ``tenant``."""
+        if not self.may_see(tenant):
+            raise TenantForbiddenError(why or f"the token is not valid for tenant {tenant!r}")
 
     def has_any(self, roles: frozenset[str] | set[str]) -> bool:
         return bool(self.roles & roles)

@@ -729,31 +729,57 @@ class Store:
 
     async def put_row(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
         """Upsert one configuration row (tenants, residents, devices, plans)."""
-        if table not in {"tenants", "residents", "devices", "plans"}:
-            raise ValueError(f"not a configuration table: {table}")
-        cols = {**key, **values}
-        names = ", ".join(cols)
-        marks = ", ".join("?" for _ in cols)
-        updates = ", ".join(f"{c} = excluded.{c}" for c in values) or f"body = {table}.body"
-        conflict = ", ".join(key)
-        sql = (f"INSERT INTO {table} ({names}) VALUES ({marks})"  # fixed names
-               f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}")
-
-        def job(conn: Any) -> None:
-            conn.execute(sql, tuple(cols.values()))
-
-        await self.write(job)
+        _config_table(table)
+        await self.write(lambda conn: upsert_config_row(conn, table, key, values))
 
     def rows(self, table: str, tenant: str | None = None) -> list[dict[str, Any]]:
-        if table not in {"tenants", "residents", "devices", "plans"}:
-            raise ValueError(f"not a configuration table: {table}")
-        col = "id" if table == "tenants" else "tenant"
-        sql = f"SELECT * FROM {table}"  # fixed names
-        args: tuple[Any, ...] = ()
-        if tenant is not None:
-            sql += f" WHERE {col} = ?"
-            args = (tenant,)
-        return [dict(r) for r in self._reader().execute(sql + " ORDER BY 1, 2", args).fetchall()]
+        return config_rows(self._reader(), table, tenant)
+
+
+# ---------------------------------------------------------------------- care configuration rows
+# Module functions so that a caller can read and write several rows in one transaction
+# (gateway/core/care.py applies a whole care document in one Store.write job).
+
+CONFIG_TABLES = frozenset({"tenants", "residents", "devices", "plans"})
+
+
+def _config_table(table: str) -> str:
+    if table not in CONFIG_TABLES:
+        raise ValueError(f"not a configuration table: {table}")
+    return table
+
+
+def config_rows(conn: DbConnection, table: str, tenant: str | None = None) -> list[dict[str, Any]]:
+    """The rows of a configuration table, of one tenant or all, ordered by their key."""
+    _config_table(table)
+    col = "id" if table == "tenants" else "tenant"
+    sql = f"SELECT * FROM {table}"  # fixed names
+    args: tuple[Any, ...] = ()
+    if tenant is not None:
+        sql += f" WHERE {col} = ?"
+        args = (tenant,)
+    return [dict(r) for r in conn.execute(sql + " ORDER BY 1, 2", args).fetchall()]
+
+
+def upsert_config_row(conn: DbConnection, table: str, key: dict[str, Any],
+                      values: dict[str, Any]) -> None:
+    """Insert a configuration row, or update the given columns of the one with ``key``;
+    columns not in ``values`` (a device's ``last_seen``) keep what they hold."""
+    _config_table(table)
+    cols = {**key, **values}
+    names = ", ".join(cols)  # column names come from code, never from a request
+    marks = ", ".join("?" for _ in cols)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in values) or f"body = {table}.body"
+    conflict = ", ".join(key)
+    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})"
+                 f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}", tuple(cols.values()))
+
+
+def delete_config_row(conn: DbConnection, table: str, key: dict[str, Any]) -> None:
+    """Delete the configuration row with ``key`` (events and audit entries stay)."""
+    _config_table(table)
+    where = " AND ".join(f"{c} = ?" for c in key)
+    conn.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
 
 
 def _insert_frame(conn: Any, frame: RawFrame) -> None:

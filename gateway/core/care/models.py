@@ -1,9 +1,5 @@
-"""Care configuration: tenants, residents, devices, plans, staff, consents and schedules.
-
-Loaded from YAML/JSON files (the demo municipality is one) and through the
-admin API; both go through :func:`apply_care_config`, so a file and an API
-call can never disagree about what is valid.
-"""
+"""The care configuration document: tenants, residents, devices, plans, staff, consents,
+schedules; reading a file of it, and reading a tenant's stored configuration back."""
 
 from __future__ import annotations
 
@@ -11,7 +7,6 @@ import json
 from datetime import datetime, time
 from pathlib import Path
 from typing import Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
@@ -25,12 +20,12 @@ from pydantic import (
 
 from gateway.errors import ConfigError
 
-from .directory import DeviceDirectory, DeviceEntry, device_id
-from .geo import GeoJsonArea
-from .model import DeviceKind, Location, Priority
-from .model.common import Pseudonym, TenantId
-from .security.pii import PiiCipher, normalise_personal_number
-from .store import Store
+from ..directory import device_id
+from ..geo import GeoJsonArea
+from ..model import DeviceKind, Location, Priority
+from ..model.common import Pseudonym, TenantId
+from ..security.pii import normalise_personal_number
+from ..store import Store
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -87,7 +82,10 @@ class Device(_Model):
     @model_validator(mode="after")
     def _default_role(self) -> Device:
         if self.role is None:
+            given = "role" in self.model_fields_set
             self.role = role_from_address(self.address)  # type: ignore[assignment]  # checked
+            if not given:  # derived, not written by the author: a merge must keep the stored
+                self.__pydantic_fields_set__.discard("role")  # role rather than take this
         return self
 
     @property
@@ -305,6 +303,11 @@ class LockSettings(_Model):
                                description="... and this long after it was planned to end.")
 
 
+ListName = Literal["residents", "devices", "plans", "staff", "consents", "supervision",
+                   "relatives", "geofences", "passive"]
+"""The lists of a tenant (gateway/core/care/merge.py says what identifies an item in each)."""
+
+
 class Tenant(_Model):
     id: TenantId
     name: str
@@ -321,6 +324,13 @@ class Tenant(_Model):
     geofences: list[Geofence] = Field(default_factory=list)
     passive: list[PassiveRules] = Field(default_factory=list)
     locks: LockSettings = Field(default_factory=LockSettings)
+    replace: list[ListName] = Field(
+        default_factory=list,
+        description="How to apply this document, not stored: the lists named here become "
+        "exactly what the document gives (stored items it leaves out are removed; a list "
+        "named but not given is emptied). Every other list merges item by item on its key, "
+        "and fields left out keep their stored values.",
+    )
 
 
 class CareConfig(_Model):
@@ -338,82 +348,6 @@ def load_care_config(path: str | Path) -> CareConfig:
         return CareConfig.model_validate(raw)
     except ValidationError as err:
         raise ConfigError(f"care configuration {file} is invalid:\n{err}") from err
-
-
-async def apply_care_config(
-    config: CareConfig, store: Store, directory: DeviceDirectory,
-    cipher: PiiCipher | None = None,
-) -> dict[str, int]:
-    """Upsert everything in ``config``. Returns counts of what was written."""
-    counts = {"tenants": 0, "residents": 0, "devices": 0, "plans": 0}
-    for tenant in config.tenants:
-        residents = {r.id for r in tenant.residents}
-        for dev in tenant.devices:
-            if dev.resident and dev.resident not in residents:
-                raise ConfigError(
-                    f"tenant {tenant.id}: device {dev.id} names resident {dev.resident}, "
-                    "who is not in the tenant's residents"
-                )
-        for plan in tenant.plans:
-            if plan.resident not in residents:
-                raise ConfigError(f"tenant {tenant.id}: plan {plan.id} names unknown resident")
-        fence_ids: set[str] = set()
-        for fence in tenant.geofences:
-            if fence.resident not in residents:
-                raise ConfigError(f"tenant {tenant.id}: geofence {fence.id} names unknown "
-                                  f"resident {fence.resident}")
-            if fence.id in fence_ids:
-                raise ConfigError(f"tenant {tenant.id}: geofence id {fence.id} is used twice")
-            fence_ids.add(fence.id)
-        if len({p.resident for p in tenant.passive}) != len(tenant.passive):
-            raise ConfigError(f"tenant {tenant.id}: passive names a resident twice")
-        for item in [*tenant.consents, *tenant.supervision, *tenant.relatives, *tenant.passive]:
-            if item.resident not in residents:
-                raise ConfigError(f"tenant {tenant.id}: {type(item).__name__.lower()} "
-                                  f"names unknown resident {item.resident}")
-        try:
-            ZoneInfo(tenant.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as err:
-            raise ConfigError(f"tenant {tenant.id}: unknown timezone {tenant.timezone!r}") \
-                from err
-        # The whole tenant (minus what has its own table) is the tenant's body, so
-        # rules read staff, consents and schedules after a restart or an API update.
-        body = tenant.model_dump(mode="json", exclude={"id", "residents", "devices", "plans"})
-        await store.put_row(
-            "tenants", {"id": tenant.id}, {"name": tenant.name, "body": json.dumps(body)},
-        )
-        counts["tenants"] += 1
-        for res in tenant.residents:
-            body = res.model_dump(mode="json", exclude={"id", "personal_number"})
-            sealed = _sealed_personal_number(store, tenant.id, res, cipher)
-            if sealed:
-                body["personal_number_enc"] = sealed
-            await store.put_row(
-                "residents", {"tenant": tenant.id, "id": res.id}, {"body": json.dumps(body)},
-            )
-            counts["residents"] += 1
-        for dev in tenant.devices:
-            body = dev.model_dump(mode="json", exclude={"adapter", "address", "kind", "resident",
-                                                        "heartbeat_s"})
-            await store.put_row(
-                "devices", {"id": dev.id},
-                {"tenant": tenant.id, "adapter": dev.adapter, "address": dev.address,
-                 "kind": str(dev.kind), "resident": dev.resident, "heartbeat_s": dev.heartbeat_s,
-                 "body": json.dumps(body)},
-            )
-            directory.put(DeviceEntry(
-                id=dev.id, tenant=tenant.id, adapter=dev.adapter, address=dev.address,
-                kind=str(dev.kind), resident=dev.resident, heartbeat_s=dev.heartbeat_s,
-                extra=body,
-            ))
-            counts["devices"] += 1
-        for plan in tenant.plans:
-            await store.put_row(
-                "plans", {"tenant": tenant.id, "id": plan.id},
-                {"resident": plan.resident, "body": plan.model_dump_json()},
-            )
-            counts["plans"] += 1
-    return counts
 
 
 def tenant_care(store: Store, tenant: str) -> Tenant | None:
@@ -438,17 +372,3 @@ def tenant_care(store: Store, tenant: str) -> Tenant | None:
 def _public(body: dict[str, Any]) -> dict[str, Any]:
     """A stored resident body without its encrypted personal data."""
     return {k: v for k, v in body.items() if k != "personal_number_enc"}
-
-
-def _sealed_personal_number(store: Store, tenant: str, res: Resident,
-                            cipher: PiiCipher | None) -> str | None:
-    """The encrypted personal number to store: the new one, else the one already stored."""
-    if res.personal_number is not None:
-        if cipher is None:
-            raise ConfigError(f"tenant {tenant}: resident {res.id} has a personal number but "
-                              "no data key is available to encrypt it")
-        return cipher.encrypt(res.personal_number, context=f"resident:{tenant}:{res.id}")
-    for row in store.rows("residents", tenant):
-        if row["id"] == res.id:
-            return json.loads(row["body"] or "{}").get("personal_number_enc")
-    return None
