@@ -42,6 +42,7 @@ from gateway.core.model.sia import SIA_CODE_FOR_KIND, SIA_RESTORE
 from gateway.core.security.outbound import OutboundPolicy
 from gateway.core.sinks import SinkRegistry
 from gateway.errors import (
+    ConfigError,
     ContractError,
     NavetError,
     OutboundRefused,
@@ -70,6 +71,7 @@ __all__ = [
     "Clock",
     "Command",
     "CommandResult",
+    "ConfigError",
     "ContractError",
     "DeviceKind",
     "DeviceRef",

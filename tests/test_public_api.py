@@ -29,6 +29,7 @@ PUBLIC_API = [
     "Clock",
     "Command",
     "CommandResult",
+    "ConfigError",
     "ContractError",
     "DeviceKind",
     "DeviceRef",

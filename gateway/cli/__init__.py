@@ -7,12 +7,13 @@
     navet decode    push one raw frame through an adapter and print the events
     navet plugins   list plugins, their adapters, sinks and status
     navet version   print the version and contract version
-    navet audit     verify the audit log's hash chain
+    navet audit     verify the audit log's keyed chain and checkpoints; export it
+    navet privacy   a resident's data, retention, data keys
     navet store     what the database holds; copy it (SQLite to PostgreSQL)
 
 Exit codes: 0 success, 1 bad usage or configuration, 2 a frame the adapter
 refused (``navet decode``), 3 the audit log is broken (``navet audit
-verify``). Results go to stdout, logs to stderr.
+verify`` or ``checkpoint``). Results go to stdout, logs to stderr.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from gateway.errors import NavetError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import commands, devices, privacy, store, tokens
+    from . import audit, commands, devices, privacy, store, tokens
 
     parser = argparse.ArgumentParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -72,20 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     plist.add_argument("--json", action="store_true", help="machine-readable output")
     plist.set_defaults(func=commands.plugins_list)
 
-    audit = sub.add_parser("audit", help="check the audit log")
-    asub = audit.add_subparsers(dest="audit_command", metavar="SUBCOMMAND")
-    asub.required = True
-    averify = asub.add_parser("verify", help="verify the audit log's hash chain (exit 3 if "
-                              "an entry was altered, removed or reordered)")
-    averify.add_argument("--config", default=None, metavar="FILE",
-                         help="settings file whose database to check")
-    averify.add_argument("--database", default=None, metavar="FILE|URL",
-                         help="the SQLite file or PostgreSQL URL to check (instead of --config)")
-    averify.add_argument("--head", default=None, metavar="SHA256",
-                         help="the head hash kept elsewhere; also catches a cut or rewritten end")
-    averify.add_argument("--json", action="store_true", help="machine-readable output")
-    averify.set_defaults(func=commands.audit_verify)
-
+    audit.add_parser(sub)
     tokens.add_parser(sub)
     devices.add_parser(sub)
     privacy.add_parser(sub)

@@ -12,6 +12,7 @@ from typing import Any
 
 from gateway import CONTRACT_VERSION, PayloadError, RawFrame, SystemClock, __version__
 from gateway.core.logs import setup_logging
+from gateway.core.security.files import private_dir
 from gateway.core.store import redact
 from gateway.errors import ConfigError, NavetError
 
@@ -74,32 +75,6 @@ def decode(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------
-# navet audit verify
-# ---------------------------------------------------------------------------
-
-
-def audit_verify(args: argparse.Namespace) -> int:
-    """Recompute the audit log's hash chain; exit 3 when it is broken."""
-    from gateway.core.audit import verify_database
-    from gateway.core.settings import load_settings
-
-    path = args.database or load_settings(args.config).database_target
-    try:
-        result = verify_database(path, expect_head=args.head)
-    except FileNotFoundError as err:
-        raise ConfigError(str(err)) from err
-    if args.json:
-        print(json.dumps({"database": redact(str(path)), **result.as_dict()}, indent=2))
-    elif result.ok:
-        print(f"audit log intact: {result.checked} entries, head {result.head}")
-    else:
-        print(f"audit log BROKEN ({result.checked} entries checked):")
-        for problem in result.problems:
-            print(f"  {problem}")
-    return 0 if result.ok else 3
-
-
-# ---------------------------------------------------------------------------
 # navet plugins list
 # ---------------------------------------------------------------------------
 
@@ -142,7 +117,7 @@ def serve(args: argparse.Namespace) -> int:
 async def _serve(settings: Any) -> int:
     from .runtime import Runtime
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)  # 0700 when made here; an existing one is checked at start
     runtime = Runtime(settings)
     runtime.install_signal_handlers()
     try:

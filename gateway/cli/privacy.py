@@ -6,11 +6,13 @@ import argparse
 import asyncio
 import json
 import sys
+from pathlib import Path
 
 from gateway.core.privacy import export_resident, purge, resident_context
-from gateway.core.security.pii import DataKeys, PiiCipher
-from gateway.core.settings import Settings, load_settings
-from gateway.core.store import Store, make_store
+from gateway.core.security.files import write_private
+from gateway.core.settings import load_settings
+
+from .context import audit_log, data_cipher, open_store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -21,38 +23,37 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     export.add_argument("--config", default=None, metavar="FILE")
     export.add_argument("--tenant", required=True)
     export.add_argument("--resident", required=True)
+    export.add_argument("--out", default=None, metavar="FILE",
+                        help="write it to a new file of mode 0600 instead of stdout (it holds "
+                        "the personal number in clear)")
     export.set_defaults(func=export_cmd)
     purge_p = psub.add_parser("purge", help="delete what is past its retention period now")
     purge_p.add_argument("--config", default=None, metavar="FILE")
     purge_p.set_defaults(func=purge_cmd)
-    rotate = psub.add_parser("rotate-key",
-                             help="new data key; re-encrypt every stored personal identifier")
+    rotate = psub.add_parser(
+        "rotate-key", help="new data key; re-encrypt every stored personal identifier and "
+        "subscription secret")
     rotate.add_argument("--config", default=None, metavar="FILE")
     rotate.set_defaults(func=rotate_cmd)
 
 
-def _keys(settings: Settings) -> DataKeys:
-    path = settings.privacy.data_key_file or settings.data_dir / "keys" / "data-keys.json"
-    return DataKeys.load_or_create(path)
-
-
-def _store(settings: Settings) -> Store:
-    store = make_store(settings.existing_database())
-    store.open(exclusive=False)  # beside a running gateway
-    return store
-
-
 def export_cmd(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    store = _store(settings)
+    store = open_store(settings)
     try:
-        found = export_resident(store, PiiCipher(_keys(settings)), args.tenant, args.resident)
+        found = export_resident(store, store.cipher, args.tenant, args.resident)
     finally:
         store.close()
     if found is None:
         print(f"navet: no resident {args.resident} in tenant {args.tenant}", file=sys.stderr)
         return 1
-    print(json.dumps(found, indent=2, ensure_ascii=False, default=str))
+    text = json.dumps(found, indent=2, ensure_ascii=False, default=str)
+    if args.out is None:
+        print(text)
+    else:
+        write_private(Path(args.out), text + "\n")
+        print(f"export of {args.resident} ({args.tenant}) written to {args.out} (mode 0600)",
+              file=sys.stderr)
     return 0
 
 
@@ -60,13 +61,19 @@ def purge_cmd(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
 
     async def run() -> dict[str, int]:
+        from datetime import timedelta
+
         from gateway.core.clock import SystemClock
 
-        store = _store(settings)
+        now = SystemClock().now()
+        store = open_store(settings)
         try:
-            return await purge(store, SystemClock().now(),
-                               retention_days=settings.privacy.retention_days,
-                               frames_retention_days=settings.privacy.frames_retention_days)
+            counts = await purge(store, now, retention_days=settings.privacy.retention_days,
+                                 frames_retention_days=settings.privacy.frames_retention_days)
+            if settings.audit.retention_days:  # from a signed anchor (gateway/core/audit.py)
+                counts["audit"] = await audit_log(settings, store).prune(
+                    now - timedelta(days=settings.audit.retention_days))
+            return counts
         finally:
             store.close()
 
@@ -75,34 +82,37 @@ def purge_cmd(args: argparse.Namespace) -> int:
 
 
 def rotate_cmd(args: argparse.Namespace) -> int:
-    """New current key, then every stored personal number re-encrypted with it."""
+    """New current key, then every stored personal number and every subscription's
+    settings re-encrypted with it (the older keys stay in the file, so a gateway running
+    meanwhile reads both)."""
     settings = load_settings(args.config)
-    keys = _keys(settings)
-    old = PiiCipher(DataKeys(keys.path, keys.current, dict(keys.keys)))
-    kid = keys.rotate()
-    new = PiiCipher(keys)
+    kid = data_cipher(settings).keys.rotate()
 
-    async def run() -> int:
-        store = _store(settings)
-        changed = 0
+    async def run() -> tuple[int, int]:
+        store = open_store(settings)
+        cipher = store.cipher
+        assert cipher is not None
+        residents = 0
         try:
             for tenant_row in store.rows("tenants"):
                 tenant = tenant_row["id"]
                 for row in store.rows("residents", tenant):
                     body = json.loads(row["body"] or "{}")
                     sealed = body.get("personal_number_enc")
-                    if not sealed or new.is_current(sealed):
+                    if not sealed or cipher.is_current(sealed):
                         continue
                     ctx = resident_context(tenant, row["id"])
-                    body["personal_number_enc"] = new.encrypt(old.decrypt(sealed, context=ctx),
-                                                              context=ctx)
+                    body["personal_number_enc"] = cipher.encrypt(
+                        cipher.decrypt(sealed, context=ctx), context=ctx)
                     await store.put_row("residents", {"tenant": tenant, "id": row["id"]},
                                         {"body": json.dumps(body)})
-                    changed += 1
+                    residents += 1
+            subscriptions = await store.reseal_subscriptions()
         finally:
             store.close()
-        return changed
+        return residents, subscriptions
 
-    changed = asyncio.run(run())
-    print(f"data key {kid} is current; {changed} stored value(s) re-encrypted")
+    residents, subscriptions = asyncio.run(run())
+    print(f"data key {kid} is current; {residents} personal number(s) and {subscriptions} "
+          "subscription(s) re-encrypted")
     return 0

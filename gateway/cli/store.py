@@ -6,9 +6,12 @@ import argparse
 import json
 import sys
 
+from gateway.core.security.pii import PiiCipher
 from gateway.core.settings import load_settings
 from gateway.core.store import Store, make_store
 from gateway.core.store.copy import TABLES, copy_store
+
+from .context import data_cipher
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -32,18 +35,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     copy.set_defaults(func=copy_cmd)
 
 
-def _source(database: str | None, config: str | None) -> str:
-    return database or load_settings(config).existing_database()
+def _source(database: str | None, config: str | None) -> tuple[str, PiiCipher | None]:
+    """The database to read and, with --config, the data keys that seal its subscriptions'
+    settings (a copy moves them sealed; the target needs the same key file)."""
+    if database:
+        return database, None
+    settings = load_settings(config)
+    return settings.existing_database(), data_cipher(settings)
 
 
-def _open(database: str, *, exclusive: bool) -> Store:
-    store = make_store(database)
+def _open(database: str, *, exclusive: bool, cipher: PiiCipher | None = None) -> Store:
+    """A SQLite file made here is created 0600 in a 0700 directory (store/sqlite.py)."""
+    store = make_store(database, cipher=cipher)
     store.open(exclusive=exclusive)
     return store
 
 
 def info_cmd(args: argparse.Namespace) -> int:
-    store = _open(_source(args.database, args.config), exclusive=False)
+    database, cipher = _source(args.database, args.config)
+    store = _open(database, exclusive=False, cipher=cipher)
     try:
         conn = store.connect()
         try:
@@ -65,9 +75,10 @@ def info_cmd(args: argparse.Namespace) -> int:
 
 
 def copy_cmd(args: argparse.Namespace) -> int:
-    source = _open(_source(args.source, args.config), exclusive=False)  # a gateway may keep running on it
+    database, cipher = _source(args.source, args.config)
+    source = _open(database, exclusive=False, cipher=cipher)  # a gateway may keep running on it
     try:
-        target = _open(args.target, exclusive=True)  # but none may write to the target
+        target = _open(args.target, exclusive=True, cipher=cipher)  # none may write to it
         try:
             print(f"copying {source.label} -> {target.label}", file=sys.stderr)
             counts = copy_store(source, target, progress=lambda t, n: print(

@@ -127,6 +127,13 @@ class AdapterHost(Protocol):
     ``outbound.http_client(...)``, ``await outbound.open_connection(host, port, ...)``,
     ``await outbound.datagram_endpoint(...)`` (docs/adapter-authors.md)."""
 
+    environment: str
+    """``development`` or ``production`` (the gateway's ``environment`` setting). In
+    production an adapter refuses at ``start`` what is unsafe there (e.g. devices that
+    authenticate with nothing), naming the setting that allows it.
+
+    .. versionadded:: 1.1"""
+
     async def ingest(self, frame: RawFrame) -> IngestResult:
         """Decode, validate and durably store ``frame``; return when it is safe to ack."""
         ...

@@ -11,6 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -21,6 +22,7 @@ from .adapters import IngestResult, RawFrame
 from .alarms import AlarmService
 from .alerts import SystemAlerts
 from .audit import AuditLog
+from .audit_anchor import AuditKeys, CheckpointFile
 from .care import apply_care_config, load_care_config
 from .clock import Clock, SystemClock
 from .commands import CommandService
@@ -35,6 +37,7 @@ from .privacy import purge
 from .routing import Router
 from .rules import RuleContext, RulesRunner
 from .rules.builtin import builtin_rules
+from .security.files import check_private, enforce_private, private_dir
 from .security.outbound import OutboundPolicy
 from .security.pii import DataKeys, PiiCipher
 from .settings import AdapterInstance, Settings, SubscriptionLimits
@@ -83,6 +86,10 @@ class AdapterHostImpl:
     @property
     def instance_id(self) -> str:
         return self.instance.instance_id
+
+    @property
+    def environment(self) -> str:
+        return self.gateway.settings.environment
 
     async def ingest(self, frame: RawFrame) -> IngestResult:
         return await self.gateway.ingest(frame)
@@ -139,7 +146,11 @@ class Gateway:
         # every outbound connection, sinks and adapters alike, is judged by this one policy
         self.outbound = OutboundPolicy.from_settings(settings)
         self.metrics = Metrics()
-        self.store = make_store(settings.database_target, synchronous=settings.db_synchronous)
+        # One set of data keys seals personal numbers and the subscriptions' secrets; the
+        # key file is read (or created) on first use.
+        self._pii = PiiCipher(DataKeys(settings.data_key_path))
+        self.store = make_store(settings.database_target, synchronous=settings.db_synchronous,
+                                cipher=self._pii)
         self.directory = DeviceDirectory()
         self.notifier = Notifier()
         self.plugins: GatewayPlugins = build_plugin_manager(
@@ -160,31 +171,51 @@ class Gateway:
         self.outbox: OutboxDispatcher | None = None
         self.alarms = AlarmService(self.store, self.clock, self.emit)
         self.supervision = SupervisionService(self)  # camera checks (policy/cameras.py)
-        self.audit = AuditLog(self.store, self.clock)
+        self.audit = AuditLog(self.store, self.clock,
+                              keys=AuditKeys.at(settings.audit_key_path),
+                              checkpoints=CheckpointFile(settings.audit_checkpoint_path))
         self.commands = CommandService(self, self.audit)  # API -> policy -> audit -> adapter
         self.started = False
-        self._pii: PiiCipher | None = None
         self._instance_mqtt: dict[str, MqttClient] = {}
         self.alerts = SystemAlerts(self)  # alarms about Navet itself (store unwritable)
         self._retention: asyncio.Task[None] | None = None
 
     @property
     def pii(self) -> PiiCipher:
-        """Encrypts personal identifiers at rest (keys in privacy.data_key_file)."""
-        if self._pii is None:
-            path = self.settings.privacy.data_key_file or \
-                self.settings.data_dir / "keys" / "data-keys.json"
-            self._pii = PiiCipher(DataKeys.load_or_create(path))
+        """Encrypts personal identifiers and stored secrets at rest (privacy.data_key_file)."""
         return self._pii
 
+    def check_file_modes(self) -> None:
+        """The data directory 0700; the database files, key files and audit checkpoints
+        0600 (gateway/core/security/files.py). Warns in development, refuses in
+        production.
+
+        :raises ConfigError: in production, when any of them is wider.
+        """
+        s = self.settings
+        private_dir(s.data_dir)
+        keys = s.data_dir / "keys"
+        files = [s.data_key_path, s.audit_key_path, s.audit_checkpoint_path,
+                 keys / "token-signing.pem", s.data_dir / "pki" / "ca-key.pem"]
+        if not s.database_is_url:
+            db = s.database_path
+            files += [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+        dirs = [s.data_dir, keys, s.data_dir / "pki", s.data_dir / "audit"]
+        enforce_private(check_private(dirs, files), production=s.environment == "production",
+                        log=log)
+
     async def _retention_loop(self) -> None:
-        """Delete what is past its retention period, daily (gateway/core/privacy.py)."""
-        p = self.settings.privacy
+        """Delete what is past its retention period, daily (gateway/core/privacy.py); prune
+        the audit log from a signed anchor after its own period."""
+        p, audit_days = self.settings.privacy, self.settings.audit.retention_days
         while True:
             try:
                 counts = await purge(self.store, self.clock.now(),
                                      retention_days=p.retention_days,
                                      frames_retention_days=p.frames_retention_days)
+                if audit_days:
+                    counts["audit"] = await self.audit.prune(
+                        self.clock.now() - timedelta(days=audit_days))
                 if any(counts.values()):
                     log.info("retention: deleted %s", counts)
                 await self.clock.sleep(24 * 3600)
@@ -231,8 +262,12 @@ class Gateway:
 
     async def start(self) -> None:
         s = self.settings
+        production = s.environment == "production"
+        self.check_file_modes()
         self.store.open()
-        await self.audit.open()
+        await self.audit.open(production=production)
+        await self.audit.checkpoint("start")  # anchors what is there, old entries included
+        self.audit.start_checkpoints(s.audit.checkpoint_interval_s)
         self.directory.load(self.store.rows("devices"))
         self.notifier.advance(self.store.last_seq())
         for path in s.care_config:
@@ -276,7 +311,8 @@ class Gateway:
         for inst in s.adapters:
             await self.start_adapter(inst)
         self.alerts.start()
-        if s.privacy.retention_days or s.privacy.frames_retention_days:
+        if s.privacy.retention_days or s.privacy.frames_retention_days or \
+                s.audit.retention_days:
             self._retention = asyncio.create_task(self._retention_loop(), name="retention")
         self.started = True
         log.info(
@@ -464,6 +500,7 @@ class Gateway:
                 log.exception("MQTT disconnect failed")
         if self._broker is not None:
             await self._broker.stop()
+        await self.audit.stop_checkpoints()  # after the last thing that audits
         self.store.close()
         self.started = False
 

@@ -134,6 +134,26 @@ class SubscriptionLimits(BaseModel):
         default=3600.0, gt=0, description="How long such a notification waits for a client "
         "before it is dropped (counted as expired).")
 
+class AuditSettings(BaseModel):
+    """The audit log's key and checkpoints (gateway/core/audit_anchor.py, docs/security.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key_file: Path | None = Field(
+        default=None, description="HMAC keys that key the audit chain; default "
+        "<data_dir>/keys/audit-keys.json, created 0600 on first use. Not in the database: "
+        "whoever can write the database cannot write entries that verify.")
+    checkpoint_file: Path | None = Field(
+        default=None, description="Append-only file of signed checkpoints of the chain's "
+        "head; default <data_dir>/audit/checkpoints.jsonl. Put it where a database "
+        "administrator cannot write: it is what catches a cut end.")
+    checkpoint_interval_s: float = Field(
+        default=60.0, gt=0, description="A checkpoint this often while the log grows, and one "
+        "at start and at stop.")
+    retention_days: int = Field(
+        default=0, ge=0, description="Prune entries older than this, daily, from a signed "
+        "anchor (0 keeps them all).")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
@@ -155,6 +175,8 @@ class Settings(BaseSettings):
         default_factory=OutboundSettings, description="Where Navet may connect to: "
         "loopback and private destinations only when allowed here (docs/security.md).")
     subscription_limits: SubscriptionLimits = Field(default_factory=SubscriptionLimits)
+
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     disabled_plugins: list[str] = Field(default_factory=list)
     adapters: list[AdapterInstance] = Field(default_factory=list)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
@@ -198,6 +220,19 @@ class Settings(BaseSettings):
     def database_target(self) -> str:
         """What :func:`gateway.core.store.make_store` opens: a SQLite path or a URL."""
         return self.database if self.database_is_url else str(self.database_path)
+
+    @property
+    def data_key_path(self) -> Path:
+        """The data key file (personal numbers, subscription secrets)."""
+        return self.privacy.data_key_file or self.data_dir / "keys" / "data-keys.json"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return self.audit.key_file or self.data_dir / "keys" / "audit-keys.json"
+
+    @property
+    def audit_checkpoint_path(self) -> Path:
+        return self.audit.checkpoint_file or self.data_dir / "audit" / "checkpoints.jsonl"
 
     def existing_database(self) -> str:
         """:attr:`database_target`, for tools that must not create an empty one.

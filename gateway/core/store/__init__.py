@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..security.pii import PiiCipher
 from .base import (
     SQLITE_URL,
     AppendResult,
@@ -30,16 +31,20 @@ __all__ = ["SQLITE_URL", "AppendResult", "DbConnection", "OutboxItem", "SQLiteSt
            "schema_of", "with_schema"]
 
 
-def make_store(database: str | Path, *, synchronous: str = "FULL") -> Store:
-    """The store for ``database``: a SQLite path or URL, or a PostgreSQL URL (not opened)."""
+def make_store(database: str | Path, *, synchronous: str = "FULL",
+               cipher: PiiCipher | None = None) -> Store:
+    """The store for ``database``: a SQLite path or URL, or a PostgreSQL URL (not opened).
+
+    ``cipher`` seals subscription settings at rest (:mod:`.sealed`); a store without one
+    holds only subscriptions without settings."""
     text = str(database)
     if is_postgres(text):
         from .postgres import PostgresStore
 
-        return PostgresStore(text)
+        return PostgresStore(text, cipher=cipher)
     if text.startswith(SQLITE_URL):
         text = text[len(SQLITE_URL):] or ":memory:"
     elif text.startswith("sqlite:"):
         raise ValueError(f"a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path,"
                          f" not {text!r}")
-    return SQLiteStore(text, synchronous=synchronous)
+    return SQLiteStore(text, synchronous=synchronous, cipher=cipher)

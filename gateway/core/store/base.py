@@ -41,6 +41,8 @@ from gateway.errors import StoreUnavailableError
 
 from ..adapters import RawFrame
 from ..model import EventAdapter, EventBase
+from ..security.pii import PiiCipher
+from . import sealed
 from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -152,15 +154,19 @@ class Store:
     round trip to a server)."""
     """Starts a read transaction that sees one consistent snapshot (``copy_store``)."""
 
-    def __init__(self, label: str, *, max_batch: int = 512) -> None:
+    def __init__(self, label: str, *, max_batch: int = 512,
+                 cipher: PiiCipher | None = None) -> None:
         self.label = label  # names the database in errors and logs; never carries a password
         self.max_batch = max_batch
+        self.cipher = cipher
+        """Seals subscription settings at rest (:mod:`.sealed`); None: a store that may
+        hold no subscription settings (a tool given only a database)."""
         self._jobs: queue.Queue[_Job | None] = queue.Queue()
         self._writer: threading.Thread | None = None
         self._write_conn: Any = None
         self.exclusive = True
         self._local = threading.local()
-        self._subscriptions: list[Subscription] = []
+        self._subscriptions: list[Subscription] | None = None
         self.batches = 0
         self.batched_jobs = 0
         self.healthy = True
@@ -195,6 +201,11 @@ class Store:
     def _lock_migrations(self, conn: Any) -> None:
         """Inside the migration transaction: keep other processes out until it commits."""
 
+    def serialise(self, conn: Any, name: str) -> None:
+        """Inside a write job: hold ``name`` until the transaction ends, against every
+        process writing to this database (the audit chain's appends). SQLite's writer
+        transaction (``BEGIN IMMEDIATE``) already excludes every other writer."""
+
     def _is_fatal(self, err: BaseException) -> bool:
         """True when ``err`` is a fault of the database, not of one job's statement."""
         raise NotImplementedError
@@ -226,7 +237,9 @@ class Store:
             conn.close()
             raise
         self._write_conn = conn
-        self._subscriptions = self._load_subscriptions(conn)
+        # Subscriptions are read when first asked for: a tool given only a database (store
+        # info, copy) has no keys to open their sealed settings, and needs none.
+        self._subscriptions = None
         self._writer = threading.Thread(target=self._write_loop, name="navet-store", daemon=True)
         self._writer.start()
 
@@ -254,9 +267,12 @@ class Store:
                 if number <= (current or 0):
                     conn.execute("COMMIT")
                     continue
-                for statement in self.schema_sql(sql).split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                if callable(sql):
+                    sql(conn, self)
+                else:
+                    for statement in self.schema_sql(sql).split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
                 conn.execute("INSERT INTO schema_version VALUES (?)", (number,))
                 conn.execute("COMMIT")
             except BaseException:
@@ -381,7 +397,7 @@ class Store:
         from a device proves it is alive) and ``ruled_seqs`` are marked as seen by
         the rules, so what rules derived and the fact that they ran commit together.
         """
-        subs = list(self._subscriptions)
+        subs = self.subscriptions
 
         def job(conn: Any) -> AppendResult:
             if frame is not None:
@@ -575,23 +591,39 @@ class Store:
         rows = conn.execute("SELECT * FROM subscriptions").fetchall()
         return [
             Subscription(r["id"], r["tenant"], r["sink"], tuple(json.loads(r["types"])),
-                         json.loads(r["settings"]), bool(r["enabled"]))
+                         sealed.unseal(self.cipher, r["tenant"], r["id"], r["settings"],
+                                       store=self.label),
+                         bool(r["enabled"]))
             for r in rows
         ]
 
     @property
     def subscriptions(self) -> list[Subscription]:
+        """Every subscription with its settings in clear (sealed in the database)."""
+        if self._subscriptions is None:
+            self._subscriptions = self._load_subscriptions(self._reader())
         return list(self._subscriptions)
 
+    async def reseal_subscriptions(self) -> int:
+        """Re-encrypt every subscription's settings with the current data key (after a
+        rotation); returns how many rows changed."""
+        if self.cipher is None:
+            raise StoreUnavailableError(f"store {self.label} was opened without data keys")
+        cipher = self.cipher
+        return await self.write(lambda conn: sealed.reseal_rows(conn, cipher, self.label))
+
     async def put_subscription(self, sub: Subscription) -> None:
+        """Add or replace a subscription; its settings are stored sealed (:mod:`.sealed`)."""
+        column = sealed.seal(self.cipher, sub.tenant, sub.id, sub.settings, store=self.label)
+
         def job(conn: Any) -> list[Subscription]:
             conn.execute(
                 "INSERT INTO subscriptions (id, tenant, sink, types, settings, enabled)"
                 " VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant,"
                 " sink = excluded.sink, types = excluded.types, settings = excluded.settings,"
                 " enabled = excluded.enabled",
-                (sub.id, sub.tenant, sub.sink, json.dumps(list(sub.types)),
-                 json.dumps(sub.settings), int(sub.enabled)),
+                (sub.id, sub.tenant, sub.sink, json.dumps(list(sub.types)), column,
+                 int(sub.enabled)),
             )
             return self._load_subscriptions(conn)
 

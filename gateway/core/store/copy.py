@@ -4,10 +4,12 @@
 The source is read in one snapshot, so a gateway may keep running on it; the
 target must be empty, is written in one transaction (all or nothing), and is
 held with the writer lock, so no gateway writes to it meanwhile. Ids, sequence
-numbers, the audit log's hash chain and the outbox (what each consumer has yet
-to get) come over unchanged; the target's own counters continue after them.
-Rows are read and written in chunks (a server-side cursor on PostgreSQL), so a
-large store needs little memory.
+numbers, the audit log's keyed chain and anchors, the subscriptions' sealed
+settings (the target needs the same data key file) and the outbox (what each
+consumer has yet to get) come over unchanged; the target's own counters
+continue after them. Rows are read and written in chunks (a server-side cursor
+on PostgreSQL), so a large store needs little memory. A SQLite target is
+created 0600.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("outbox", "subscription, seq"),
     ("outbox_state", "subscription"),
     ("audit_log", "seq"),
+    ("audit_anchor", "seq"),
     ("fhir_subscription_state", "id"),
     ("fhir_notifications", "subscription, number"),
 )

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import ConfigError, StoreUnavailableError
 
+from ..security.pii import PiiCipher
 from .base import Store, redact, schema_of
 from .schema import MIGRATIONS
 
@@ -190,11 +191,12 @@ class PostgresStore(Store):
     snapshot_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     savepoint_each_job = False
 
-    def __init__(self, url: str, *, max_batch: int = 512, connect_timeout_s: int = 5) -> None:
+    def __init__(self, url: str, *, max_batch: int = 512, connect_timeout_s: int = 5,
+                 cipher: PiiCipher | None = None) -> None:
         if psycopg is None:
             raise ConfigError(
                 "the PostgreSQL store needs psycopg: pip install 'navet[postgres]'")
-        super().__init__(redact(url), max_batch=max_batch)
+        super().__init__(redact(url), max_batch=max_batch, cipher=cipher)
         parts = urlsplit(url)
         self.schema = schema_of(url)
         rest = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -250,6 +252,8 @@ class PostgresStore(Store):
 
     def continue_counters(self, conn: Any) -> None:
         for migration in MIGRATIONS:
+            if callable(migration):
+                continue
             for table, column in _IDENTITY.findall(migration):
                 conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'),"  # schema names
@@ -266,6 +270,12 @@ class PostgresStore(Store):
     def _lock_migrations(self, conn: Any) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('navet.migrate'),"
                      " hashtext(current_schema()))")
+
+    def serialise(self, conn: Any, name: str) -> None:
+        """A transaction-scoped advisory lock per name and schema: processes that write to
+        one schema (a gateway, a tool beside it, several instances) take turns."""
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext(?), hashtext(current_schema()))",
+                     (f"navet.{name}",))
 
     def _is_fatal(self, err: BaseException) -> bool:
         return isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError,

@@ -1,16 +1,32 @@
 """The store's schema, as numbered migrations applied in order.
 
-Each migration runs once; ``schema_version`` records how far a database has
-come. Never edit a migration that has shipped: add the next one.
+Each migration runs once, in a transaction with the version it brings;
+``schema_version`` records how far a database has come. Never edit a migration
+that has shipped: add the next one.
 
-The DDL is written once, in SQLite's types; the PostgreSQL store translates
-the types (:func:`gateway.core.store.postgres.to_pg_ddl`). Every table of
-Navet, core or not, is created here, so both backends have the same schema.
+A migration is DDL, written once in SQLite's types (the PostgreSQL store
+translates them, :func:`gateway.core.store.postgres.to_pg_ddl`), or, when rows
+must be rewritten with something the database does not have (a key), a Python
+step called with the connection and the store. Every table of Navet, core or
+not, is created here, so both backends have the same schema.
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[str] = [
+from collections.abc import Callable
+from typing import Any
+
+from .sealed import seal_clear_rows
+
+
+def _seal_subscription_settings(conn: Any, store: Any) -> None:
+    """Settings written in clear before schema 4 are sealed with the data keys."""
+    seal_clear_rows(conn, store.cipher, store.label)
+
+
+Migration = str | Callable[[Any, Any], None]
+
+MIGRATIONS: list[Migration] = [
     # 1: inbox, raw frames, dead letters, outbox, care configuration
     """
     CREATE TABLE events (
@@ -157,6 +173,22 @@ MIGRATIONS: list[str] = [
         event         TEXT NOT NULL,
         number        INTEGER NOT NULL,
         PRIMARY KEY (subscription, event)
+    )
+    """,
+    # 4: subscription settings (webhook secrets, rest-hook headers) sealed at rest
+    #    (gateway/core/store/sealed.py); needs the data keys when there is a clear row
+    _seal_subscription_settings,
+    # 5: the audit log keyed with an HMAC key kept outside the database (kid names the key;
+    #    NULL for entries from before, which keep their plain SHA-256 hash), and the signed
+    #    anchors that retention prunes from (gateway/core/audit_anchor.py)
+    """
+    ALTER TABLE audit_log ADD COLUMN kid TEXT;
+    CREATE TABLE audit_anchor (
+        seq   INTEGER PRIMARY KEY,
+        hash  TEXT NOT NULL,
+        time  TEXT NOT NULL,
+        kid   TEXT NOT NULL,
+        mac   TEXT NOT NULL
     )
     """,
 ]

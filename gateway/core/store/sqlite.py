@@ -2,6 +2,10 @@
 
 Reads run beside the writer (WAL). ``synchronous=FULL`` (the default) makes a
 commit durable before Navet acknowledges a device.
+
+The database file is created 0600 (its directory 0700) before SQLite opens it;
+SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so all
+three stay private (:mod:`gateway.core.security.files`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from ..security.files import create_private
+from ..security.pii import PiiCipher
 from .base import Store
 
 
@@ -17,14 +23,14 @@ class SQLiteStore(Store):
     begin_sql = "BEGIN IMMEDIATE"
 
     def __init__(self, path: str | Path, *, synchronous: str = "FULL",
-                 max_batch: int = 512) -> None:
-        super().__init__(str(path), max_batch=max_batch)
+                 max_batch: int = 512, cipher: PiiCipher | None = None) -> None:
+        super().__init__(str(path), max_batch=max_batch, cipher=cipher)
         self.path = str(path)
         self.synchronous = synchronous
 
     def prepare(self) -> None:
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            create_private(Path(self.path))
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)

@@ -1,6 +1,8 @@
 """The DC-09 adapter: a receiver for IP alarm transmitters (SIA DC-09 over TCP/UDP).
 
-``start`` opens the listeners (:mod:`.receiver`); ``decode`` turns one stored
+``start`` checks the accounts (a clear account, one without a key, is logged as
+a warning at every start and refused in production unless it says
+``allow_clear: true``) and opens the listeners (:mod:`.receiver`); ``decode`` turns one stored
 frame into contract events and is pure, so a dead letter can be replayed
 later with the same result. The raw frame is kept exactly as it came on the
 wire (ciphertext included); decoding it again needs the account's key.
@@ -8,11 +10,13 @@ wire (ciphertext included); decoding it again needs the account's key.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, ClassVar
 
 from gateway import (
     AdapterBase,
     AdapterHost,
+    ConfigError,
     ContractError,
     DeviceKind,
     Event,
@@ -27,6 +31,8 @@ from .mapping import events_for
 from .models import Dc09Settings
 from .payloads import signals
 from .receiver import Dc09Receiver
+
+log = logging.getLogger(__name__)
 
 
 class Dc09Adapter(AdapterBase):
@@ -48,11 +54,34 @@ class Dc09Adapter(AdapterBase):
         self.receiver: Dc09Receiver | None = None
 
     async def start(self, host: AdapterHost) -> None:
+        self.check_accounts(getattr(host, "instance_id", ADAPTER),
+                            production=getattr(host, "environment", "") == "production")
         self.receiver = Dc09Receiver(
             self.config, host, tenant=getattr(host, "tenant", ""),
             instance=getattr(host, "instance_id", ""),
         )
         await self.receiver.start()
+
+    def check_accounts(self, instance: str, *, production: bool) -> None:
+        """Warn about each account without a key; in production refuse them unless each
+        says ``allow_clear: true``.
+
+        :raises ConfigError: naming every clear account production refuses.
+        """
+        clear = self.config.clear_accounts()
+        for acct in clear:
+            log.warning("DC-09 %s: account %s has no AES key: anyone who knows the account "
+                        "number can send alarms and restorals for it%s", instance, acct.account,
+                        " (allowed by allow_clear)" if acct.allow_clear else
+                        "; production refuses it unless it says allow_clear: true",
+                        extra={"adapter": instance, "account": acct.account})
+        refused = [a.account for a in clear if not a.allow_clear]
+        if production and refused:
+            raise ConfigError(
+                f"DC-09 {instance}: production refuses account(s) {', '.join(refused)} without "
+                "an AES key (anyone who knows an account number could send alarms for it): "
+                "give each a key, or set allow_clear: true on the account to accept it in "
+                "clear")
 
     async def stop(self) -> None:
         if self.receiver is not None:

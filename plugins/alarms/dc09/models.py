@@ -17,7 +17,10 @@ class AccountSettings(BaseModel):
     ``key_encoding`` exists because implementations disagree (reference
     §2.1.3): ``hex`` reads ``key`` as 32/48/64 hex digits, ``ascii`` uses the
     16/24/32 characters themselves as the key bytes (pysiaalarm's reading).
-    An account with a key must encrypt: its clear messages are refused.
+    An account with a key must encrypt: its clear messages are refused. An
+    account without one authenticates nothing: anyone who knows its number can
+    send alarms and restorals for it. Production refuses such an account unless
+    it says ``allow_clear: true``, and every start logs a warning for each.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -30,6 +33,10 @@ class AccountSettings(BaseModel):
         "key are accepted (and answered with the key they came with). Move it to 'key' once "
         "every transmitter of the account uses it.")
     key_encoding: Literal["hex", "ascii"] = "hex"
+    allow_clear: bool = Field(
+        default=False,
+        description="Accept this account without a key in production (a transmitter that "
+        "cannot encrypt). Anyone who knows the account number can then send alarms for it.")
     tenant: str | None = Field(
         default=None,
         pattern=r"^[a-z0-9][a-z0-9-]{0,62}$",
@@ -50,7 +57,15 @@ class AccountSettings(BaseModel):
         self.keys_bytes()
         if self.next_key is not None and self.key is None:
             raise ValueError(f"account {self.account}: next_key needs a current key")
+        if self.allow_clear and self.key is not None:
+            raise ValueError(f"account {self.account}: allow_clear is for an account without "
+                             "a key; this one has a key and must encrypt")
         return self
+
+    @property
+    def clear(self) -> bool:
+        """True when this account sends in clear (it has no key)."""
+        return self.key is None
 
     def key_bytes(self) -> bytes | None:
         """The AES key, or None when this account sends in clear."""
@@ -121,3 +136,7 @@ class Dc09Settings(BaseModel):
 
     def account(self, number: str) -> AccountSettings | None:
         return self._by_number.get(number.upper())
+
+    def clear_accounts(self) -> list[AccountSettings]:
+        """The accounts without a key, in the order configured."""
+        return [a for a in self.accounts if a.clear]
