@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTRACT_VERSION = "1.1"
+CONTRACT_VERSION = "1.2"
 """The version of the common model this gateway speaks. Adapters declare a range."""
 
 TenantId = Annotated[
@@ -92,6 +92,11 @@ class Location(Strict):
     text: str | None = Field(default=None, max_length=200)
     code: str | None = Field(default=None, max_length=64)
     point: GeoPoint | None = None
+    # Since contract 1.2: the zone and user as the source protocol sent them (digits kept as
+    # sent, leading zeros included), so a forwarding sink can pass them on unchanged:
+    # DC-09/SIA zone and user, Contact ID's three digits, SCAIP lco/did, a Zigbee endpoint.
+    zone: str | None = Field(default=None, max_length=16, pattern=r"^[0-9A-Za-z]+$")
+    user: str | None = Field(default=None, max_length=16, pattern=r"^[0-9A-Za-z]+$")
 
 
 class ActorKind(StrEnum):
