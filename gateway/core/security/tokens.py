@@ -40,9 +40,11 @@ from .outbound import OutboundPolicy
 
 log = logging.getLogger(__name__)
 
-ROLES = ("operator", "staff", "admin", "vendor", "auditor")
+ROLES = ("operator", "staff", "admin", "vendor", "auditor", "analyst", "region")
 """What a principal may be: alarm-centre operator, home-care staff, municipality admin,
-device vendor (its adapters' ingress and conformance), auditor (reads the audit log)."""
+device vendor (its adapters' ingress and conformance), auditor (reads the audit log),
+analyst (one municipality's follow-up figures) and region (several municipalities' figures
+side by side, never personal data)."""
 
 LEEWAY_S = 30  # clock skew tolerated on exp/nbf/iat
 
