@@ -45,7 +45,8 @@ def make(data_dir: Path, environment: str = "development", **extra: Any) -> Gate
     settings = Settings(
         environment=environment, data_dir=data_dir,
         mqtt={"mode": "external", "username": "navet"} if production else {"mode": "memory"},
-        auth={"mode": "local"} if production else {"mode": "off"}, **extra)
+        auth={"mode": "local"} if production else {"mode": "off"},
+        outbound={"allow": ["203.0.113.0/24"]}, **extra)
     return Gateway(settings, clock=FakeClock(), mqtt=MemoryBroker().client("navet"))
 
 
@@ -55,7 +56,7 @@ async def test_what_a_gateway_creates_is_private(tmp_path: Path) -> None:
     await gw.start()
     try:
         await gw.add_subscription(Subscription("wh", "vasteras", "webhook", ("*",), {
-            "url": "https://consumer.example/hook", "secret": SECRET}))
+            "url": "https://203.0.113.10/hook", "secret": SECRET}))
         created = {p: mode(p) for p in (data, data / "keys", data / "audit")}
         created |= {p: mode(p) for p in (data / "keys" / "data-keys.json",
                                          data / "keys" / "audit-keys.json",

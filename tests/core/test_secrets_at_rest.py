@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import json
 import os
 from pathlib import Path
@@ -32,13 +33,21 @@ SECRET = "whsec-at-rest-0123456789abcdefghijklmn"
 NEXT_SECRET = "whsec-at-rest-next-9876543210zyxwvuts"
 AUTHORIZATION = "Bearer consumer-token-5e1f9c0a7d3b"
 REST_HOOK_AUTH = "Basic cmVzdGhvb2s6c2VjcmV0LXZhbHVl"
-WEBHOOK = {"url": "https://consumer.example/hook?token=query-token-77f2", "secret": SECRET,
+WEBHOOK = {"url": "https://203.0.113.10/hook?token=query-token-77f2", "secret": SECRET,
            "next_secret": NEXT_SECRET, "headers": {"Authorization": AUTHORIZATION}}
 FHIR = {"resource": {"resourceType": "Subscription", "id": "f-1",
-                     "endpoint": "https://ehr.example/notify",
+                     "endpoint": "https://203.0.113.11/notify",
                      "parameter": [{"name": "Authorization", "value": REST_HOOK_AUTH}]},
         "topic": "alarm", "base": "http://navet.example/fhir/r5"}
 CLEAR = (SECRET, NEXT_SECRET, AUTHORIZATION, REST_HOOK_AUTH, "query-token-77f2")
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings, with the documentation network the consumers here live on
+    allowed (the outbound policy refuses non-public addresses unless told)."""
+    return settings.model_copy(update={"outbound": settings.outbound.model_copy(
+        update={"allow": [ipaddress.ip_network("203.0.113.0/24")]})})
 
 
 def raw_rows(store: Store) -> list[dict[str, Any]]:
