@@ -182,6 +182,7 @@ class Dc09ForwardSink:
         self.config = Dc09ForwardSettings.model_validate(settings)
         self.key = self.config.key_bytes()
         self.clock = services.clock
+        self.alarms = getattr(services, "alarms", None)  # to recall an alarm after a restart
         subscription = getattr(services, "subscription", None)
         self.name = getattr(subscription, "id", "dc09")
         self.outbound = OutboundPolicy.of(services)
@@ -287,7 +288,28 @@ class Dc09ForwardSink:
             return ()
         return (f"X{point.lon:.6f}", f"Y{point.lat:.6f}")
 
+    async def _recall(self, event: Event) -> None:
+        """What an alarm was raised with, from the alarm record, when this sink forgot it.
+
+        The sink's memory is per process: after a restart a restoral would otherwise go
+        out as ``MH`` zone ``001``, which the centre cannot match to the alarm it ends.
+        """
+        if self.alarms is None or not event.alarm or event.alarm in self._kinds:
+            return
+        try:
+            rec = await self.alarms.alarm(event.tenant, event.alarm)
+        except Exception as err:  # the store is down: send what the event itself says
+            log.warning("DC-09 forwarding: alarm %s not readable: %s", event.alarm, err)
+            return
+        if rec is not None and rec.kind:
+            where = rec.location
+            self._kinds[event.alarm] = (SIA_CODE_FOR_KIND.get(rec.kind, "MA"),
+                                        getattr(where, "zone", None),
+                                        getattr(where, "user", None))
+
     async def deliver(self, event: Event) -> None:
+        if event.type == "alarm.cancelled":
+            await self._recall(event)
         message = self.message_for(event)
         if message is None:
             return  # nothing DC-09 can carry; the subscription's types decide what comes

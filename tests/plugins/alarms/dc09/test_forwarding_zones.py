@@ -136,3 +136,31 @@ async def test_without_a_zone_the_fallback_is_001(receiver: Any) -> None:
     await _forward(_sink(port), _unit("<lco>002</lco>"), got, 1)
     (ev,) = got
     assert ev.message == "001"
+
+
+async def test_after_a_restart_the_restoral_is_recalled_from_the_alarm_record(
+    receiver: Any,
+) -> None:
+    from gateway.core.rules.alarms import AlarmRecord
+
+    port, got = await receiver()
+    (raised,) = _panel("SIA-DCS", "#5678|NQA011")
+    record = AlarmRecord("vasteras", str(raised.alarm))
+    record.apply(raised)
+
+    class Alarms:  # the gateway's alarm service, as far as the sink uses it
+        async def alarm(self, tenant: str, alarm: str) -> AlarmRecord | None:
+            return record if (tenant, alarm) == ("vasteras", raised.alarm) else None
+
+    # a sink that never saw the raise (Navet restarted since) gets the cancel
+    sink = Dc09ForwardSink(
+        {"receivers": [{"host": "127.0.0.1", "port": port}], "account": "1234",
+         "ack_timeout_s": 3.0, "retry_delay_s": 0.0},
+        SimpleNamespace(clock=SystemClock(), subscription=None, outbound=loopback_outbound(),
+                        alarms=Alarms()))
+    cancel = make_event("alarm.cancelled", tenant="vasteras", time=datetime.now(UTC),
+                        source={"adapter": "navet", "protocol": "navet", "ref": "c"},
+                        alarm=raised.alarm, data={"reason": "resident"})
+    await _forward(sink, [cancel], got, 1)
+    (ev,) = got
+    assert (ev.code, ev.message) == ("QH", "011")  # not MH 001: the centre can match it
