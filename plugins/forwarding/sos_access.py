@@ -100,6 +100,7 @@ class SosAccessSink:
     def __init__(self, settings: dict[str, Any], services: Any) -> None:
         self.config = SosAccessSettings.model_validate(settings)
         self.clock = services.clock
+        self.alarms = getattr(services, "alarms", None)  # to recall an alarm after a restart
         self.outbound = OutboundPolicy.of(services)  # every connection goes through it
         self._kinds: dict[str, str] = {}
         self._where: dict[str, tuple[str | None, str | None]] = {}  # alarm -> (zone, user)
@@ -216,6 +217,7 @@ class SosAccessSink:
             self._where[alarm] = self._zone_and_user(event)
             await self._send(self.alarm_request(event, "AL", code), "alarmresponse")
         elif event.type == "alarm.cancelled":
+            await self._recall(event)
             kind = self._kinds.pop(alarm, "other")
             code = SIA_RESTORE.get(SIA_CODE_FOR_KIND.get(kind, "MA"), "MH")
             await self._send(self.alarm_request(event, "RE", code), "alarmresponse")
@@ -223,6 +225,22 @@ class SosAccessSink:
         elif event.type == "alarm.closed":
             self._kinds.pop(alarm, None)
             self._where.pop(alarm, None)
+
+    async def _recall(self, event: Event) -> None:
+        """Kind and zone of an alarm this sink forgot (a restart), from the alarm record:
+        the restoral must name the same event code and detector as its alarm."""
+        alarm = event.alarm or ""
+        if self.alarms is None or not alarm or alarm in self._kinds:
+            return
+        try:
+            rec = await self.alarms.alarm(event.tenant, alarm)
+        except Exception as err:  # the store is down: send what the event itself says
+            log.warning("SOS Access forwarding: alarm %s not readable: %s", alarm, err)
+            return
+        if rec is not None and rec.kind:
+            self._kinds[alarm] = rec.kind
+            where = rec.location
+            self._where[alarm] = (getattr(where, "zone", None), getattr(where, "user", None))
 
     async def ping(self) -> int:
         return await self._send(self.ping_request(), "pingresponse")

@@ -364,8 +364,9 @@ class ScaipForwardSink:
         return ("<mrq>" + "".join(parts) + "</mrq>").encode("ascii")
 
     @staticmethod
-    def where(event: Event) -> str:
-        """``<did>``, ``<lco>`` and ``<dte>`` elements for the event's zone, location, user."""
+    def where(event: Event | Any) -> str:
+        """``<did>``, ``<lco>`` and ``<dte>`` elements for the zone, location and user of an
+        event (or an alarm record: anything with a ``location``)."""
         location = event.location
         if location is None:
             return ""
@@ -391,6 +392,7 @@ class ScaipForwardSink:
             self._where[mrq_ref(alarm)] = self.where(event)
             await self._raise(event, alarm, dty, stc)
         elif event.type == "alarm.cancelled":
+            await self._recall(event, alarm)
             dty, _ = self._kinds.pop(alarm, CODES_FOR_KIND["other"])
             self._stop_holding(alarm)
             await self._exchange(mrq_ref(alarm), self.mrq(mrq_ref(alarm), dty, CANCEL_STC))
@@ -401,6 +403,20 @@ class ScaipForwardSink:
                 self._where.pop(mrq_ref(alarm), None)
             # Someone has it here; stop asking the centre (it keeps its own session).
             self._stop_holding(alarm)
+
+    async def _recall(self, event: Event, alarm: str) -> None:
+        """Device type and zone of an alarm this sink forgot (a restart), from the alarm
+        record: the cancel goes in the alarm's session with what its <mrq> carried."""
+        if self.alarms is None or alarm in self._kinds:
+            return
+        try:
+            rec = await self.alarms.alarm(event.tenant, alarm)
+        except Exception as err:  # the store is down: send what the event itself says
+            log.warning("SCAIP forwarding: alarm %s not readable: %s", alarm, err)
+            return
+        if rec is not None and rec.kind:
+            self._kinds[alarm] = CODES_FOR_KIND.get(rec.kind, CODES_FOR_KIND["other"])
+            self._where.setdefault(mrq_ref(alarm), self.where(rec))
 
     async def _register(self) -> None:
         if self._registered or not self.config.registers:

@@ -76,3 +76,27 @@ async def test_no_zone_no_detector(receivers: Callable[..., Any]) -> None:
     await _sink(rx.port).deliver(_unit("<lco>002</lco>"))
     (new,) = rx.alarms
     assert new.detector is None
+
+
+async def test_after_a_restart_the_restoral_is_recalled_from_the_alarm_record(
+    receivers: Callable[..., Any],
+) -> None:
+    from gateway.core.rules.alarms import AlarmRecord
+
+    rx = await receivers()
+    raised = _unit("<did>7</did>")  # a fall would be MA; a pendant is QA
+    record = AlarmRecord("vasteras", str(raised.alarm))
+    record.apply(raised)
+
+    class Alarms:
+        async def alarm(self, tenant: str, alarm: str) -> AlarmRecord | None:
+            return record if alarm == raised.alarm else None
+
+    sink = _sink(rx.port)
+    sink.alarms = Alarms()  # a fresh sink (Navet restarted) that never saw the raise
+    await sink.deliver(make_event(
+        "alarm.cancelled", tenant="vasteras", time=datetime.now(UTC),
+        source={"adapter": "navet", "protocol": "navet", "ref": "c"}, alarm=raised.alarm,
+        data={"reason": "resident"}))
+    (restore,) = rx.alarms
+    assert (restore.alarm_type, restore.event_code, restore.detector) == ("RE", "QH", "7")

@@ -100,3 +100,34 @@ async def test_a_units_did_and_lco_reach_the_upstream_centre(
         if session is not None:
             session.cancel()
         await unit.stop()
+
+
+async def test_after_a_restart_the_cancel_is_recalled_from_the_alarm_record(
+    clock: FakeClock,
+) -> None:
+    from gateway import make_event
+    from gateway.core.rules.alarms import AlarmRecord
+
+    raised = _panel_alarm("#5678|Nid0042/MA011")
+    record = AlarmRecord("vasteras", str(raised.alarm))  # type: ignore[attr-defined]
+    record.apply(raised)  # type: ignore[arg-type]
+
+    class Alarms:
+        async def alarm(self, tenant: str, alarm: str) -> AlarmRecord | None:
+            return record if alarm == record.id else None
+
+    sink = _sink(5060, "udp", clock)
+    sink.alarms = Alarms()
+    sent: list[bytes] = []
+
+    async def exchange(ref: str, body: bytes) -> None:
+        sent.append(body)
+
+    sink._exchange = exchange  # type: ignore[assignment,method-assign]  # no centre needed
+    await sink.deliver(make_event(
+        "alarm.cancelled", tenant="vasteras", time=clock.now(),
+        source={"adapter": "navet", "protocol": "navet", "ref": "c"}, alarm=record.id,
+        data={"reason": "resident"}))
+    (body,) = sent
+    mrq = parse_mrq(body)
+    assert (mrq.dty, mrq.stc, mrq.did, mrq.dte) == (3, 19, "011", "user 0042")
