@@ -16,6 +16,13 @@ outages get fixed; an alarm must still go); 1, 2, 3, 7 and 100 say the
 telegram itself is wrong and are kept as a dead delivery with the reason.
 Nothing personal is sent: the transmitter code identifies the resident's
 alarm installation, as agreed with the receiver.
+
+Zone and user (contract 1.2): the event's ``location.zone`` (the detector,
+pendant or input that raised the alarm: a DC-09 zone, a SCAIP ``did``) goes
+in ``<detector>`` as the source sent it, at most 5 characters as SOS Access
+allows; a longer zone and the user (SOS Access has no user element) go in
+``<additionalinfo>`` lines ``zone …`` / ``user …``. A restoral names the
+detector its alarm was raised with.
 """
 
 from __future__ import annotations
@@ -93,8 +100,10 @@ class SosAccessSink:
     def __init__(self, settings: dict[str, Any], services: Any) -> None:
         self.config = SosAccessSettings.model_validate(settings)
         self.clock = services.clock
+        self.alarms = getattr(services, "alarms", None)  # to recall an alarm after a restart
         self.outbound = OutboundPolicy.of(services)  # every connection goes through it
         self._kinds: dict[str, str] = {}
+        self._where: dict[str, tuple[str | None, str | None]] = {}  # alarm -> (zone, user)
         self._pinger: asyncio.Task[None] | None = None
         self.link_up: bool | None = None
         self.last_error: str | None = None
@@ -151,9 +160,19 @@ class SosAccessSink:
         location = event.location
         if location is not None and location.text:
             fields.append(("sectiontext", location.text[:40]))
+        zone, user = self._zone_and_user(event)
+        info: list[str] = []
+        if zone is not None and len(zone) <= 5:
+            fields.append(("detector", zone))
+        elif zone is not None:
+            info.append(f"zone {zone}")
+        if user is not None:
+            info.append(f"user {user}")
         kind = str(getattr(event.data, "kind", "") or self._kinds.get(event.alarm or "", ""))
         if kind:
-            fields.append(("additionalinfo", f"Navet alarm kind {kind}"[:2000]))
+            info.insert(0, f"Navet alarm kind {kind}")
+        if info:
+            fields.append(("additionalinfo", "\n".join(info)[:2000]))
         for name, value in fields:
             SubElement(root, name).text = value
         point = getattr(location, "point", None) if location is not None else None
@@ -161,6 +180,16 @@ class SosAccessSink:
             pos = SubElement(root, "position")
             SubElement(pos, "pos").text = wgs84_pos(point.lat, point.lon)
         return self._xml(root)
+
+    def _zone_and_user(self, event: Event) -> tuple[str | None, str | None]:
+        """The zone and user of the event, or of the alarm it restores."""
+        remembered = self._where.get(event.alarm or "")
+        if remembered is not None and event.type != "alarm.raised":
+            return remembered
+        location = event.location
+        if location is None:
+            return None, None
+        return getattr(location, "zone", None), getattr(location, "user", None)
 
     def ping_request(self) -> bytes:
         root = Element("pingrequest")
@@ -185,13 +214,33 @@ class SosAccessSink:
             kind = str(getattr(event.data, "kind", "other"))
             code = SIA_CODE_FOR_KIND.get(kind, "MA")
             self._kinds[alarm] = kind
+            self._where[alarm] = self._zone_and_user(event)
             await self._send(self.alarm_request(event, "AL", code), "alarmresponse")
         elif event.type == "alarm.cancelled":
+            await self._recall(event)
             kind = self._kinds.pop(alarm, "other")
             code = SIA_RESTORE.get(SIA_CODE_FOR_KIND.get(kind, "MA"), "MH")
             await self._send(self.alarm_request(event, "RE", code), "alarmresponse")
+            self._where.pop(alarm, None)  # after the send: a retried restoral still has it
         elif event.type == "alarm.closed":
             self._kinds.pop(alarm, None)
+            self._where.pop(alarm, None)
+
+    async def _recall(self, event: Event) -> None:
+        """Kind and zone of an alarm this sink forgot (a restart), from the alarm record:
+        the restoral must name the same event code and detector as its alarm."""
+        alarm = event.alarm or ""
+        if self.alarms is None or not alarm or alarm in self._kinds:
+            return
+        try:
+            rec = await self.alarms.alarm(event.tenant, alarm)
+        except Exception as err:  # the store is down: send what the event itself says
+            log.warning("SOS Access forwarding: alarm %s not readable: %s", alarm, err)
+            return
+        if rec is not None and rec.kind:
+            self._kinds[alarm] = rec.kind
+            where = rec.location
+            self._where[alarm] = (getattr(where, "zone", None), getattr(where, "user", None))
 
     async def ping(self) -> int:
         return await self._send(self.ping_request(), "pingresponse")

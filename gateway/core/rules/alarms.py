@@ -128,11 +128,9 @@ class AlarmRecord:
         elif t == "alarm.updated":
             self.text = data.text or self.text
             if data.position is not None:
-                self.location = Location(
-                    text=self.location.text if self.location else None,
-                    code=self.location.code if self.location else None,
-                    point=data.position,
-                )
+                # a new position; text, code, zone and user stay what the raise said
+                self.location = (self.location or Location()).model_copy(
+                    update={"point": data.position})
         elif t == "alarm.cancelled":
             if self.state is AlarmState.RAISED:
                 self.state = AlarmState.CANCELLED

@@ -132,6 +132,7 @@ class _Exit:
     left: datetime
     due: datetime
     cause: str  # id of the report that said the bed/chair was left
+    zone: str | None = None  # the sensor input (endpoint) that said so
 
 
 @dataclass
@@ -159,6 +160,12 @@ class _Report:
     device: DeviceRef
     time: datetime
     values: dict[str, bool] = field(default_factory=dict)
+    zone: str | None = None  # the sensor's endpoint / input (location.zone), when it has several
+
+    @property
+    def key(self) -> str:
+        """What readings are tracked per: the device, or one of its inputs."""
+        return f"{self.device.id}#{self.zone}" if self.zone else self.device.id
 
 
 class PassiveRule:
@@ -221,14 +228,16 @@ class PassiveRule:
         folded = 0
         for row in ctx.store.rows("tenants"):
             tenant = row["id"]
-            for ev_id, resident, time, device, readings in _seen_reports(ctx, tenant, since):
+            for ev_id, resident, time, device, readings, zone in _seen_reports(
+                    ctx, tenant, since):
                 if not device:
                     continue
                 values = {k: v for k, v in json.loads(readings or "{}").items()
                           if k in READINGS and isinstance(v, bool)}
                 self._reading(ctx, _Report(ev_id, tenant, resident,
                                            DeviceRef.model_validate_json(device),
-                                           datetime.fromisoformat(time), values), live=False)
+                                           datetime.fromisoformat(time), values,
+                                           zone or None), live=False)
                 folded += 1
             for resident, rules in self.care(ctx, tenant).rules.items():
                 silence = self._silence(tenant, resident)
@@ -258,14 +267,15 @@ class PassiveRule:
             return []
         readings: Any = event.data.readings  # type: ignore[attr-defined]  # sensor body
         values = {k: getattr(readings, k) for k in READINGS if getattr(readings, k) is not None}
+        zone = event.location.zone if event.location is not None else None
         return self._reading(ctx, _Report(event.id, event.tenant, event.resident, event.device,
-                                          event.time, values), live=True)
+                                          event.time, values, zone), live=True)
 
     def _reading(self, ctx: RuleContext, rep: _Report, *, live: bool) -> list[EventBase]:
         device = rep.device.id
         role = self._role(ctx, device)
-        prev = self._last.get(device, {})
-        self._last[device] = {**prev, **rep.values}
+        prev = self._last.get(rep.key, {})
+        self._last[rep.key] = {**prev, **rep.values}
         now = rep.values
         care = self.care(ctx, rep.tenant)
         rules = care.rules.get(rep.resident) if rep.resident else None
@@ -287,13 +297,13 @@ class PassiveRule:
 
         if role in EXIT_KINDS and "occupancy" in now and rep.resident is not None:
             kind = EXIT_KINDS[role]
-            key = (rep.tenant, device)
+            key = (rep.tenant, rep.key)
             if now["occupancy"] is False and prev.get("occupancy") is True:
                 if rules is not None and getattr(rules, f"{role}_exit") \
                         and in_window(rules.night, care.tz, rep.time):
                     self._exits[key] = _Exit(
                         rep.tenant, rep.resident, rep.device, kind, rep.time,
-                        rep.time + timedelta(seconds=rules.exit_return_s), rep.id)
+                        rep.time + timedelta(seconds=rules.exit_return_s), rep.id, rep.zone)
                     self._wake.set()
             elif now["occupancy"] is True:
                 self._exits.pop(key, None)
@@ -314,16 +324,16 @@ class PassiveRule:
             out += self._raise(ctx, rep.tenant, rep.resident, rep.device,
                                AlarmKind.PASSIVE_DOOR_AT_NIGHT, rep.id, rep.time,
                                f"door opened at {_local(rep.time, care.tz)}, at night "
-                               f"({_span(rules.night)})")
+                               f"({_span(rules.night)})", rep.zone)
         if now.get("water_leak") is True and prev.get("water_leak") is not True \
                 and (rules is None or rules.water_leak):
             out += self._raise(ctx, rep.tenant, rep.resident, rep.device,
                                AlarmKind.PASSIVE_WATER_LEAK, rep.id, rep.time,
-                               f"water leak detected at {_local(rep.time, care.tz)}")
+                               f"water leak detected at {_local(rep.time, care.tz)}", rep.zone)
         if _fall(role, now) and not _fall(role, prev) and (rules is None or rules.fall):
             out += self._raise(ctx, rep.tenant, rep.resident, rep.device, AlarmKind.FALL,
                                rep.id, rep.time,
-                               f"fall detected at {_local(rep.time, care.tz)}")
+                               f"fall detected at {_local(rep.time, care.tz)}", rep.zone)
         return out
 
     # ------------------------------------------------------------------ raising
@@ -345,7 +355,7 @@ class PassiveRule:
 
     def _raise(self, ctx: RuleContext, tenant: str, resident: str | None,
                device: DeviceRef | None, kind: AlarmKind, cause: str, time: datetime,
-               text: str) -> list[EventBase]:
+               text: str, zone: str | None = None) -> list[EventBase]:
         who = resident or (device.id if device else "")
         if self._busy(tenant, who, kind):
             return []
@@ -353,7 +363,8 @@ class PassiveRule:
         if device is not None:
             entry = ctx.directory.get(device.id)
             place = entry.extra.get("location") if entry else None
-            location = Location(text=place) if place else None
+            # the place for people, the input that triggered (Zigbee endpoint) for machines
+            location = Location(text=place, zone=zone) if place or zone else None
         elif resident is not None:
             location = self.care(ctx, tenant).homes.get(resident)
         rec = AlarmRecord(tenant, alarm_id(tenant, who, kind, cause), kind=str(kind),
@@ -390,7 +401,7 @@ class PassiveRule:
             minutes = int((ex.due - ex.left).total_seconds() // 60)
             events += self._raise(ctx, ex.tenant, ex.resident, ex.device, ex.kind, ex.cause,
                                   ex.due, f"out of the {what} at {_local(ex.left, care.tz)} "
-                                  f"and not back within {minutes} min")
+                                  f"and not back within {minutes} min", ex.zone)
             # raised now or before a restart: a later return is news for that alarm
             self._exit_alarms[key] = (alarm_id(ex.tenant, ex.resident, ex.kind, ex.cause),
                                       ex.left)
@@ -503,7 +514,8 @@ def _seen_reports(ctx: RuleContext, tenant: str, since: str) -> list[Any]:
     def query(conn: DbConnection) -> list[Any]:
         return conn.execute(
             "SELECT id, resident, time, json_extract(body, '$.device'),"
-            " json_extract(body, '$.data.readings') FROM events WHERE tenant = ?"
+            " json_extract(body, '$.data.readings'), json_extract(body, '$.location.zone')"
+            " FROM events WHERE tenant = ?"
             " AND type = 'sensor.reported' AND time >= ? AND ruled = 1"
             " AND json_extract(body, '$.source.adapter') != ? ORDER BY seq",
             (tenant, since, NAVET)).fetchall()

@@ -14,10 +14,17 @@ only the receiver's in-memory sequence check then stops a retransmission.
 Alarm ids. DC-09 does not number alarms either, so an alarm is named by the
 condition that raised it (account, alarm code, zone); the restore of that
 condition cancels that alarm.
+
+Zone and user (contract 1.2). The number after a SIA code, and Contact ID's
+three digits, name a zone for most events and a user for opening/closing
+events; a SIA ``id`` modifier always names the user. They go to
+``location.zone`` / ``location.user`` exactly as sent (``012`` stays
+``012``), so a forwarding sink passes on what the panel said.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,6 +102,49 @@ SIA_CODES: dict[str, Meaning] = {
 """SIA code -> Navet meaning. Extend with care: every entry is a promise."""
 
 
+SIA_USER_CODES: frozenset[str] = frozenset({
+    "OP", "CL",  # opening / closing report
+    "OR",  # disarm from alarm
+    "OC",  # cancel report
+    "OJ", "OK", "OH", "OL", "OT", "OQ",  # late / early / remote opening
+    "CE", "CF", "CJ", "CK", "CP", "CQ", "CR",  # extended / forced / late / early / remote closing
+})
+"""SIA codes whose number is a user (who opened or closed), not a zone (SIA DC-03)."""
+
+_ZONE_OR_USER = re.compile(r"^[0-9A-Za-z]{1,16}$")
+
+
+def zone_and_user(signal: Signal) -> tuple[str | None, str | None]:
+    """``(zone, user)`` of a signal, each exactly as sent, or None when the panel gave none.
+
+    Contact ID (a four-digit protocol code ``QEEE``): ``CCC`` is a user for the
+    open/close event class 4xx and a zone for every other event. SIA-DCS: the
+    number after the code is a user for :data:`SIA_USER_CODES` and a zone for
+    every other code; an ``id`` modifier names the user.
+    """
+    code, number = signal.protocol_code, signal.zone or None
+    if len(code) == 4 and code.isdigit():
+        by_user = code[1] == "4"
+        user = None
+    else:
+        by_user = code in SIA_USER_CODES
+        user = signal.modifiers.get("id") or None
+    zone = None if by_user else number
+    if by_user:
+        user = user or number
+    return (zone if zone and _ZONE_OR_USER.match(zone) else None,
+            user if user and _ZONE_OR_USER.match(user) else None)
+
+
+def _location(signal: Signal) -> dict[str, Any] | None:
+    zone, user = zone_and_user(signal)
+    if zone is None and user is None:
+        return None
+    text = ", ".join(f"{what} {value}" for what, value in (("zone", zone), ("user", user))
+                     if value)
+    return {"text": text, "code": f"zone {zone}" if zone else None, "zone": zone, "user": user}
+
+
 def events_for(
     message: Message,
     signals: list[Signal],
@@ -142,8 +192,9 @@ def _event(
     if meaning.alarm_code is not None:
         extra["alarm"] = f"{account}-{meaning.alarm_code}-{signal.zone or '0'}"
         extra["priority"] = meaning.priority
-    if signal.zone:
-        extra["location"] = {"code": f"zone {signal.zone}"}
+    location = _location(signal)
+    if location is not None:
+        extra["location"] = location
     return make_event(
         meaning.type, **common, **extra, data=data,
         id_parts=(str(index), signal.protocol_code),

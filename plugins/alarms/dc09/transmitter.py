@@ -22,6 +22,13 @@ equivalent). Anything else is accepted and not sent (there is nothing in
 DC-03 to say it with). The account is per resident or device when configured,
 else the subscription's default account. Only codes, zones and, for GPS
 alarms, the position travel: no names, no personal data.
+
+Zone and user come from the event's typed ``location.zone`` / ``location.user``
+(contract 1.2), as the source sent them: SIA-DCS ``N[id<user>/]<code><zone>``
+(zone digits unchanged, ``012`` stays ``012``), Contact ID ``QEEE GG CCC`` with
+the zone in ``CCC`` (three digits, so ``7`` goes as ``007``). A restoral carries
+the zone and user its alarm was raised with. Only when the event has no zone,
+or one the format cannot carry (letters, too long), is zone ``001`` sent.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import re
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
@@ -41,6 +49,13 @@ from .crypto import KEY_SIZES, seal, unseal
 from .frame import Dc09Error, clear_content, encode_frame, parse_frame, parse_timestamp
 
 log = logging.getLogger(__name__)
+
+FALLBACK_ZONE = "001"
+"""Sent when an event has no zone the format can carry (receivers expect one)."""
+
+_SIA_ZONE = re.compile(r"^[0-9]{1,6}$")
+_CID_ZONE = re.compile(r"^[0-9]{1,3}$")
+_SIA_USER = re.compile(r"^[0-9]{1,6}$")
 
 CID_FOR_SIA: dict[str, str] = {"QA": "101", "MA": "100", "WA": "113", "FA": "110",
                                "AT": "301", "YT": "302", "YC": "350", "YX": "380"}
@@ -167,6 +182,7 @@ class Dc09ForwardSink:
         self.config = Dc09ForwardSettings.model_validate(settings)
         self.key = self.config.key_bytes()
         self.clock = services.clock
+        self.alarms = getattr(services, "alarms", None)  # to recall an alarm after a restart
         subscription = getattr(services, "subscription", None)
         self.name = getattr(subscription, "id", "dc09")
         self.outbound = OutboundPolicy.of(services)
@@ -175,7 +191,8 @@ class Dc09ForwardSink:
         self.offset = timedelta(0)  # receiver time - our time, learnt from NAKs
         self._seq = itertools.cycle(range(1, 10000))
         self._lock = asyncio.Lock()  # one message in flight: answers match by order
-        self._kinds: dict[str, str] = {}  # alarm id -> SIA code it was raised with
+        # alarm id -> (SIA code, zone, user) it was raised with: its restoral says the same
+        self._kinds: dict[str, tuple[str, str | None, str | None]] = {}
         self._poller: asyncio.Task[None] | None = None
         self.link_up: bool | None = None
         self.last_ack: datetime | None = None
@@ -220,23 +237,28 @@ class Dc09ForwardSink:
         """``(account, data)`` for ``event``, or None when DC-03/05 cannot say it."""
         raised: str | None = None  # the SIA code the alarm was raised with
         restore = False
+        zone, user = self._where(event)
         if event.type == "alarm.raised":
             raised = SIA_CODE_FOR_KIND.get(str(getattr(event.data, "kind", "other")), "MA")
             if event.alarm:
-                self._kinds[event.alarm] = raised
+                self._kinds[event.alarm] = (raised, zone, user)
         elif event.type == "alarm.cancelled":
-            raised, restore = self._kinds.pop(event.alarm or "", "MA"), True
+            raised, zone, user = self._kinds.pop(event.alarm or "", ("MA", zone, user))
+            restore = True
         elif event.type == "alarm.closed":
             self._kinds.pop(event.alarm or "", None)
         if raised is None:
             return None
         account = self._account(event)
-        zone = self._zone(event)
         if self.config.format == "ADM-CID":  # Contact ID: the same event code, qualifier 3
             cid = CID_FOR_SIA.get(raised, "100")
-            return account, f"#{account}|{3 if restore else 1}{cid} 01 {zone}"
+            ccc = zone.zfill(3) if zone and _CID_ZONE.match(zone) else \
+                self._fallback(event, zone, "Contact ID")
+            return account, f"#{account}|{3 if restore else 1}{cid} 01 {ccc}"
         code = SIA_RESTORE.get(raised, "MH") if restore else raised
-        return account, f"#{account}|N{code}{zone}"
+        where = zone if zone and _SIA_ZONE.match(zone) else self._fallback(event, zone, "SIA")
+        who = f"id{user}/" if user and _SIA_USER.match(user) else ""
+        return account, f"#{account}|N{who}{code}{where}"
 
     def _account(self, event: Event) -> str:
         for key in (event.resident, event.device.id if event.device else None):
@@ -245,11 +267,19 @@ class Dc09ForwardSink:
         return self.config.account.upper()
 
     @staticmethod
-    def _zone(event: Event) -> str:
-        code = getattr(event.location, "code", None) if event.location else None
-        if code and code.isdigit() and len(code) <= 3:
-            return code.zfill(3)
-        return "001"
+    def _where(event: Event) -> tuple[str | None, str | None]:
+        """The event's typed zone and user, as the source sent them (None when absent)."""
+        location = event.location
+        if location is None:
+            return None, None
+        return getattr(location, "zone", None), getattr(location, "user", None)
+
+    @staticmethod
+    def _fallback(event: Event, zone: str | None, fmt: str) -> str:
+        if zone:
+            log.warning("DC-09 forwarding of %s: zone %r cannot be carried in %s; sent as %s",
+                        event.id, zone, fmt, FALLBACK_ZONE)
+        return FALLBACK_ZONE
 
     @staticmethod
     def _xdata(event: Event) -> tuple[str, ...]:
@@ -258,7 +288,28 @@ class Dc09ForwardSink:
             return ()
         return (f"X{point.lon:.6f}", f"Y{point.lat:.6f}")
 
+    async def _recall(self, event: Event) -> None:
+        """What an alarm was raised with, from the alarm record, when this sink forgot it.
+
+        The sink's memory is per process: after a restart a restoral would otherwise go
+        out as ``MH`` zone ``001``, which the centre cannot match to the alarm it ends.
+        """
+        if self.alarms is None or not event.alarm or event.alarm in self._kinds:
+            return
+        try:
+            rec = await self.alarms.alarm(event.tenant, event.alarm)
+        except Exception as err:  # the store is down: send what the event itself says
+            log.warning("DC-09 forwarding: alarm %s not readable: %s", event.alarm, err)
+            return
+        if rec is not None and rec.kind:
+            where = rec.location
+            self._kinds[event.alarm] = (SIA_CODE_FOR_KIND.get(rec.kind, "MA"),
+                                        getattr(where, "zone", None),
+                                        getattr(where, "user", None))
+
     async def deliver(self, event: Event) -> None:
+        if event.type == "alarm.cancelled":
+            await self._recall(event)
         message = self.message_for(event)
         if message is None:
             return  # nothing DC-09 can carry; the subscription's types decide what comes

@@ -16,6 +16,13 @@ keeps holding past ``hold_max_s``, the sink sends ``mty=RE`` (the sender gives
 up) and notes it on the alarm. A cancel by the resident is forwarded as the
 cancel status (``stc=19``) in the same session.
 
+Zone (contract 1.2): the alarm's ``location.zone`` (a DC-09 zone, a SCAIP
+unit's ``did``, a Zigbee endpoint) goes as ``<did>``, the device that raised
+it, exactly as the source sent it; a SCAIP location code (``location.code``
+``scaip-lco:NNN``) goes as ``<lco>``. SCAIP has no user element; a user goes
+in ``<dte>`` as ``user <n>``. Every poll, the cancel and the RE of an alarm
+carry what its first ``<mrq>`` carried.
+
 Delivery is at least once: a MESSAGE the receiver never answered raises
 ``TransportError`` and the outbox tries again (the same ``ref``, so the
 receiver sees a repeat, not a second alarm).
@@ -75,6 +82,8 @@ CODES_FOR_KIND: dict[str, tuple[int, int | None]] = {
 """Contract alarm kind -> (dty device type, stc status) as SS 91100 codes them."""
 
 CANCEL_STC = 19
+LCO_PREFIX = "scaip-lco:"
+"""How the SCAIP receiver writes a unit's ``lco`` in ``location.code``."""
 
 
 class ScaipForwardSettings(BaseModel):
@@ -319,6 +328,7 @@ class ScaipForwardSink:
         self._registered = False
         self._holding: dict[str, asyncio.Task[None]] = {}
         self._kinds: dict[str, tuple[int, int | None]] = {}
+        self._where: dict[str, str] = {}  # mrq ref -> <did>/<lco>/<dte> of its alarm
         self.taken: list[str] = []  # alarms the centre took (snu=0), for status and tests
         self.given_up: list[str] = []
         self.last_error: str | None = None
@@ -350,7 +360,26 @@ class ScaipForwardSink:
         parts += [f"<cid>{self.config.cid}</cid>", f"<dty>{dty:04d}</dty>"]
         if stc is not None:
             parts.append(f"<stc>{stc:04d}</stc>")
+        parts.append(self._where.get(ref, ""))
         return ("<mrq>" + "".join(parts) + "</mrq>").encode("ascii")
+
+    @staticmethod
+    def where(event: Event | Any) -> str:
+        """``<did>``, ``<lco>`` and ``<dte>`` elements for the zone, location and user of an
+        event (or an alarm record: anything with a ``location``)."""
+        location = event.location
+        if location is None:
+            return ""
+        out = ""
+        zone, user = getattr(location, "zone", None), getattr(location, "user", None)
+        if zone:  # letters and digits only (the contract's pattern): safe in XML as it is
+            out += f"<did>{zone}</did>"
+        code = location.code or ""
+        if code.startswith(LCO_PREFIX) and code[len(LCO_PREFIX):].isdigit():
+            out += f"<lco>{int(code[len(LCO_PREFIX):]) % 1000:03d}</lco>"
+        if user:
+            out += f"<dte>user {user}</dte>"
+        return out
 
     async def deliver(self, event: Event) -> None:
         alarm = event.alarm
@@ -360,16 +389,34 @@ class ScaipForwardSink:
             kind = str(getattr(event.data, "kind", "other"))
             dty, stc = CODES_FOR_KIND.get(kind, CODES_FOR_KIND["other"])
             self._kinds[alarm] = (dty, stc)
+            self._where[mrq_ref(alarm)] = self.where(event)
             await self._raise(event, alarm, dty, stc)
         elif event.type == "alarm.cancelled":
+            await self._recall(event, alarm)
             dty, _ = self._kinds.pop(alarm, CODES_FOR_KIND["other"])
             self._stop_holding(alarm)
             await self._exchange(mrq_ref(alarm), self.mrq(mrq_ref(alarm), dty, CANCEL_STC))
+            self._where.pop(mrq_ref(alarm), None)  # after: a retried cancel still carries it
         elif event.type in ("alarm.acknowledged", "alarm.closed"):
             if event.type == "alarm.closed":
                 self._kinds.pop(alarm, None)
+                self._where.pop(mrq_ref(alarm), None)
             # Someone has it here; stop asking the centre (it keeps its own session).
             self._stop_holding(alarm)
+
+    async def _recall(self, event: Event, alarm: str) -> None:
+        """Device type and zone of an alarm this sink forgot (a restart), from the alarm
+        record: the cancel goes in the alarm's session with what its <mrq> carried."""
+        if self.alarms is None or alarm in self._kinds:
+            return
+        try:
+            rec = await self.alarms.alarm(event.tenant, alarm)
+        except Exception as err:  # the store is down: send what the event itself says
+            log.warning("SCAIP forwarding: alarm %s not readable: %s", alarm, err)
+            return
+        if rec is not None and rec.kind:
+            self._kinds[alarm] = CODES_FOR_KIND.get(rec.kind, CODES_FOR_KIND["other"])
+            self._where.setdefault(mrq_ref(alarm), self.where(rec))
 
     async def _register(self) -> None:
         if self._registered or not self.config.registers:

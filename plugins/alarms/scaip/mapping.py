@@ -11,6 +11,7 @@ different updates in one session are two events.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -90,6 +91,21 @@ def _text(mrq: Mrq, what: str | None = None) -> str:
     return " - ".join(parts)[:500]
 
 
+_ZONE = re.compile(r"^[0-9A-Za-z]{1,16}$")
+
+
+def zone_of(mrq: Mrq) -> str | None:
+    """The unit's ``did`` as ``location.zone``: which of its devices raised the alarm.
+
+    ``did`` is to a SCAIP unit what the zone is to a DC-09 panel (the detector
+    or pendant that triggered), so it is the zone a forwarding sink passes on.
+    A ``did`` with characters a zone cannot hold (spaces, dashes) stays in the
+    text only. ``lco`` is *where* (a location kind: bedroom, garden) and stays
+    ``location.code`` ``scaip-lco:NNN``.
+    """
+    return mrq.did if mrq.did and _ZONE.match(mrq.did) else None
+
+
 def _location(mrq: Mrq) -> dict[str, Any] | None:
     text = " ".join(t for t in (
         c.LOCATION_CODES.get(mrq.lco, f"location {mrq.lco}") if mrq.lco is not None else None,
@@ -97,11 +113,12 @@ def _location(mrq: Mrq) -> dict[str, Any] | None:
     point = None
     if mrq.lge is not None and mrq.lge.lat is not None and mrq.lge.lon is not None:
         point = {"lat": mrq.lge.lat, "lon": mrq.lge.lon}
-    if not text and point is None and mrq.lco is None:
+    zone = zone_of(mrq)
+    if not text and point is None and mrq.lco is None and zone is None:
         return None
     return {"text": text[:200] or None,
             "code": f"scaip-lco:{mrq.lco:03d}" if mrq.lco is not None else None,
-            "point": point}
+            "point": point, "zone": zone}
 
 
 def _digest(mrq: Mrq) -> str:

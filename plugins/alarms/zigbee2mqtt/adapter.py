@@ -9,11 +9,20 @@ Ids: with ``advanced.last_seen`` set (recommended, documented for operators)
 each message carries ``last_seen``, which makes the event id deterministic
 for a redelivered message. Without it the receive time is the reference, and
 deduplication then covers only exact redelivery within the same instant.
+
+Endpoints. A device with several endpoints (a double contact, a two-gang
+sensor) reports each endpoint's readings with the endpoint name as suffix
+(``contact_l2``, ``occupancy_left``). Each endpoint becomes its own
+``sensor.reported`` with ``location.zone`` the endpoint name as sent
+(contract 1.2), so an alarm raised from it, and every forwarding sink,
+names the input that triggered. Readings without suffix stay one event
+without zone, as before.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -129,21 +138,29 @@ class Zigbee2MqttAdapter(AdapterBase):
         source = {"adapter": ADAPTER, "protocol": PROTOCOL, "ref": ref}
         common = {"tenant": frame.tenant, "time": when, "source": source, "device": device}
 
-        readings: dict[str, Any] = {}
-        for key in BOOL_READINGS:
-            if key in body and body[key] is not None:
-                readings[key] = _bool(body, key, name)
-        for key, field in NUMBER_READINGS.items():
-            if key in body and body[key] is not None:
-                readings[field] = _number(body, key, name)
+        by_endpoint: dict[str | None, dict[str, Any]] = {}
+        for key, value in body.items():
+            m = _READING.match(key)
+            if m is None or value is None:
+                continue
+            reading, endpoint = m["reading"], m["endpoint"]
+            readings = by_endpoint.setdefault(endpoint, {})
+            if reading in BOOL_READINGS:
+                readings[reading] = _bool(body, key, name)
+            else:
+                readings[NUMBER_READINGS[reading]] = _number(body, key, name)
         link = body.get("linkquality")
         if link is not None and (not isinstance(link, int) or isinstance(link, bool)):
             raise PayloadError(f"linkquality must be an integer, got {link!r}",
                                adapter=ADAPTER, device=name)
 
         events: list[Event] = []
-        if readings:
-            events.append(make_event("sensor.reported", **common,
+        for endpoint, readings in sorted(by_endpoint.items(), key=lambda kv: kv[0] or ""):
+            where: dict[str, Any] = {}
+            if endpoint is not None:
+                where = {"location": {"text": f"endpoint {endpoint}", "zone": endpoint},
+                         "id_parts": ("endpoint", endpoint)}
+            events.append(make_event("sensor.reported", **common, **where,
                                      data={"readings": readings, "link_quality": link}))
         battery = body.get("battery")
         battery_low = body.get("battery_low")
@@ -161,6 +178,13 @@ class Zigbee2MqttAdapter(AdapterBase):
             events.append(make_event("device.tamper", **common, data={"active": True}))
         events.append(make_event("device.heartbeat", **common, data={"link_quality": link}))
         return events
+
+
+_READING = re.compile(
+    "^(?P<reading>" + "|".join(sorted((*BOOL_READINGS, *NUMBER_READINGS), key=len, reverse=True))
+    + r")(?:_(?P<endpoint>l[0-9]{1,2}|ep[0-9]{1,3}|[0-9]{1,3}|left|right|top|bottom|center))?$")
+"""A reading, bare or with an endpoint suffix (Zigbee2MQTT's endpoint names: ``l1``..,
+``left``, ``right`` ...). Other suffixes (``occupancy_timeout``) are settings, not readings."""
 
 
 def _time_and_ref(last_seen: Any, received: datetime, name: str) -> tuple[datetime, str]:
