@@ -1,9 +1,14 @@
 """What a DC-09 signal means in contract v1.
 
 SIA codes and meanings: reference/alarm-centre-protocols.md §2.1.4. An
-unknown code is refused as a whole message (the receiver answers DUH, the
+unknown SIA code is refused as a whole message (the receiver answers DUH, the
 frame becomes a dead letter an operator can read): guessing what an alarm
 code means is worse than saying we do not know.
+
+Contact ID is different: its event list is standard and grouped by range,
+so every code has a meaning (:mod:`.contact_id`, :func:`cid_meaning`) and a
+code outside Navet's table still becomes an event carrying the code (an
+alarm in the 1xx range), never a refused alarm.
 
 Ids. DC-09 has no message id; the id parts are account, sequence and the
 panel's timestamp, and deliberately *not* the receiver and line prefix, so
@@ -24,8 +29,9 @@ from typing import Any
 from gateway import AlarmKind, DeviceKind, Event, Priority, device_id, make_event
 
 from .const import ADAPTER, PROTOCOL
+from .contact_id import ALARM, BATTERY, OPEN_CLOSE, TAMPER, TEST, lookup
 from .frame import Dc09Error, Message
-from .payloads import Signal
+from .payloads import TEXT_LIMIT, Signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +127,7 @@ def events_for(
         return [make_event("device.heartbeat", **common, data={})]
     events: list[Event] = []
     for index, signal in enumerate(signals):
-        meaning = SIA_CODES.get(signal.code)
+        meaning = cid_meaning(signal) if signal.cid else SIA_CODES.get(signal.code)
         if meaning is None:
             raise Dc09Error(
                 f"{frame.token} {frame.seq}: unknown SIA event code {signal.code!r}",
@@ -131,11 +137,34 @@ def events_for(
     return events
 
 
+def cid_meaning(signal: Signal) -> Meaning:
+    """What a Contact ID signal means; every code has one (:mod:`.contact_id`)."""
+    entry = lookup(signal.cid)
+    restore = signal.qualifier == "3"
+    if entry.sia is not None and entry.sia[restore] in SIA_CODES:
+        return SIA_CODES[entry.sia[restore]]  # one alarm id whichever protocol named it
+    if entry.group == ALARM:
+        code = f"CID{signal.cid}"
+        if restore:
+            return _restore(f"{entry.text} restore", code)
+        return _alarm(AlarmKind(entry.kind), entry.text, code)
+    if entry.group == BATTERY:
+        return _battery(not restore, entry.text + (" restore" if restore else ""))
+    if entry.group == TAMPER:
+        return Meaning("device.tamper", {"active": not restore}, entry.text)
+    if entry.group in (TEST, OPEN_CLOSE):
+        # The contract has no arming or test event: the report proves the unit alive.
+        return _alive(entry.text)
+    # trouble, bypass and any code outside the table: a fault that starts or clears
+    return _fault(entry.kind if entry.group != "bypass" else "other", not restore,
+                  entry.text + (" restore" if restore else ""))
+
+
 def _event(
     meaning: Meaning, signal: Signal, index: int, account: str, common: dict[str, Any]
 ) -> Event:
     data = dict(meaning.data)
-    text = signal.text or meaning.text
+    text = (signal.text or meaning.text)[:TEXT_LIMIT]
     if meaning.type in ("alarm.raised", "device.fault"):
         data.update(text=text, code=signal.protocol_code)
     extra: dict[str, Any] = {}
@@ -144,6 +173,10 @@ def _event(
         extra["priority"] = meaning.priority
     if signal.zone:
         extra["location"] = {"code": f"zone {signal.zone}"}
+    if signal.cid:  # Contact ID's three digits as sent: a user or a zone (contract 1.2)
+        extra["location"] = ({"code": f"user {signal.user}", "user": signal.user}
+                             if signal.user else {"code": f"zone {signal.zone}",
+                                                  "zone": signal.zone})
     return make_event(
         meaning.type, **common, **extra, data=data,
         id_parts=(str(index), signal.protocol_code),

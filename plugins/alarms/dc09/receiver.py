@@ -81,6 +81,7 @@ class Dc09Receiver:
         self.keys = {a.account: a.keys_bytes() for a in config.accounts}
         self.stats: Counter[str] = Counter()
         self._recent: dict[str, deque[tuple[str, str]]] = {}
+        self._seq_noted: set[str] = set()  # accounts whose sequence deviation was logged
         self._tcp: asyncio.Server | None = None
         self._udp: Any = None  # the intake's datagram endpoint (sendto, close)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -250,7 +251,7 @@ class Dc09Receiver:
             try:
                 message, key = open_with_any(frame, keys)
             except DecryptError as err:
-                return Outcome("nak", nak(now), err.reason, refusal="decrypt_failed")
+                return Outcome("nak", nak(now, frame), err.reason, refusal="decrypt_failed")
             except Dc09Error:
                 message = None  # decode will say why and keep it as a dead letter
         if message is not None and message.timestamp is not None:
@@ -258,7 +259,8 @@ class Dc09Receiver:
             early = now - timedelta(seconds=window.past_s)
             late = now + timedelta(seconds=window.future_s)
             if not early <= message.timestamp <= late:  # genuine, its clock is off
-                return Outcome("nak", nak(now), f"timestamp {message.timestamp_text} outside "
+                return Outcome("nak", nak(now, frame),
+                               f"timestamp {message.timestamp_text} outside "
                                f"-{window.past_s}s/+{window.future_s}s of {now.isoformat()}",
                                refusal="timestamp_window", proven=True)
         ack_key = key if frame.encrypted else None
@@ -267,6 +269,8 @@ class Dc09Receiver:
         if mark is not None and mark in self._recent.get(frame.account, ()):
             return Outcome("repeat", ack(frame, now, ack_key), f"sequence {frame.seq} again",
                            proven=True)
+        if opened and not frame.standard_seq:
+            self._note_sequence(frame)
         tenant = (account.tenant if account is not None else None) or self.tenant
         record = RawFrame(
             adapter=ADAPTER, tenant=tenant, transport=transport, address=peer, payload=raw,
@@ -283,6 +287,16 @@ class Dc09Receiver:
         if mark is not None:
             self._recent.setdefault(frame.account, deque(maxlen=RECENT_PER_ACCOUNT)).append(mark)
         return Outcome("ack", ack(frame, now, ack_key), proven=opened)
+
+    def _note_sequence(self, frame: Frame) -> None:
+        """Log once per account that its sequence is not four decimal digits (accepted)."""
+        if frame.account in self._seq_noted:
+            return
+        self._seq_noted.add(frame.account)  # configured accounts only: the set is bounded
+        log.warning("DC-09 account #%s sends sequence %r, not four decimal digits "
+                    "(a dialler counting in hex?): accepted and echoed as it came; logged once "
+                    "per account", frame.account, frame.seq,
+                    extra={"adapter": ADAPTER, "account": frame.account})
 
 
 def _mark(message: Message) -> tuple[str, str]:
