@@ -30,8 +30,8 @@ from tests.services import unavailable
 
 from .conftest import KEY_HEX
 
-HOW = ("pip install --no-deps dc09-spt pycryptodome (dc09-spt's pycrypto pin does not build; "
-       "pycryptodome comes with the [test] extras)")
+HOW = ("pip install --no-deps dc09-spt==0.0.4 and pip install pycryptodome (the [test] extras "
+       "bring it); --no-deps because dc09-spt's pycrypto pin does not build")
 
 try:
     from Crypto.Cipher import AES
