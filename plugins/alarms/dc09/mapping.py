@@ -169,7 +169,7 @@ def _event(
         data.update(text=text, code=signal.protocol_code)
     extra: dict[str, Any] = {}
     if meaning.alarm_code is not None:
-        extra["alarm"] = f"{account}-{meaning.alarm_code}-{signal.zone or '0'}"
+        extra["alarm"] = f"{account}-{meaning.alarm_code}-{signal.zone or signal.user or '0'}"
         extra["priority"] = meaning.priority
     if signal.zone:
         extra["location"] = {"code": f"zone {signal.zone}"}
