@@ -11,6 +11,7 @@ equal ciphertexts.
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 
@@ -23,6 +24,7 @@ ZERO_IV = bytes(BLOCK)
 KEY_SIZES = (16, 24, 32)
 _PAD_ALPHABET = string.ascii_letters + string.digits  # never '[', ']' or '|'
 _HEX = frozenset("0123456789abcdefABCDEF")
+_ENDS_WITH_TIMESTAMP = re.compile(r"\]_\d\d:\d\d:\d\d,\d\d-\d\d-\d{4}$")
 
 
 def _cipher(key: bytes) -> Cipher[modes.CBC]:
@@ -52,12 +54,14 @@ def unseal(key: bytes, region: str) -> str:
     The pad is random by design and is not checked: it ends at the first
     ``|`` or ``]`` (characters no pad may contain), and may hold any other
     byte, control characters included (dc09-spt pads with ``chr(20..125)``).
-    What follows the pad is checked instead: printable ASCII with a ``]``.
-    A wrong key gives random bytes there, which fail this check (and the
-    timestamp the caller reads after it).
+    What follows the pad is checked instead: printable ASCII with a ``]``,
+    ending in the ``_HH:MM:SS,MM-DD-YYYY`` timestamp every encrypted message
+    carries. A wrong key gives random bytes there, which fail this check
+    (about one wrong-key block in a hundred ends in a lone ``]``; the
+    timestamp is what refuses that one).
 
     :raises DecryptError: the region is not whole AES blocks of hex, or the
-        text after the pad is not printable ASCII with a ``]``.
+        text after the pad is not printable ASCII with a ``]`` and a timestamp.
     """
     if not region or len(region) % (2 * BLOCK) or not _HEX.issuperset(region):
         raise DecryptError(
@@ -82,6 +86,10 @@ def unseal(key: bytes, region: str) -> str:
                            "corrupted frame")
     if "]" not in plain:
         raise DecryptError("decrypted text has no ']': wrong key or corrupted frame")
+    if not _ENDS_WITH_TIMESTAMP.search(plain):
+        raise DecryptError("decrypted text does not end in a _HH:MM:SS,MM-DD-YYYY timestamp: "
+                           "wrong key, corrupted frame, or an encrypted message without the "
+                           "timestamp it must carry")
     return plain
 
 
