@@ -118,7 +118,8 @@ def _sia(body: str, where: str) -> list[Signal]:
 
 def _event_block(body: str, where: str) -> tuple[list[Signal], str]:
     """The events of one ``N`` block, and what could not be read after the last of them."""
-    pos, mods, out = 0, {}, []
+    pos, mods = 0, {}
+    out: list[Signal] = []
     while pos < len(body):
         if body[pos] == "/":
             pos += 1
