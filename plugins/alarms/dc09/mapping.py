@@ -94,6 +94,26 @@ SIA_CODES: dict[str, Meaning] = {
     "MJ": _fault("hardware", False, "medical trouble restore"),
     "QT": _fault("hardware", True, "emergency trouble"),
     "QJ": _fault("hardware", False, "emergency trouble restore"),
+    # Standard DC-03 alarms beyond the reference's list. WA is what Navet's own DC-09 sink
+    # sends for a water leak (gateway.core.model.sia), so a Navet upstream must read it.
+    "WA": _alarm(AlarmKind.PASSIVE_WATER_LEAK, "water alarm", "WA"),
+    "WH": _restore("water alarm restore", "WA"),
+    "BA": _alarm(AlarmKind.OTHER, "burglary alarm", "BA"),
+    "BH": _restore("burglary alarm restore", "BA"),
+    "GA": _alarm(AlarmKind.OTHER, "gas alarm", "GA"),
+    "GH": _restore("gas alarm restore", "GA"),
+    "HA": _alarm(AlarmKind.PERSONAL_BUTTON, "holdup (duress) alarm", "HA"),
+    "HH": _restore("holdup alarm restore", "HA"),
+    "KA": _alarm(AlarmKind.OTHER, "heat alarm", "KA"),
+    "KH": _restore("heat alarm restore", "KA"),
+    "UA": _alarm(AlarmKind.OTHER, "untyped zone alarm", "UA"),
+    "UH": _restore("untyped zone alarm restore", "UA"),
+    "TA": Meaning("device.tamper", {"active": True}, "tamper alarm"),
+    "TR": Meaning("device.tamper", {"active": False}, "tamper restoral"),
+    # Opening/closing (the digits are a user): contract v1 has no arming event; the report
+    # proves the unit alive, and the user is kept in location.user.
+    "OP": _alive("opening report"),
+    "CL": _alive("closing report"),
     "RP": _alive("automatic test"),
     "RX": _alive("manual test"),
     "RR": _alive("power up"),
@@ -173,7 +193,7 @@ def _event(
         extra["priority"] = meaning.priority
     if signal.zone:
         extra["location"] = {"code": f"zone {signal.zone}"}
-    if signal.cid:  # Contact ID's three digits as sent: a user or a zone (contract 1.2)
+    if signal.cid or signal.user:  # digits as sent: a user or a zone (contract 1.2)
         extra["location"] = ({"code": f"user {signal.user}", "user": signal.user}
                              if signal.user else {"code": f"zone {signal.zone}",
                                                   "zone": signal.zone})

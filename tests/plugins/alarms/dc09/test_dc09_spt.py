@@ -211,6 +211,19 @@ async def test_extended_text_and_a_leading_block_separator_are_read(gateway: Gat
     assert (second.type, second.alarm) == ("alarm.raised", "1234-QA-005")
 
 
+async def test_sia_opening_by_user_and_water_alarm_are_read(gateway: Gateway) -> None:
+    msg = dc09_msg("1234", line=0)
+    opening = dc03_msg.dc03event("1234", {"code": "OP", "user": "3", "area": "1"})
+    water = dc03_msg.dc03event("1234", {"code": "WA", "zone": "12"})
+    for nr, payload in enumerate((opening, water), start=1):
+        answer = await exchange(gateway, "tcp", msg.dc09block(nr, "SIA-DCS", payload))
+        assert answer is not None and verdict(msg, nr, answer) == "ACK", payload
+    opened, leak = stored(gateway)
+    assert opened.type == "device.heartbeat" and opened.location.user == "3"
+    assert (leak.type, leak.data.kind, leak.location.code) == (
+        "alarm.raised", "passive.water_leak", "zone 12")
+
+
 # --------------------------------------------------------------------------- item 8: CID
 
 

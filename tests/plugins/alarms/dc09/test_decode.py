@@ -295,3 +295,20 @@ def test_contact_id_with_a_sia_twin_names_the_same_alarm_as_sia() -> None:
     cid = only(decode(frame("ADM-CID", "#1234|1120 01 007")))
     sia = only(decode(frame("SIA-DCS", "#1234|NPA007")))
     assert cid.alarm == sia.alarm == "1234-PA-007"
+
+
+@pytest.mark.parametrize(
+    ("data", "etype", "location"),
+    [
+        ("#1234|Nri1/CL501", "device.heartbeat", {"user": "501", "zone": None}),
+        ("#1234|Nri04/OP001", "device.heartbeat", {"user": "001", "zone": None}),
+        ("#1234|NWA007", "alarm.raised", {"code": "zone 007"}),
+        ("#1234|NTA3", "device.tamper", {"code": "zone 3"}),
+    ],
+)
+def test_standard_sia_opening_closing_water_and_tamper_are_read(
+    data: str, etype: str, location: dict[str, str | None]
+) -> None:
+    ev = only(decode(frame("SIA-DCS", data)))
+    assert ev.type == etype and ev.location is not None
+    assert {k: getattr(ev.location, k) for k in location} == location
