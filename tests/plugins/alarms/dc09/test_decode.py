@@ -312,3 +312,13 @@ def test_standard_sia_opening_closing_water_and_tamper_are_read(
     ev = only(decode(frame("SIA-DCS", data)))
     assert ev.type == etype and ev.location is not None
     assert {k: getattr(ev.location, k) for k in location} == location
+
+
+@pytest.mark.parametrize(("cid", "sia"), [("130", "BA"), ("151", "GA"), ("114", "KA"),
+                                          ("154", "WA"), ("100", "MA"), ("110", "FA")])
+def test_contact_id_and_sia_twins_raise_and_restore_one_alarm(cid: str, sia: str) -> None:
+    by_cid = only(decode(frame("ADM-CID", f"#1234|1{cid} 01 007")))
+    restored = only(decode(frame("ADM-CID", f"#1234|3{cid} 01 007", seq=2)))
+    by_sia = only(decode(frame("SIA-DCS", f"#1234|N{sia}007")))
+    assert by_cid.alarm == restored.alarm == by_sia.alarm == f"1234-{sia}-007"
+    assert (by_cid.type, restored.type) == ("alarm.raised", "alarm.cancelled")
