@@ -13,13 +13,16 @@ same account + sequence + content as   ACK again, nothing new stored
 a frame already stored
 store failed (ingest raised)           none, and TCP is closed: the panel retries
 decode refused it (unknown account or  DUH, after the frame is kept as a dead letter
-code, clear frame from a keyed
+SIA code, clear frame from a keyed
 account, malformed data)
 stored                                 ACK (encrypted when the message was)
 =====================================  ============================================
 
 The ACK is written only after ``host.ingest`` returned, i.e. after the events
-are on disk.
+are on disk. Every answer echoes the frame's receiver and line fields as they
+came (none when none came); a sequence that is not four decimal digits (hex,
+from dc09-spt) is accepted, echoed and logged once per account
+(docs/protocols/dc09.md, "Variants accepted").
 
 What comes in at all is decided by one :class:`gateway.ListenerIntake` per
 transport (``listener`` in the settings): a TCP connection is *proven* by its
