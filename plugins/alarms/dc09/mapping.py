@@ -23,13 +23,14 @@ condition cancels that alarm.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from gateway import AlarmKind, DeviceKind, Event, Priority, device_id, make_event
 
 from .const import ADAPTER, PROTOCOL
-from .contact_id import ALARM, BATTERY, OPEN_CLOSE, TAMPER, TEST, lookup
+from .contact_id import ALARM, BATTERY, OPEN_CLOSE, TAMPER, TEST, USER_CODES, lookup
 from .frame import Dc09Error, Message
 from .payloads import TEXT_LIMIT, Signal
 
@@ -110,8 +111,8 @@ SIA_CODES: dict[str, Meaning] = {
     "UH": _restore("untyped zone alarm restore", "UA"),
     "TA": Meaning("device.tamper", {"active": True}, "tamper alarm"),
     "TR": Meaning("device.tamper", {"active": False}, "tamper restoral"),
-    # Opening/closing (the digits are a user): contract v1 has no arming event; the report
-    # proves the unit alive, and the user is kept in location.user.
+    # Opening/closing (the number is a user, SIA_USER_CODES): contract v1 has no arming
+    # event; the report proves the unit alive, and the user is kept in location.user.
     "OP": _alive("opening report"),
     "CL": _alive("closing report"),
     "RP": _alive("automatic test"),
@@ -119,6 +120,50 @@ SIA_CODES: dict[str, Meaning] = {
     "RR": _alive("power up"),
 }
 """SIA code -> Navet meaning. Extend with care: every entry is a promise."""
+
+
+SIA_USER_CODES: frozenset[str] = frozenset({
+    "OP", "CL",  # opening / closing report
+    "OR",  # disarm from alarm
+    "OC",  # cancel report
+    "OJ", "OK", "OH", "OL", "OT", "OQ",  # late / early / remote opening
+    "CE", "CF", "CJ", "CK", "CP", "CQ", "CR",  # extended / forced / late / early / remote closing
+})
+"""SIA codes whose number is a user (who opened or closed), not a zone (SIA DC-03)."""
+
+_ZONE_OR_USER = re.compile(r"^[0-9A-Za-z]{1,16}$")
+
+
+def zone_and_user(signal: Signal) -> tuple[str | None, str | None]:
+    """``(zone, user)`` of a signal, each exactly as sent, or None when the panel gave none.
+
+    Contact ID (a four-digit protocol code ``QEEE``): ``CCC`` is a user for the
+    events of :data:`.contact_id.USER_CODES` (opening/closing, access, a few
+    tests) and a zone for every other event. SIA-DCS: the number after the code
+    is a user for :data:`SIA_USER_CODES` and a zone for every other code; an
+    ``id`` modifier names the user.
+    """
+    code, number = signal.protocol_code, signal.zone or None
+    if len(code) == 4 and code.isdigit():
+        by_user = code[1:] in USER_CODES
+        user = None
+    else:
+        by_user = code in SIA_USER_CODES
+        user = signal.modifiers.get("id") or None
+    zone = None if by_user else number
+    if by_user:
+        user = user or number
+    return (zone if zone and _ZONE_OR_USER.match(zone) else None,
+            user if user and _ZONE_OR_USER.match(user) else None)
+
+
+def _location(signal: Signal) -> dict[str, Any] | None:
+    zone, user = zone_and_user(signal)
+    if zone is None and user is None:
+        return None
+    text = ", ".join(f"{what} {value}" for what, value in (("zone", zone), ("user", user))
+                     if value)
+    return {"text": text, "code": f"zone {zone}" if zone else None, "zone": zone, "user": user}
 
 
 def events_for(
@@ -189,14 +234,11 @@ def _event(
         data.update(text=text, code=signal.protocol_code)
     extra: dict[str, Any] = {}
     if meaning.alarm_code is not None:
-        extra["alarm"] = f"{account}-{meaning.alarm_code}-{signal.zone or signal.user or '0'}"
+        extra["alarm"] = f"{account}-{meaning.alarm_code}-{signal.zone or '0'}"
         extra["priority"] = meaning.priority
-    if signal.zone:
-        extra["location"] = {"code": f"zone {signal.zone}"}
-    if signal.cid or signal.user:  # digits as sent: a user or a zone (contract 1.2)
-        extra["location"] = ({"code": f"user {signal.user}", "user": signal.user}
-                             if signal.user else {"code": f"zone {signal.zone}",
-                                                  "zone": signal.zone})
+    location = _location(signal)
+    if location is not None:
+        extra["location"] = location
     return make_event(
         meaning.type, **common, **extra, data=data,
         id_parts=(str(index), signal.protocol_code),

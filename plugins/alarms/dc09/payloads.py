@@ -25,15 +25,12 @@ import re
 from dataclasses import dataclass, field
 
 from .const import ID_CID, ID_NULL, ID_SIA
-from .contact_id import USER_CODES
 from .frame import Dc09Error, Message
 
 _ACCOUNT_PREFIX = re.compile(r"#?([0-9A-Fa-f]{3,16})\|")
 _MODIFIER = re.compile(r"([a-z]{2})([0-9:]*)")
 _EVENT = re.compile(r"([A-Z]{2})([0-9]{0,6})(?:\^([^\^\]\[|]*)\^)?")
 _CID = re.compile(r"([136])([0-9A-Fa-f]{3}) ?([0-9A-Fa-f]{2}) ?([0-9A-Fa-f]{3})")
-SIA_USER_CODES = frozenset({"OP", "CL"})
-"""SIA codes Navet reads whose digits are a user (who opened or closed), not a zone."""
 TEXT_LIMIT = 500
 """The contract's limit on an event's text; longer text is cut, not refused."""
 
@@ -52,9 +49,6 @@ class Signal:
     """Contact ID: the three-digit event (``code`` is then empty)."""
     qualifier: str = ""
     """Contact ID: 1 new, 3 restore, 6 still present."""
-    user: str = ""
-    """The digits when the code names a user, not a zone (opening/closing: Contact ID
-    :data:`.contact_id.USER_CODES`, SIA :data:`SIA_USER_CODES`)."""
 
 
 def signals(message: Message) -> list[Signal]:
@@ -113,7 +107,7 @@ def _sia(body: str, where: str) -> list[Signal]:
     extra = " / ".join(t for t in texts if t)
     if not extra:
         return out
-    return [Signal(code=s.code, zone=s.zone, user=s.user, modifiers=s.modifiers,
+    return [Signal(code=s.code, zone=s.zone, modifiers=s.modifiers,
                    protocol_code=s.protocol_code,
                    text=_cut(" / ".join(t for t in (s.text, extra) if t)))
             for s in out]
@@ -137,9 +131,8 @@ def _event_block(body: str, where: str) -> tuple[list[Signal], str]:
             if out:  # the event is read; what follows it is text (e.g. *"text"NM)
                 return out, body[pos:].strip(" /")
             raise Dc09Error(f"{where}: cannot read SIA-DCS block at {body[pos:pos + 20]!r}")
-        user = ev[1] in SIA_USER_CODES
-        out.append(Signal(code=ev[1], zone="" if user else ev[2], user=ev[2] if user else "",
-                          text=ev[3] or None, modifiers=dict(mods), protocol_code=ev[1]))
+        out.append(Signal(code=ev[1], zone=ev[2], text=ev[3] or None, modifiers=dict(mods),
+                          protocol_code=ev[1]))
         pos = ev.end()
     return out, ""
 
@@ -154,9 +147,7 @@ def _cid(body: str, where: str) -> Signal:
         raise Dc09Error(f"{where}: ADM-CID data {body[:40]!r} is not QEEE GG CCC")
     qualifier, event, group, digits = m[1], m[2].upper(), m[3].upper(), m[4].upper()
     # Qualifier 6 ("previous / still present") reports a standing condition,
-    # which Navet records like a new one (.mapping).
-    if event in USER_CODES:
-        return Signal(code="", user=digits, modifiers={"ri": group, "id": digits},
-                      protocol_code=f"{qualifier}{event}", cid=event, qualifier=qualifier)
+    # which Navet records like a new one (.mapping). The three digits are a zone
+    # or a user by the event (.mapping.zone_and_user); ``zone`` holds them as sent.
     return Signal(code="", zone=digits, modifiers={"ri": group},
                   protocol_code=f"{qualifier}{event}", cid=event, qualifier=qualifier)
