@@ -152,6 +152,14 @@ async def test_receiver_and_line_are_echoed_as_they_came(gateway: Gateway) -> No
     assert header(answer) == "0002R2AL7#1234"
 
 
+async def test_duh_echoes_receiver_and_line_as_they_came(gateway: Gateway) -> None:
+    msg = dc09_msg("1234", receiver=3)  # a receiver, no line
+    payload = dc03_msg.dc03event("1234", {"code": "ZZ", "zone": "1"})  # no such DC-03 code
+    answer = await exchange(gateway, "udp", msg.dc09block(4, "SIA-DCS", payload))
+    assert answer is not None and verdict(msg, 4, answer) == "DUH"
+    assert header(answer) == "0004R3#1234"
+
+
 # --------------------------------------------------------------------------- item 6: AES pad
 
 
