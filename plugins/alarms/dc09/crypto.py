@@ -11,6 +11,7 @@ equal ciphertexts.
 
 from __future__ import annotations
 
+import re
 import secrets
 import string
 
@@ -23,6 +24,7 @@ ZERO_IV = bytes(BLOCK)
 KEY_SIZES = (16, 24, 32)
 _PAD_ALPHABET = string.ascii_letters + string.digits  # never '[', ']' or '|'
 _HEX = frozenset("0123456789abcdefABCDEF")
+_ENDS_WITH_TIMESTAMP = re.compile(r"\]_\d\d:\d\d:\d\d,\d\d-\d\d-\d{4}$")
 
 
 def _cipher(key: bytes) -> Cipher[modes.CBC]:
@@ -49,9 +51,17 @@ def seal(key: bytes, content: str, *, has_data: bool) -> str:
 def unseal(key: bytes, region: str) -> str:
     """Decrypt the hex region and strip the pad; returns ``data]x_ts`` or ``]_ts``.
 
+    The pad is random by design and is not checked: it ends at the first
+    ``|`` or ``]`` (characters no pad may contain), and may hold any other
+    byte, control characters included (dc09-spt pads with ``chr(20..125)``).
+    What follows the pad is checked instead: printable ASCII with a ``]``,
+    ending in the ``_HH:MM:SS,MM-DD-YYYY`` timestamp every encrypted message
+    carries. A wrong key gives random bytes there, which fail this check
+    (about one wrong-key block in a hundred ends in a lone ``]``; the
+    timestamp is what refuses that one).
+
     :raises DecryptError: the region is not whole AES blocks of hex, or the
-        plaintext is not ASCII text with a ``|`` or ``]`` after the pad (a
-        wrong key gives random bytes, which fail here).
+        text after the pad is not printable ASCII with a ``]`` and a timestamp.
     """
     if not region or len(region) % (2 * BLOCK) or not _HEX.issuperset(region):
         raise DecryptError(
@@ -60,20 +70,27 @@ def unseal(key: bytes, region: str) -> str:
         )
     dec = _cipher(key).decryptor()
     raw = dec.update(bytes.fromhex(region)) + dec.finalize()
+    ends = [i for i in (raw.find(b"|"), raw.find(b"]")) if i >= 0]
+    if not ends:
+        raise DecryptError("decrypted text has no '|' or ']' after the pad: wrong key or "
+                           "corrupted frame")
+    end = min(ends)
+    text = raw[end + 1:] if raw[end:end + 1] == b"|" else raw[end:]
     try:
-        plain = raw.decode("ascii")
+        plain = text.decode("ascii")
     except UnicodeDecodeError:
-        raise DecryptError("decrypted text is not ASCII: wrong key or corrupted frame") from None
+        raise DecryptError("decrypted text after the pad is not ASCII: wrong key or "
+                           "corrupted frame") from None
     if not plain.isprintable():
-        raise DecryptError("decrypted text is not printable: wrong key or corrupted frame")
-    bar, close = plain.find("|"), plain.find("]")
-    if close < 0:
+        raise DecryptError("decrypted text after the pad is not printable: wrong key or "
+                           "corrupted frame")
+    if "]" not in plain:
         raise DecryptError("decrypted text has no ']': wrong key or corrupted frame")
-    if "[" in plain[: min(i for i in (bar, close) if i >= 0)]:
-        raise DecryptError("padding contains '[': wrong key or corrupted frame")
-    if 0 <= bar < close:
-        return plain[bar + 1:]
-    return plain[close:]
+    if not _ENDS_WITH_TIMESTAMP.search(plain):
+        raise DecryptError("decrypted text does not end in a _HH:MM:SS,MM-DD-YYYY timestamp: "
+                           "wrong key, corrupted frame, or an encrypted message without the "
+                           "timestamp it must carry")
+    return plain
 
 
 def open_message(frame: Frame, key: bytes | None) -> Message:

@@ -5,8 +5,12 @@ module:
 
 - **Strict on output**: we emit uppercase hex, ``0LLL`` lengths, ``/`` between
   SIA blocks, a timestamp on every message.
-- **Lenient on input** where receivers are: the CR/LF framing bytes, hex case,
-  a missing header account when the data carries ``#acct|``.
+- **Lenient on input** where transmitters in the field differ from the letter
+  of the standard (docs/protocols/dc09.md, "Variants accepted"): the CR/LF
+  framing bytes, hex case, a missing header account when the data carries
+  ``#acct|``, a header without the ``L`` (line) field (read as line 0 and
+  answered without one, as it came), a sequence that is not four decimal
+  digits (dc09-spt counts ``0009``, ``000A`` in hex; echoed as it came).
 
 Every error is a :class:`gateway.PayloadError` subclass naming what was
 wrong, so the receiver can pick its answer from the class: a
@@ -94,13 +98,14 @@ _TIMESTAMP = re.compile(r"\d\d:\d\d:\d\d,\d\d-\d\d-\d{4}")
 
 _HEADER = re.compile(
     r'"(?P<star>\*?)(?P<token>[A-Z][A-Z-]{0,15})"'
-    r"(?P<seq>\d{4})"
+    r"(?P<seq>[0-9A-Fa-f]{1,4})"
     r"(?:R(?P<rcvr>[0-9A-Fa-f]{1,6}))?"
-    r"L(?P<line>[0-9A-Fa-f]{1,6})"
-    r"(?:#(?P<acct>[0-9A-Fa-f]{3,16}))?"
+    r"(?:L(?P<line>[0-9A-Fa-f]{1,6}))?"
+    r"(?:#(?P<acct>[0-9A-Fa-f]{3,16})|A0)?"  # A0: the account field of a NAK
     r"\["
 )
 _DATA_ACCOUNT = re.compile(r"#([0-9A-Fa-f]{3,16})\|")
+_STANDARD_SEQ = re.compile(r"\d{4}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,10 +120,17 @@ class Frame:
     token: str
     encrypted: bool
     seq: str
+    """As it came: ``0001``..``9999`` by the standard, hex (``000A``) from some diallers."""
     receiver: str | None
-    line: str
+    line: str | None
+    """``None`` when the header had no ``L`` field (read as line 0, answered without one)."""
     account: str
     content: str
+
+    @property
+    def standard_seq(self) -> bool:
+        """True when the sequence is four decimal digits, as the standard writes it."""
+        return _STANDARD_SEQ.fullmatch(self.seq) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,8 +180,8 @@ def parse_frame(raw: bytes) -> Frame:
     m = _HEADER.match(text)
     if m is None:
         raise FramingError(
-            f'header {text[:40]!r} is not "ID"seq[Rrcvr]Lpref[#acct][ (ID token, 4-digit '
-            "sequence, line prefix)"
+            f'header {text[:40]!r} is not "ID"seq[Rrcvr][Lpref][#acct][ (ID token, '
+            "sequence of up to 4 digits)"
         )
     account = (m["acct"] or "").upper()
     content = text[m.end():]
@@ -180,7 +192,8 @@ def parse_frame(raw: bytes) -> Frame:
         account = found[1].upper()
     return Frame(
         token=m["token"], encrypted=bool(m["star"]), seq=m["seq"],
-        receiver=m["rcvr"].upper() if m["rcvr"] else None, line=m["line"].upper(),
+        receiver=m["rcvr"].upper() if m["rcvr"] else None,
+        line=m["line"].upper() if m["line"] else None,
         account=account, content=content,
     )
 
@@ -220,20 +233,27 @@ def encode_frame(
     token: str,
     seq: str | int,
     *,
-    line: str,
+    line: str | None,
     account: str | None,
     content: str,
     receiver: str | None = None,
     encrypted: bool = False,
 ) -> bytes:
-    """Build a frame: uppercase hex CRC and ``0LLL`` length over ``"`` .. before ``<CR>``."""
+    """Build a frame: uppercase hex CRC and ``0LLL`` length over ``"`` .. before ``<CR>``.
+
+    An ``int`` sequence is written as four decimal digits (what we send); a
+    ``str`` one is an echo of what a transmitter sent and is written as it came
+    (up to four hex digits). ``line=None`` writes no ``L`` field (an echo of a
+    header that had none).
+    """
     seq_text = f"{int(seq):04d}" if isinstance(seq, int) else seq
-    if not re.fullmatch(r"\d{4}", seq_text):
-        raise ValueError(f"sequence must be 4 digits, got {seq!r}")
+    if not re.fullmatch(r"[0-9A-Fa-f]{1,4}", seq_text):
+        raise ValueError(f"sequence must be up to 4 (hex) digits, got {seq!r}")
     header = f'"{"*" if encrypted else ""}{token}"{seq_text}'
     if receiver is not None:
         header += f"R{receiver}"
-    header += f"L{line}"
+    if line is not None:
+        header += f"L{line}"
     if account:
         header += f"#{account}"
     body = (header + "[" + content).encode("ascii")

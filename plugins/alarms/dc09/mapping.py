@@ -1,9 +1,14 @@
 """What a DC-09 signal means in contract v1.
 
 SIA codes and meanings: reference/alarm-centre-protocols.md §2.1.4. An
-unknown code is refused as a whole message (the receiver answers DUH, the
+unknown SIA code is refused as a whole message (the receiver answers DUH, the
 frame becomes a dead letter an operator can read): guessing what an alarm
 code means is worse than saying we do not know.
+
+Contact ID is different: its event list is standard and grouped by range,
+so every code has a meaning (:mod:`.contact_id`, :func:`cid_meaning`) and a
+code outside Navet's table still becomes an event carrying the code (an
+alarm in the 1xx range), never a refused alarm.
 
 Ids. DC-09 has no message id; the id parts are account, sequence and the
 panel's timestamp, and deliberately *not* the receiver and line prefix, so
@@ -14,12 +19,6 @@ only the receiver's in-memory sequence check then stops a retransmission.
 Alarm ids. DC-09 does not number alarms either, so an alarm is named by the
 condition that raised it (account, alarm code, zone); the restore of that
 condition cancels that alarm.
-
-Zone and user (contract 1.2). The number after a SIA code, and Contact ID's
-three digits, name a zone for most events and a user for opening/closing
-events; a SIA ``id`` modifier always names the user. They go to
-``location.zone`` / ``location.user`` exactly as sent (``012`` stays
-``012``), so a forwarding sink passes on what the panel said.
 """
 
 from __future__ import annotations
@@ -31,8 +30,9 @@ from typing import Any
 from gateway import AlarmKind, DeviceKind, Event, Priority, device_id, make_event
 
 from .const import ADAPTER, PROTOCOL
+from .contact_id import ALARM, BATTERY, OPEN_CLOSE, TAMPER, TEST, USER_CODES, lookup
 from .frame import Dc09Error, Message
-from .payloads import Signal
+from .payloads import TEXT_LIMIT, Signal
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,26 @@ SIA_CODES: dict[str, Meaning] = {
     "MJ": _fault("hardware", False, "medical trouble restore"),
     "QT": _fault("hardware", True, "emergency trouble"),
     "QJ": _fault("hardware", False, "emergency trouble restore"),
+    # Standard DC-03 alarms beyond the reference's list. WA is what Navet's own DC-09 sink
+    # sends for a water leak (gateway.core.model.sia), so a Navet upstream must read it.
+    "WA": _alarm(AlarmKind.PASSIVE_WATER_LEAK, "water alarm", "WA"),
+    "WH": _restore("water alarm restore", "WA"),
+    "BA": _alarm(AlarmKind.OTHER, "burglary alarm", "BA"),
+    "BH": _restore("burglary alarm restore", "BA"),
+    "GA": _alarm(AlarmKind.OTHER, "gas alarm", "GA"),
+    "GH": _restore("gas alarm restore", "GA"),
+    "HA": _alarm(AlarmKind.PERSONAL_BUTTON, "holdup (duress) alarm", "HA"),
+    "HH": _restore("holdup alarm restore", "HA"),
+    "KA": _alarm(AlarmKind.OTHER, "heat alarm", "KA"),
+    "KH": _restore("heat alarm restore", "KA"),
+    "UA": _alarm(AlarmKind.OTHER, "untyped zone alarm", "UA"),
+    "UH": _restore("untyped zone alarm restore", "UA"),
+    "TA": Meaning("device.tamper", {"active": True}, "tamper alarm"),
+    "TR": Meaning("device.tamper", {"active": False}, "tamper restoral"),
+    # Opening/closing (the number is a user, SIA_USER_CODES): contract v1 has no arming
+    # event; the report proves the unit alive, and the user is kept in location.user.
+    "OP": _alive("opening report"),
+    "CL": _alive("closing report"),
     "RP": _alive("automatic test"),
     "RX": _alive("manual test"),
     "RR": _alive("power up"),
@@ -118,13 +138,14 @@ def zone_and_user(signal: Signal) -> tuple[str | None, str | None]:
     """``(zone, user)`` of a signal, each exactly as sent, or None when the panel gave none.
 
     Contact ID (a four-digit protocol code ``QEEE``): ``CCC`` is a user for the
-    open/close event class 4xx and a zone for every other event. SIA-DCS: the
-    number after the code is a user for :data:`SIA_USER_CODES` and a zone for
-    every other code; an ``id`` modifier names the user.
+    events of :data:`.contact_id.USER_CODES` (opening/closing, access, a few
+    tests) and a zone for every other event. SIA-DCS: the number after the code
+    is a user for :data:`SIA_USER_CODES` and a zone for every other code; an
+    ``id`` modifier names the user.
     """
     code, number = signal.protocol_code, signal.zone or None
     if len(code) == 4 and code.isdigit():
-        by_user = code[1] == "4"
+        by_user = code[1:] in USER_CODES
         user = None
     else:
         by_user = code in SIA_USER_CODES
@@ -171,7 +192,7 @@ def events_for(
         return [make_event("device.heartbeat", **common, data={})]
     events: list[Event] = []
     for index, signal in enumerate(signals):
-        meaning = SIA_CODES.get(signal.code)
+        meaning = cid_meaning(signal) if signal.cid else SIA_CODES.get(signal.code)
         if meaning is None:
             raise Dc09Error(
                 f"{frame.token} {frame.seq}: unknown SIA event code {signal.code!r}",
@@ -181,11 +202,34 @@ def events_for(
     return events
 
 
+def cid_meaning(signal: Signal) -> Meaning:
+    """What a Contact ID signal means; every code has one (:mod:`.contact_id`)."""
+    entry = lookup(signal.cid)
+    restore = signal.qualifier == "3"
+    if entry.sia is not None and entry.sia[restore] in SIA_CODES:
+        return SIA_CODES[entry.sia[restore]]  # one alarm id whichever protocol named it
+    if entry.group == ALARM:
+        code = f"CID{signal.cid}"
+        if restore:
+            return _restore(f"{entry.text} restore", code)
+        return _alarm(AlarmKind(entry.kind), entry.text, code)
+    if entry.group == BATTERY:
+        return _battery(not restore, entry.text + (" restore" if restore else ""))
+    if entry.group == TAMPER:
+        return Meaning("device.tamper", {"active": not restore}, entry.text)
+    if entry.group in (TEST, OPEN_CLOSE):
+        # The contract has no arming or test event: the report proves the unit alive.
+        return _alive(entry.text)
+    # trouble, bypass and any code outside the table: a fault that starts or clears
+    return _fault(entry.kind if entry.group != "bypass" else "other", not restore,
+                  entry.text + (" restore" if restore else ""))
+
+
 def _event(
     meaning: Meaning, signal: Signal, index: int, account: str, common: dict[str, Any]
 ) -> Event:
     data = dict(meaning.data)
-    text = signal.text or meaning.text
+    text = (signal.text or meaning.text)[:TEXT_LIMIT]
     if meaning.type in ("alarm.raised", "device.fault"):
         data.update(text=text, code=signal.protocol_code)
     extra: dict[str, Any] = {}

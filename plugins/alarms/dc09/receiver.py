@@ -13,13 +13,16 @@ same account + sequence + content as   ACK again, nothing new stored
 a frame already stored
 store failed (ingest raised)           none, and TCP is closed: the panel retries
 decode refused it (unknown account or  DUH, after the frame is kept as a dead letter
-code, clear frame from a keyed
+SIA code, clear frame from a keyed
 account, malformed data)
 stored                                 ACK (encrypted when the message was)
 =====================================  ============================================
 
 The ACK is written only after ``host.ingest`` returned, i.e. after the events
-are on disk.
+are on disk. Every answer echoes the frame's receiver and line fields as they
+came (none when none came); a sequence that is not four decimal digits (hex,
+from dc09-spt) is accepted, echoed and logged once per account
+(docs/protocols/dc09.md, "Variants accepted").
 
 What comes in at all is decided by one :class:`gateway.ListenerIntake` per
 transport (``listener`` in the settings): a TCP connection is *proven* by its
@@ -81,6 +84,7 @@ class Dc09Receiver:
         self.keys = {a.account: a.keys_bytes() for a in config.accounts}
         self.stats: Counter[str] = Counter()
         self._recent: dict[str, deque[tuple[str, str]]] = {}
+        self._seq_noted: set[str] = set()  # accounts whose sequence deviation was logged
         self._tcp: asyncio.Server | None = None
         self._udp: Any = None  # the intake's datagram endpoint (sendto, close)
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -250,7 +254,7 @@ class Dc09Receiver:
             try:
                 message, key = open_with_any(frame, keys)
             except DecryptError as err:
-                return Outcome("nak", nak(now), err.reason, refusal="decrypt_failed")
+                return Outcome("nak", nak(now, frame), err.reason, refusal="decrypt_failed")
             except Dc09Error:
                 message = None  # decode will say why and keep it as a dead letter
         if message is not None and message.timestamp is not None:
@@ -258,7 +262,8 @@ class Dc09Receiver:
             early = now - timedelta(seconds=window.past_s)
             late = now + timedelta(seconds=window.future_s)
             if not early <= message.timestamp <= late:  # genuine, its clock is off
-                return Outcome("nak", nak(now), f"timestamp {message.timestamp_text} outside "
+                return Outcome("nak", nak(now, frame),
+                               f"timestamp {message.timestamp_text} outside "
                                f"-{window.past_s}s/+{window.future_s}s of {now.isoformat()}",
                                refusal="timestamp_window", proven=True)
         ack_key = key if frame.encrypted else None
@@ -267,6 +272,8 @@ class Dc09Receiver:
         if mark is not None and mark in self._recent.get(frame.account, ()):
             return Outcome("repeat", ack(frame, now, ack_key), f"sequence {frame.seq} again",
                            proven=True)
+        if opened and not frame.standard_seq:
+            self._note_sequence(frame)
         tenant = (account.tenant if account is not None else None) or self.tenant
         record = RawFrame(
             adapter=ADAPTER, tenant=tenant, transport=transport, address=peer, payload=raw,
@@ -283,6 +290,16 @@ class Dc09Receiver:
         if mark is not None:
             self._recent.setdefault(frame.account, deque(maxlen=RECENT_PER_ACCOUNT)).append(mark)
         return Outcome("ack", ack(frame, now, ack_key), proven=opened)
+
+    def _note_sequence(self, frame: Frame) -> None:
+        """Log once per account that its sequence is not four decimal digits (accepted)."""
+        if frame.account in self._seq_noted:
+            return
+        self._seq_noted.add(frame.account)  # configured accounts only: the set is bounded
+        log.warning("DC-09 account #%s sends sequence %r, not four decimal digits "
+                    "(a dialler counting in hex?): accepted and echoed as it came; logged once "
+                    "per account", frame.account, frame.seq,
+                    extra={"adapter": ADAPTER, "account": frame.account})
 
 
 def _mark(message: Message) -> tuple[str, str]:

@@ -89,3 +89,41 @@ def test_key_encodings() -> None:
         AccountSettings(account="1234", key="00" * 10)
     with pytest.raises(ValidationError, match="not hex"):
         AccountSettings(account="1234", key="zz" * 16)
+
+
+def _encrypt(key: bytes, plain: bytes) -> str:
+    enc = Cipher(algorithms.AES(key), modes.CBC(bytes(16))).encryptor()
+    return (enc.update(plain) + enc.finalize()).hex().upper()
+
+
+@pytest.mark.parametrize(
+    "pad",
+    [b"\x14\x15\x1f", b"\x00" * 7, b"\x7f\x1b", bytes(range(0x80, 0x8d)), b"ab[cd"],
+    ids=["dc09-spt-control", "nul", "del-esc", "high-bytes", "bracket"],
+)
+def test_the_pad_is_not_checked_the_text_after_it_is(pad: bytes) -> None:
+    key = bytes(range(16))
+    text = clear_content("#1234|NMA1", (), T0).encode()
+    body = b"|" + text
+    pad = pad + b"x" * (-(len(pad) + len(body)) % 16)
+    assert unseal(key, _encrypt(key, pad + body)) == text.decode()
+
+
+def test_unprintable_text_after_the_pad_is_still_refused() -> None:
+    key = bytes(range(16))
+    plain = b"padpad|#1234|N\x01A1]_12:00:00,01-01-2026"
+    plain = b"p" * (-len(plain) % 16) + plain
+    with pytest.raises(DecryptError, match="after the pad is not printable"):
+        unseal(key, _encrypt(key, plain))
+
+
+def test_a_wrong_key_is_refused_whatever_the_pad() -> None:
+    right, wrong = bytes(range(16)), bytes(16)
+    refused = 0
+    for n in range(1000):
+        hexed = seal(right, clear_content(f"#1234|NMA{n}", (), T0), has_data=True)
+        try:
+            unseal(wrong, hexed)
+        except DecryptError:
+            refused += 1
+    assert refused == 1000

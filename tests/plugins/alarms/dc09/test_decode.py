@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gateway import Event, PayloadError, RawFrame
 from plugins.alarms.dc09 import Dc09Adapter
+from plugins.alarms.dc09.contact_id import ALARM, CONTACT_ID, USER_CODES, lookup
 from plugins.alarms.dc09.crypto import seal
 from plugins.alarms.dc09.frame import clear_content, encode_frame
 
@@ -156,7 +157,6 @@ def test_same_message_gives_same_ids_whatever_the_path_or_padding() -> None:
         (frame("SIA-DCS", "#1234|NZZ1"), "unknown SIA event code 'ZZ'"),
         (frame("SIA-DCS", "#1234|N!!"), "cannot read SIA-DCS block"),
         (frame("SIA-DCS", "#4321|NMA1"), "data names account"),
-        (frame("ADM-CID", "#1234|1999 01 001"), "unknown Contact ID event 999"),
         (frame("ADM-CID", "#1234|hello"), "not QEEE GG CCC"),
         (frame("NULL", "#1234|NRP"), "NULL carries data"),
         (frame("FOO", "#1234|NRP"), "unknown message ID token"),
@@ -202,3 +202,123 @@ def test_well_framed_random_data_gives_events_or_payload_error(
     except PayloadError:
         return
     assert all(e.device is not None for e in events)
+
+
+# --------------------------------------------------------------------------- DC-03 blocks
+
+
+@pytest.mark.parametrize(
+    ("data", "alarm", "text"),
+    [
+        ("#1234|Nri1/MA012|AFallen in hallway", "1234-MA-012", "Fallen in hallway"),
+        ("#1234|Nri1/MA012^Hall^|ASecond floor", "1234-MA-012", "Hall / Second floor"),
+        ("|Nri1/MA012", "1234-MA-012", "medical alarm"),
+        ("#1234||Nri1/MA012", "1234-MA-012", "medical alarm"),
+        ('#1234|NQA4*"Bathroom"NM', "1234-QA-4", '*"Bathroom"NM'),
+        ("#1234|Nri1/MA012|Xvendor block", "1234-MA-012", "Xvendor block"),
+    ],
+    ids=["text-block", "zone-and-text", "leading-separator", "empty-block", "xsia", "unknown"],
+)
+def test_dc03_blocks_beside_the_event_are_kept_as_text(data: str, alarm: str, text: str) -> None:
+    ev = only(decode(frame("SIA-DCS", data)))
+    assert (ev.type, ev.alarm, ev.data.text) == ("alarm.raised", alarm, text)  # type: ignore[union-attr]
+
+
+def test_long_text_is_cut_to_the_contract_limit_not_refused() -> None:
+    ev = only(decode(frame("SIA-DCS", "#1234|NMA1|A" + "x" * 900)))
+    assert ev.data.text is not None and len(ev.data.text) == 500  # type: ignore[union-attr]
+
+
+def test_data_without_an_event_block_is_still_refused() -> None:
+    with pytest.raises(PayloadError, match="no event block"):
+        decode(frame("SIA-DCS", "#1234|Xsomething"))
+
+
+# --------------------------------------------------------------------------- Contact ID table
+
+
+@pytest.mark.parametrize("code", [*sorted(CONTACT_ID), "199", "299", "799", "998"])
+@pytest.mark.parametrize("qualifier", ["1", "3", "6"])
+def test_every_contact_id_code_is_an_event_never_a_refusal(code: str, qualifier: str) -> None:
+    ev = only(decode(frame("ADM-CID", f"#1234|{qualifier}{code}01 042")))
+    entry = lookup(code)
+    assert ev.location is not None
+    if code in USER_CODES:
+        assert (ev.location.user, ev.location.zone) == ("042", None)
+    else:
+        assert (ev.location.zone, ev.location.user) == ("042", None)
+    if entry.group == ALARM:
+        assert ev.type == ("alarm.cancelled" if qualifier == "3" else "alarm.raised")
+        assert ev.alarm is not None and ev.alarm.endswith("-042")
+    elif qualifier == "3":
+        assert ev.type != "alarm.raised"
+
+
+def test_unknown_contact_id_codes_carry_the_code_and_say_so() -> None:
+    fault = only(decode(frame("ADM-CID", "#1234|1998 01 001")))
+    assert fault.type == "device.fault"
+    assert fault.data.model_dump() == {  # type: ignore[union-attr]
+        "kind": "other", "active": True, "code": "1998",
+        "text": "Contact ID event 998 (not in Navet's table)"}
+    alarm = only(decode(frame("ADM-CID", "#1234|1199 01 001")))
+    assert (alarm.type, alarm.data.kind, alarm.priority) == (  # type: ignore[union-attr]
+        "alarm.raised", "other", "critical")
+
+
+@pytest.mark.parametrize(
+    ("data", "etype", "kind"),
+    [
+        ("1120 01 007", "alarm.raised", "personal_button"),
+        ("1154 01 007", "alarm.raised", "passive.water_leak"),
+        ("1102 01 007", "alarm.raised", "passive.no_activity"),
+        ("1641 01 007", "alarm.raised", "passive.no_activity"),
+        ("1344 01 007", "device.fault", "link_lost"),
+        ("1342 01 007", "device.fault", "mains_lost"),
+    ],
+)
+def test_contact_id_alarms_and_troubles_have_their_kind(data: str, etype: str, kind: str) -> None:
+    ev = only(decode(frame("ADM-CID", f"#1234|{data}")))
+    assert (ev.type, ev.data.kind) == (etype, kind)  # type: ignore[union-attr]
+
+
+def test_contact_id_opening_closing_keeps_the_user_and_tampers_are_tampers() -> None:
+    closing = only(decode(frame("ADM-CID", "#1234|3401 02 012")))
+    assert closing.type == "device.heartbeat" and closing.alarm is None
+    assert closing.location is not None and closing.location.user == "012"
+    tamper = only(decode(frame("ADM-CID", "#1234|1383 01 004")))
+    assert tamper.type == "device.tamper" and tamper.data.active  # type: ignore[union-attr]
+    cleared = only(decode(frame("ADM-CID", "#1234|3383 01 004")))
+    assert not cleared.data.active  # type: ignore[union-attr]
+
+
+def test_contact_id_with_a_sia_twin_names_the_same_alarm_as_sia() -> None:
+    cid = only(decode(frame("ADM-CID", "#1234|1120 01 007")))
+    sia = only(decode(frame("SIA-DCS", "#1234|NPA007")))
+    assert cid.alarm == sia.alarm == "1234-PA-007"
+
+
+@pytest.mark.parametrize(
+    ("data", "etype", "location"),
+    [
+        ("#1234|Nri1/CL501", "device.heartbeat", {"user": "501", "zone": None}),
+        ("#1234|Nri04/OP001", "device.heartbeat", {"user": "001", "zone": None}),
+        ("#1234|NWA007", "alarm.raised", {"code": "zone 007"}),
+        ("#1234|NTA3", "device.tamper", {"code": "zone 3"}),
+    ],
+)
+def test_standard_sia_opening_closing_water_and_tamper_are_read(
+    data: str, etype: str, location: dict[str, str | None]
+) -> None:
+    ev = only(decode(frame("SIA-DCS", data)))
+    assert ev.type == etype and ev.location is not None
+    assert {k: getattr(ev.location, k) for k in location} == location
+
+
+@pytest.mark.parametrize(("cid", "sia"), [("130", "BA"), ("151", "GA"), ("114", "KA"),
+                                          ("154", "WA"), ("100", "MA"), ("110", "FA")])
+def test_contact_id_and_sia_twins_raise_and_restore_one_alarm(cid: str, sia: str) -> None:
+    by_cid = only(decode(frame("ADM-CID", f"#1234|1{cid} 01 007")))
+    restored = only(decode(frame("ADM-CID", f"#1234|3{cid} 01 007", seq=2)))
+    by_sia = only(decode(frame("SIA-DCS", f"#1234|N{sia}007")))
+    assert by_cid.alarm == restored.alarm == by_sia.alarm == f"1234-{sia}-007"
+    assert (by_cid.type, restored.type) == ("alarm.raised", "alarm.cancelled")

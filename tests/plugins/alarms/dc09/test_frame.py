@@ -131,3 +131,34 @@ def test_ack_and_duh_echo_sequence_receiver_line_and_account() -> None:
     assert split_content(reply.content) == ("", (), "12:30:05,01-01-2026")
     refused = parse_frame(duh(msg))
     assert (refused.token, refused.seq, refused.account) == ("DUH", "9998", "5555")
+
+
+# --------------------------------------------------------------------------- variants (issue 12)
+
+
+def _raw(body: bytes) -> bytes:
+    return b"\n%04X%04X%s\r" % (crc16(body), len(body), body)
+
+
+def test_header_without_line_reads_as_no_line_and_is_answered_without_one() -> None:
+    msg = parse_frame(_raw(b'"SIA-DCS"0007R5#1234[#1234|NMA1]'))
+    assert (msg.seq, msg.receiver, msg.line, msg.account) == ("0007", "5", None, "1234")
+    assert ack(msg, T0)[9:].startswith(b'"ACK"0007R5#1234[')
+    assert duh(msg)[9:].startswith(b'"DUH"0007R5#1234[')
+    bare = parse_frame(_raw(b'"NULL"0001#1234[]'))
+    assert (bare.receiver, bare.line) == (None, None)
+    assert nak(T0, bare)[9:-1] == b'"NAK"0000A0[]_12:30:05,01-01-2026'
+    assert parse_frame(nak(T0, bare)).token == "NAK"  # our own transmitter reads it
+
+
+def test_nak_echoes_receiver_and_line_as_they_came() -> None:
+    msg = parse_frame(_raw(b'"SIA-DCS"0001R1L232#1234[#1234|NMA1]'))
+    assert nak(T0, msg)[9:-1] == b'"NAK"0000R1L232A0[]_12:30:05,01-01-2026'
+
+
+@pytest.mark.parametrize("seq", ["000A", "00ff", "12", "9"])
+def test_sequence_in_hex_or_short_is_read_and_echoed_as_it_came(seq: str) -> None:
+    msg = parse_frame(_raw(b'"NULL"%sL0#1234[]' % seq.encode()))
+    assert msg.seq == seq and not msg.standard_seq
+    assert parse_frame(ack(msg, T0)).seq == seq
+    assert parse_frame(_raw(b'"NULL"0042L0#1234[]')).standard_seq

@@ -183,9 +183,9 @@ async def test_unknown_account_gets_duh_and_a_dead_letter(
 
 async def test_unknown_code_gets_duh(gateway: Gateway, clock: FakeClock) -> None:
     async with transmitter(gateway, clock, "udp", encrypted=False) as tx:
-        answer = await tx.send_sia("BA", "1")  # burglary: not a care event
+        answer = await tx.send_sia("ZZ", "1")  # no such DC-03 code
     assert answer.kind == "DUH"
-    assert "unknown SIA event code 'BA'" in gateway.store.dead_letters("vasteras")[0]["reason"]
+    assert "unknown SIA event code 'ZZ'" in gateway.store.dead_letters("vasteras")[0]["reason"]
 
 
 async def test_wrong_key_is_naked_and_nothing_stored(gateway: Gateway, clock: FakeClock) -> None:
