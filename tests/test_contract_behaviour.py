@@ -115,7 +115,7 @@ def settings(tmp_path: Path) -> Settings:
         {"adapter": adapter, "tenant": tenant,
          "settings": {**vector_settings, **START_SETTINGS.get(adapter, {})}}
         for (adapter, tenant), vector_settings in _vector_settings().items()]
-    adapters += [
+    driven: list[dict[str, Any]] = [
         {"adapter": "scaip", "tenant": "vasteras", "settings": {
             "host": "127.0.0.1", "port": 0, "transports": ["udp"],
             "units": {"unit1": {"password": "s3cret", "hbi": 15}}}},
@@ -123,6 +123,15 @@ def settings(tmp_path: Path) -> Settings:
             "host": "127.0.0.1", "tcp_port": 0, "accounts": [{"account": "4321"}]}},
         {"adapter": "lasbro", "tenant": "vasteras"},
     ]
+    # an instance the vectors already need (a SCAIP vector for vasteras, say) is the same
+    # instance the devices below drive: one per (adapter, tenant), settings merged
+    by_key = {(a["adapter"], a["tenant"]): a for a in adapters}
+    for entry in driven:
+        same = by_key.get((entry["adapter"], entry["tenant"]))
+        if same is None:
+            adapters.append(entry)
+        else:
+            same["settings"] = {**same.get("settings", {}), **entry.get("settings", {})}
     tenants = sorted({a["tenant"] for a in adapters})
     return Settings(
         data_dir=tmp_path, mqtt={"mode": "memory"}, adapters=adapters,
