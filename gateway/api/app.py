@@ -1,7 +1,8 @@
 """The HTTP API: ``create_app(settings)`` builds the FastAPI application.
 
 The lifespan owns the gateway: it creates and starts one from ``settings``,
-or starts and stops the one it is given (tests, ``navet demo``), and keeps it
+or starts (unless started already) and stops the one it is given (tests,
+``navet serve`` and ``navet demo``), and keeps it
 on ``app.state.gateway`` where :func:`gateway.api.deps.get_gateway` finds it.
 Serve with ``uvicorn --factory gateway.api.app:create_app``.
 """
@@ -57,7 +58,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         if app.state.open_api_warning:  # on every start, not once: it must not be missed
             log.warning("%s", app.state.open_api_warning)
         gw = gateway if gateway is not None else Gateway(chosen)
-        await gw.start()
+        if not gw.started:  # navet serve and demo start it first, to report a failure plainly
+            await gw.start()
         collector = health.StoreCollector(gw.store)
         gw.metrics.registry.register(collector)
         app.state.gateway = gw
