@@ -25,6 +25,7 @@ from .routes import (
     alarms,
     config,
     directory,
+    docs,
     events,
     fhir,
     health,
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     app = FastAPI(
         title="Navet", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        docs_url="/docs", openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url=docs.OPENAPI_URL,  # docs.install, below
         dependencies=[Depends(authenticate)],  # who may call what: gateway/api/security.py
     )
     app.state.gateway = None
@@ -91,4 +92,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(audit_routes.router)
     app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
+    docs.install(app)  # /docs and /redoc with their assets served by Navet, not a CDN
     return app
