@@ -177,6 +177,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return _reader_went_away()
+    except OSError as err:  # a path or address the user gave: what and why, not a traceback
+        where = f" {err.filename}" if err.filename else ""
+        print(f"navet: error:{where}: {err.strerror or err}", file=sys.stderr)
+        return 1
 
 
 def _reader_went_away() -> int:

@@ -13,7 +13,7 @@ from typing import Any
 from gateway import CONTRACT_VERSION, PayloadError, RawFrame, SystemClock, __version__
 from gateway.core.logs import setup_logging
 from gateway.core.store import redact
-from gateway.errors import ConfigError, NavetError
+from gateway.errors import ConfigError, NavetError, describe_invalid
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ def decode(args: argparse.Namespace) -> int:
     try:
         adapter = cls(settings)  # type: ignore[call-arg]
     except Exception as err:
-        raise ConfigError(f"adapter {args.adapter}: bad settings: {err}") from err
+        raise ConfigError(f"adapter {args.adapter}: bad settings: {describe_invalid(err)}") \
+            from err
     frame = RawFrame(adapter=args.adapter, tenant=args.tenant, transport=args.transport,
                      address=args.address, payload=payload, received=SystemClock().now())
     try:

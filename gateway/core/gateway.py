@@ -16,7 +16,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from gateway.errors import ConfigError, NavetError, OutboundRefused, SubscriptionLimitError
+from gateway.errors import (
+    ConfigError,
+    NavetError,
+    OutboundRefused,
+    SubscriptionLimitError,
+    describe_invalid,
+)
 from gateway.transports.base import MqttClient
 
 from .adapters import IngestResult, RawFrame
@@ -347,7 +353,7 @@ class Gateway:
             adapter = cls(inst.settings)  # type: ignore[call-arg]
         except Exception as err:
             raise ConfigError(
-                f"adapter instance {inst.instance_id}: bad settings: {err}"
+                f"adapter instance {inst.instance_id}: bad settings: {describe_invalid(err)}"
             ) from err
         host = AdapterHostImpl(self, inst, self.clock)
         await self._isolate_mqtt(inst.instance_id, cls)
@@ -397,7 +403,8 @@ class Gateway:
                              limits=self.settings.subscription_limits),
             )
         except Exception as err:
-            raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: {err}") \
+            raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: "
+                              f"{describe_invalid(err)}") \
                 from err
 
     def _make_sink(self, sub: Subscription) -> None:

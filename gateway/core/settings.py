@@ -255,7 +255,8 @@ class Settings(BaseSettings):
         :raises ConfigError: the SQLite file does not exist.
         """
         if not self.database_is_url and not self.database_path.exists():
-            raise ConfigError(f"no database at {self.database_path}")
+            raise ConfigError(f"no database at {self.database_path} (give the gateway's "
+                              f"settings file with --config, or --database where offered)")
         return self.database_target
 
 

@@ -215,3 +215,32 @@ def test_token_create_with_config_and_a_ttl_with_units(tmp_path: Path) -> None:
                  "--role", "operator", "--subject", "op-1")
     claims = jwt.decode(proc.stdout.strip(), options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 8 * 3600
+
+
+# --------------------------------------------------------------------------- more mistakes
+
+
+def test_a_data_dir_that_cannot_be_made_is_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    proc = navet("demo", "--data-dir", str(blocker / "data"), "--duration", "1", "--port", "0")
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == \
+        f"navet: error: {blocker / 'data'}: Not a directory"
+
+
+def test_bad_adapter_settings_name_the_field(tmp_path: Path) -> None:
+    proc = navet("decode", "zigbee2mqtt", "--settings", '{"base_topc": "z"}', stdin=FRAME)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == \
+        "navet: error: adapter zigbee2mqtt: bad settings: base_topc: extra inputs are not permitted"
+
+
+def test_tools_without_config_say_how_to_find_the_database(tmp_path: Path) -> None:
+    proc = navet("store", "info", cwd=tmp_path)
+    no_traceback(proc)
+    assert proc.returncode == 1
+    assert "no database at navet-data/navet.db (give the gateway's settings file with --config" \
+        in proc.stderr
