@@ -281,7 +281,7 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     data.update(overrides)
     try:
         return _FileFirstSettings(**data)
-    except ValueError as err:  # pydantic's ValidationError is one
+    except Exception as err:  # pydantic's ValidationError; pydantic-settings' SettingsError
         where = f" in {path}" if path is not None else ""
         raise ConfigError(f"invalid settings{where}: {describe_invalid(err)}") from err
 
