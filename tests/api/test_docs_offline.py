@@ -130,6 +130,7 @@ def test_every_vendored_library_is_pinned_licensed_and_in_the_notice() -> None:
 
 # --------------------------------------------------------------------------- real Chromium
 
+RENDER_MS = 60_000  # the whole API rendered on a busy 2-core CI machine: seconds, not ms
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -179,8 +180,9 @@ def test_swagger_ui_renders_offline(navet_url: str, offline_page: tuple[Any, lis
 
     page, blocked = offline_page
     page.goto(f"{navet_url}/docs")
-    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Navet")
-    expect(page.locator(".opblock-summary-path", has_text="/api/v1/events").first).to_be_visible()
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Navet", timeout=RENDER_MS)
+    expect(page.locator(".opblock-summary-path", has_text="/api/v1/events").first) \
+        .to_be_visible(timeout=RENDER_MS)
     page.locator(".opblock-summary-path", has_text="/api/v1/events").first.click()
     expect(page.locator(".opblock-body").first).to_contain_text("tenant")
     assert blocked == [], f"/docs tried to reach other hosts: {blocked}"
@@ -192,6 +194,6 @@ def test_redoc_renders_offline(navet_url: str, offline_page: tuple[Any, list[str
 
     page, blocked = offline_page
     page.goto(f"{navet_url}/redoc")
-    expect(page.locator(".api-info h1")).to_contain_text("Navet")
-    expect(page.locator(".menu-content")).to_contain_text("List Events")
+    expect(page.locator(".api-info h1")).to_contain_text("Navet", timeout=RENDER_MS)
+    expect(page.locator(".menu-content")).to_contain_text("List Events", timeout=RENDER_MS)
     assert blocked == [], f"/redoc tried to reach other hosts: {blocked}"
