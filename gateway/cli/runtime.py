@@ -45,6 +45,7 @@ def _listen(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                    flags=socket.AI_PASSIVE)
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)  # "localhost": IPv4 first
         family, kind, proto, _, address = infos[0]
         sock = socket.socket(family, kind, proto)
     except OSError as err:
@@ -97,7 +98,7 @@ class _Server:
     async def _serve(self) -> None:
         try:
             await self.server.serve(sockets=[self.socket])
-        except SystemExit as err:  # uvicorn exits this way when it cannot bind its port
+        except SystemExit as err:  # uvicorn exits this way when its startup fails
             raise ConfigError(f"HTTP server on {self.server.config.host}:"
                               f"{self.server.config.port} could not start (exit {err.code})") \
                 from None
