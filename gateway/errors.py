@@ -134,3 +134,31 @@ class TransitionError(NavetError):
 
 class UnknownAlarmError(NavetError):
     """No alarm with that id exists in that tenant."""
+
+
+def describe_invalid(err: Exception, *, limit: int = 8) -> str:
+    """A pydantic ``ValidationError`` as a person reads it, on one line.
+
+    Each problem as ``field.path: message`` (``tenants[0].name: field required``), joined by
+    ``;`` — no model names, input dumps or documentation links. Anything else: ``str(err)``.
+    """
+    errors = getattr(err, "errors", None)
+    if not callable(errors):
+        return str(err)
+    try:
+        items = list(errors())
+    except Exception:  # not a pydantic error after all
+        return str(err)
+    parts = []
+    for item in items[:limit]:
+        path = ""
+        for key in item.get("loc", ()):
+            path += f"[{key}]" if isinstance(key, int) else (f".{key}" if path else str(key))
+        msg = str(item.get("msg", "invalid"))
+        for prefix in ("Value error, ", "Assertion failed, "):
+            msg = msg.removeprefix(prefix)
+        msg = msg[:1].lower() + msg[1:] if msg[:2] != msg[:2].upper() else msg
+        parts.append(f"{path}: {msg}" if path else msg)
+    if len(items) > limit:
+        parts.append(f"and {len(items) - limit} more")
+    return "; ".join(parts) or str(err)

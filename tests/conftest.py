@@ -6,6 +6,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,7 +141,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def gateway(settings: Settings, clock: FakeClock, broker: MemoryBroker) -> AsyncIterator[Gateway]:
+async def gateway(
+    settings: Settings, clock: FakeClock, broker: MemoryBroker
+) -> AsyncIterator[Gateway]:
     gw = Gateway(settings, clock=clock, mqtt=broker.client("navet"))
     await gw.start()
     try:
@@ -165,6 +168,17 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _pg is not None:
         _pg.destroy()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say once why the tests against HL7's R5 definitions skipped (tests/fhir)."""
+    from tests.fhir import r5_definitions
+
+    if r5_definitions.package_dir.cache_info().currsize and r5_definitions.package_dir() is None:
+        terminalreporter.write_sep("=", "FHIR R5 definitions missing", yellow=True)
+        terminalreporter.write_line(
+            "the tests that validate against hl7.fhir.r5.core skipped: "
+            + r5_definitions.missing_reason())
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

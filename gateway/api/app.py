@@ -1,7 +1,8 @@
 """The HTTP API: ``create_app(settings)`` builds the FastAPI application.
 
 The lifespan owns the gateway: it creates and starts one from ``settings``,
-or starts and stops the one it is given (tests, ``navet demo``), and keeps it
+or starts (unless started already) and stops the one it is given (tests,
+``navet serve`` and ``navet demo``), and keeps it
 on ``app.state.gateway`` where :func:`gateway.api.deps.get_gateway` finds it.
 Serve with ``uvicorn --factory gateway.api.app:create_app``.
 """
@@ -24,6 +25,7 @@ from .routes import (
     alarms,
     config,
     directory,
+    docs,
     events,
     fhir,
     health,
@@ -57,7 +59,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         if app.state.open_api_warning:  # on every start, not once: it must not be missed
             log.warning("%s", app.state.open_api_warning)
         gw = gateway if gateway is not None else Gateway(chosen)
-        await gw.start()
+        if not gw.started:  # navet serve and demo start it first, to report a failure plainly
+            await gw.start()
         collector = health.StoreCollector(gw.store)
         gw.metrics.registry.register(collector)
         app.state.gateway = gw
@@ -70,7 +73,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
 
     app = FastAPI(
         title="Navet", version=__version__, description=DESCRIPTION, lifespan=lifespan,
-        docs_url="/docs", openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url=docs.OPENAPI_URL,  # docs.install, below
         dependencies=[Depends(authenticate)],  # who may call what: gateway/api/security.py
     )
     app.state.gateway = None
@@ -89,4 +92,5 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(audit_routes.router)
     app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
+    docs.install(app)  # /docs and /redoc with their assets served by Navet, not a CDN
     return app

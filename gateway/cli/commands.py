@@ -12,9 +12,8 @@ from typing import Any
 
 from gateway import CONTRACT_VERSION, PayloadError, RawFrame, SystemClock, __version__
 from gateway.core.logs import setup_logging
-from gateway.core.security.files import private_dir
 from gateway.core.store import redact
-from gateway.errors import ConfigError, NavetError
+from gateway.errors import ConfigError, NavetError, describe_invalid
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +56,8 @@ def decode(args: argparse.Namespace) -> int:
     try:
         adapter = cls(settings)  # type: ignore[call-arg]
     except Exception as err:
-        raise ConfigError(f"adapter {args.adapter}: bad settings: {err}") from err
+        raise ConfigError(f"adapter {args.adapter}: bad settings: {describe_invalid(err)}") \
+            from err
     frame = RawFrame(adapter=args.adapter, tenant=args.tenant, transport=args.transport,
                      address=args.address, payload=payload, received=SystemClock().now())
     try:
@@ -114,16 +114,20 @@ def serve(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(settings))
 
 
+def _one_line(err: BaseException) -> str:
+    """The error's message on one line, so the log's last line says what to fix."""
+    return " ".join(str(err).split())
+
+
 async def _serve(settings: Any) -> int:
     from .runtime import Runtime
 
-    private_dir(settings.data_dir)  # 0700 when made here; an existing one is checked at start
-    runtime = Runtime(settings)
+    runtime = Runtime(settings)  # the data directory is made (0700) once the config is valid
     runtime.install_signal_handlers()
     try:
         await runtime.start()
     except NavetError as err:
-        log.error("navet could not start: %s", err)
+        log.error("navet could not start: %s", _one_line(err))
         return 1
     log.info("navet serving", extra={"http": runtime.url, "database": redact(
         settings.database_target), "mqtt_mode": settings.mqtt.mode})

@@ -7,11 +7,14 @@ log opened here keys its work with the gateway's audit key.
 
 from __future__ import annotations
 
+import os
+
 from gateway.core.audit import AuditKeys, AuditLog, CheckpointFile
 from gateway.core.clock import SystemClock
 from gateway.core.security.pii import DataKeys, PiiCipher
-from gateway.core.settings import Settings
+from gateway.core.settings import Settings, load_settings
 from gateway.core.store import Store, make_store
+from gateway.errors import ConfigError
 
 
 def data_cipher(settings: Settings) -> PiiCipher:
@@ -39,3 +42,19 @@ def audit_log(settings: Settings, store: Store) -> AuditLog:
     """The audit log of ``store`` with the settings' audit key and checkpoint file."""
     return AuditLog(store, SystemClock(), keys=audit_keys(settings, create=True),
                     checkpoints=CheckpointFile(settings.audit_checkpoint_path))
+
+
+def keyed_settings(config: str | None, what: str) -> Settings:
+    """The settings of the gateway whose keys a command uses (token signing, device CA).
+
+    Without ``--config`` (or ``NAVET_DATA_DIR``) the default data directory would be
+    ``./navet-data`` under whatever directory the command runs in: keys made there would
+    sign tokens or certificates no gateway trusts. Say so instead of doing it.
+
+    :raises ConfigError: neither ``--config`` nor ``NAVET_DATA_DIR`` is given.
+    """
+    if config is None and not os.environ.get("NAVET_DATA_DIR"):
+        raise ConfigError(
+            f"{what} needs the gateway's settings: pass --config FILE (the file navet serve "
+            f"uses; its data_dir holds the keys) or set NAVET_DATA_DIR")
+    return load_settings(config)

@@ -8,7 +8,8 @@ import os
 from pathlib import Path
 
 from gateway.core.security.ca import NavetCA
-from gateway.core.settings import load_settings
+
+from .context import keyed_settings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,7 +42,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 
 def _ca(args: argparse.Namespace) -> NavetCA:
-    return NavetCA(load_settings(args.config).data_dir / "pki")
+    settings = keyed_settings(args.config, f"navet devices {args.devices_command}")
+    return NavetCA(settings.data_dir / "pki")
 
 
 def enroll_device(args: argparse.Namespace) -> int:

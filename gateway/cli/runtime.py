@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,11 +36,40 @@ def _load_app_factory() -> Any:
     return create_app
 
 
+def _listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (IPv6 when ``host`` is one), for uvicorn.
+
+    :raises ConfigError: naming the address and the system's reason (port taken, no such
+        address, not permitted).
+    """
+    try:
+        infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)  # "localhost": IPv4 first
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as err:
+        raise ConfigError(f"HTTP cannot listen on {host}:{port}: {err.strerror or err}") \
+            from err
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+        sock.set_inheritable(True)
+    except OSError as err:
+        sock.close()
+        raise ConfigError(f"HTTP cannot listen on {host}:{port}: {err.strerror or err} "
+                          f"(http.host, http.port)") from err
+    return sock
+
+
 class _Server:
     """uvicorn.Server without its signal capture (we own the signals)."""
 
     def __init__(self, app: Any, host: str, port: int) -> None:
         import uvicorn
+
+        self.socket = _listen(host, port)  # first: a taken port is said before anything starts
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
@@ -67,14 +97,15 @@ class _Server:
 
     async def _serve(self) -> None:
         try:
-            await self.server.serve()
-        except SystemExit as err:  # uvicorn exits this way when it cannot bind its port
+            await self.server.serve(sockets=[self.socket])
+        except SystemExit as err:  # uvicorn exits this way when its startup fails
             raise ConfigError(f"HTTP server on {self.server.config.host}:"
                               f"{self.server.config.port} could not start (exit {err.code})") \
                 from None
 
     async def stop(self) -> None:
         if self.task is None:
+            self.socket.close()
             return
         self.server.should_exit = True
         try:
@@ -86,6 +117,8 @@ class _Server:
                 await self.task
         except ConfigError:
             pass  # already reported by start()
+        finally:
+            self.socket.close()
 
 
 class Runtime:
@@ -125,13 +158,26 @@ class Runtime:
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
 
     async def start(self) -> None:
-        """Start the gateway and the HTTP app; the app's lifespan starts the gateway it is given."""
+        """Start the gateway, then the HTTP app (whose lifespan stops the gateway at the end).
+
+        The gateway starts here, not in the app's lifespan, so a failure reaches the caller
+        as the error itself (uvicorn would log a traceback and exit with a code instead).
+        """
         create_app = _load_app_factory() if self.http else None
-        if create_app is None:
+        server = None
+        if create_app is not None:
+            app = create_app(self.settings, gateway=self.gateway)
+            server = _Server(app, self.settings.http.host, self.settings.http.port)
+        try:
             await self.gateway.start()
+        except BaseException:
+            if server is not None:
+                await server.stop()
+            with contextlib.suppress(Exception):  # release what the failed start opened
+                await self.gateway.stop()
+            raise
+        if server is None:
             return
-        app = create_app(self.settings, gateway=self.gateway)
-        server = _Server(app, self.settings.http.host, self.settings.http.port)
         try:
             await server.start()
         except BaseException:

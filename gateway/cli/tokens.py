@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 
 from gateway.core.security.tokens import ROLES, LocalKeys, issue_token, jwks_of
-from gateway.core.settings import Settings, load_settings
+from gateway.core.settings import Settings
 from gateway.errors import ConfigError
 
-_DURATION = re.compile(r"^(\d+)([smhd]?)$")
-
-
-def parse_duration(text: str) -> int:
-    """``90``, ``90s``, ``15m``, ``8h``, ``30d`` -> seconds."""
-    m = _DURATION.match(text.strip())
-    if m is None:
-        raise ConfigError(f"duration {text!r} is not like 90s, 15m, 8h or 30d")
-    return int(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
+from . import duration
+from .context import keyed_settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = load_settings(args.config)
+    settings = keyed_settings(args.config, f"navet token {args.token_command}")
     if settings.auth.mode == "oidc":
         raise ConfigError("auth.mode is oidc: tokens come from the identity provider, "
                           "not from navet token create")
@@ -42,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="role (repeatable)")
     create.add_argument("--subject", required=True,
                         help="who: the staff, operator or system id the token speaks for")
-    create.add_argument("--ttl", default=None,
+    create.add_argument("--ttl", type=duration, default=None,
                         help="lifetime, e.g. 8h or 30d (default: auth.token_ttl_s)")
     create.set_defaults(func=create_token)
     rotate = tsub.add_parser("rotate-key",
@@ -56,7 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def create_token(args: argparse.Namespace) -> int:
     settings = _settings(args)
-    ttl = parse_duration(args.ttl) if args.ttl else settings.auth.token_ttl_s
+    ttl = int(args.ttl) if args.ttl else settings.auth.token_ttl_s
     token = issue_token(LocalKeys(settings.data_dir / "keys"), subject=args.subject,
                         tenants=args.tenant, roles=args.role, ttl_s=ttl,
                         issuer=settings.auth.issuer, audience=settings.auth.audience)

@@ -12,10 +12,17 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from gateway.errors import ConfigError, OutboundRefused, SubscriptionLimitError
+from gateway.errors import (
+    ConfigError,
+    NavetError,
+    OutboundRefused,
+    SubscriptionLimitError,
+    describe_invalid,
+)
 from gateway.transports.base import MqttClient
 
 from .adapters import IngestResult, RawFrame
@@ -260,9 +267,30 @@ class Gateway:
 
     # ------------------------------------------------------------------ lifecycle
 
+    def check_config(self) -> list[tuple[Path, Any]]:
+        """What can be judged before anything is written: the care configuration files
+        parse and validate, every adapter instance and subscription names a registered
+        adapter or sink. Returns the parsed care configurations, in order.
+
+        :raises ConfigError: naming the file, instance or subscription and what is wrong.
+        """
+        s = self.settings
+        for inst in s.adapters:
+            try:
+                self.plugins.adapters.get(inst.adapter)
+            except NavetError as err:
+                raise ConfigError(f"adapter instance {inst.instance_id}: {err}") from err
+        for sub in s.subscriptions:
+            try:
+                self.plugins.sinks.get(sub.sink)
+            except NavetError as err:
+                raise ConfigError(f"subscription {sub.id}: {err}") from err
+        return [(Path(path), load_care_config(path)) for path in s.care_config]
+
     async def start(self) -> None:
         s = self.settings
         production = s.environment == "production"
+        care = self.check_config()  # before the first file or table is made
         self.check_file_modes()
         self.store.open()
         await self.audit.open(production=production)
@@ -270,9 +298,8 @@ class Gateway:
         self.audit.start_checkpoints(s.audit.checkpoint_interval_s)
         self.directory.load(self.store.rows("devices"))
         self.notifier.advance(self.store.last_seq())
-        for path in s.care_config:
-            applied = await apply_care_config(load_care_config(path), self.store,
-                                              self.directory, self.pii)
+        for path, config in care:
+            applied = await apply_care_config(config, self.store, self.directory, self.pii)
             log.info("care configuration %s loaded: %s, removed %s", path, applied.written,
                      applied.removed or "nothing")
         for sub in s.subscriptions:
@@ -326,7 +353,7 @@ class Gateway:
             adapter = cls(inst.settings)  # type: ignore[call-arg]
         except Exception as err:
             raise ConfigError(
-                f"adapter instance {inst.instance_id}: bad settings: {err}"
+                f"adapter instance {inst.instance_id}: bad settings: {describe_invalid(err)}"
             ) from err
         host = AdapterHostImpl(self, inst, self.clock)
         await self._isolate_mqtt(inst.instance_id, cls)
@@ -376,7 +403,8 @@ class Gateway:
                              limits=self.settings.subscription_limits),
             )
         except Exception as err:
-            raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: {err}") \
+            raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: "
+                              f"{describe_invalid(err)}") \
                 from err
 
     def _make_sink(self, sub: Subscription) -> None:

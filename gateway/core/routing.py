@@ -50,6 +50,7 @@ from gateway.errors import ConfigError
 
 from .care import TimeWindow
 from .clock import Clock
+from .durations import Seconds
 from .model import CATALOGUE, EventAdapter, EventBase, Priority
 from .store import DbConnection, Store, Subscription, iso
 
@@ -109,7 +110,7 @@ class TenantRouting(_Model):
     tenant: str
     routes: list[Route] = Field(default_factory=list)
     fallback: str | None = Field(default=None, description="Fallback for routes without one.")
-    probe_s: float = Field(default=60.0, gt=0,
+    probe_s: Seconds = Field(default=60.0, gt=0,
                            description="A failing primary gets events again after this long.")
 
 

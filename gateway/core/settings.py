@@ -12,14 +12,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, describe_invalid
 
+from .durations import Seconds, WholeSeconds
 from .routing import TenantRouting
 from .security.outbound.policy import OutboundSettings
 from .store import SQLITE_URL, is_postgres
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class MqttSettings(BaseModel):
@@ -94,7 +97,9 @@ class AuthSettings(BaseModel):
                                   description="Accepted signature algorithms (oidc: RS256...).")
     tenants_claim: str = "navet_tenants"
     roles_claim: str = "navet_roles"
-    token_ttl_s: int = Field(default=8 * 3600, ge=60, le=366 * 24 * 3600)
+    token_ttl_s: WholeSeconds = Field(
+        default=8 * 3600, ge=60, le=366 * 24 * 3600,
+        description="Lifetime of tokens navet token create issues: seconds or 8h, 30d.")
 
     @model_validator(mode="after")
     def _oidc_needs_jwks(self) -> AuthSettings:
@@ -130,7 +135,7 @@ class SubscriptionLimits(BaseModel):
         default=500, ge=1, le=100_000, description="Notifications a FHIR websocket "
         "Subscription keeps while no client is bound; past it the oldest is dropped "
         "(counted; $events still has it).")
-    websocket_backlog_ttl_s: float = Field(
+    websocket_backlog_ttl_s: Seconds = Field(
         default=3600.0, gt=0, description="How long such a notification waits for a client "
         "before it is dropped (counted as expired).")
 
@@ -147,7 +152,7 @@ class AuditSettings(BaseModel):
         default=None, description="Append-only file of signed checkpoints of the chain's "
         "head; default <data_dir>/audit/checkpoints.jsonl. Put it where a database "
         "administrator cannot write: it is what catches a cut end.")
-    checkpoint_interval_s: float = Field(
+    checkpoint_interval_s: Seconds = Field(
         default=60.0, gt=0, description="A checkpoint this often while the log grows, and one "
         "at start and at stop.")
     retention_days: int = Field(
@@ -187,7 +192,17 @@ class Settings(BaseSettings):
         default_factory=list, description="Files with tenants, residents, devices and plans."
     )
     log_format: Literal["auto", "json", "text"] = "auto"
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING, ERROR or "
+                           "CRITICAL, in any case.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; choose one of "
+                             f"{', '.join(LOG_LEVELS)}")
+        return level
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
@@ -240,7 +255,8 @@ class Settings(BaseSettings):
         :raises ConfigError: the SQLite file does not exist.
         """
         if not self.database_is_url and not self.database_path.exists():
-            raise ConfigError(f"no database at {self.database_path}")
+            raise ConfigError(f"no database at {self.database_path} (give the gateway's "
+                              f"settings file with --config, or --database where offered)")
         return self.database_target
 
 
@@ -265,8 +281,9 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     data.update(overrides)
     try:
         return _FileFirstSettings(**data)
-    except Exception as err:
-        raise ConfigError(f"invalid settings: {err}") from err
+    except Exception as err:  # pydantic's ValidationError; pydantic-settings' SettingsError
+        where = f" in {path}" if path is not None else ""
+        raise ConfigError(f"invalid settings{where}: {describe_invalid(err)}") from err
 
 
 class _FileFirstSettings(Settings):

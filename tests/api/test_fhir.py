@@ -477,12 +477,13 @@ async def test_what_the_http_api_answers_is_valid_by_hl7s_own_definitions(
     client: httpx.AsyncClient, gw: Gateway, clock: FakeClock, hook: Hook
 ) -> None:
     """Everything on the wire, not only the mapping: checked against hl7.fhir.r5.core."""
-    from tests.fhir.r5_definitions import HOW, R5Definitions, package_dir
+    from tests.fhir.r5_definitions import R5Definitions, missing_reason, package_dir
     from tests.services import unavailable
 
     directory = package_dir()
     if directory is None:
-        unavailable("the official FHIR R5 definitions (hl7.fhir.r5.core 5.0.0)", HOW)
+        unavailable("the official FHIR R5 definitions (hl7.fhir.r5.core 5.0.0)",
+                    missing_reason())
     assert directory is not None
     r5 = R5Definitions(directory)
     sub = (await subscribe(client, endpoint=hook.url)).json()

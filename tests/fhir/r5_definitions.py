@@ -14,15 +14,22 @@ resource two ways with it:
   bindings (ValueSets expanded from the package's CodeSystems where they can
   be), and reference target types (``targetProfile``).
 
-Install: ``npm install --no-save --prefix .cache/fhir hl7.fhir.r5.core@5.0.0``
-(``.ci/run`` does), or point ``NAVET_FHIR_R5_CORE`` at an unpacked package.
+The test suite fetches the package itself the first time a test needs it, when ``npm`` is
+on the PATH: ``npm install --no-save --prefix .cache/fhir hl7.fhir.r5.core@5.0.0`` (once;
+later runs find it there). Without npm, or offline, those tests skip (fail in CI) saying
+why, and the end of the run says it once more. ``NAVET_FHIR_R5_CORE`` may point at an
+unpacked package instead.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
+import shutil
+import subprocess
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -30,17 +37,67 @@ from typing import Any
 import jsonschema
 
 ROOT = Path(__file__).resolve().parents[2]
-DEFAULT = ROOT / ".cache" / "fhir" / "node_modules" / "hl7.fhir.r5.core"
-HOW = ("npm install --no-save --prefix .cache/fhir hl7.fhir.r5.core@5.0.0 "
-       "(or set NAVET_FHIR_R5_CORE to an unpacked hl7.fhir.r5.core package)")
+PACKAGE = "hl7.fhir.r5.core@5.0.0"
+CACHE = ROOT / ".cache" / "fhir"
+DEFAULT = CACHE / "node_modules" / "hl7.fhir.r5.core"
+HOW = (f"install npm (apt-get install npm) and the tests fetch it, or run: npm install "
+       f"--no-save --prefix .cache/fhir {PACKAGE} (or set NAVET_FHIR_R5_CORE to an "
+       f"unpacked hl7.fhir.r5.core package)")
+FETCH_TIMEOUT_S = 600
 _LITERAL = re.compile(r"^([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}$")
+_missing: list[str] = []
 
 
-def package_dir() -> Path | None:
+def _found() -> Path | None:
     for candidate in (os.environ.get("NAVET_FHIR_R5_CORE"), DEFAULT):
         if candidate and (Path(candidate) / "package.json").exists():
             return Path(candidate)
     return None
+
+
+@cache
+def package_dir() -> Path | None:
+    """The unpacked package: found, or fetched now with npm (once per run); None if neither.
+
+    :func:`missing_reason` then says why, for the skip message.
+    """
+    found = _found()
+    if found is not None:
+        return found
+    reason = fetch(CACHE)
+    if reason is None and (found := _found()) is not None:
+        return found
+    _missing.append(reason or f"npm installed {PACKAGE} but {DEFAULT} has no package.json")
+    return None
+
+
+def fetch(prefix: Path) -> str | None:
+    """``npm install`` the package under ``prefix``; None on success, else why not."""
+    npm = shutil.which("npm")
+    if npm is None:
+        return "npm is not on the PATH, so the suite cannot fetch it"
+    prefix.mkdir(parents=True, exist_ok=True)
+    with (prefix / ".fetch.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run fetching at the same time
+        with contextlib.suppress(OSError):
+            if (prefix / "node_modules" / "hl7.fhir.r5.core" / "package.json").exists():
+                return None
+        try:
+            proc = subprocess.run(
+                [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix",
+                 str(prefix), PACKAGE], capture_output=True, text=True, timeout=FETCH_TIMEOUT_S)
+        except (OSError, subprocess.TimeoutExpired) as err:
+            return f"npm install {PACKAGE} failed: {err}"
+    if proc.returncode != 0:
+        last = [line for line in proc.stderr.splitlines() if line.strip()][-3:]
+        return f"npm install {PACKAGE} failed (exit {proc.returncode}): {' / '.join(last)}"
+    return None
+
+
+def missing_reason() -> str:
+    """Why :func:`package_dir` found nothing, and how to fix it."""
+    why = _missing[-1] if _missing else "not found"
+    return f"{why}; {HOW}"
 
 
 class R5Definitions:

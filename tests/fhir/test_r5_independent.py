@@ -15,7 +15,7 @@ import pytest
 from gateway.fhir.codes import BINDINGS, REFERENCE_TARGETS
 from tests.services import unavailable
 
-from .r5_definitions import HOW, R5Definitions, package_dir
+from .r5_definitions import R5Definitions, missing_reason, package_dir
 from .samples import documents, resources
 
 SUBSET_ONLY = {"Bundle.link.relation", "OperationOutcome.issue.code"}
@@ -26,7 +26,8 @@ SUBSET_ONLY = {"Bundle.link.relation", "OperationOutcome.issue.code"}
 def r5() -> R5Definitions:
     directory = package_dir()
     if directory is None:
-        unavailable("the official FHIR R5 definitions (hl7.fhir.r5.core 5.0.0)", HOW)
+        unavailable("the official FHIR R5 definitions (hl7.fhir.r5.core 5.0.0)",
+                    missing_reason())
     assert directory is not None
     return R5Definitions(directory)
 

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.errors import ConfigError
+from gateway.errors import ConfigError, describe_invalid
 
 from ..directory import device_id
 from ..geo import GeoJsonArea
@@ -347,7 +347,8 @@ def load_care_config(path: str | Path) -> CareConfig:
     try:
         return CareConfig.model_validate(raw)
     except ValidationError as err:
-        raise ConfigError(f"care configuration {file} is invalid:\n{err}") from err
+        raise ConfigError(f"care configuration {file} is invalid: {describe_invalid(err)}") \
+            from err
 
 
 def tenant_care(store: Store, tenant: str) -> Tenant | None:
