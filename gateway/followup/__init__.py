@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from gateway.core.care import tenant_care
 from gateway.core.store import Store
 
-from .period import Period, PeriodError, make_period
+from .period import YEARS, Period, PeriodError, make_period
 from .report import Lang, build_report, status
 from .source import load
 from .survey import survey_rows
@@ -52,7 +52,13 @@ async def read_report(store: Store, tenant: str, *, now: datetime, first: date |
 
 async def read_survey(store: Store, tenant: str, *, now: datetime,
                       day: date | None = None) -> list[dict[str, Any]] | None:
-    """The survey export of ``tenant`` on ``day`` (default: today in its timezone)."""
+    """The survey export of ``tenant`` on ``day`` (default: today in its timezone).
+
+    :raises PeriodError: ``day`` is outside the years follow-up covers.
+    """
+    if day is not None and not YEARS[0] <= day.year <= YEARS[1]:
+        raise PeriodError(f"{day} is outside the years follow-up covers "
+                          f"({YEARS[0]}-{YEARS[1]})")
 
     def job(conn: Any) -> list[dict[str, Any]] | None:
         care = tenant_care(store, tenant)

@@ -15,6 +15,8 @@ class PeriodError(NavetError):
 
 MAX_DAYS = 3 * 366
 """The longest period one request may cover."""
+YEARS = (1990, 2200)
+"""The years a period may touch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,10 @@ def make_period(today: date, tz: ZoneInfo, first: date | None = None,
     :raises PeriodError: ``last`` before ``first``, or longer than :data:`MAX_DAYS`.
     """
     last = last or today
+    for day in (first, last):
+        if day is not None and not YEARS[0] <= day.year <= YEARS[1]:
+            raise PeriodError(f"{day} is outside the years follow-up covers "
+                              f"({YEARS[0]}-{YEARS[1]})")
     if first is None:
         month = last.year * 12 + last.month - 1 - 11
         first = date(month // 12, month % 12 + 1, 1)

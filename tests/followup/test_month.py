@@ -210,3 +210,18 @@ async def test_default_period_is_the_last_twelve_months(store: Store) -> None:
     assert [m["month"] for m in report["alarm_handling"]["months"]][-2:] == ["2026-03",
                                                                               "2026-04"]
     assert len(report["alarm_handling"]["months"]) == 12
+
+
+@pytest.mark.parametrize(("first", "last", "message"), [
+    ("2026-03-31", "2026-03-01", "ends"), ("2020-01-01", "2026-03-01", "longer than"),
+    (None, "0001-01-31", "outside the years"), ("2026-01-01", "9999-12-31", "outside the years"),
+])
+async def test_periods_that_are_not_one_are_refused(store: Store, first: str | None, last: str,
+                                                    message: str) -> None:
+    from datetime import date
+
+    from gateway.followup import PeriodError
+
+    with pytest.raises(PeriodError, match=message):
+        await read_report(store, TENANT, now=NOW, last=date.fromisoformat(last),
+                          first=date.fromisoformat(first) if first else None)

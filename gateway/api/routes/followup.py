@@ -45,6 +45,9 @@ Format = Annotated[Literal["json", "csv"], Query(description="json (default) or 
 LangQ = Annotated[Literal["sv", "en"], Query(description="Language of labels: sv (default) "
                                              "or en.")]
 
+MAX_COMPARE = 50
+"""The most municipalities one comparison may hold."""
+
 INDICATOR_COLUMNS = ("id", "area", "label", "value", "unit", "target", "status", "direction",
                      "target_source", "note")
 
@@ -137,7 +140,10 @@ async def survey(gateway: GatewayDep, tenant: TenantScope,
     """Rows for Socialstyrelsen's annual survey of e-health and welfare technology in the
     municipalities: per technology and housing, offered or not, and people in total, by
     sex and aged 80+."""
-    rows = await read_survey(gateway.store, tenant.id, now=gateway.clock.now(), day=day)
+    try:
+        rows = await read_survey(gateway.store, tenant.id, now=gateway.clock.now(), day=day)
+    except PeriodError as err:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from err
     if rows is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"tenant {tenant.id!r} has no care configuration to follow up")
@@ -158,8 +164,9 @@ async def compare(gateway: GatewayDep, request: Request,
                   lang: LangQ = "sv") -> Any:
     """Several municipalities' indicators side by side (no personal data)."""
     names = list(dict.fromkeys(t.strip() for t in tenants.split(",") if t.strip()))
-    if not names:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "name at least one tenant")
+    if not 0 < len(names) <= MAX_COMPARE:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"name 1 to {MAX_COMPARE} tenants, not {len(names)}")
     principal = principal_of(request)
     for name in names:
         if not principal.may_see(name):
