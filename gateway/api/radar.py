@@ -36,36 +36,41 @@ def attainment(value: float | None, target: float | None, direction: str) -> flo
     return min(RIM, max(0.0, target / value)) if target > 0 else 0.0
 
 
-def radar_svg(axes: list[Axis], title: str, desc: str, *, size: int = 300) -> str:
+def radar_svg(axes: list[Axis], title: str, desc: str, *, width: int = 460,
+              height: int = 300) -> str:
     """The chart, with a ``<title>`` and ``<desc>`` naming every axis and value."""
-    c = size / 2
-    r = size / 2 - 62  # room for the labels
+    cx, cy = width / 2, height / 2
+    r = height / 2 - 36  # room above and below for the labels; the sides have more
     n = len(axes)
 
     def point(i: int, ratio: float) -> tuple[float, float]:
         angle = -math.pi / 2 + 2 * math.pi * i / n
-        return c + r * ratio / RIM * math.cos(angle), c + r * ratio / RIM * math.sin(angle)
+        return cx + r * ratio / RIM * math.cos(angle), cy + r * ratio / RIM * math.sin(angle)
 
     def poly(ratios: list[float]) -> str:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y in (point(i, v) for i, v in
                                                          enumerate(ratios)))
 
     described = desc + "; ".join(f"{a.label}: {round(a.ratio * 100)} %" for a in axes)
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
-             f'width="{size}" height="{size}" role="img" class="radar">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'width="{width}" height="{height}" role="img" class="radar">',
              f"<title>{escape(title)}</title><desc>{escape(described)}</desc>"]
     for ring, style in ((0.5, ""), (1.0, ' stroke-dasharray="4 3" stroke="#1d2330"'),
                         (RIM, "")):
         parts.append(f'<polygon points="{poly([ring] * n)}" fill="none" '
                      f'stroke="#c3c9d4"{style}/>' if n >= 3 else
-                     f'<circle cx="{c}" cy="{c}" r="{r * ring / RIM:.1f}" fill="none" '
+                     f'<circle cx="{cx}" cy="{cy}" r="{r * ring / RIM:.1f}" fill="none" '
                      f'stroke="#c3c9d4"{style}/>')
     for i, axis in enumerate(axes):
         x, y = point(i, RIM)
-        parts.append(f'<line x1="{c}" y1="{c}" x2="{x:.1f}" y2="{y:.1f}" stroke="#dde1e8"/>')
-        lx, ly = point(i, RIM + 0.22)
-        anchor = "middle" if abs(lx - c) < 8 else "start" if lx > c else "end"
-        short = axis.label if len(axis.label) <= 22 else axis.label[:21] + "…"
+        parts.append(f'<line x1="{cx}" y1="{cy}" x2="{x:.1f}" y2="{y:.1f}" '
+                     'stroke="#dde1e8"/>')
+        lx, ly = point(i, RIM * 1.1)
+        anchor = "middle" if abs(lx - cx) < 8 else "start" if lx > cx else "end"
+        ly += 4 if ly >= cy else -2
+        room = (width - lx if anchor == "start" else lx if anchor == "end" else width) - 4
+        most = max(8, int(room / 5.6))  # about 5.6 px a character at 10 px
+        short = axis.label if len(axis.label) <= most else axis.label[:most - 1] + "…"
         parts.append(f'<text x="{lx:.1f}" y="{ly:.1f}" font-size="10" text-anchor="{anchor}" '
                      f'fill="#1d2330">{escape(short)}</text>')
     if n >= 2:

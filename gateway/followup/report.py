@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from gateway.core.care import AREAS, INDICATORS, TECHNOLOGIES, IndicatorDef, Target
+from gateway.core.care import AREAS, INDICATORS, TECHNOLOGIES, UNITS_EN, IndicatorDef, Target
 
 from . import care_use, handling, people
 from .period import Period
@@ -38,10 +38,11 @@ def status(value: float | None, target: Target | None, direction: str) -> Status
     return "green" if value <= t else "yellow" if value <= yellow else "red"
 
 
-def target_of(src: Source, d: IndicatorDef) -> tuple[Target | None, str]:
+def target_of(src: Source, d: IndicatorDef, lang: Lang = "sv") -> tuple[Target | None, str]:
     own = src.tenant.followup.targets.get(d.id)
     if own is not None:
-        return own, "kommunens eget mål" + (f" ({own.note})" if own.note else "")
+        whose = "kommunens eget mål" if lang == "sv" else "the municipality's own target"
+        return own, whose + (f" ({own.note})" if own.note else "")
     if d.target is None:
         return None, ""
     return Target(target=d.target), d.target_source
@@ -62,7 +63,7 @@ def build_report(src: Source, period: Period, lang: Lang = "sv") -> dict[str, An
     cameras = care_use.camera_checks(src, period)
     doses = care_use.doses(src, period)
     doors = care_use.doors(src, period)
-    notes: dict[str, str] = {}
+    notes: dict[str, tuple[str, str]] = {}  # id -> (Swedish, English)
 
     values: dict[str, float | None] = {}
     for tech in TECHNOLOGIES:
@@ -72,21 +73,29 @@ def build_report(src: Source, period: Period, lang: Lang = "sv") -> dict[str, An
         base = people.total(base_counts, key, housing="ordinary")
         values[f"skr.{key.split('_')[0]}_supervision_growth"] = _growth(now, base)
         if not base:
+            what = {"night_supervision": ("digital nattillsyn", "digital night supervision"),
+                    "day_supervision": ("digital tillsyn dagtid", "digital daytime supervision")
+                    }[key]
             notes[f"skr.{key.split('_')[0]}_supervision_growth"] = (
-                f"inga personer i ordinärt boende med {key} på baslinjen {baseline}")
+                f"inga personer i ordinärt boende med {what[0]} på baslinjen {baseline}",
+                f"nobody in ordinary housing had {what[1]} on the baseline {baseline}")
     gps80 = people.total(end_counts, "gps_alarm", housing="ordinary", min_age=80)
     stats = care.followup.statistics_for(period.last.year)
     if stats is None or not stats.residents_80_ordinary:
         values["skr.gps_share_80_ordinary"] = None
         notes["skr.gps_share_80_ordinary"] = (
             f"nämnaren saknas: ange followup.statistics residents_80_ordinary för "
+            f"{period.last.year}",
+            f"no denominator: enter followup.statistics residents_80_ordinary for "
             f"{period.last.year}")
     else:
         values["skr.gps_share_80_ordinary"] = round(100 * gps80 / stats.residents_80_ordinary,
                                                     2)
-        notes["skr.gps_share_80_ordinary"] = (f"{stats.residents_80_ordinary} invånare 80+ i "
-                                              f"ordinärt boende ({stats.source}, "
-                                              f"{stats.year})")
+        notes["skr.gps_share_80_ordinary"] = (
+            f"{stats.residents_80_ordinary} invånare 80+ i ordinärt boende ({stats.source}, "
+            f"{stats.year})",
+            f"{stats.residents_80_ordinary} residents 80+ in ordinary housing "
+            f"({stats.source}, {stats.year})")
     dispensing = doses["dispensed"] + doses["taken"] + doses["missed"]
     values["skr.dispensers_offered"] = 1 if (
         people.total(end_counts, "medication_dispenser") or dispensing) else 0
@@ -112,19 +121,23 @@ def build_report(src: Source, period: Period, lang: Lang = "sv") -> dict[str, An
     values["locks.time_in_home_median_min"] = doors["time_in_home_median_min"]
 
     indicators = []
+    sv = lang == "sv"
+    if any(d.unit == "personer" and values.get(d.id) is None for d in INDICATORS):
+        few = ("färre än 5 personer: visas inte", "fewer than 5 people: not shown")
+        for d in INDICATORS:
+            if d.unit == "personer" and values.get(d.id) is None:
+                notes[d.id] = few
     for d in INDICATORS:
-        target, source = target_of(src, d)
+        target, source = target_of(src, d, lang)
         value = values.get(d.id)
-        row: dict[str, Any] = {
-            "id": d.id, "area": d.area, "label": d.label_sv if lang == "sv" else d.label_en,
-            "value": value, "unit": d.unit,
+        note = notes.get(d.id)
+        indicators.append({
+            "id": d.id, "area": d.area, "label": d.label_sv if sv else d.label_en,
+            "value": value, "unit": d.unit if sv else UNITS_EN.get(d.unit, d.unit),
             "target": target.target if target else None,
             "status": status(value, target, d.direction), "direction": d.direction,
-            "target_source": source, "note": notes.get(d.id, ""),
-        }
-        if d.unit == "personer" and value is None:
-            row["note"] = "färre än 5 personer: visas inte"
-        indicators.append(row)
+            "target_source": source, "note": (note[0] if sv else note[1]) if note else "",
+        })
 
     series = []
     for month, last in period.months():

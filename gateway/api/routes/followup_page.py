@@ -6,7 +6,8 @@ credentials (its ``Authorization`` header, cookies or ``access_token``), so the 
 never show what the caller could not read from the API, and a console shell can hook it
 in as it is. The indicators are shown with traffic lights (colour and words) and a radar
 chart per area; the tables carry every number the charts draw. Texts come from
-``gateway/web/i18n/followup.json``: Swedish unless ``lang=en``.
+``gateway/web/i18n/followup.json``: Swedish unless ``lang=en`` is asked for, or the
+console's language cookie says English.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from .live_view import WEB_DIR
 router = APIRouter(include_in_schema=False)
 
 FORWARDED = ("authorization", "cookie", "x-navet-actor")
+LANG_COOKIE = "navet_lang"
+"""The console's remembered language choice (sv or en); ``?lang=`` wins over it."""
 
 
 @cache
@@ -59,8 +62,10 @@ async def followup_page(
     tenant: Annotated[str | None, Query(max_length=64)] = None,
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
-    lang: Literal["sv", "en"] = "sv",
+    lang: Literal["sv", "en"] | None = None,
 ) -> HTMLResponse:
+    if lang is None:  # Swedish whatever the browser asks for, unless the person chose
+        lang = "en" if request.cookies.get(LANG_COOKIE) == "en" else "sv"
     tenants_r = await _api(request, "/api/v1/tenants", {})
     if tenants_r.status_code != 200:
         return _error(lang, tenants_r)

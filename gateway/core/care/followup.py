@@ -199,6 +199,11 @@ INDICATORS: Final[tuple[IndicatorDef, ...]] = (
 
 INDICATOR_IDS: Final = frozenset(d.id for d in INDICATORS)
 
+UNITS_EN: Final = {"personer": "people", "larm": "alarms", "ja/nej": "yes/no",
+                   "tillsyn/natt": "checks/night", "besök": "visits", "doser": "doses",
+                   "öppningar/besök": "openings/visit"}
+"""The units in English (``s``, ``%`` and ``min`` are the same in both)."""
+
 
 class Target(_Model):
     """The municipality's own target for one indicator, and where yellow begins."""
