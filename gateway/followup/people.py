@@ -19,6 +19,8 @@ from gateway.core.care import TECHNOLOGIES, Resident
 
 from .stats import AGE_BANDS, HOUSING, SEXES, age_band, suppressed
 
+__all__ = ["breakdown_rows", "shown", "suppressed", "total", "users_on"]
+
 Cell = tuple[str, str, str, str]
 """(technology, sex, age band, housing)."""
 

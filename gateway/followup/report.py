@@ -71,8 +71,12 @@ def build_report(src: Source, period: Period, lang: Lang = "sv") -> dict[str, An
     for key in ("night_supervision", "day_supervision"):
         now = people.total(end_counts, key, housing="ordinary")
         base = people.total(base_counts, key, housing="ordinary")
-        values[f"skr.{key.split('_')[0]}_supervision_growth"] = _growth(now, base)
-        if not base:
+        values[f"skr.{key.split('_')[0]}_supervision_growth"] = (
+            None if people.suppressed(now) or people.suppressed(base) else _growth(now, base))
+        if people.suppressed(now) or people.suppressed(base):
+            notes[f"skr.{key.split('_')[0]}_supervision_growth"] = (
+                "färre än 5 personer: visas inte", "fewer than 5 people: not shown")
+        elif not base:
             what = {"night_supervision": ("digital nattillsyn", "digital night supervision"),
                     "day_supervision": ("digital tillsyn dagtid", "digital daytime supervision")
                     }[key]
@@ -81,7 +85,11 @@ def build_report(src: Source, period: Period, lang: Lang = "sv") -> dict[str, An
                 f"nobody in ordinary housing had {what[1]} on the baseline {baseline}")
     gps80 = people.total(end_counts, "gps_alarm", housing="ordinary", min_age=80)
     stats = care.followup.statistics_for(period.last.year)
-    if stats is None or not stats.residents_80_ordinary:
+    if people.suppressed(gps80):  # a share of a known denominator would give the count
+        values["skr.gps_share_80_ordinary"] = None
+        notes["skr.gps_share_80_ordinary"] = ("färre än 5 personer: visas inte",
+                                              "fewer than 5 people: not shown")
+    elif stats is None or not stats.residents_80_ordinary:
         values["skr.gps_share_80_ordinary"] = None
         notes["skr.gps_share_80_ordinary"] = (
             f"nämnaren saknas: ange followup.statistics residents_80_ordinary för "

@@ -6,6 +6,7 @@ the test itself with the definition docs/followup.md gives, never by Navet's cod
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -225,3 +226,24 @@ async def test_periods_that_are_not_one_are_refused(store: Store, first: str | N
     with pytest.raises(PeriodError, match=message):
         await read_report(store, TENANT, now=NOW, last=date.fromisoformat(last),
                           first=date.fromisoformat(first) if first else None)
+
+
+async def test_a_share_of_fewer_than_five_people_is_suppressed_too(store: Store) -> None:
+    """1 of 1000 would tell the reader that exactly one person has it."""
+    residents = [{"id": f"s-{i}", "sex": "male", "birth_year": 1930, "housing": "ordinary",
+                  "grants": [{"technology": "gps_alarm", "granted": "2025-01-01"},
+                             {"technology": "night_supervision", "granted": "2025-01-01"}]}
+                 for i in range(3)]
+    doc = {"tenants": [{"id": "sala", "name": "Sala kommun", "residents": residents,
+                        "followup": {"statistics": [{"year": 2026, "residents_80_ordinary":
+                                                     1000, "source": "SCB"}]}}]}
+    await apply_care_config(CareConfig.model_validate(doc), store, DeviceDirectory())
+    report = await read_report(store, "sala", now=NOW, first=FIRST, last=LAST)
+    assert report is not None
+    ind = _ind(report)
+    assert ind["users.gps_alarm"]["value"] is None
+    assert ind["skr.gps_share_80_ordinary"]["value"] is None
+    assert "färre än 5" in ind["skr.gps_share_80_ordinary"]["note"]
+    assert ind["skr.night_supervision_growth"]["value"] is None
+    assert "3" not in json.dumps([ind["skr.gps_share_80_ordinary"],
+                                  ind["users.gps_alarm"]])
