@@ -27,7 +27,6 @@ from .stats import median
 
 NIGHT_START, NIGHT_END = time(22), time(7)
 NEEDS_VISIT = frozenset({"needs_visit", "needs_alarm"})
-STAFF_METHODS = frozenset({"app", "remote", "code"})
 MAX_STAY = timedelta(hours=4)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -95,12 +94,9 @@ def doses(src: Source, period: Period) -> dict[str, Any]:
     kinds = ("dispensed", "taken", "missed")
     total = dict.fromkeys(kinds, 0)
     per_month: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(kinds, 0))
-    for e in src.events:
-        if not e.type.startswith("medication.dose_") or not period.contains(e.time):
-            continue
-        kind = e.type.removeprefix("medication.dose_")
+    for kind, when in src.doses:
         total[kind] += 1
-        per_month[period.month_of(e.time)][kind] += 1
+        per_month[period.month_of(when)][kind] += 1
 
     def share(t: dict[str, int]) -> float | None:
         done = t["taken"] + t["missed"]
@@ -111,20 +107,13 @@ def doses(src: Source, period: Period) -> dict[str, Any]:
                        for m, _ in period.months()]}
 
 
-def _staff_opening(data: dict[str, Any]) -> bool:
-    by = data.get("by")
-    if isinstance(by, dict):
-        return by.get("kind") == "staff"
-    return data.get("method") in STAFF_METHODS
-
-
 def doors(src: Source, period: Period) -> dict[str, Any]:
     with_lock = {d["resident"] for d in src.devices if d["kind"] == "door_lock" and d["resident"]}
     for r in src.tenant.residents:
         if any(g.technology == "digital_lock" and g.granted <= period.last and
                (g.ended is None or g.ended > period.first) for g in r.grants):
             with_lock.add(r.id)
-    weekday_count = defaultdict(int)
+    weekday_count: dict[str, int] = defaultdict(int)
     for day in period.iter_days():
         weekday_count[_WEEKDAYS[day.weekday()]] += 1
     planned = 0
@@ -133,18 +122,16 @@ def doors(src: Source, period: Period) -> dict[str, Any]:
             planned += sum(weekday_count[d] for v in plan.visits for d in set(v.days))
     openings = 0
     stays: list[float] = []
-    events = src.events
-    for i, e in enumerate(events):
-        if e.type != "lock.unlocked" or not period.contains(e.time) \
-                or not _staff_opening(e.data):
+    opened: dict[str | None, datetime] = {}  # lock -> when staff last opened it
+    for e in src.locks:  # by time: each locking ends the stay its lock's opening began
+        if e.unlocked:
+            if e.staff and period.contains(e.time):
+                openings += 1
+                opened[e.device] = e.time
             continue
-        openings += 1
-        for later in events[i + 1:]:
-            if later.time - e.time > MAX_STAY:
-                break
-            if later.type == "lock.locked" and later.device == e.device:
-                stays.append((later.time - e.time).total_seconds() / 60)
-                break
+        start = opened.pop(e.device, None)
+        if start is not None and e.time - start <= MAX_STAY:
+            stays.append((e.time - start).total_seconds() / 60)
     stay = median(stays)
     return {"openings": openings, "planned_visits": planned,
             "openings_per_visit": round(openings / planned, 3) if planned else None,
