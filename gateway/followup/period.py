@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,23 +19,21 @@ YEARS = (1990, 2200)
 """The years a period may touch."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Period:
     """``first`` to ``last``, both included, as local days of ``tz``."""
 
     first: date
     last: date
     tz: ZoneInfo
+    start: datetime = field(init=False)
+    """The first instant of ``first``, in UTC."""
+    end: datetime = field(init=False)
+    """The first instant after ``last`` (exclusive), in UTC."""
 
-    @property
-    def start(self) -> datetime:
-        """The first instant of ``first``, in UTC."""
-        return local_midnight(self.first, self.tz)
-
-    @property
-    def end(self) -> datetime:
-        """The first instant after ``last`` (exclusive), in UTC."""
-        return local_midnight(self.last + timedelta(days=1), self.tz)
+    def __post_init__(self) -> None:  # computed once: every event is checked against them
+        object.__setattr__(self, "start", local_midnight(self.first, self.tz))
+        object.__setattr__(self, "end", local_midnight(self.last + timedelta(days=1), self.tz))
 
     @property
     def days(self) -> int:
@@ -48,7 +46,8 @@ class Period:
         return when.astimezone(self.tz)
 
     def month_of(self, when: datetime) -> str:
-        return self.local(when).strftime("%Y-%m")
+        local = when.astimezone(self.tz)
+        return f"{local.year:04d}-{local.month:02d}"
 
     def months(self) -> list[tuple[str, date]]:
         """Each month the period touches, as (``YYYY-MM``, its last day inside the period)."""
