@@ -27,7 +27,6 @@ from .stats import median
 
 NIGHT_START, NIGHT_END = time(22), time(7)
 NEEDS_VISIT = frozenset({"needs_visit", "needs_alarm"})
-MAX_STAY = timedelta(hours=4)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -94,9 +93,9 @@ def doses(src: Source, period: Period) -> dict[str, Any]:
     kinds = ("dispensed", "taken", "missed")
     total = dict.fromkeys(kinds, 0)
     per_month: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(kinds, 0))
-    for kind, when in src.doses:
-        total[kind] += 1
-        per_month[period.month_of(when)][kind] += 1
+    for (kind, month), n in src.doses.items():
+        total[kind] += n
+        per_month[month][kind] += n
 
     def share(t: dict[str, int]) -> float | None:
         done = t["taken"] + t["missed"]
@@ -120,18 +119,8 @@ def doors(src: Source, period: Period) -> dict[str, Any]:
     for plan in src.tenant.plans:
         if plan.resident in with_lock:
             planned += sum(weekday_count[d] for v in plan.visits for d in set(v.days))
-    openings = 0
-    stays: list[float] = []
-    opened: dict[str | None, datetime] = {}  # lock -> when staff last opened it
-    for e in src.locks:  # by time: each locking ends the stay its lock's opening began
-        if e.unlocked:
-            if e.staff and period.contains(e.time):
-                openings += 1
-                opened[e.device] = e.time
-            continue
-        start = opened.pop(e.device, None)
-        if start is not None and e.time - start <= MAX_STAY:
-            stays.append((e.time - start).total_seconds() / 60)
+    openings = src.doors.openings
+    stays = list(src.doors.stays_min)
     stay = median(stays)
     return {"openings": openings, "planned_visits": planned,
             "openings_per_visit": round(openings / planned, 3) if planned else None,

@@ -186,6 +186,5 @@ def _devices(src: Source) -> list[dict[str, Any]]:
 
 def _ordinary_openings(src: Source, period: Period) -> bool:
     ordinary = {r.id for r in src.tenant.residents if r.housing == "ordinary"}
-    return any(e.unlocked and e.resident in ordinary and period.contains(e.time)
-               for e in src.locks)
+    return bool(ordinary & src.doors.residents_opened)
 

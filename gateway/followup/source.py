@@ -5,14 +5,17 @@ a margin (an alarm raised on the last evening may be closed the next morning; a 
 silent since before the period still counts against its availability) and decoded as
 plain JSON: follow-up needs a few fields of many events, not validated models.
 
-The bulky kinds are read lean, because a municipality has millions of them a year: doses
-as (type, time) without their bodies, lock events as small tuples with only an unlocking's
-body read (who opened). Alarms and camera checks, far fewer, are read whole.
+The bulky kinds are read lean and tallied as they are read, because a municipality has
+millions of them a year: doses counted per kind and month without their bodies, lock events
+paired into stays with only an unlocking's body read (who opened). Alarms and camera
+checks, far fewer, are read whole.
 """
 
 from __future__ import annotations
 
 import json
+from array import array
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -34,6 +37,8 @@ STAFF_METHODS = frozenset({"app", "remote", "code"})
 
 BEFORE = timedelta(days=62)
 """How far before the period an open technical episode is looked for."""
+MAX_STAY = timedelta(hours=4)
+"""A locking later than this after an opening does not end that stay."""
 AFTER = timedelta(days=7)
 """How far after the period an alarm's handling, or a lock's next locking, is looked for."""
 
@@ -51,15 +56,15 @@ class Ev:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
-class LockEv:
-    """A lock event: ``staff`` is whether an unlocking was a member of staff's."""
+@dataclass
+class DoorTally:
+    """Staff openings in the period and how long each stay lasted, tallied while reading
+    (a municipality's lock events are too many to hold one by one)."""
 
-    unlocked: bool
-    time: datetime
-    device: str | None
-    resident: str | None
-    staff: bool
+    openings: int = 0
+    stays_min: array[float] = field(default_factory=lambda: array("d"))
+    residents_opened: set[str] = field(default_factory=set)
+    """Residents whose door was unlocked (by anyone) in the period."""
 
 
 @dataclass
@@ -69,10 +74,9 @@ class Source:
     """Configured devices: id, kind, resident, vendor."""
     events: list[Ev] = field(default_factory=list)
     """Events of :data:`TYPES` from ``BEFORE`` the period to ``AFTER`` it, by time."""
-    doses: list[tuple[str, datetime]] = field(default_factory=list)
-    """(``dispensed`` | ``taken`` | ``missed``, time) inside the period."""
-    locks: list[LockEv] = field(default_factory=list)
-    """Lock events from the period's start to ``AFTER`` its end, by time."""
+    doses: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(``dispensed`` | ``taken`` | ``missed``, local month) -> doses inside the period."""
+    doors: DoorTally = field(default_factory=DoorTally)
 
 
 def staff_opening(data: dict[str, Any]) -> bool:
@@ -118,15 +122,30 @@ def load(store: Store, conn: Any, care: Tenant, period: Period) -> Source:
     for row in _rows(conn, "type, time", tenant, DOSE_TYPES, period.start, period.end):
         when = datetime.fromisoformat(row[1])
         if period.contains(when):
-            src.doses.append((str(row[0]).removeprefix("medication.dose_"), when))
+            src.doses[(str(row[0]).removeprefix("medication.dose_"), period.month_of(when))] += 1
+    _tally_doors(conn, tenant, period, src.doors)
+    return src
+
+
+def _tally_doors(conn: Any, tenant: str, period: Period, tally: DoorTally) -> None:
+    """Each staff opening in the period, and the stay it began: until the next locking of
+    the same lock within :data:`MAX_STAY` (rows come in the order they were stored)."""
+    opened: dict[str | None, datetime] = {}  # lock -> when staff last opened it
     for row in _rows(conn, "type, device, resident, time, "
                      "CASE WHEN type = 'lock.unlocked' THEN body END", tenant, LOCK_TYPES,
                      period.start, period.end + AFTER):
         when = datetime.fromisoformat(row[3])
         if not period.start <= when < period.end + AFTER:
             continue
-        unlocked = row[0] == "lock.unlocked"
-        staff = unlocked and staff_opening(json.loads(row[4]).get("data") or {})
-        src.locks.append(LockEv(unlocked, when, row[1], row[2], staff))
-    src.locks.sort(key=lambda e: e.time)
-    return src
+        if row[0] == "lock.unlocked":
+            if not period.contains(when):
+                continue
+            if row[2]:
+                tally.residents_opened.add(str(row[2]))
+            if staff_opening(json.loads(row[4]).get("data") or {}):
+                tally.openings += 1
+                opened[row[1]] = when
+            continue
+        start = opened.pop(row[1], None)
+        if start is not None and timedelta(0) <= when - start <= MAX_STAY:
+            tally.stays_min.append((when - start).total_seconds() / 60)
