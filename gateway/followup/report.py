@@ -147,11 +147,12 @@ def build_report(src: Source, period: Period, lang: Lang = "sv") -> dict[str, An
             "target_source": source, "note": (note[0] if sv else note[1]) if note else "",
         })
 
-    series = []
+    series: list[dict[str, Any]] = []
     for month, last in period.months():
         counts = people.users_on(care.residents, last)
-        series.append({"month": month, "date": last.isoformat(),
-                       **{t: people.shown(people.total(counts, t)) for t in TECHNOLOGIES}})
+        row: dict[str, Any] = {"month": month, "date": last.isoformat()}
+        row.update({t: people.shown(people.total(counts, t)) for t in TECHNOLOGIES})
+        series.append(row)
     breakdown = people.breakdown_rows(baseline, "baseline", base_counts)
     for month, last in period.months():
         breakdown += people.breakdown_rows(last, month, people.users_on(care.residents, last))

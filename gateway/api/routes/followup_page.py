@@ -122,7 +122,9 @@ def _light(status: str, lang: str) -> str:
 
 def _body(report: dict[str, Any], tenants: list[dict[str, str]], params: dict[str, str],
           lang: str) -> str:
-    t = lambda key, **kw: escape(text(key, lang, **kw))  # noqa: E731  # local shorthand
+    def t(key: str, **kw: str) -> str:
+        return escape(text(key, lang, **kw))
+
     options = "".join(
         f'<option value="{escape(x["id"])}"{" selected" if x["id"] == report["tenant"] else ""}>'
         f'{escape(x["name"])}</option>' for x in tenants)
