@@ -28,6 +28,8 @@ from .routes import (
     docs,
     events,
     fhir,
+    followup,
+    followup_page,
     health,
     ingress,
     live_view,
@@ -90,6 +92,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(ws.router)
     app.include_router(privacy.router)
     app.include_router(audit_routes.router)
+    app.include_router(followup.router)  # follow-up figures (docs/followup.md)
+    app.include_router(followup_page.router)  # the follow-up screen, /console/uppfoljning
     app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     docs.install(app)  # /docs and /redoc with their assets served by Navet, not a CDN

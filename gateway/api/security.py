@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 READERS = frozenset({"operator", "staff", "admin", "auditor"})
 ANYONE = frozenset({"operator", "staff", "admin", "auditor", "vendor"})
+FOLLOWUP_READERS = frozenset({"analyst", "region", "admin", "auditor"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ POLICY: tuple[Rule, ...] = (
     _rule("GET", r"/fhir/r5/metadata", None),      # the CapabilityStatement is public
     _rule("WS", r"/fhir/r5/ws", None),             # bound by a $get-ws-binding-token token
     # anyone with a token
-    _rule("GET", r"/api/v1/(tenants|event-types)", ANYONE),
+    _rule("GET", r"/api/v1/(tenants|event-types)", ANYONE | FOLLOWUP_READERS),
     # alarm handling: operators at the centre, staff in the field
     _rule("GET", r"/api/v1/alarms(/.*)?", READERS),
     _rule("POST", r"/api/v1/alarms/[^/]+/(acknowledge|dispatch|attend|close|notes)",
@@ -87,6 +88,12 @@ POLICY: tuple[Rule, ...] = (
     # configuration and consumers: the municipality's administrators
     _rule("POST", r"/api/v1/config", {"admin"}),
     _rule("GET,POST", r"/api/v1/subscriptions(/.*)?", {"admin"}),
+    # follow-up: figures without personal data for the municipality's analysts, regions
+    # comparing municipalities, administrators and auditors; the settings are the admin's
+    _rule("GET", r"/api/v1/followup/(indicators|report|breakdown|survey|compare)",
+          FOLLOWUP_READERS),
+    _rule("POST", r"/api/v1/followup/settings", {"admin"}),
+    _rule("GET", r"/console/uppfoljning", FOLLOWUP_READERS),
     # FHIR facade
     _rule("GET", r"/fhir/r5/.*", {"operator", "admin", "auditor"}),
     _rule("POST", r"/fhir/r5/Subscription(/.*)?", {"operator", "admin"}),

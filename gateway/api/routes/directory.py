@@ -10,7 +10,9 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from gateway.core.care import Grant, Housing, Sex
 
 from ..deps import GatewayDep, TenantScope, known_tenants
 from ..security import principal_of
@@ -42,6 +44,11 @@ class ResidentOut(BaseModel):
     label: str
     home: dict[str, Any] | None
     devices: list[str]
+    sex: Sex | None = None
+    birth_year: int | None = None
+    housing: Housing | None = None
+    grants: list[Grant] = Field(default_factory=list,
+                                description="Grant decisions per technology with dates.")
 
 
 @router.get("/tenants", response_model=list[TenantOut])
@@ -82,5 +89,7 @@ async def residents(gateway: GatewayDep, tenant: TenantScope) -> list[ResidentOu
         out.append(ResidentOut(
             id=row["id"], label=body.get("label", ""), home=body.get("home"),
             devices=[d["id"] for d in devs if d["resident"] == row["id"]],
+            sex=body.get("sex"), birth_year=body.get("birth_year"),
+            housing=body.get("housing"), grants=body.get("grants") or [],
         ))
     return out

@@ -9,12 +9,29 @@ valid or what a document means:
 - :mod:`.merge` what a partial document means: it merges, and replaces only the lists
   a tenant names in ``replace``;
 - :mod:`.apply` applying one, all or nothing, only to tenants the caller may act for;
-- :mod:`.rows` where it is stored.
+- :mod:`.rows` where it is stored;
+- :mod:`.followup` what follow-up needs: residents' sex, birth year, housing and grants,
+  and a tenant's baseline, targets and yearly denominators.
 """
 
 from __future__ import annotations
 
 from .apply import Applied, apply_care_config, check_tenant
+from .followup import (
+    AREAS,
+    INDICATOR_IDS,
+    INDICATORS,
+    TECHNOLOGIES,
+    UNITS_EN,
+    FollowupSettings,
+    Grant,
+    Housing,
+    IndicatorDef,
+    Sex,
+    Target,
+    Technology,
+    YearStatistics,
+)
 from .models import (
     EVERY_DAY,
     AlarmSettings,
@@ -44,9 +61,45 @@ from .models import (
 )
 
 __all__ = [
-    "EVERY_DAY", "AlarmSettings", "Applied", "CareConfig", "Consent", "ConsentPurpose", "Device",
-    "DeviceRole", "Geofence", "ListName", "LockSettings", "MedicationPlan", "PassiveRules",
-    "Plan", "Relative", "Resident", "Staff", "StaffRole", "SupervisionSchedule", "Tenant",
-    "TimeWindow", "Visit", "Weekday", "apply_care_config", "check_tenant", "load_care_config",
-    "role_from_address", "tenant_care",
+    "AREAS",
+    "EVERY_DAY",
+    "INDICATORS",
+    "INDICATOR_IDS",
+    "TECHNOLOGIES",
+    "UNITS_EN",
+    "AlarmSettings",
+    "Applied",
+    "CareConfig",
+    "Consent",
+    "ConsentPurpose",
+    "Device",
+    "DeviceRole",
+    "FollowupSettings",
+    "Geofence",
+    "Grant",
+    "Housing",
+    "IndicatorDef",
+    "ListName",
+    "LockSettings",
+    "MedicationPlan",
+    "PassiveRules",
+    "Plan",
+    "Relative",
+    "Resident",
+    "Sex",
+    "Staff",
+    "StaffRole",
+    "SupervisionSchedule",
+    "Target",
+    "Technology",
+    "Tenant",
+    "TimeWindow",
+    "Visit",
+    "Weekday",
+    "YearStatistics",
+    "apply_care_config",
+    "check_tenant",
+    "load_care_config",
+    "role_from_address",
+    "tenant_care",
 ]

@@ -4,7 +4,8 @@ A care document (a file named in ``care_config``, or the body of ``POST /api/v1/
 is applied to the stored configuration of each tenant it names:
 
 - a tenant field the document leaves out keeps its stored value; ``alarms`` and
-  ``locks`` merge field by field;
+  ``locks`` merge field by field, ``followup`` too (its ``targets`` by indicator id,
+  its ``statistics`` by year);
 - the lists (see :data:`KEYS`) merge item by item on each item's key: an item with a new
   key is added; an item whose key is stored updates only the fields it gives (an explicit
   ``null`` clears one); an item the document leaves out stays as it is;
@@ -29,6 +30,7 @@ from typing import Any, Final
 from gateway.errors import ConfigError
 
 from ..directory import device_id
+from .followup import merge_followup
 
 Item = dict[str, Any]
 
@@ -81,6 +83,8 @@ def merge_tenant(stored: Item | None, given: Item, replace: Collection[str]) -> 
         if field in KEYS:
             out[field] = value if field in replace else merge_list(
                 field, out.get(field, []), value)
+        elif field == "followup" and isinstance(value, dict):
+            out[field] = merge_followup(out.get(field), value)
         elif field in OBJECTS and isinstance(value, dict):
             out[field] = {**(out.get(field) or {}), **value}
         else:

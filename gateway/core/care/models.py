@@ -26,6 +26,7 @@ from ..model import DeviceKind, Location, Priority
 from ..model.common import Pseudonym, TenantId
 from ..security.pii import normalise_personal_number
 from ..store import Store
+from .followup import FollowupSettings, Grant, Housing, Sex, check_grants
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 _WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -44,10 +45,27 @@ class Resident(_Model):
         description="Write-only: the personnummer (YYYYMMDD-NNNN), stored only encrypted "
         "(AES-256-GCM), never returned, never in an event. Omitted: the stored one is kept.")
 
+    sex: Sex | None = Field(default=None, description="female or male, for sex-disaggregated "
+                            "follow-up (docs/followup.md).")
+    birth_year: int | None = Field(default=None, ge=1880, le=2100,
+                                   description="For age bands in follow-up; never a date.")
+    housing: Housing | None = Field(
+        default=None, description="ordinary (own home, incl. trygghetsboende) or special "
+        "(särskilt boende, SÄBO).")
+    grants: list[Grant] = Field(
+        default_factory=list, description="Grant decisions per technology with their dates; "
+        "given, the list replaces the stored one.")
+
     @field_validator("personal_number")
     @classmethod
     def _personal_number(cls, value: str | None) -> str | None:
         return None if value is None else normalise_personal_number(value)
+
+    @field_validator("grants")
+    @classmethod
+    def _grants(cls, value: list[Grant]) -> list[Grant]:
+        check_grants(value)
+        return value
 
 
 DeviceRole = Literal["bed", "chair", "door", "motion", "leak", "fall", "other"]
@@ -324,6 +342,11 @@ class Tenant(_Model):
     geofences: list[Geofence] = Field(default_factory=list)
     passive: list[PassiveRules] = Field(default_factory=list)
     locks: LockSettings = Field(default_factory=LockSettings)
+    followup: FollowupSettings = Field(
+        default_factory=FollowupSettings,
+        description="Baseline, the municipality's own targets and yearly denominators for "
+        "follow-up (docs/followup.md); merged like the rest: targets by indicator id, "
+        "statistics by year.")
     replace: list[ListName] = Field(
         default_factory=list,
         description="How to apply this document, not stored: the lists named here become "
