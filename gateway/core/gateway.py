@@ -18,7 +18,7 @@ from typing import Any
 from gateway.errors import ConfigError, OutboundRefused, SubscriptionLimitError
 from gateway.transports.base import MqttClient
 
-from .adapters import IngestResult, RawFrame
+from .adapters import AlarmStatus, IngestResult, RawFrame
 from .alarms import AlarmService
 from .alerts import SystemAlerts
 from .audit import AuditLog
@@ -114,6 +114,13 @@ class AdapterHostImpl:
         """
         state = await self.gateway.alarms.state(self.tenant, alarm)
         return f"alarm.{state}" if state is not None else None
+
+    async def alarm_status(self, alarm: str) -> AlarmStatus | None:
+        """The alarm ``alarm`` belongs to (itself, or the one it was folded into), its state."""
+        rec = await self.gateway.alarms.alarm(self.tenant, alarm)
+        if rec is None or rec.state is None:
+            return None
+        return AlarmStatus(rec.id, f"alarm.{rec.state}", folded=rec.id != alarm)
 
     @property
     def public_url(self) -> str:
