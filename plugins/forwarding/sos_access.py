@@ -9,6 +9,13 @@ the alarm's reference, the transmitter's time and, for GPS alarms, the
 position in WGS-84. ``<pingrequest>`` heartbeats at the agreed service level
 keep the monitored connection alive.
 
+A press Navet folded into an open alarm (the unit raised a new alarm while its
+first was open; ``alarm.updated`` with ``data.folded``) has already gone out as
+an AL of its own reference when it was raised: at the centre it is a repeat
+alarm of the same code and section. The fold itself sends nothing (never a
+restoral: issue 12), and when the resident cancels the alarm, the RE goes for
+the alarm and for each repeat folded into it, so no repeat stays open there.
+
 Answers: 0 (OK) and 10 (duplicated: the receiver already has it) are
 delivered; 5 and 99 mean "use failover": the secondary receiver is tried; 4
 (not authorised), 9 and 98 are retried later by the outbox (credentials and
@@ -95,6 +102,7 @@ class SosAccessSink:
         self.clock = services.clock
         self.outbound = OutboundPolicy.of(services)  # every connection goes through it
         self._kinds: dict[str, str] = {}
+        self._repeats: dict[str, list[str]] = {}  # alarm -> alarms folded into it, sent as AL
         self._pinger: asyncio.Task[None] | None = None
         self.link_up: bool | None = None
         self.last_error: str | None = None
@@ -136,12 +144,15 @@ class SosAccessSink:
                 return self.config.transmitter_codes[key]
         return self.config.transmitter_code
 
-    def alarm_request(self, event: Event, alarm_type: str, event_code: str) -> bytes:
+    def alarm_request(self, event: Event, alarm_type: str, event_code: str,
+                      alarm: str | None = None) -> bytes:
+        """The telegram for ``event``; ``alarm`` names another alarm's reference (a repeat)."""
         root = Element("alarmrequest")
         c = self.config
         when: datetime = event.time
+        about = alarm or event.alarm or event.id
         fields = [
-            ("reference", hashlib.sha256((event.alarm or event.id).encode()).hexdigest()[:20]),
+            ("reference", hashlib.sha256(about.encode()).hexdigest()[:20]),
             ("authentication", c.authentication), ("receiver", c.receiver),
             ("transmittertime", when.strftime("%Y-%m-%d %H:%M:%S.") +
              f"{when.microsecond // 1000:03d}"),
@@ -186,12 +197,25 @@ class SosAccessSink:
             code = SIA_CODE_FOR_KIND.get(kind, "MA")
             self._kinds[alarm] = kind
             await self._send(self.alarm_request(event, "AL", code), "alarmresponse")
+        elif event.type == "alarm.updated":
+            folded = getattr(event.data, "folded", None)
+            if folded is not None and folded.alarm in self._kinds:  # it went out as an AL
+                self._repeats.setdefault(alarm, []).append(folded.alarm)
         elif event.type == "alarm.cancelled":
-            kind = self._kinds.pop(alarm, "other")
+            kind = self._kinds.get(alarm, "other")
             code = SIA_RESTORE.get(SIA_CODE_FOR_KIND.get(kind, "MA"), "MH")
-            await self._send(self.alarm_request(event, "RE", code), "alarmresponse")
+            repeats = self._repeats.get(alarm, [])
+            for about in (alarm, *repeats):  # a retry sends them again: answered 10, delivered
+                await self._send(self.alarm_request(event, "RE", code, about or None),
+                                 "alarmresponse")
+            self._forget(alarm)
         elif event.type == "alarm.closed":
-            self._kinds.pop(alarm, None)
+            self._forget(alarm)
+
+    def _forget(self, alarm: str) -> None:
+        self._kinds.pop(alarm, None)
+        for repeat in self._repeats.pop(alarm, []):
+            self._kinds.pop(repeat, None)
 
     async def ping(self) -> int:
         return await self._send(self.ping_request(), "pingresponse")

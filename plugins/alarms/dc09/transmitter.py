@@ -22,6 +22,12 @@ equivalent). Anything else is accepted and not sent (there is nothing in
 DC-03 to say it with). The account is per resident or device when configured,
 else the subscription's default account. Only codes, zones and, for GPS
 alarms, the position travel: no names, no personal data.
+
+A press Navet folded into an open alarm (``alarm.updated`` with ``data.folded``)
+went out as a new event of the same code and zone when it was raised: at the
+centre it is a repeat alarm of that zone. The fold itself sends nothing, and
+the one restoral of the zone is the alarm's own (issue 12: never a restoral
+for a fold).
 """
 
 from __future__ import annotations
@@ -226,6 +232,10 @@ class Dc09ForwardSink:
                 self._kinds[event.alarm] = raised
         elif event.type == "alarm.cancelled":
             raised, restore = self._kinds.pop(event.alarm or "", "MA"), True
+        elif event.type == "alarm.updated":
+            folded = getattr(event.data, "folded", None)
+            if folded is not None:  # a repeat of this alarm's zone: its restoral is this one's
+                self._kinds.pop(folded.alarm, None)
         elif event.type == "alarm.closed":
             self._kinds.pop(event.alarm or "", None)
         if raised is None:
