@@ -16,6 +16,14 @@ keeps holding past ``hold_max_s``, the sink sends ``mty=RE`` (the sender gives
 up) and notes it on the alarm. A cancel by the resident is forwarded as the
 cancel status (``stc=19``) in the same session.
 
+A press Navet folded into an open alarm (``alarm.updated`` with
+``data.folded``) went upstream in a session of its own when it was raised: a
+repeat of the same alarm code, which the centre may fold in turn. The fold
+sends nothing; no cancel ever goes for it (issue 12). Its session is answered
+like the alarm's: when the centre takes either, the alarm is acknowledged here
+(the folded id resolves to the alarm), polling stops for both, and the
+resident's cancel is sent in both sessions.
+
 Delivery is at least once: a MESSAGE the receiver never answered raises
 ``TransportError`` and the outbox tries again (the same ``ref``, so the
 receiver sees a repeat, not a second alarm).
@@ -319,6 +327,7 @@ class ScaipForwardSink:
         self._registered = False
         self._holding: dict[str, asyncio.Task[None]] = {}
         self._kinds: dict[str, tuple[int, int | None]] = {}
+        self._repeats: dict[str, list[str]] = {}  # alarm -> alarms folded into it, sent up
         self.taken: list[str] = []  # alarms the centre took (snu=0), for status and tests
         self.given_up: list[str] = []
         self.last_error: str | None = None
@@ -361,15 +370,27 @@ class ScaipForwardSink:
             dty, stc = CODES_FOR_KIND.get(kind, CODES_FOR_KIND["other"])
             self._kinds[alarm] = (dty, stc)
             await self._raise(event, alarm, dty, stc)
+        elif event.type == "alarm.updated":
+            folded = getattr(event.data, "folded", None)
+            if folded is not None and folded.alarm in self._kinds:  # its session is upstream
+                self._repeats.setdefault(alarm, []).append(folded.alarm)
         elif event.type == "alarm.cancelled":
-            dty, _ = self._kinds.pop(alarm, CODES_FOR_KIND["other"])
-            self._stop_holding(alarm)
-            await self._exchange(mrq_ref(alarm), self.mrq(mrq_ref(alarm), dty, CANCEL_STC))
+            dty, _ = self._kinds.get(alarm, CODES_FOR_KIND["other"])
+            for about in (alarm, *self._repeats.get(alarm, [])):
+                self._stop_holding(about)
+                await self._exchange(mrq_ref(about), self.mrq(mrq_ref(about), dty, CANCEL_STC))
+            self._forget(alarm)
         elif event.type in ("alarm.acknowledged", "alarm.closed"):
+            # Someone has it here; stop asking the centre (it keeps its own sessions).
+            for about in (alarm, *self._repeats.get(alarm, [])):
+                self._stop_holding(about)
             if event.type == "alarm.closed":
-                self._kinds.pop(alarm, None)
-            # Someone has it here; stop asking the centre (it keeps its own session).
-            self._stop_holding(alarm)
+                self._forget(alarm)
+
+    def _forget(self, alarm: str) -> None:
+        self._kinds.pop(alarm, None)
+        for repeat in self._repeats.pop(alarm, []):
+            self._kinds.pop(repeat, None)
 
     async def _register(self) -> None:
         if self._registered or not self.config.registers:
