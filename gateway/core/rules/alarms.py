@@ -145,6 +145,8 @@ class AlarmRecord:
                     point=data.position,
                 )
         elif t == "alarm.cancelled":
+            if (ev.alarm or ev.id) != self.id:
+                return  # the end of one folded press (a zone restored): not of the alarm
             if self.state is AlarmState.RAISED:
                 self.state = AlarmState.CANCELLED
             elif self.state is not None and self.state.open:

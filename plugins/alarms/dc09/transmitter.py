@@ -25,9 +25,9 @@ alarms, the position travel: no names, no personal data.
 
 A press Navet folded into an open alarm (``alarm.updated`` with ``data.folded``)
 went out as a new event of the same code and zone when it was raised: at the
-centre it is a repeat alarm of that zone. The fold itself sends nothing, and
-the one restoral of the zone is the alarm's own (issue 12: never a restoral
-for a fold).
+centre it is a repeat alarm of that zone. The fold itself sends nothing (issue
+12: never a restoral for a fold); a restoral goes only for what the device or
+the resident ended: the alarm, or one folded press of its own (a zone restored).
 """
 
 from __future__ import annotations
@@ -182,6 +182,7 @@ class Dc09ForwardSink:
         self._seq = itertools.cycle(range(1, 10000))
         self._lock = asyncio.Lock()  # one message in flight: answers match by order
         self._kinds: dict[str, str] = {}  # alarm id -> SIA code it was raised with
+        self._repeats: dict[str, list[str]] = {}  # alarm id -> alarms folded into it
         self._poller: asyncio.Task[None] | None = None
         self.link_up: bool | None = None
         self.last_ack: datetime | None = None
@@ -232,12 +233,14 @@ class Dc09ForwardSink:
                 self._kinds[event.alarm] = raised
         elif event.type == "alarm.cancelled":
             raised, restore = self._kinds.pop(event.alarm or "", "MA"), True
+            self._forget_repeats(event.alarm or "")
         elif event.type == "alarm.updated":
             folded = getattr(event.data, "folded", None)
-            if folded is not None:  # a repeat of this alarm's zone: its restoral is this one's
-                self._kinds.pop(folded.alarm, None)
+            if folded is not None and event.alarm:  # sent already, as a repeat: nothing now
+                self._repeats.setdefault(event.alarm, []).append(folded.alarm)
         elif event.type == "alarm.closed":
             self._kinds.pop(event.alarm or "", None)
+            self._forget_repeats(event.alarm or "")
         if raised is None:
             return None
         account = self._account(event)
@@ -247,6 +250,10 @@ class Dc09ForwardSink:
             return account, f"#{account}|{3 if restore else 1}{cid} 01 {zone}"
         code = SIA_RESTORE.get(raised, "MH") if restore else raised
         return account, f"#{account}|N{code}{zone}"
+
+    def _forget_repeats(self, alarm: str) -> None:
+        for repeat in self._repeats.pop(alarm, []):
+            self._kinds.pop(repeat, None)
 
     def _account(self, event: Event) -> str:
         for key in (event.resident, event.device.id if event.device else None):

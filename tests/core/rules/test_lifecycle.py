@@ -209,3 +209,24 @@ async def test_a_second_raise_from_the_same_device_joins_the_open_alarm(
     await settle(gateway)
     [view] = await open_care_alarms(gateway)
     assert view.id == "a-4" and view.folded == []
+
+
+async def test_a_folded_press_ending_on_its_own_does_not_end_the_alarm(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    """A panel restores the zone of the press that was folded: that press is over, the
+    alarm it was folded into is not (only its own restoral, or a person, ends it)."""
+    await gateway.emit([raised(clock)])
+    await clock.advance(20)
+    await gateway.emit([raised(clock, "a-2", ref="1260")])
+    await settle(gateway)
+    await gateway.emit([cancelled(clock, "a-2", ref="1261")])
+    await settle(gateway)
+    assert await gateway.alarms.state(TENANT, "a-1") == "raised"
+    [view] = await open_care_alarms(gateway)
+    assert view.id == "a-1" and view.history[-1].alarm == "a-2"  # the restoral is noted
+
+    await gateway.emit([cancelled(clock, "a-1", ref="1262")])
+    await settle(gateway)
+    assert await open_care_alarms(gateway) == []
+    assert await gateway.alarms.state(TENANT, "a-2") == "cancelled"
