@@ -26,6 +26,7 @@ PUBLIC_API = [
     "AdapterHost",
     "AdapterRegistry",
     "AlarmKind",
+    "AlarmStatus",
     "Clock",
     "Command",
     "CommandResult",

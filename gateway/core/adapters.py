@@ -170,9 +170,41 @@ class AdapterHost(Protocol):
         None when the alarm is unknown.
 
         Protocol adapters use it to answer a device honestly, e.g. SCAIP HOLD
-        while an operator is still handling the alarm.
+        while an operator is still handling the alarm. An alarm folded into another
+        (a repeat press) has the state of the alarm it was folded into.
         """
         ...
+
+    async def alarm_status(self, alarm: str) -> AlarmStatus | None:
+        """The alarm ``alarm`` belongs to, and its state; None when it is unknown.
+
+        A device's new alarm folded into its open one (``alarm.updated`` with
+        ``data.folded``) belongs to that one: ``AlarmStatus.alarm`` names it and
+        ``folded`` is true. Answer every reference of that alarm from this state,
+        and ask for things that happen once per alarm (a voice call) only for the
+        reference whose alarm is not folded. Read-only.
+
+        .. versionadded:: 1.2
+        """
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class AlarmStatus:
+    """What :meth:`AdapterHost.alarm_status` tells an adapter about one alarm id."""
+
+    alarm: str
+    """The alarm the id belongs to: the id itself, or the alarm it was folded into."""
+    state: str
+    """That alarm's lifecycle state as ``alarm.<state>`` (``alarm.raised``, ...)."""
+    folded: bool = False
+    """The id asked for was folded into ``alarm`` (a repeat of it, not an alarm of its own)."""
+
+    @property
+    def taken(self) -> bool:
+        """A person (or the upstream centre) has the alarm, or it is over."""
+        return self.state in ("alarm.acknowledged", "alarm.dispatched", "alarm.attended",
+                              "alarm.closed", "alarm.cancelled")
 
 
 @dataclass(frozen=True, slots=True)

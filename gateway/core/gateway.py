@@ -25,7 +25,7 @@ from gateway.errors import (
 )
 from gateway.transports.base import MqttClient
 
-from .adapters import IngestResult, RawFrame
+from .adapters import AlarmStatus, IngestResult, RawFrame
 from .alarms import AlarmService
 from .alerts import SystemAlerts
 from .audit import AuditLog
@@ -121,6 +121,13 @@ class AdapterHostImpl:
         """
         state = await self.gateway.alarms.state(self.tenant, alarm)
         return f"alarm.{state}" if state is not None else None
+
+    async def alarm_status(self, alarm: str) -> AlarmStatus | None:
+        """The alarm ``alarm`` belongs to (itself, or the one it was folded into), its state."""
+        rec = await self.gateway.alarms.alarm(self.tenant, alarm)
+        if rec is None or rec.state is None:
+            return None
+        return AlarmStatus(rec.id, f"alarm.{rec.state}", folded=rec.id != alarm)
 
     @property
     def public_url(self) -> str:

@@ -111,7 +111,10 @@ class FhirRepository:
         """The resources one event becomes (for messages and notifications)."""
         if event.type.startswith("alarm."):
             task = self.task_at(event)
-            return ([task] if task else []) + [self._checked(m.provenance(event))]
+            prov = m.provenance(event)
+            if task is not None:  # a folded alarm's event belongs to the alarm's Task
+                prov["target"] = [{"reference": f"Task/{task['id']}"}]
+            return ([task] if task else []) + [self._checked(prov)]
         if event.type in ("supervision.started", "supervision.ended"):
             started, ended = self._session(event)
             out = []
@@ -126,11 +129,15 @@ class FhirRepository:
         return []
 
     def task_at(self, event: EventBase) -> dict[str, Any] | None:
-        """The alarm's Task as it was right after ``event``."""
+        """The alarm's Task as it was right after ``event``.
+
+        An event of an alarm folded into another (``data.folded``) gives the Task of
+        the alarm it was folded into: the folded alarm has no Task of its own.
+        """
         aid = m.alarm_id(event)
         recs = self.store.read_sync(lambda conn: load_alarms(
             conn, tenant=self.tenant, alarm=aid, open_only=False))
-        rec = next((r for r in recs if r.id == aid), None)
+        rec = next((r for r in recs if r.id == aid), recs[0] if len(recs) == 1 else None)
         if rec is None:
             return None
         rec = m.record_upto(rec, event.id)

@@ -9,6 +9,13 @@ the alarm's reference, the transmitter's time and, for GPS alarms, the
 position in WGS-84. ``<pingrequest>`` heartbeats at the agreed service level
 keep the monitored connection alive.
 
+A press Navet folded into an open alarm (the unit raised a new alarm while its
+first was open; ``alarm.updated`` with ``data.folded``) has already gone out as
+an AL of its own reference when it was raised: at the centre it is a repeat
+alarm of the same code and section. The fold itself sends nothing (never a
+restoral: issue 12), and when the resident cancels the alarm, the RE goes for
+the alarm and for each repeat folded into it, so no repeat stays open there.
+
 Answers: 0 (OK) and 10 (duplicated: the receiver already has it) are
 delivered; 5 and 99 mean "use failover": the secondary receiver is tried; 4
 (not authorised), 9 and 98 are retried later by the outbox (credentials and
@@ -104,6 +111,7 @@ class SosAccessSink:
         self.outbound = OutboundPolicy.of(services)  # every connection goes through it
         self._kinds: dict[str, str] = {}
         self._where: dict[str, tuple[str | None, str | None]] = {}  # alarm -> (zone, user)
+        self._repeats: dict[str, list[str]] = {}  # alarm -> alarms folded into it, sent as AL
         self._pinger: asyncio.Task[None] | None = None
         self.link_up: bool | None = None
         self.last_error: str | None = None
@@ -145,12 +153,15 @@ class SosAccessSink:
                 return self.config.transmitter_codes[key]
         return self.config.transmitter_code
 
-    def alarm_request(self, event: Event, alarm_type: str, event_code: str) -> bytes:
+    def alarm_request(self, event: Event, alarm_type: str, event_code: str,
+                      alarm: str | None = None) -> bytes:
+        """The telegram for ``event``; ``alarm`` names another alarm's reference (a repeat)."""
         root = Element("alarmrequest")
         c = self.config
         when: datetime = event.time
+        about = alarm or event.alarm or event.id
         fields = [
-            ("reference", hashlib.sha256((event.alarm or event.id).encode()).hexdigest()[:20]),
+            ("reference", hashlib.sha256(about.encode()).hexdigest()[:20]),
             ("authentication", c.authentication), ("receiver", c.receiver),
             ("transmittertime", when.strftime("%Y-%m-%d %H:%M:%S.") +
              f"{when.microsecond // 1000:03d}"),
@@ -160,7 +171,7 @@ class SosAccessSink:
         location = event.location
         if location is not None and location.text:
             fields.append(("sectiontext", location.text[:40]))
-        zone, user = self._zone_and_user(event)
+        zone, user = self._zone_and_user(event, about)
         info: list[str] = []
         if zone is not None and len(zone) <= 5:
             fields.append(("detector", zone))
@@ -181,9 +192,11 @@ class SosAccessSink:
             SubElement(pos, "pos").text = wgs84_pos(point.lat, point.lon)
         return self._xml(root)
 
-    def _zone_and_user(self, event: Event) -> tuple[str | None, str | None]:
-        """The zone and user of the event, or of the alarm it restores."""
-        remembered = self._where.get(event.alarm or "")
+    def _zone_and_user(self, event: Event, about: str | None = None,
+                       ) -> tuple[str | None, str | None]:
+        """The zone and user of the event, or of the alarm it restores (``about``: that
+        alarm's id, a press folded into the event's alarm included)."""
+        remembered = self._where.get(about or event.alarm or "")
         if remembered is not None and event.type != "alarm.raised":
             return remembered
         location = event.location
@@ -216,15 +229,26 @@ class SosAccessSink:
             self._kinds[alarm] = kind
             self._where[alarm] = self._zone_and_user(event)
             await self._send(self.alarm_request(event, "AL", code), "alarmresponse")
+        elif event.type == "alarm.updated":
+            folded = getattr(event.data, "folded", None)
+            if folded is not None and folded.alarm in self._kinds:  # it went out as an AL
+                self._repeats.setdefault(alarm, []).append(folded.alarm)
         elif event.type == "alarm.cancelled":
             await self._recall(event)
-            kind = self._kinds.pop(alarm, "other")
+            kind = self._kinds.get(alarm, "other")
             code = SIA_RESTORE.get(SIA_CODE_FOR_KIND.get(kind, "MA"), "MH")
-            await self._send(self.alarm_request(event, "RE", code), "alarmresponse")
-            self._where.pop(alarm, None)  # after the send: a retried restoral still has it
+            repeats = self._repeats.get(alarm, [])
+            for about in (alarm, *repeats):  # a retry sends them again: answered 10, delivered
+                await self._send(self.alarm_request(event, "RE", code, about or None),
+                                 "alarmresponse")
+            self._forget(alarm)  # after the sends: a retried restoral still has its zone
         elif event.type == "alarm.closed":
-            self._kinds.pop(alarm, None)
-            self._where.pop(alarm, None)
+            self._forget(alarm)
+
+    def _forget(self, alarm: str) -> None:
+        for gone in (alarm, *self._repeats.pop(alarm, [])):
+            self._kinds.pop(gone, None)
+            self._where.pop(gone, None)
 
     async def _recall(self, event: Event) -> None:
         """Kind and zone of an alarm this sink forgot (a restart), from the alarm record:

@@ -214,3 +214,21 @@ async def test_open_alarms_most_urgent_first_with_filters(
     assert [a["id"] for a in low["items"]] == ["a-low"]
     other = (await client.get(BASE, params={"tenant": "vasteras", "resident": "r-2"})).json()
     assert other["items"] == []
+
+
+async def test_a_folded_alarm_id_gives_the_alarm_it_was_folded_into(
+        client: httpx.AsyncClient, gw: Gateway, clock: FakeClock) -> None:
+    """Issue 12: the device's second alarm of the same kind is a repeat of the open one."""
+    await raise_alarm(gw, clock, "a-1")
+    await clock.advance(5)
+    await raise_alarm(gw, clock, "a-2")  # the same kind from the same device: folded
+    assert gw.rules is not None
+    await gw.rules.drain()
+    items = (await client.get(BASE, params={"tenant": "vasteras"})).json()["items"]
+    assert [(a["id"], a["state"], a["repeats"], a["folded"]) for a in items] == [
+        ("a-1", "raised", 1, ["a-2"])]
+    folded = (await client.get(f"{BASE}/a-2", params={"tenant": "vasteras"})).json()
+    assert (folded["id"], folded["state"]) == ("a-1", "raised")  # not cancelled
+    ack = await post(client, "a-2", "acknowledge")  # a person takes it by either id
+    assert ack.status_code == 200 and ack.json()["alarm"] == "a-1"
+    assert "alarm.cancelled" not in stored_types(gw, "a-2") + stored_types(gw, "a-1")

@@ -136,3 +136,23 @@ async def test_a_gps_alarm_points_to_where_it_happened(gw: Gateway) -> None:
     assert where["position"] == {"latitude": 59.61, "longitude": 16.54}
     assert where["description"] == "Near the bus station"
     assert where in await search(gw, "Location")
+
+
+async def test_a_folded_alarm_is_part_of_the_task_of_the_alarm_it_joined(gw: Gateway) -> None:
+    """Issue 12: a second press folded into the open alarm has no Task of its own; its
+    events are part of the alarm's Task, and nothing says it was cancelled."""
+    first = samples.ev("alarm.raised", {"kind": "personal_button"}, alarm="A-7", ref="p-1")
+    again = samples.ev("alarm.raised", {"kind": "personal_button"}, seconds=20, alarm="A-8",
+                       ref="p-2")
+    await gw.emit([first])
+    await gw.emit([again])
+    assert gw.rules is not None
+    await gw.rules.drain()
+    assert await read(gw, "Task", "A-8") is None  # no Task of its own
+    tasks = await search(gw, "Task")
+    assert [t["id"] for t in tasks] == [fhir_id("A-7")]
+    assert tasks[0]["status"] == "requested"  # still waiting for a person, not cancelled
+    repo = FhirRepository(gw, samples.TENANT)
+    task, prov = await gw.store.read(lambda conn: repo.event_resources(again))
+    assert task["id"] == fhir_id("A-7")
+    assert prov["target"] == [{"reference": f"Task/{fhir_id('A-7')}"}]

@@ -110,6 +110,9 @@ class AlarmView(BaseModel):
     overdue: bool
     cancel_requested: bool
     repeats: int
+    folded: list[str] = Field(
+        default_factory=list, description="Ids of the device's later alarms folded into this "
+        "one (contract 1.2, alarm.updated data.folded): repeats of it, which resolve to it.")
     history: list[dict[str, Any]]
 
 
@@ -118,7 +121,8 @@ class AlarmList(BaseModel):
 
 
 class CommandResult(BaseModel):
-    alarm: str
+    alarm: str = Field(description="The alarm the command acted on (for an id folded into "
+                       "another alarm: that alarm).")
     state: str | None = Field(description="The alarm's state after the command.")
     repeated: bool = Field(description="True when the command had been done before: "
                            "nothing new was stored and 'event' is the earlier one.")
@@ -236,7 +240,8 @@ async def _run(gateway: Gateway, tenant: str, alarm: str, response: Response,
         response.headers["Idempotent-Replayed"] = "true"
     if key:
         response.headers["Idempotency-Key"] = key
-    return CommandResult(alarm=alarm, state=str(after.state) if after and after.state else None,
+    return CommandResult(alarm=event.alarm or alarm,
+                         state=str(after.state) if after and after.state else None,
                          repeated=repeated, event=event.model_dump(mode="json", exclude_none=True))
 
 

@@ -48,10 +48,25 @@ class AlarmRaised(Strict):
     code: str | None = Field(default=None, max_length=64, description="Vendor/protocol code.")
 
 
+class FoldedAlarm(Strict):
+    """Another alarm of the same device and kind, folded into this open one (contract 1.2)."""
+
+    alarm: str = Field(max_length=200, description="The id of the alarm that was folded: it "
+                       "now belongs to this one (its state is this alarm's state).")
+    ref: str | None = Field(default=None, max_length=200,
+                            description="Its reference at the source (e.g. the SCAIP ref).")
+    repeats: int = Field(ge=1, description="Alarms folded into this one so far, this one "
+                         "included.")
+
+
 class AlarmUpdated(Strict):
     text: str | None = Field(default=None, max_length=500)
     code: str | None = Field(default=None, max_length=64)
     position: GeoPoint | None = None
+    folded: FoldedAlarm | None = Field(
+        default=None, description="Contract 1.2: the device raised a new alarm of the same "
+        "kind while this one was open, and Navet folded it into this one: a repeat, not a "
+        "second alarm and not a cancel. The folded alarm's id resolves to this alarm.")
 
 
 class CancelReason(StrEnum):

@@ -17,7 +17,12 @@ Alarm identity: an event belongs to alarm ``event.alarm``; an ``alarm.raised``
 without one starts an alarm whose id is its own event id. A second
 ``alarm.raised`` with the id of an alarm already known is a repeat and counts
 as an update. A new alarm of the same kind from the same device while one is
-open is folded into the open one by :class:`LifecycleRule` (see there).
+open is folded into the open one by :class:`LifecycleRule` (see there): Navet
+stores ``alarm.updated`` with ``data.folded`` on the open alarm, and from then
+on the folded alarm's id resolves to the open one, in the rules' book and in
+every projection read from the store (:func:`load_alarms`). Its state is the
+open alarm's state, so a device is never told its second press was handled
+while nobody has taken the first.
 """
 
 from __future__ import annotations
@@ -101,7 +106,8 @@ class AlarmRecord:
     escalation_level: int = 0
     escalated_to: str | None = None
     cancel_requested: bool = False  # a cancel arrived after someone took the alarm
-    repeats: int = 0  # raises folded into this alarm
+    repeats: int = 0  # raises repeated or folded into this alarm
+    folded: list[str] = field(default_factory=list)  # ids of alarms folded into this one
     history: list[EventBase] = field(default_factory=list)
     ack_due: datetime | None = None  # filled by views: when the current level runs out
     overdue: bool = False  # filled by views: unacknowledged past the end of the chain
@@ -116,6 +122,8 @@ class AlarmRecord:
         if ev.priority is not None and t in ("alarm.raised", "alarm.updated"):
             self.priority = ev.priority
         if t == "alarm.raised":
+            if (ev.alarm or ev.id) != self.id:
+                return  # a folded alarm's raise: its alarm.updated (folded) counts it
             if self.state is None:
                 self.state = AlarmState.RAISED
                 self.kind = str(data.kind)
@@ -127,11 +135,16 @@ class AlarmRecord:
                 self.text = data.text or self.text
         elif t == "alarm.updated":
             self.text = data.text or self.text
+            if data.folded is not None and data.folded.alarm not in self.folded:
+                self.folded.append(data.folded.alarm)
+                self.repeats += 1
             if data.position is not None:
                 # a new position; text, code, zone and user stay what the raise said
                 self.location = (self.location or Location()).model_copy(
                     update={"point": data.position})
         elif t == "alarm.cancelled":
+            if (ev.alarm or ev.id) != self.id:
+                return  # the end of one folded press (a zone restored): not of the alarm
             if self.state is AlarmState.RAISED:
                 self.state = AlarmState.CANCELLED
             elif self.state is not None and self.state.open:
@@ -182,7 +195,7 @@ class AlarmRecord:
             "escalation_level": self.escalation_level, "escalated_to": self.escalated_to,
             "ack_due": self.ack_due.isoformat() if self.ack_due else None,
             "overdue": self.overdue, "cancel_requested": self.cancel_requested,
-            "repeats": self.repeats,
+            "repeats": self.repeats, "folded": list(self.folded),
             "history": [h.model_dump(mode="json", exclude_none=True) for h in self.history],
         }
 
@@ -230,15 +243,31 @@ def load_alarms(
     open_only: bool = True,
     ruled_only: bool = False,
 ) -> list[AlarmRecord]:
-    """Fold alarms from the store. ``ruled_only``: as the rules have seen them so far."""
+    """Fold alarms from the store. ``ruled_only``: as the rules have seen them so far.
+
+    An alarm folded into another (``alarm.updated`` with ``data.folded``) is no
+    alarm of its own: its events join the alarm it was folded into, and asking
+    for it by id gives that alarm.
+    """
+    if alarm is not None:
+        return _load_one(conn, tenant, alarm, open_only=open_only, ruled_only=ruled_only)
     where = ["e.type LIKE 'alarm.%'"]
     args: list[Any] = []
     if tenant is not None:
         where.append("e.tenant = ?")
         args.append(tenant)
-    if alarm is not None:
-        where.append("(e.alarm = ? OR e.id = ?)")
-        args += [alarm, alarm]
+    records = _fold(_select(conn, where, args, open_only=open_only, ruled_only=ruled_only))
+    found = [r for r in records if r.state is not None and (r.is_open or not open_only)]
+    # An alarm folded into one that is closed meanwhile: the fold was not read above (it
+    # is stored on the closed alarm), so ask for it. Only open alarms from devices can be.
+    return [r for r in found if not (open_only and r.history and _foldable(r.history[0])
+                                     and _folded_into(conn, r.tenant, r.id, r.device,
+                                                      ruled_only=ruled_only))]
+
+
+def _select(conn: DbConnection, where: list[str], args: list[Any], *, open_only: bool,
+            ruled_only: bool) -> list[tuple[int, EventBase]]:
+    where = list(where)
     if ruled_only:
         where.append("e.ruled = 1")
     if open_only:
@@ -248,15 +277,79 @@ def load_alarms(
             + (" AND c.ruled = 1" if ruled_only else "") + ")"
         )
     rows = conn.execute(
-        "SELECT e.body FROM events e WHERE " + " AND ".join(where) + " ORDER BY e.seq", args
+        "SELECT e.seq, e.body FROM events e WHERE " + " AND ".join(where) + " ORDER BY e.seq",
+        args,
     ).fetchall()
+    return [(int(row[0]), EventAdapter.validate_json(row[1])) for row in rows]
+
+
+def _fold(events: list[tuple[int, EventBase]]) -> list[AlarmRecord]:
+    """Records from events in storage order; a folded alarm's events join its alarm."""
+    into: dict[tuple[str, str], str] = {}
+    for _, ev in events:
+        folded = getattr(ev.data, "folded", None) if ev.type == "alarm.updated" else None
+        if folded is not None and ev.alarm:
+            into[(ev.tenant, folded.alarm)] = ev.alarm
     records: dict[tuple[str, str], AlarmRecord] = {}
-    for row in rows:
-        ev = EventAdapter.validate_json(row[0])
+    for _, ev in sorted(events, key=lambda pair: pair[0]):
         key = (ev.tenant, ev.alarm or ev.id)
+        key = (key[0], into.get(key, key[1]))
         records.setdefault(key, AlarmRecord(*key)).apply(ev)
-    return [r for r in records.values()
-            if r.state is not None and (r.is_open or not open_only)]
+    return list(records.values())
+
+
+def _foldable(ev: EventBase) -> bool:
+    """Could the alarm this event raised have been folded? (a device's own alarm)"""
+    return ev.type == "alarm.raised" and ev.device is not None and ev.source.adapter != NAVET
+
+
+def _folded_into(conn: DbConnection, tenant: str, alarm: str, device: DeviceRef | None, *,
+                 ruled_only: bool = False) -> str | None:
+    """The alarm that ``alarm`` was folded into, or None.
+
+    The fold is an ``alarm.updated`` of the same device on the other alarm; the
+    body is only read for updates of that device that mention a fold.
+    """
+    if device is None:
+        return None
+    rows = conn.execute(
+        "SELECT alarm, body FROM events WHERE tenant = ? AND device = ?"
+        " AND type = 'alarm.updated' AND body LIKE ?" + (" AND ruled = 1" if ruled_only else ""),
+        (tenant, device.id, '%"folded":{%'),
+    ).fetchall()
+    for row in rows:
+        folded = getattr(EventAdapter.validate_json(row[1]).data, "folded", None)
+        if folded is not None and folded.alarm == alarm and row[0]:
+            return str(row[0])
+    return None
+
+
+def _load_one(conn: DbConnection, tenant: str | None, alarm: str, *, open_only: bool,
+              ruled_only: bool) -> list[AlarmRecord]:
+    """One alarm by id (a folded alarm's id gives the alarm it was folded into)."""
+    head = conn.execute(
+        "SELECT tenant, body FROM events WHERE (alarm = ? OR id = ?) AND type = 'alarm.raised'"
+        + (" AND tenant = ?" if tenant is not None else "") + " ORDER BY seq LIMIT 1",
+        (alarm, alarm, *([tenant] if tenant is not None else [])),
+    ).fetchone()
+    root = alarm
+    if head is not None:
+        raised = EventAdapter.validate_json(head[1])
+        if _foldable(raised):
+            root = _folded_into(conn, str(head[0]), alarm, raised.device,
+                                ruled_only=ruled_only) or alarm
+    base = ["e.type LIKE 'alarm.%'"] + (["e.tenant = ?"] if tenant is not None else [])
+    targs: list[Any] = [tenant] if tenant is not None else []
+    events = _select(conn, [*base, "(e.alarm = ? OR e.id = ?)"], [*targs, root, root],
+                     open_only=open_only, ruled_only=ruled_only)
+    folded = sorted({f.alarm for _, ev in events if ev.type == "alarm.updated"
+                     and (f := getattr(ev.data, "folded", None)) is not None})
+    if events and folded:  # the folded alarms' own events (a cancel, an update ...)
+        marks = ",".join("?" * len(folded))
+        events += _select(conn, [*base, f"e.alarm IN ({marks})"], [*targs, *folded],
+                          open_only=False, ruled_only=ruled_only)
+    return [r for r in _fold(events) if r.id == root and r.state is not None
+            and (r.is_open or not open_only)]
 
 
 def tenant_alarm_settings(store: Store, tenant: str) -> AlarmSettings:
@@ -279,6 +372,7 @@ class AlarmBook:
 
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], AlarmRecord] = {}
+        self.folded: dict[tuple[str, str], str] = {}  # (tenant, folded alarm) -> its alarm
         self.loaded = False
 
     def ensure_loaded(self, store: Store) -> None:
@@ -286,25 +380,43 @@ class AlarmBook:
             return
         for rec in store.read_sync(lambda conn: load_alarms(conn, ruled_only=True)):
             self.records[(rec.tenant, rec.id)] = rec
+            for alarm in rec.folded:
+                self.folded[(rec.tenant, alarm)] = rec.id
         self.loaded = True
         log.info("alarm rules: %d open alarm(s) restored from the store", len(self.records))
+
+    def fold(self, tenant: str, alarm: str, into: str) -> None:
+        """From now on ``alarm`` is part of ``into``: its events apply to ``into``."""
+        self.folded[(tenant, alarm)] = into
+        self.records.pop((tenant, alarm), None)
+
+    def folds(self, rec: AlarmRecord) -> int:
+        """How many alarms have been folded into ``rec`` so far."""
+        return sum(1 for (t, _), into in self.folded.items() if (t, into) == (rec.tenant, rec.id))
+
+    def key(self, tenant: str, alarm: str) -> tuple[str, str]:
+        return (tenant, self.folded.get((tenant, alarm), alarm))
 
     def observe(self, ev: EventBase) -> AlarmRecord | None:
         if not ev.type.startswith("alarm."):
             return None
-        key = (ev.tenant, ev.alarm or ev.id)
+        folded = getattr(ev.data, "folded", None) if ev.type == "alarm.updated" else None
+        if folded is not None and ev.alarm:
+            self.fold(ev.tenant, folded.alarm, ev.alarm)
+        key = self.key(ev.tenant, ev.alarm or ev.id)
         rec = self.records.get(key)
         if rec is None:
-            if ev.type != "alarm.raised":
+            if ev.type != "alarm.raised" or key[1] != (ev.alarm or ev.id):
                 return None  # about an alarm that is closed (and forgotten) or unknown
             rec = self.records[key] = AlarmRecord(*key)
         rec.apply(ev)
         if not rec.is_open:
             del self.records[key]
+            self.folded = {k: v for k, v in self.folded.items() if (k[0], v) != key}
         return rec
 
     def get(self, tenant: str, alarm: str) -> AlarmRecord | None:
-        return self.records.get((tenant, alarm))
+        return self.records.get(self.key(tenant, alarm))
 
     def open_records(self) -> list[AlarmRecord]:
         return [r for r in self.records.values() if r.is_open]
@@ -323,9 +435,12 @@ class LifecycleRule:
     A device that raises a *new* alarm (new alarm id) of the same kind while its
     previous one is still open (a resident pressing the button again while
     waiting) does not make a second alarm for operators: Navet adds an
-    ``alarm.updated`` to the open alarm and cancels the newcomer
-    (``alarm.cancelled``, reason ``device``, by Navet). Run this rule before the
-    other alarm rules.
+    ``alarm.updated`` to the open alarm with ``data.folded`` (the newcomer's
+    id and ref, and how many alarms were folded so far). Nothing is cancelled:
+    the newcomer now *belongs* to the open alarm and shares its state, so a
+    protocol adapter tells the device its second press was handled only when a
+    person has taken the alarm (issue 12). Run this rule before the other alarm
+    rules.
     """
 
     name = "alarm-lifecycle"
@@ -338,21 +453,20 @@ class LifecycleRule:
         derived: list[EventBase] = []
         key = (event.tenant, event.alarm or event.id)
         if (event.type == "alarm.raised" and event.source.adapter != NAVET
-                and event.device is not None and key not in self.book.records):
+                and event.device is not None and self.book.key(*key) not in self.book.records):
             kind = str(event.data.kind)  # type: ignore[attr-defined]  # alarm.raised body
             first = self.book.find_open(event.tenant, event.device.id, kind)
             if first is not None:
-                dup = AlarmRecord(*key, device=event.device, resident=event.resident,
-                                  priority=event.priority, location=event.location)
                 now = event.received or event.time
                 text = event.data.text  # type: ignore[attr-defined]
                 derived = [
-                    derive("alarm.updated", first, transition="updated", reason=dup.id, time=now,
-                           data={"text": f"raised again by the device (alarm {dup.id})"
-                                 + (f": {text}" if text else "")}),
-                    derive("alarm.cancelled", dup, transition="cancelled", time=now,
-                           data={"reason": "device", "by": SYSTEM}),
+                    derive("alarm.updated", first, transition="updated", reason=key[1], time=now,
+                           data={"text": (f"raised again by the device (alarm {key[1]})"
+                                          + (f": {text}" if text else ""))[:500],
+                                 "folded": {"alarm": key[1], "ref": event.source.ref,
+                                            "repeats": self.book.folds(first) + 1}}),
                 ]
+                self.book.fold(event.tenant, key[1], first.id)
         self.book.observe(event)
         return derived
 

@@ -36,9 +36,10 @@ What is emitted (source ``navet``, ids from alarm + transition + the fix's event
 SOS outside home: an ``alarm.raised`` ``personal_button`` from a ``gps_alarm`` device,
 when the resident's last usable fix (at most ``SOS_FIX_MAX_AGE_S`` old) is clearly
 outside every ``home`` fence (whatever the windows), becomes ``gps.panic_outside``:
-Navet raises the panic alarm (priority critical, the last known position) and cancels the
-device's alarm (reason ``device``, by Navet), the way the lifecycle rule folds repeated
-presses. If the rule cannot decide (no home fence, no recent fix, ambiguous fix) the
+Navet raises the panic alarm (priority critical, the last known position) and folds the
+device's alarm into it (``alarm.updated`` with ``data.folded``), the way the lifecycle rule
+folds repeated presses: the device's alarm is never cancelled, it shares the panic alarm's
+state (issue 12). If the rule cannot decide (no home fence, no recent fix, ambiguous fix) the
 device's ``personal_button`` alarm stands untouched: an SOS never waits for a fence.
 An SOS or fall alarm that arrives without a position gets ``alarm.updated`` with the
 last known one.
@@ -61,7 +62,7 @@ from zoneinfo import ZoneInfo
 from ..care import Geofence, TimeWindow, tenant_care
 from ..geo import Area
 from ..model import AlarmKind, EventAdapter, EventBase, GeoPoint, Location, Priority, event_id
-from .alarms import NAVET, SYSTEM, AlarmBook, AlarmRecord, derive
+from .alarms import NAVET, AlarmBook, AlarmRecord, derive
 from .engine import RuleContext
 
 log = logging.getLogger(__name__)
@@ -340,16 +341,15 @@ class GeofenceRule:
                    and self._side(fix, homes) is Side.OUTSIDE)
         if not outside:
             return [] if has_point else [self._last_known(rec, fix, event)]
-        cancel = derive("alarm.cancelled", rec, transition="cancelled", time=event.time,
-                        data={"reason": "device", "by": SYSTEM})
         names = ", ".join(f.label for f in homes)
         far = min(f.area.edge_distance_m(fix.point.lat, fix.point.lon) for f in homes)
         open_panic = self._open_alarm(tenant, resident, PANIC)
         if open_panic is not None:
+            fold = self._fold(rec, open_panic, event)
             return [derive("alarm.updated", open_panic, transition="updated", reason=rec.id,
                            time=event.time,
                            data={"text": f"SOS pressed again (device alarm {rec.id})",
-                                 "position": fix.point}), cancel]
+                                 "position": fix.point, "folded": fold})]
         panic = AlarmRecord(
             tenant, event_id(NAVET, tenant, rec.id, PANIC), kind=PANIC,
             priority=Priority.CRITICAL, resident=resident, device=event.device,
@@ -359,8 +359,19 @@ class GeofenceRule:
         text = (f"SOS pressed {far:.0f} m outside home geofence {names} (position at "
                 f"{fix.time:%H:%M:%S} UTC, ±{fix.accuracy:.0f} m); device alarm {rec.id} "
                 "is moved here")
+        fold = self._fold(rec, panic, event)
         return [derive("alarm.raised", panic, transition="raised", time=event.time,
-                       data={"kind": PANIC, "text": text[:500], "code": data.code}), cancel]
+                       data={"kind": PANIC, "text": text[:500], "code": data.code}),
+                derive("alarm.updated", panic, transition="updated", reason=rec.id,
+                       time=event.time,
+                       data={"text": f"the device's alarm moved here: alarm {rec.id}",
+                             "folded": fold})]
+
+    def _fold(self, rec: AlarmRecord, into: AlarmRecord, event: EventBase) -> dict[str, Any]:
+        """Fold the device's alarm ``rec`` into ``into`` (the book learns it at once)."""
+        repeats = self.book.folds(into) + 1
+        self.book.fold(rec.tenant, rec.id, into.id)
+        return {"alarm": rec.id, "ref": event.source.ref, "repeats": repeats}
 
     @staticmethod
     def _last_known(rec: AlarmRecord, fix: Fix, event: EventBase) -> EventBase:

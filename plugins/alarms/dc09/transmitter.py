@@ -29,6 +29,12 @@ Zone and user come from the event's typed ``location.zone`` / ``location.user``
 the zone in ``CCC`` (three digits, so ``7`` goes as ``007``). A restoral carries
 the zone and user its alarm was raised with. Only when the event has no zone,
 or one the format cannot carry (letters, too long), is zone ``001`` sent.
+
+A press Navet folded into an open alarm (``alarm.updated`` with ``data.folded``)
+went out as a new event of the same code and zone when it was raised: at the
+centre it is a repeat alarm of that zone. The fold itself sends nothing (issue
+12: never a restoral for a fold); a restoral goes only for what the device or
+the resident ended: the alarm, or one folded press of its own (a zone restored).
 """
 
 from __future__ import annotations
@@ -193,6 +199,7 @@ class Dc09ForwardSink:
         self._lock = asyncio.Lock()  # one message in flight: answers match by order
         # alarm id -> (SIA code, zone, user) it was raised with: its restoral says the same
         self._kinds: dict[str, tuple[str, str | None, str | None]] = {}
+        self._repeats: dict[str, list[str]] = {}  # alarm id -> alarms folded into it
         self._poller: asyncio.Task[None] | None = None
         self.link_up: bool | None = None
         self.last_ack: datetime | None = None
@@ -245,8 +252,14 @@ class Dc09ForwardSink:
         elif event.type == "alarm.cancelled":
             raised, zone, user = self._kinds.pop(event.alarm or "", ("MA", zone, user))
             restore = True
+            self._forget_repeats(event.alarm or "")
+        elif event.type == "alarm.updated":
+            folded = getattr(event.data, "folded", None)
+            if folded is not None and event.alarm:  # sent already, as a repeat: nothing now
+                self._repeats.setdefault(event.alarm, []).append(folded.alarm)
         elif event.type == "alarm.closed":
             self._kinds.pop(event.alarm or "", None)
+            self._forget_repeats(event.alarm or "")
         if raised is None:
             return None
         account = self._account(event)
@@ -259,6 +272,10 @@ class Dc09ForwardSink:
         where = zone if zone and _SIA_ZONE.match(zone) else self._fallback(event, zone, "SIA")
         who = f"id{user}/" if user and _SIA_USER.match(user) else ""
         return account, f"#{account}|N{who}{code}{where}"
+
+    def _forget_repeats(self, alarm: str) -> None:
+        for repeat in self._repeats.pop(alarm, []):
+            self._kinds.pop(repeat, None)
 
     def _account(self, event: Event) -> str:
         for key in (event.resident, event.device.id if event.device else None):

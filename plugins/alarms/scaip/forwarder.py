@@ -23,6 +23,14 @@ it, exactly as the source sent it; a SCAIP location code (``location.code``
 in ``<dte>`` as ``user <n>``. Every poll, the cancel and the RE of an alarm
 carry what its first ``<mrq>`` carried.
 
+A press Navet folded into an open alarm (``alarm.updated`` with
+``data.folded``) went upstream in a session of its own when it was raised: a
+repeat of the same alarm code, which the centre may fold in turn. The fold
+sends nothing; no cancel ever goes for it (issue 12). Its session is answered
+like the alarm's: when the centre takes either, the alarm is acknowledged here
+(the folded id resolves to the alarm), polling stops for both, and the
+resident's cancel is sent in both sessions.
+
 Delivery is at least once: a MESSAGE the receiver never answered raises
 ``TransportError`` and the outbox tries again (the same ``ref``, so the
 receiver sees a repeat, not a second alarm).
@@ -329,6 +337,7 @@ class ScaipForwardSink:
         self._holding: dict[str, asyncio.Task[None]] = {}
         self._kinds: dict[str, tuple[int, int | None]] = {}
         self._where: dict[str, str] = {}  # mrq ref -> <did>/<lco>/<dte> of its alarm
+        self._repeats: dict[str, list[str]] = {}  # alarm -> alarms folded into it, sent up
         self.taken: list[str] = []  # alarms the centre took (snu=0), for status and tests
         self.given_up: list[str] = []
         self.last_error: str | None = None
@@ -391,18 +400,28 @@ class ScaipForwardSink:
             self._kinds[alarm] = (dty, stc)
             self._where[mrq_ref(alarm)] = self.where(event)
             await self._raise(event, alarm, dty, stc)
+        elif event.type == "alarm.updated":
+            folded = getattr(event.data, "folded", None)
+            if folded is not None and folded.alarm in self._kinds:  # its session is upstream
+                self._repeats.setdefault(alarm, []).append(folded.alarm)
         elif event.type == "alarm.cancelled":
             await self._recall(event, alarm)
-            dty, _ = self._kinds.pop(alarm, CODES_FOR_KIND["other"])
-            self._stop_holding(alarm)
-            await self._exchange(mrq_ref(alarm), self.mrq(mrq_ref(alarm), dty, CANCEL_STC))
-            self._where.pop(mrq_ref(alarm), None)  # after: a retried cancel still carries it
+            dty, _ = self._kinds.get(alarm, CODES_FOR_KIND["other"])
+            for about in (alarm, *self._repeats.get(alarm, [])):
+                self._stop_holding(about)
+                await self._exchange(mrq_ref(about), self.mrq(mrq_ref(about), dty, CANCEL_STC))
+            self._forget(alarm)  # after the sends: a retried cancel still carries its zone
         elif event.type in ("alarm.acknowledged", "alarm.closed"):
+            # Someone has it here; stop asking the centre (it keeps its own sessions).
+            for about in (alarm, *self._repeats.get(alarm, [])):
+                self._stop_holding(about)
             if event.type == "alarm.closed":
-                self._kinds.pop(alarm, None)
-                self._where.pop(mrq_ref(alarm), None)
-            # Someone has it here; stop asking the centre (it keeps its own session).
-            self._stop_holding(alarm)
+                self._forget(alarm)
+
+    def _forget(self, alarm: str) -> None:
+        for gone in (alarm, *self._repeats.pop(alarm, [])):
+            self._kinds.pop(gone, None)
+            self._where.pop(mrq_ref(gone), None)
 
     async def _recall(self, event: Event, alarm: str) -> None:
         """Device type and zone of an alarm this sink forgot (a restart), from the alarm

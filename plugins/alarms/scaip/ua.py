@@ -14,8 +14,15 @@ requests come from. Over TCP/TLS the unit's own open connection is used first.
 Responses go where RFC 3261 §18.2.2 / RFC 3581 say (the listener's ``respond``).
 
 Alarms are answered HOLD (snu=4) until the gateway's alarm lifecycle says a
-person has the alarm (``host.alarm_state``), then snu=0; the unit polls by
+person has the alarm (``host.alarm_status``), then snu=0; the unit polls by
 resending the same ``<mrq>`` every 5-20 s, which dedups to the same events.
+
+A unit that sends a new alarm ref while its first alarm is open has the new
+alarm folded into the first by the core (a repeat, ``alarm.updated`` with
+``data.folded``). Every ref is answered from the state of the alarm it belongs
+to, so both stay on HOLD until a person has that alarm, and only the ref whose
+alarm is not folded asks for the voice call (the unit would place one per
+ref). A cancel from the unit cancels the alarm its open ref belongs to.
 """
 
 from __future__ import annotations
@@ -24,8 +31,9 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from gateway import AdapterHost, RawFrame
+from gateway import AdapterHost, AlarmStatus, RawFrame
 
 from . import sip
 from .addressing import Destination, uri_destination
@@ -214,7 +222,9 @@ class ScaipUserAgent:
             session = await self._session(unit, mrq, now)
             meta["session"] = session.stamp
             if session.nature is Nature.CANCEL and unit in self.open_alarm:
-                meta["open_alarm"] = self.open_alarm[unit]
+                status = await self._alarm_status(self.open_alarm[unit])
+                meta["open_alarm"] = status.alarm if status is not None \
+                    else self.open_alarm[unit]
             if mrq.mty == "PI" and mrq.hbo == 1 and settings.hbi:
                 meta["heartbeat_s"] = str(settings.hbi * 60)
         frame = RawFrame(adapter=ADAPTER, tenant=self.tenant, transport=f"sip-{peer.transport}",
@@ -262,8 +272,20 @@ class ScaipUserAgent:
 
     async def _alarm_state(self, alarm: str) -> str | None:
         """The alarm's lifecycle state; a host without the service never holds (None)."""
-        lookup = getattr(self.host, "alarm_state", None)
-        return await lookup(alarm) if lookup is not None else None
+        status = await self._alarm_status(alarm)
+        return status.state if status is not None else None
+
+    async def _alarm_status(self, alarm: str) -> AlarmStatus | None:
+        """The alarm ``alarm`` belongs to and its state (None: unknown, or a host without
+        the service, which never holds). Hosts before contract 1.2 only have
+        ``alarm_state``: no folds there."""
+        lookup = getattr(self.host, "alarm_status", None)
+        if lookup is not None:
+            found: AlarmStatus | None = await lookup(alarm)
+            return found
+        legacy = getattr(self.host, "alarm_state", None)
+        state = await legacy(alarm) if legacy is not None else None
+        return AlarmStatus(alarm, state) if state is not None else None
 
     def _expire(self, now: datetime) -> None:
         horizon = now - timedelta(seconds=SESSION_TTL_S)
@@ -276,16 +298,27 @@ class ScaipUserAgent:
         holds = self.config.hold and (
             kind is Nature.ALARM or (kind is Nature.TECHNICAL and self.config.hold_technical))
         if holds and mrq.mty == "ME":
-            state = await self._alarm_state(session.alarm)
-            if state is not None and state not in HANDLED_STATES:
+            # Every ref is answered from the alarm it belongs to: a ref folded into the
+            # unit's open alarm is held exactly as long as that alarm (issue 12).
+            status = await self._alarm_status(session.alarm)
+            if status is not None and status.state not in HANDLED_STATES:
                 return Mrs(mrq.ref, SNU_HOLD)
-            return Mrs(mrq.ref, SNU_OK, **voice_reply(mrq, settings))
+            return Mrs(mrq.ref, SNU_OK, **self._voice(mrq, settings, status))
         if kind is Nature.ALARM and mrq.mty == "ME":  # not held: answered at once, voice too
-            return Mrs(mrq.ref, SNU_OK, **voice_reply(mrq, settings))
+            status = await self._alarm_status(session.alarm)
+            return Mrs(mrq.ref, SNU_OK, **self._voice(mrq, settings, status))
         if kind is Nature.CANCEL:
             self.open_alarm.pop(unit, None)
         hbi = settings.hbi if mrq.mty == "PI" and mrq.hbo == 1 else None
         return Mrs(mrq.ref, SNU_OK, hbi=hbi)
+
+    @staticmethod
+    def _voice(mrq: Mrq, settings: UnitSettings,
+               status: AlarmStatus | None) -> dict[str, Any]:
+        """Voice-call fields, only for the ref whose alarm is not a fold: one call per alarm."""
+        if status is not None and status.folded:
+            return {}
+        return voice_reply(mrq, settings)
 
     def _mrs_route(self, unit: str, aor: str, req: sip.SipMessage, peer: Peer,
                    settings: UnitSettings) -> tuple[str, Destination]:

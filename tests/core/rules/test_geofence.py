@@ -141,10 +141,13 @@ async def test_a_night_walk_out_of_the_home_fence_and_back_event_by_event(
     events = log.new()
     assert summary(events) == [("alarm.raised", "personal_button"),
                                ("alarm.raised", "gps.panic_outside"),
-                               ("alarm.cancelled", "device")]
-    device_alarm, panic, cancel = events
+                               ("alarm.updated", "the device's alarm moved here")]
+    device_alarm, panic, fold = events
     assert device_alarm.source.adapter == "stigfinnare"
-    assert cancel.alarm == device_alarm.id  # the device's alarm id is its event id
+    # issue 12: the device's alarm is folded into the panic alarm, never cancelled
+    assert fold.alarm == panic.alarm
+    assert fold.data.folded.alarm == device_alarm.id  # type: ignore[attr-defined]
+    assert await gw.alarms.state(TENANT, device_alarm.id) == "raised"
     assert panic.priority == "critical" and panic.alarm not in (exit_alarm, device_alarm.id)
     assert panic.location is not None and panic.location.point is not None
     assert panic.location.point.lat == pytest.approx(offset(425)[0])
@@ -201,7 +204,7 @@ async def test_a_night_only_fence_raises_nothing_by_day_but_does_when_night_fall
     await settle(gw)
     assert summary(log.new()) == [("alarm.raised", "personal_button"),
                                   ("alarm.raised", "gps.panic_outside"),
-                                  ("alarm.cancelled", "device")]
+                                  ("alarm.updated", "the device's alarm moved here")]
     # still out at 21:58 local: nothing; the night window starts at 22:00
     await pass_time(gw, clock, (datetime(2026, 1, 14, 20, 58, tzinfo=UTC)
                                 - clock.now()).total_seconds(), step=3600)
@@ -255,14 +258,16 @@ async def test_sos_without_a_fix_outside_uses_the_last_known_position(
     events = log.new()
     assert summary(events) == [("alarm.raised", "personal_button"),
                                ("alarm.raised", "gps.panic_outside"),
-                               ("alarm.cancelled", "device")]
+                               ("alarm.updated", "the device's alarm moved here")]
     assert events[1].location is not None and events[1].location.point is not None
     assert events[1].location.point.lat == pytest.approx(offset(300)[0])
     await watch.send("sos")  # pressed again while the panic alarm is open: one alarm
     await settle(gw)
     assert summary(log.new()) == [("alarm.raised", "personal_button"),
-                                  ("alarm.updated", "SOS pressed again"),
-                                  ("alarm.cancelled", "device")]
+                                  ("alarm.updated", "SOS pressed again")]
+    [panic] = [a for a in await gw.alarms.open_alarms(TENANT) if a.kind == "gps.panic_outside"]
+    assert len(panic.folded) == 2 and panic.repeats == 2  # both presses belong to it
+    assert [a.kind for a in await gw.alarms.open_alarms(TENANT)] == ["gps.panic_outside"]
     assert len(gw.store.query_events(TENANT, types=["alarm.raised"], limit=100)) == 3
 
 

@@ -177,9 +177,56 @@ async def test_a_second_raise_from_the_same_device_joins_the_open_alarm(
     await settle(gateway)
 
     [view] = await open_care_alarms(gateway)
-    assert view.id == "a-1" and view.repeats == 1
+    assert view.id == "a-1" and view.repeats == 2 and view.folded == ["a-2"]
     assert "raised again by the device (alarm a-2)" in (view.text or "")
+    # issue 12: the folded press is nobody's cancel; it belongs to a-1 and shares its state
+    assert stored(gateway, "alarm.cancelled") == []
+    [fold] = stored(gateway, "alarm.updated", alarm="a-1")
+    assert fold.data.folded.model_dump() == {"alarm": "a-2", "ref": "1260", "repeats": 1}  # type: ignore[attr-defined]
     dup = await gateway.alarms.alarm(TENANT, "a-2")
-    assert dup is not None and dup.state == "cancelled"
-    [cancel] = stored(gateway, "alarm.cancelled", alarm="a-2")
-    assert cancel.data.reason == "device" and cancel.data.by.kind == "system"  # type: ignore[attr-defined]
+    assert dup is not None and dup.id == "a-1" and dup.state == "raised"
+    assert await gateway.alarms.state(TENANT, "a-2") == "raised"
+
+    await clock.advance(20)
+    await gateway.emit([raised(clock, "a-3", ref="1270")])  # and again
+    await settle(gateway)
+    [view] = await open_care_alarms(gateway)
+    assert view.folded == ["a-2", "a-3"]
+    [_, second] = stored(gateway, "alarm.updated", alarm="a-1")
+    assert second.data.folded.repeats == 2  # type: ignore[attr-defined]
+
+    # a person takes the alarm through a folded id: the alarm it belongs to is taken
+    ack = await gateway.alarms.acknowledge(TENANT, "a-3", OP1)
+    assert ack.alarm == "a-1"
+    await settle(gateway)
+    assert await gateway.alarms.state(TENANT, "a-2") == "acknowledged"
+    await gateway.alarms.close(TENANT, "a-1", OP1, "assistance_given")
+    await settle(gateway)
+    assert await open_care_alarms(gateway) == []  # no folded alarm is left behind open
+    assert await gateway.alarms.state(TENANT, "a-2") == "closed"
+
+    await gateway.emit([raised(clock, "a-4", ref="1280")])  # after the close: a new alarm
+    await settle(gateway)
+    [view] = await open_care_alarms(gateway)
+    assert view.id == "a-4" and view.folded == []
+
+
+async def test_a_folded_press_ending_on_its_own_does_not_end_the_alarm(
+    gateway: Gateway, clock: FakeClock
+) -> None:
+    """A panel restores the zone of the press that was folded: that press is over, the
+    alarm it was folded into is not (only its own restoral, or a person, ends it)."""
+    await gateway.emit([raised(clock)])
+    await clock.advance(20)
+    await gateway.emit([raised(clock, "a-2", ref="1260")])
+    await settle(gateway)
+    await gateway.emit([cancelled(clock, "a-2", ref="1261")])
+    await settle(gateway)
+    assert await gateway.alarms.state(TENANT, "a-1") == "raised"
+    [view] = await open_care_alarms(gateway)
+    assert view.id == "a-1" and view.history[-1].alarm == "a-2"  # the restoral is noted
+
+    await gateway.emit([cancelled(clock, "a-1", ref="1262")])
+    await settle(gateway)
+    assert await open_care_alarms(gateway) == []
+    assert await gateway.alarms.state(TENANT, "a-2") == "cancelled"

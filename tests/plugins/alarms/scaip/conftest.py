@@ -16,6 +16,7 @@ UNITS: dict[str, Any] = {
     "unit9": {"password": "s3cret", "hbi": 60},
     "sipp1": {"password": "s3cret", "mrs_in_200": True},
     "sipp2": {"password": "s3cret", "registers": False},
+    "unit10": {"password": "s3cret", "mre": 1},  # asks for a voice call in its snu=0
 }
 
 

@@ -197,3 +197,93 @@ async def test_centre_that_never_takes_the_alarm_gets_re_and_navet_keeps_it_open
     updates = [s.event for s in centre.store.query_events("larmcentral")
                if s.event.type == "alarm.updated"]
     assert any(getattr(u.data, "code", None) == "scaip:RE" for u in updates)
+
+
+def _types(gw: Gateway, tenant: str, type_: str) -> list[Any]:
+    return [s.event for s in gw.store.query_events(tenant) if s.event.type == type_]
+
+
+async def test_a_folded_press_goes_upstream_as_a_repeat_and_both_refs_wait_for_the_centre(
+    navet: Gateway, centre: Gateway, clock: FakeClock,
+) -> None:
+    """Issue 12 items 1 and 2 across two hops: unit -> Navet -> upstream SCAIP centre.
+
+    The second press is folded in Navet and goes upstream in a session of its own
+    (a repeat of the same alarm code, which the centre folds in turn); nothing ever
+    cancels it upstream. Both of the unit's refs are held until the centre's operator
+    takes the alarm; then both are answered snu=0.
+    """
+    unit = ScaipUnit("unit7", "s3cret", ("127.0.0.1", _port(navet, "scaip-vasteras", "udp")),
+                     clock=clock, hold_max_s=600)
+    await unit.start()
+    sink = navet.sinks["to-centre"]
+    assert isinstance(sink, ScaipForwardSink)
+    try:
+        assert await unit.register() == 200
+        first = asyncio.create_task(unit.alarm("fall"))
+        await wait_for(lambda: unit.holds >= 1)
+        second = asyncio.create_task(unit.alarm("fall"))
+        await wait_for(lambda: unit.holds >= 2)
+        await wait_for(lambda: len(_types(navet, "vasteras", "alarm.updated")) == 1)  # the fold
+        ours, again = _raised(navet, "vasteras")
+        await wait_for(lambda: len(_raised(centre, "larmcentral")) == 2)  # both went upstream
+        await wait_for(lambda: {ours.alarm, again.alarm} <= set(sink.status()["holding"]))
+
+        for _ in range(2):  # the centre holds; both refs of the unit are held here
+            await clock.advance(10)
+            await asyncio.sleep(0.3)
+        assert not first.done() and not second.done()
+        assert {m.snu for m in unit.received} == {4}
+        assert _types(navet, "vasteras", "alarm.cancelled") == []
+        assert _types(centre, "larmcentral", "alarm.cancelled") == []  # no cancel upstream
+        (upstream,) = await centre.alarms.open_alarms("larmcentral")  # folded there too
+        assert upstream.repeats == 1
+
+        await centre.alarms.acknowledge("larmcentral", upstream.id,
+                                        Actor(kind="operator", id="op-centre"))
+        await advance_until(clock, lambda: ours.alarm in sink.taken or again.alarm in sink.taken)
+        rec = await navet.alarms.alarm("vasteras", again.alarm)  # the fold belongs to ours
+        assert rec is not None and rec.id == ours.alarm and str(rec.state) == "acknowledged"
+        await advance_until(clock, lambda: first.done() and second.done())
+        assert (first.result().snu, second.result().snu) == (0, 0)
+        await wait_for(lambda: not sink.status()["holding"])  # nobody polls upstream any more
+        assert len(_types(navet, "vasteras", "alarm.acknowledged")) == 1
+        assert _types(centre, "larmcentral", "alarm.cancelled") == []
+    finally:
+        await unit.stop()
+
+
+async def test_the_residents_cancel_goes_up_in_the_session_of_each_folded_repeat(
+    clock: FakeClock, centre: Gateway,
+) -> None:
+    from types import SimpleNamespace
+
+    from gateway import make_event
+
+    sink = ScaipForwardSink({"host": "127.0.0.1",
+                             "port": _port(centre, "scaip-larmcentral", "udp"),
+                             "user": "navet", "password": "upstream-secret",
+                             "hold_interval_s": 10},
+                            SimpleNamespace(clock=clock, alarms=None,
+                                            outbound=loopback_outbound()))
+    first, again = "scaip:unit7:41", "scaip:unit7:42"
+
+    def event(type_: str, alarm: str, ref: str, data: dict[str, Any]) -> Any:
+        return make_event(type_, tenant="vasteras", time=clock.now(), alarm=alarm, data=data,
+                          source={"adapter": "scaip", "protocol": "scaip", "ref": ref})
+
+    try:
+        await sink.deliver(event("alarm.raised", first, "41", {"kind": "personal_button"}))
+        await sink.deliver(event("alarm.raised", again, "42", {"kind": "personal_button"}))
+        assert set(sink.status()["holding"]) == {first, again}
+        await sink.deliver(event("alarm.updated", first, "fold", {
+            "text": "raised again", "folded": {"alarm": again, "ref": "42", "repeats": 1}}))
+        assert set(sink.status()["holding"]) == {first, again}  # the fold sends nothing
+        assert _types(centre, "larmcentral", "alarm.cancelled") == []
+        await sink.deliver(event("alarm.cancelled", first, "43", {"reason": "resident"}))
+        assert sink.status()["holding"] == []  # nothing left polling upstream
+    finally:
+        await sink.aclose()
+    cancels = _types(centre, "larmcentral", "alarm.cancelled")
+    assert sorted(c.source.ref for c in cancels) == sorted([mrq_ref(first), mrq_ref(again)])
+    assert await centre.alarms.open_alarms("larmcentral") == []

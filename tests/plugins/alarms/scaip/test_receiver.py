@@ -225,3 +225,45 @@ async def test_a_unit_password_rotates_without_downtime(tmp_path: object, clock:
     finally:
         await gw.stop()
     assert answers == {"old-pass": 200, "new-pass": 200, "wrong-pass": 401}
+
+
+@pytest.mark.parametrize("transport", ["udp", "tcp"])
+async def test_a_second_alarm_folded_into_the_open_one_is_held_until_a_person_takes_it(
+    gateway: Gateway, clock: FakeClock, units: Callable[..., object], transport: str
+) -> None:
+    """Issue 12 item 1: the unit presses again (a new ref) while its first alarm is held.
+
+    Navet folds the second press into the open alarm, and both refs stay on HOLD until a
+    person acknowledges that alarm; then both are answered snu=0 and only the first asks
+    for the voice call (the unit would otherwise place two calls).
+    """
+    unit = await units("unit10", transport=transport)  # type: ignore[misc]
+    assert await unit.register() == 200
+    first = asyncio.create_task(unit.alarm("personal_button"))
+    await wait_for(lambda: unit.holds >= 1)
+    second = asyncio.create_task(unit.alarm("personal_button"))
+    await wait_for(lambda: unit.holds >= 2)
+    await wait_for(lambda: len(events(gateway, "alarm.updated")) == 1)  # the fold
+    one, two = events(gateway, "alarm.raised")
+    assert one.alarm != two.alarm and one.source.ref != two.source.ref
+
+    for _ in range(3):  # poll after poll, nobody has taken the alarm: both refs stay held
+        polled = len(unit.received)
+        await clock.advance(10)
+        await wait_for(lambda n=polled: len(unit.received) >= n + 2 or second.done())  # type: ignore[misc]
+        assert not second.done() and not first.done()
+    assert {m.snu for m in unit.received} == {4}
+    assert events(gateway, "alarm.cancelled") == []  # the second press was nobody's cancel
+    (fold,) = [e for e in events(gateway, "alarm.updated") if e.data.folded is not None]
+    assert fold.alarm == one.alarm and fold.data.folded.alarm == two.alarm
+    assert fold.data.folded.ref == two.source.ref and fold.data.folded.repeats == 1
+    (view,) = await gateway.alarms.open_alarms("vasteras")  # operators see one alarm
+    assert view.id == one.alarm and view.repeats == 1
+    assert await gateway.alarms.state("vasteras", two.alarm) == "raised"
+
+    await acknowledge(gateway, clock, one.alarm)
+    await clock.advance(10)
+    done_first, done_second = await asyncio.wait_for(asyncio.gather(first, second), 10)
+    assert (done_first.snu, done_second.snu) == (0, 0)
+    assert done_first.ref == one.source.ref and done_first.mre == 1  # the voice call
+    assert done_second.ref == two.source.ref and done_second.mre is None

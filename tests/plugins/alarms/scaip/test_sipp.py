@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway import Actor
 from gateway.core.gateway import Gateway
 from tests.services import free_port, require_binary
 
@@ -81,3 +82,30 @@ async def test_sipp_unit_gets_its_mrs_at_its_contact_not_at_its_source_port(
     raised = [s.event for s in gateway.store.query_events("vasteras")
               if s.event.type == "alarm.raised"]
     assert [e.device.id for e in raised] == ["scaip:sipp2"]
+
+
+@pytest.mark.parametrize(("transport", "mode"), [("udp", "u1"), ("tcp", "t1")])
+async def test_sipp_unit_pressing_again_is_held_with_its_first_alarm_until_it_is_taken(
+    gateway: Gateway, tmp_path: Path, transport: str, mode: str
+) -> None:
+    """Issue 12 item 1 with SIPp as the unit: a second ref folded into the held alarm is
+    held with it (never answered snu 0 before a person has the alarm), then both are."""
+    host, port = server(gateway, transport)
+    kind = socket.SOCK_DGRAM if transport == "udp" else socket.SOCK_STREAM
+    unit = await start_sipp(tmp_path, "fold", f"{host}:{port}", "-sf",
+                            str(FIXTURES / "sipp_scaip_fold.xml"), "-t", mode,
+                            "-p", str(free_port(kind)))
+    await finish_sipp(unit, tmp_path, "fold")  # fails unless every poll was snu 4
+    stored = [s.event for s in gateway.store.query_events("vasteras")]
+    first, second = [e for e in stored if e.type == "alarm.raised"]
+    assert (first.source.ref, second.source.ref) == ("5101", "5102")
+    assert [e for e in stored if e.type == "alarm.cancelled"] == []
+    (fold,) = [e for e in stored if e.type == "alarm.updated"]
+    assert fold.alarm == first.alarm and fold.data.folded.alarm == second.alarm
+
+    await gateway.alarms.acknowledge("vasteras", first.alarm,
+                                     Actor(kind="operator", id="op-1"))
+    unit = await start_sipp(tmp_path, "taken", f"{host}:{port}", "-sf",
+                            str(FIXTURES / "sipp_scaip_fold_taken.xml"), "-t", mode,
+                            "-p", str(free_port(kind)))
+    await finish_sipp(unit, tmp_path, "taken")  # fails unless both refs got snu 0
