@@ -23,6 +23,7 @@ from .audit_trail import AuditTrail
 from .routes import (
     alarms,
     config,
+    console,
     directory,
     events,
     fhir,
@@ -31,6 +32,7 @@ from .routes import (
     live_view,
     privacy,
     reports,
+    signin,
     staff,
     stream,
     subscriptions,
@@ -87,6 +89,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(ws.router)
     app.include_router(privacy.router)
     app.include_router(audit_routes.router)
+    app.include_router(signin.router)  # sign-in, sign-out, language (gateway/api/console)
+    app.include_router(console.router)
     app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     return app

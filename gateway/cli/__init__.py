@@ -10,6 +10,7 @@
     navet audit     verify the audit log's keyed chain and checkpoints; export it
     navet privacy   a resident's data, retention, data keys
     navet store     what the database holds; copy it (SQLite to PostgreSQL)
+    navet users     people who sign in to the console (add, list, disable)
 
 Exit codes: 0 success, 1 bad usage or configuration, 2 a frame the adapter
 refused (``navet decode``), 3 the audit log is broken (``navet audit
@@ -26,7 +27,7 @@ from gateway.errors import NavetError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import audit, commands, devices, privacy, store, tokens
+    from . import audit, commands, devices, privacy, store, tokens, users
 
     parser = argparse.ArgumentParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit.add_parser(sub)
     tokens.add_parser(sub)
+    users.add_parser(sub)
     devices.add_parser(sub)
     privacy.add_parser(sub)
     store.add_parser(sub)
