@@ -17,6 +17,7 @@ const state = {
   battery: new Map(),     // "tenant/device" -> last device.battery data
   staff: new Map(),       // tenant -> [{id,label,teams}]
   selected: null,
+  fresh: new Set(),       // new alarms nobody has opened yet: highlighted until opened
   known: null,            // alarm keys seen so far (null until the first load)
   connected: new Set(),
   reload: new Map(),
@@ -88,7 +89,8 @@ function place(a) {
   const dev = a.device && state.devices.get(key(a.tenant, a.device));
   const res = a.resident && state.residents.get(key(a.tenant, a.resident));
   const home = res && res.home ? res.home.text : null;
-  return [home, dev && dev.location, a.location && a.location.text].filter(Boolean).join(", ") || "–";
+  const parts = [home, dev && dev.location, a.location && a.location.text].filter(Boolean);
+  return [...new Set(parts)].join(", ") || "–";
 }
 
 function sorted() {
@@ -99,7 +101,7 @@ function sorted() {
 
 // ---------------------------------------------------------------- the queue
 
-function renderQueue(fresh) {
+function renderQueue() {
   const body = $("#queue tbody");
   const focused = document.activeElement && document.activeElement.dataset.key;
   body.replaceChildren();
@@ -110,7 +112,7 @@ function renderQueue(fresh) {
     tr.dataset.key = k;
     tr.tabIndex = k === (state.selected || focused) ? 0 : -1;
     if (state.selected === k) { tr.classList.add("selected"); tr.setAttribute("aria-current", "true"); }
-    if (fresh.has(k)) tr.classList.add("new");
+    if (state.fresh.has(k) && a.state === "raised") tr.classList.add("new");
     const prio = el("td", t(`priority.${a.priority}`), `prio prio-${a.priority}`);
     tr.append(prio, el("td", age(a.raised)));
     const kind = el("td", kindText(a));
@@ -152,7 +154,8 @@ function onRowKey(ev, k) {
 
 function select(k, moveFocus) {
   state.selected = k;
-  renderQueue(new Set());
+  state.fresh.delete(k);
+  renderQueue();
   renderDetail();
   $("#result").textContent = "";
   $("#result").className = "";
@@ -285,8 +288,9 @@ async function loadAlarms(tenant) {
     if (state.known && !state.known.has(k) && a.state === "raised") fresh.add(k);
     if (state.known) state.known.add(k);
   }
+  for (const k of fresh) state.fresh.add(k);
   if (fresh.size) cue(fresh);
-  renderQueue(fresh);
+  renderQueue();
   renderDetail();
 }
 
@@ -368,7 +372,7 @@ function listen(tenant) {
     clearTimeout(state.reload.get(`${tenant}:${what}`));
     state.reload.set(`${tenant}:${what}`, setTimeout(async () => {
       if (what === "alarms") await loadAlarms(tenant);
-      else { await loadDirectory(tenant); renderHealth(); renderQueue(new Set()); }
+      else { await loadDirectory(tenant); renderHealth(); renderQueue(); }
     }, 150));
   };
   const onEvent = (ev) => soon(ev.type.startsWith("alarm.") ? "alarms" : "devices");
@@ -403,7 +407,7 @@ async function start() {
   state.known = new Set(state.alarms.keys());
   CONFIG.tenants.forEach((x) => listen(x.id));
   setStatus();
-  setInterval(() => renderQueue(new Set()), 30000); // ages move on
+  setInterval(() => renderQueue(), 30000); // ages move on
 }
 
 start();
