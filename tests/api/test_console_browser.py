@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -42,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE_VERSION = "4.10.3"
 AXE_DIR = ROOT / ".cache" / "axe"
 AXE_FILE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = ROOT / ".cache" / "screenshots"
+SHOTS = Path(os.environ.get("NAVET_SCREENSHOTS") or ROOT / ".cache" / "screenshots")
+"""Where the screens' pictures go; ``NAVET_SCREENSHOTS=docs/console`` renews docs/console.md's."""
 CHROMIUM_ARGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -121,9 +123,12 @@ def live(tmp_path: Path) -> Iterator[Running]:
     assert server.started, "uvicorn did not start"
     running = Running(f"http://127.0.0.1:{port}", gw, loop, None)  # type: ignore[arg-type]
     digest = hash_password(PASSWORD)
-    for subject, name in (("anna", "Anna Operatör"), ("bertil", "Bertil Operatör")):
-        running.run(gw.store.write(lambda conn, s=subject, n=name: add_user(
-            conn, subject=s, name=n, roles=["operator"], tenants=["vasteras"],
+    for subject, name, role in (("anna", "Anna Operatör", "operator"),
+                                ("bertil", "Bertil Operatör", "operator"),
+                                ("hanna", "Hanna Hemtjänst", "staff"),
+                                ("ulla", "Ulla Uppföljning", "analyst")):
+        running.run(gw.store.write(lambda conn, s=subject, n=name, r=role: add_user(
+            conn, subject=s, name=n, roles=[r], tenants=["vasteras"],
             password_hash=digest, now=clock.now())))
 
     async def simulator() -> Zigbee2MqttFlat:
@@ -164,12 +169,12 @@ def new_page(browser: Any, errors: list[str]) -> Any:
     return pg
 
 
-def sign_in(page: Any, url: str, user: str = "anna") -> None:
+def sign_in(page: Any, url: str, user: str = "anna", home: str = "/console/alarms") -> None:
     page.goto(f"{url}/")
     page.fill("#user", user)
     page.fill("#password", PASSWORD)
     page.click("#signin")
-    page.wait_for_url(f"{url}/console/alarms")
+    page.wait_for_url(f"{url}{home}")
 
 
 def check_axe(page: Any, axe: str, screen: str) -> None:
@@ -289,4 +294,35 @@ def test_sign_out_and_the_language_choice_is_remembered(live: Running, browser: 
     expect(page.locator("#status")).to_have_text("Live")
     page.click("#lang-sv")
     expect(page.locator("h1")).to_have_text("Larmkö")
+    assert errors == []
+
+
+def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
+        live: Running, browser: Any, axe: str) -> None:
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    sign_in(page, live.url, "hanna", home="/console/home")  # home care: no alarm queue (yet)
+    expect(page.locator("h1")).to_have_text("Start")
+    expect(page.locator("nav")).not_to_contain_text("Larmkö")
+    page.goto(f"{live.url}/console/alarms")  # not their screen: back home
+    expect(page).to_have_url(f"{live.url}/console/home")
+    check_axe(page, axe, "home (staff)")
+    page.click("#signout")
+
+    sign_in(page, live.url, "ulla", home="/console/home")
+    expect(page.locator("main")).to_contain_text("vasteras")
+    page.click("#signout")
+
+    sign_in(page, live.url)  # the operator: queue, events, home
+    expect(page.locator("nav a")).to_have_text(["Larmkö", "Händelser", "Start"])
+    expect(page.locator('nav a[aria-current="page"]')).to_have_text("Larmkö")
+    page.click("nav >> text=Händelser")
+    expect(page).to_have_url(f"{live.url}/live?tenant=vasteras")
+    expect(page.locator("#status")).to_have_text("live")  # the cookie opens the stream
+    check_axe(page, axe, "live view")
+    shot(page, "live")
+    page.click("nav >> text=Start")
+    check_axe(page, axe, "home (operator)")
     assert errors == []

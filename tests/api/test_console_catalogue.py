@@ -36,8 +36,8 @@ def test_every_key_the_templates_and_scripts_use_exists() -> None:
     # a complete key in quotes (a key built as "outcome." + value is covered below)
     for template in TEMPLATES.glob("*.html"):
         used |= set(re.findall(r"""\bt\(\s*["']([\w.]*\w)["']""", template.read_text()))
-    script = (WEB_DIR / "alarms.js").read_text()
-    used |= set(re.findall(r"""\bt\(\s*["']([\w.]*\w)["']""", script))
+    for script in WEB_DIR.glob("*.js"):
+        used |= set(re.findall(r"""\bt\(\s*["']([\w.]*\w)["']""", script.read_text()))
     # keys built from data: the script's `state.${…}` etc. must cover the model's values
     from gateway.core.model import AlarmOutcome, Priority
     from gateway.core.rules.alarms import AlarmState

@@ -12,15 +12,14 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from gateway.core.care import tenant_care
 from gateway.core.model import AlarmOutcome
 
-from ..console.render import SECURITY_HEADERS, page, to_signin, viewer_of
+from ..console.render import page, to_signin, viewer_of
 from ..console.screens import home_for
 from ..deps import GatewayDep, known_tenants
-from .live_view import OPEN_API_BANNER, WEB_DIR
 
 router = APIRouter(include_in_schema=False)
 
@@ -76,7 +75,4 @@ async def live(request: Request) -> Response:
     viewer = await viewer_of(request)
     if viewer is None:
         return to_signin(request)
-    text = (WEB_DIR / "index.html").read_text(encoding="utf-8")
-    if getattr(request.app.state, "open_api_warning", None):
-        text = text.replace(OPEN_API_BANNER, OPEN_API_BANNER.replace(" hidden", ""), 1)
-    return HTMLResponse(text, headers=SECURITY_HEADERS)
+    return page(request, "live.html", viewer, messages_for_script=True)
