@@ -309,6 +309,7 @@ def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
     page.goto(f"{live.url}/console/alarms")  # not their screen: back home
     expect(page).to_have_url(f"{live.url}/console/home")
     check_axe(page, axe, "home (staff)")
+    shot(page, "home")
     page.click("#signout")
 
     sign_in(page, live.url, "ulla", home="/console/home")
