@@ -153,6 +153,7 @@ async function refreshDevices() {
 }
 
 async function refreshDeadLetters() {
+  if (!$("#dead-letters")) return; // only administrators and vendors read dead letters
   const letters = await getJSON("/api/v1/dead-letters", { tenant: state.tenant, limit: 20 });
   const list = $("#dead-letters");
   list.replaceChildren();

@@ -252,3 +252,46 @@ def test_users_cli_lists_and_refuses_bad_input(settings_file: str, users: Any,
     stored = sqlite3.connect(db).execute("SELECT password FROM users").fetchall()
     assert all(row[0].startswith("$argon2id$") for row in stored)
     assert T0  # the fixtures' clock starts here
+
+
+async def test_a_websocket_with_the_cookie_must_come_from_the_console(
+        users: None, server: str) -> None:
+    """Browsers send cookies with a WebSocket opened by any site (no SameSite help for
+    ws:// on one site's ports): only the console's own origin may use the session."""
+    import asyncio
+
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    async with httpx.AsyncClient(base_url=server) as client:
+        await sign_in(client)
+        cookie = f"navet_session={client.cookies.get('navet_session')}"
+    ws_url = server.replace("http://", "ws://") + "/api/v1/stream/ws?tenant=vasteras"
+    refused = False
+    try:
+        async with connect(ws_url, open_timeout=5, origin="http://evil.example",  # type: ignore[arg-type]
+                           additional_headers={"Cookie": cookie}) as ws:
+            await asyncio.wait_for(ws.recv(), 5)
+    except (ConnectionClosed, InvalidStatus) as err:
+        refused = True
+        code = getattr(getattr(err, "rcvd", None), "code", None)
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        assert code == 1008 or status == 403, err
+    assert refused
+    async with connect(ws_url, open_timeout=5, origin=server,  # type: ignore[arg-type]
+                       additional_headers={"Cookie": cookie}):
+        pass
+
+
+async def test_sign_in_and_out_are_audited(browser: httpx.AsyncClient, app: FastAPI) -> None:
+    await sign_in(browser, password="fel")
+    await sign_in(browser)
+    csrf = csrf_of((await browser.get("/console/home")).text)
+    await browser.post("/signout", data={"csrf": csrf})
+    gw: Gateway = app.state.gateway
+    rows = await gw.store.read(lambda conn: conn.execute(
+        "SELECT actor, action, decision, tenant FROM audit_log WHERE action LIKE 'sign-%' "
+        "ORDER BY seq").fetchall())
+    assert [tuple(r) for r in rows] == [
+        ("anna", "sign-in", "refused", "vasteras"), ("anna", "sign-in", "done", "vasteras"),
+        ("anna", "sign-out", "done", "vasteras")]
