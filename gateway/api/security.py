@@ -211,7 +211,9 @@ async def find_session(conn: HTTPConnection) -> Session | None:
     if not token or gateway is None:
         return None
     now = gateway.clock.now()
-    return await gateway.store.read(lambda db: find_session_row(db, token, now))
+    found: Session | None = await gateway.store.read(
+        lambda db: find_session_row(db, token, now))
+    return found
 
 
 async def _session_principal(conn: HTTPConnection, method: str) -> Principal:

@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +125,9 @@ async def create_demo_users(gw: Gateway, care: CareConfig) -> list[str]:
     lines = []
     for subject, name, role, all_tenants in DEMO_USERS:
         tenants = everywhere if all_tenants else ["vasteras"]
-        await gw.store.write(lambda conn, s=subject, n=name, r=role, t=tenants: add_user(
-            conn, subject=s, name=n, roles=[r], tenants=t, password_hash=digest, now=now,
-            replace=True))
+        await gw.store.write(partial(add_user, subject=subject, name=name, roles=[role],
+                                     tenants=tenants, password_hash=digest, now=now,
+                                     replace=True))
         lines.append(f"  {subject:<12} password {DEMO_PASSWORD}  role {role:<9} "
                      f"tenants {', '.join(tenants)}")
     return lines

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from gateway.core.model import Actor
+from gateway.core.model import Actor, ActorKind
 from gateway.core.security.tokens import Principal
 from gateway.core.security.users import (
     check_password,
@@ -82,8 +82,8 @@ async def start_session(request: Request, gateway: GatewayDep, principal: Princi
 
 
 def _actor(principal: Principal) -> Actor:
-    kind = "staff" if set(principal.roles) == {"staff"} else "operator"
-    return Actor(kind=kind, id=principal.subject)
+    staff = set(principal.roles) == {"staff"}
+    return Actor(kind=ActorKind.STAFF if staff else ActorKind.OPERATOR, id=principal.subject)
 
 
 def _signin_page(request: Request, gateway: GatewayDep, *, status_code: int = 200,
@@ -128,7 +128,8 @@ async def signin(request: Request, gateway: GatewayDep) -> Response:
     if user is None:
         for tenant in found[0].tenants if found else ():
             await gateway.audit.append(
-                tenant=tenant, actor=Actor(kind="system", id=subject or "-"), action="sign-in",
+                tenant=tenant, actor=Actor(kind=ActorKind.SYSTEM, id=subject or "-"),
+                action="sign-in",
                 decision="refused", reason="wrong password or disabled account", detail={})
         return _signin_page(request, gateway, status_code=401, error=t("signin.failed"),
                             target=target, user=subject)
