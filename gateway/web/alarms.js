@@ -80,7 +80,10 @@ function tenantName(id) {
 }
 
 function routing(a) {
-  const chain = (CONFIG.tenants.find((x) => x.id === a.tenant) || {}).receivers || [];
+  // the plan's chain for a missed dose, else the municipality's alarm chain
+  const tenant = CONFIG.tenants.find((x) => x.id === a.tenant) || {};
+  const plan = String(a.kind || "").startsWith("medication") && (tenant.medication || {})[a.resident];
+  const chain = plan || tenant.receivers || [];
   if (a.escalated_to) return t("queue.escalated", { to: a.escalated_to, level: a.escalation_level });
   return chain.join(" → ") || "–";
 }

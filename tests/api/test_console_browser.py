@@ -60,6 +60,8 @@ CARE = {"tenants": [{
     "devices": [{"adapter": "zigbee2mqtt", "address": "r1_fall", "kind": "passive_sensor",
                  "resident": "r-1", "location": "Badrum"}],
     "staff": [{"id": "hanna", "label": "Hanna, hemtjänst norr", "teams": ["norr"]}],
+    "plans": [{"id": "p-1", "resident": "r-1",
+               "medication": {"receivers": ["hemtjanst-norr", "larmcentral"]}}],
 }]}
 
 
@@ -241,6 +243,9 @@ def test_operator_signs_in_sees_an_alarm_acknowledges_by_keyboard_and_dispatches
     check_axe(page, axe, "alarm queue")
     shot(page, "alarm-queue")
 
+    # a missed dose would follow the resident's plan, not the municipality's chain
+    config = json.loads(page.locator("#console-config").text_content() or "{}")
+    assert config["tenants"][0]["medication"] == {"r-1": ["hemtjanst-norr", "larmcentral"]}
     alarm = live.run(live.gateway.alarms.open_alarms("vasteras"))[0]
     assert alarm.acknowledged_by.id == "anna"  # recorded under the signed-in user's name
     assert [a.id for a in alarm.dispatched_to] == ["hanna"]

@@ -50,18 +50,24 @@ async def alarm_queue(request: Request, gateway: GatewayDep) -> Response:
         return RedirectResponse(home_for(viewer.roles), status_code=303)
     names = await gateway.store.read(lambda conn: known_tenants(gateway))
 
-    def chains(conn: Any) -> dict[str, list[str]]:
-        out = {}
+    def chains(conn: Any) -> dict[str, dict[str, Any]]:
+        """Each tenant's alarm chain, and the chain a resident's plan gives a missed dose."""
+        out: dict[str, dict[str, Any]] = {}
         for tenant in viewer.tenants:
             care = tenant_care(gateway.store, tenant)
-            out[tenant] = list(care.alarms.receivers) if care else []
+            out[tenant] = {
+                "receivers": list(care.alarms.receivers) if care else [],
+                "medication": {p.resident: list(p.medication.receivers)
+                               for p in (care.plans if care else [])
+                               if p.medication and p.medication.receivers},
+            }
         return out
 
-    receivers = await gateway.store.read(chains)
+    routing = await gateway.store.read(chains)
     config = {
         "me": viewer.subject,
         "development": viewer.development,
-        "tenants": [{"id": t, "name": names.get(t, t), "receivers": receivers.get(t, [])}
+        "tenants": [{"id": t, "name": names.get(t, t), **routing.get(t, {})}
                     for t in viewer.tenants if t in names],
     }
     return page(request, "alarms.html", viewer, messages_for_script=True,
