@@ -58,7 +58,9 @@ CARE = {"tenants": [{
     "alarms": {"receivers": ["larmcentral", "hemtjanst-natt"]},
     "residents": [{"id": "r-1", "label": "Lgh 1102", "home": {"text": "Storgatan 1, lgh 1102"}}],
     "devices": [{"adapter": "zigbee2mqtt", "address": "r1_fall", "kind": "passive_sensor",
-                 "resident": "r-1", "location": "Badrum"}],
+                 "resident": "r-1", "location": "Badrum"},
+                {"adapter": "zigbee2mqtt", "address": "r1_leak", "kind": "passive_sensor",
+                 "resident": "r-1", "location": "Kök"}],
     "staff": [{"id": "hanna", "label": "Hanna, hemtjänst norr", "teams": ["norr"]}],
     "plans": [{"id": "p-1", "resident": "r-1",
                "medication": {"receivers": ["hemtjanst-norr", "larmcentral"]}}],
@@ -84,6 +86,9 @@ class Running:
 
     def fall(self) -> None:
         self.run(self.flat.report("fall", fall=True))
+
+    def leak(self) -> None:
+        self.run(self.flat.report("leak", water_leak=True))
 
 
 @pytest.fixture
@@ -136,7 +141,7 @@ def live(tmp_path: Path) -> Iterator[Running]:
     async def simulator() -> Zigbee2MqttFlat:
         client = broker.client("sim")
         await client.connect()
-        return Zigbee2MqttFlat(client, clock, ["r1_fall"], seed=3)
+        return Zigbee2MqttFlat(client, clock, ["r1_fall", "r1_leak"], seed=3)
 
     running.flat = running.run(simulator())
     try:
@@ -331,4 +336,38 @@ def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
     shot(page, "live")
     page.click("nav >> text=Start")
     check_axe(page, axe, "home (operator)")
+    assert errors == []
+
+
+def test_keyboard_path_through_a_queue_most_urgent_first(live: Running, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    sign_in(page, live.url)
+    expect(page.locator("#status")).to_have_text("Live")
+    live.leak()
+    rows = page.locator("#queue tbody tr")
+    expect(rows).to_have_count(1)
+    live.fall()  # later, but more urgent: it goes on top
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Kritisk")
+    expect(rows.nth(0)).to_contain_text("fall")
+    expect(rows.nth(1)).to_contain_text("water")
+    expect(page.locator("body")).to_have_attribute("data-cues", "2")
+    # Tab from the header into the queue lands on one row; arrows move, Enter opens
+    page.locator("#signout").focus()
+    page.keyboard.press("Tab")
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    expect(rows.nth(1)).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(rows.nth(0)).to_be_focused()
+    page.keyboard.press("End")
+    expect(rows.nth(1)).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail-facts")).to_contain_text("Kök")
+    expect(page.locator("#act-acknowledge")).to_be_focused()
+    expect(rows.nth(1)).not_to_have_class("new")  # opened: no longer flagged new
+    expect(rows.nth(0)).to_have_class("new")
     assert errors == []
