@@ -161,7 +161,7 @@ def test_an_account_without_a_navet_role_is_refused(navet: str, browser: Any) ->
     page = browser.new_page()
     page.set_default_timeout(10_000)
     _sign_in_at_provider(page, navet, "no.roles")
-    expect(page.locator("#error")).to_contain_text("no tenant")
+    expect(page.locator("#error")).to_contain_text("Ditt konto har ingen roll")
     assert "navet_session" not in {c["name"] for c in page.context.cookies()}
 
 

@@ -41,7 +41,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gateway.core.security.outbound import OutboundPolicy
-from gateway.core.security.tokens import AuthError, TokenVerifier
+from gateway.core.security.tokens import AuthError, NoRoleError, TokenVerifier
 from gateway.core.settings import Settings
 from gateway.errors import OutboundRefused
 
@@ -209,6 +209,11 @@ async def oidc_callback(
                        400)
     try:
         principal, name = await client.finish(pending, code)
+    except NoRoleError as err:  # a person the IdP knows but Navet has no work for
+        log.warning("OIDC sign-in refused: %s", err)
+        t = Translator(language_of(request))
+        return page(request, "signin.html", None, status_code=403, mode="oidc",
+                    error=t("signin.no_roles"), next=None)
     except AuthError as err:
         log.warning("OIDC sign-in refused: %s", err)
         return _failed(request, str(err))
