@@ -59,6 +59,10 @@ class SimContext:
     clouds that push webhooks to ``{http_url}/ingress/<instance>/<path>``."""
     instance_id: str = ""
     """The adapter instance id these devices belong to (the ingress path uses it)."""
+    api_headers: Callable[[str | None], dict[str, str]] | None = None
+    """Headers that authenticate a call to Navet's API as a staff member (None: a planner
+    listing the staff), e.g. a bearer token; None when the API is open (auth.mode off),
+    where simulators name their staff with ``X-Navet-Actor``."""
 
 
 class Simulator(Protocol):

@@ -206,5 +206,5 @@ def vaktaren_family(ctx: Any, devices: list[Any]) -> list[Any]:
     patrol = NightPatrol(
         ctx.clock, lambda: settings.get("navet_url") or getattr(ctx.adapter, "navet_url", None),
         tenant=ctx.tenant, staff=DEMO_STAFF, residents=residents, seed=ctx.seed,
-        name=f"patrol/{ctx.tenant}/vaktaren")
+        headers=ctx.api_headers, name=f"patrol/{ctx.tenant}/vaktaren")
     return [units, patrol]

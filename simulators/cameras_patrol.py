@@ -42,7 +42,8 @@ class NightPatrol:
                  staff: str, residents: list[str], name: str = "patrol", seed: int = 0,
                  first_round_s: float = 120.0, round_s: float = 3 * 3600.0,
                  look_s: tuple[float, float] = (15.0, 45.0),
-                 client: httpx.AsyncClient | None = None) -> None:
+                 client: httpx.AsyncClient | None = None,
+                 headers: Callable[[str | None], dict[str, str]] | None = None) -> None:
         self.clock = clock
         self.navet_url = navet_url
         self.tenant = tenant
@@ -58,6 +59,7 @@ class NightPatrol:
         self.refused: dict[str, int] = {}
         self.findings: dict[str, int] = {}
         self._client = client
+        self.headers = headers  # authenticates the staff when the API is not open
         self._tasks: set[asyncio.Task[None]] = set()
         self.speed = 1.0
 
@@ -84,7 +86,7 @@ class NightPatrol:
             log.warning("%s: Navet's address is unknown; no check of %s", self.name, resident)
             return "no-navet"
         client = self._client or httpx.AsyncClient(timeout=10)
-        headers = {"x-navet-actor": self.staff}
+        headers = self.headers(self.staff) if self.headers else {"x-navet-actor": self.staff}
         params = {"tenant": self.tenant}
         api = f"{base.rstrip('/')}/api/v1/supervision/checks"
         try:

@@ -317,7 +317,7 @@ class PortvaktSimulator:
             from .locks_round import HomeCareRound
 
             self.round = HomeCareRound(str(public), ctx.tenant, ctx.clock, seed=ctx.seed,
-                                       name=f"{ctx.tenant}/round")
+                                       name=f"{ctx.tenant}/round", headers=ctx.api_headers)
 
     @property
     def published(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,12 +28,14 @@ class HomeCareRound:
     family = "round"
 
     def __init__(self, navet_url: str, tenant: str, clock: Clock, *, seed: int = 0,
-                 name: str = "round", stay_s: float = 600.0) -> None:
+                 name: str = "round", stay_s: float = 600.0,
+                 headers: Callable[[str | None], dict[str, str]] | None = None) -> None:
         self.url = navet_url.rstrip("/")
         self.tenant = tenant
         self.clock = clock
         self.name = name
         self.stay_s = stay_s
+        self.headers = headers  # authenticates the staff when the API is not open
         self.rng = random.Random(f"{seed}:{name}")
         self.requests = 0
         self.opened = 0
@@ -40,7 +43,10 @@ class HomeCareRound:
         self._runner: ScenarioRunner | None = None
 
     async def _call(self, method: str, path: str, staff: str | None = None) -> httpx.Response:
-        headers = {"X-Navet-Actor": staff} if staff else {}
+        if self.headers is not None:
+            headers = self.headers(staff)
+        else:
+            headers = {"X-Navet-Actor": staff} if staff else {}
         async with httpx.AsyncClient(base_url=self.url, timeout=10.0) as client:
             self.requests += 1
             return await client.request(method, path, params={"tenant": self.tenant},

@@ -24,6 +24,7 @@ from .audit_trail import AuditTrail
 from .routes import (
     alarms,
     config,
+    console,
     directory,
     docs,
     events,
@@ -35,6 +36,7 @@ from .routes import (
     live_view,
     privacy,
     reports,
+    signin,
     staff,
     stream,
     subscriptions,
@@ -94,6 +96,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(audit_routes.router)
     app.include_router(followup.router)  # follow-up figures (docs/followup.md)
     app.include_router(followup_page.router)  # the follow-up screen, /console/uppfoljning
+    app.include_router(signin.router)  # sign-in, sign-out, language (gateway/api/console)
+    app.include_router(console.router)
     app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     docs.install(app)  # /docs and /redoc with their assets served by Navet, not a CDN

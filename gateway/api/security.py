@@ -5,7 +5,11 @@ dependency), which
 
 1. turns the bearer token (``Authorization: Bearer …``, or ``access_token=…``
    in the query for browsers' EventSource and WebSocket, which cannot set
-   headers) into a :class:`~gateway.core.security.tokens.Principal`;
+   headers) into a :class:`~gateway.core.security.tokens.Principal`; without
+   a token, the console's session cookie (gateway/core/security/users.py):
+   a request it authenticates that changes anything must carry the session's
+   CSRF token in ``X-CSRF-Token``, and a WebSocket it authenticates must come
+   from this origin;
 2. checks the route against :data:`POLICY`, a table of path patterns and the
    roles that may use them. A route the table does not know is admin-only:
    a new endpoint is closed until someone decides who may use it;
@@ -13,15 +17,17 @@ dependency), which
    ``?tenant=``) against the tenants in the token, so a token for one
    municipality reads nothing of another, on any route.
 
-Public routes are probes, metrics, the API documentation, the live view's
-static page, the FHIR CapabilityStatement, vendor ingress (which vendors sign
-with their own HMAC keys) and the FHIR websocket (bound by its own token).
+Public routes are probes, metrics, the API documentation, the console's pages
+(each sends whoever has no session to the sign-in page itself), their static
+files, the FHIR CapabilityStatement, vendor ingress (which vendors sign with
+their own HMAC keys) and the FHIR websocket (bound by its own token).
 With ``auth.mode: off`` (development; refused in production) everyone is the
 development principal.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 from dataclasses import dataclass
@@ -37,6 +43,8 @@ from gateway.core.security.tokens import (
     Principal,
     TokenVerifier,
 )
+from gateway.core.security.users import Session
+from gateway.core.security.users import find_session as find_session_row
 from gateway.core.settings import Settings
 from gateway.errors import ConfigError, OutboundRefused
 
@@ -55,7 +63,7 @@ class Rule:
 
 
 def _rule(methods: str, pattern: str, roles: frozenset[str] | set[str] | None) -> Rule:
-    return Rule(frozenset(methods.split(",")), re.compile(f"^{pattern}$"),
+    return Rule(frozenset(methods.split(",")), re.compile(f"^(?:{pattern})$"),
                 frozenset(roles) if roles is not None else None)
 
 
@@ -97,11 +105,17 @@ POLICY: tuple[Rule, ...] = (
     # FHIR facade
     _rule("GET", r"/fhir/r5/.*", {"operator", "admin", "auditor"}),
     _rule("POST", r"/fhir/r5/Subscription(/.*)?", {"operator", "admin"}),
-    # the live view page itself is public; its data comes through the rules above
-    _rule("GET,HEAD", r"/", None),
+    # the console's pages are public here: each one sends a visitor without a session to
+    # the sign-in page (gateway/api/routes/console.py); their data comes through the rules
+    # above. Sign-in, sign-out and the language choice check their own form tokens.
+    _rule("GET,HEAD", r"/|/live|/console(/.*)?|/signin(/oidc|/oidc/callback)?", None),
+    _rule("POST", r"/signin|/signout|/language", None),
 )
 
 ADMIN_ONLY = frozenset({"admin"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SESSION_COOKIE = "navet_session"
+CSRF_HEADER = "x-csrf-token"
 ANONYMOUS = Principal("anonymous", frozenset(), frozenset())
 
 
@@ -179,11 +193,12 @@ async def authenticate(conn: HTTPConnection) -> Principal:
         return ANONYMOUS
     token = _token(conn)
     if token is None:
-        raise _refuse(conn, 401, "this call needs a bearer token (Authorization: Bearer …)")
-    try:
-        principal = await verifier.verify(token)
-    except AuthError as err:
-        raise _refuse(conn, 401, str(err)) from None
+        principal = await _session_principal(conn, method)
+    else:
+        try:
+            principal = await verifier.verify(token)
+        except AuthError as err:
+            raise _refuse(conn, 401, str(err)) from None
     conn.state.principal = principal  # known even if refused below: the audit names them
     if not principal.has_any(needed):
         raise _refuse(conn, 403, f"{method} {path} needs one of the roles "
@@ -193,6 +208,44 @@ async def authenticate(conn: HTTPConnection) -> Principal:
     if tenant is not None and not principal.may_see(tenant):
         raise _refuse(conn, 403, f"the token is not valid for tenant {tenant!r}")
     conn.state.principal = principal
+    return principal
+
+
+async def find_session(conn: HTTPConnection) -> Session | None:
+    """The live console session the request's cookie names, or None."""
+    token = conn.cookies.get(SESSION_COOKIE)
+    gateway = getattr(conn.app.state, "gateway", None)
+    if not token or gateway is None:
+        return None
+    now = gateway.clock.now()
+    found: Session | None = await gateway.store.read(
+        lambda db: find_session_row(db, token, now))
+    return found
+
+
+async def _session_principal(conn: HTTPConnection, method: str) -> Principal:
+    session = await find_session(conn)
+    if session is None:
+        if conn.cookies.get(SESSION_COOKIE):
+            raise _refuse(conn, 401, "the console session has ended (signed out or expired): "
+                          "sign in again")
+        raise _refuse(conn, 401, "this call needs a bearer token (Authorization: Bearer …) "
+                      "or a console session")
+    principal = session.principal()
+    conn.state.principal = principal
+    conn.state.session = session
+    if method == "WS":
+        # a browser sends cookies with a WebSocket from any page: only ours may use them
+        origin = conn.headers.get("origin", "")
+        host = conn.headers.get("host", "")
+        if not origin or origin.split("://", 1)[-1] != host:
+            raise _refuse(conn, 403, "a WebSocket signed in with the console's cookie must "
+                          "come from the console's own origin")
+    elif method not in SAFE_METHODS:
+        sent = conn.headers.get(CSRF_HEADER, "")
+        if not sent or not hmac.compare_digest(sent, session.csrf):
+            raise _refuse(conn, 403, "this change needs the session's CSRF token in the "
+                          "X-CSRF-Token header (the console sends it; reload the page)")
     return principal
 
 

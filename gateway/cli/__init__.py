@@ -10,6 +10,7 @@
     navet audit     verify the audit log's keyed chain and checkpoints; export it
     navet privacy   a resident's data, retention, data keys
     navet store     what the database holds; copy it (SQLite to PostgreSQL)
+    navet users     people who sign in to the console (add, list, disable)
 
 Options may come before or after the positional arguments (``navet decode
 zigbee2mqtt FRAME --address X``). Durations take units (``--duration 2m``).
@@ -102,7 +103,7 @@ def log_level(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from gateway import CONTRACT_VERSION, __version__
 
-    from . import audit, commands, devices, privacy, store, tokens
+    from . import audit, commands, devices, privacy, store, tokens, users
 
     parser = NavetParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -154,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audit.add_parser(sub)
     tokens.add_parser(sub)
+    users.add_parser(sub)
     devices.add_parser(sub)
     privacy.add_parser(sub)
     store.add_parser(sub)

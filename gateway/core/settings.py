@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import ConfigError, describe_invalid
@@ -100,6 +100,23 @@ class AuthSettings(BaseModel):
     token_ttl_s: WholeSeconds = Field(
         default=8 * 3600, ge=60, le=366 * 24 * 3600,
         description="Lifetime of tokens navet token create issues: seconds or 8h, 30d.")
+    session_ttl_s: WholeSeconds = Field(
+        default=10 * 3600, ge=60, le=7 * 24 * 3600,
+        description="A console sign-in lasts this long (one shift by default), then the "
+        "person signs in again (seconds or 10h). Sign-out ends it at once.")
+    client_id: str | None = Field(
+        default=None, description="oidc: Navet's client id at the identity provider, for "
+        "people signing in to the console (authorization-code flow with PKCE).")
+    client_secret: SecretStr | None = Field(
+        default=None, description="oidc: the client's secret, when the provider gave one "
+        "(a confidential client); without it Navet is a public client using PKCE alone.")
+    discovery_url: str | None = Field(
+        default=None, description="oidc: the provider's metadata document; default "
+        "<issuer>/.well-known/openid-configuration.")
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile"],
+                              description="oidc: scopes asked for at sign-in.")
+    name_claim: str = Field(default="name", description="oidc: the claim with the person's "
+                            "display name (the subject is shown when it is missing).")
 
     @model_validator(mode="after")
     def _oidc_needs_jwks(self) -> AuthSettings:

@@ -7,6 +7,11 @@ Technical alarms are acknowledged and closed as fixed. Some alarms it leaves
 alone for a while, so the demo also shows escalation along the receiver chain;
 a missed dose it takes only after it has escalated along the resident's plan.
 
+It leaves every new alarm untouched for at least ``untouched_s`` (30 s), so a
+person who signs in to the console (``navet demo`` prints the accounts) finds
+alarms to handle; whatever that person does first, the operator sees as the
+alarm's state and carries on from there (or finds the command stale).
+
 It calls :class:`gateway.core.alarms.AlarmService`, the same commands the HTTP
 operator API calls, so every step is a stored lifecycle event with the operator
 as actor. Delays are in real (wall-clock) seconds, since a SCAIP unit holds its
@@ -44,12 +49,13 @@ class DemoOperator:
 
     def __init__(self, gateway: Gateway, tenants: list[str], *, seed: int = 1,
                  poll_s: float = 0.5, step_s: tuple[float, float] = (2.0, 6.0),
-                 ignore_share: float = 0.2) -> None:
+                 ignore_share: float = 0.2, untouched_s: float = 30.0) -> None:
         self.gw = gateway
         self.tenants = tenants
         self.poll_s = poll_s
         self.step_s = step_s
         self.ignore_share = ignore_share
+        self.untouched_s = untouched_s
         self.stats = OperatorStats()
         self._rng = random.Random(seed)
         self._next: dict[tuple[str, str], float] = {}
@@ -81,7 +87,7 @@ class DemoOperator:
                     key = (tenant, rec.id)
                     if key not in self._next:
                         self.stats.seen.add(rec.id)
-                        wait = self._rng.uniform(*self.step_s)
+                        wait = self.untouched_s + self._rng.uniform(*self.step_s)
                         if rec.kind and rec.kind.startswith("medication."):
                             # a missed dose goes to home-care staff first: the centre takes
                             # it only once it has escalated along the plan's chain

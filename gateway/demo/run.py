@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,16 @@ SETTINGS_FILE = DEMO_DIR / "gateway.yaml"
 MUNICIPALITY_FILE = DEMO_DIR / "municipality.yaml"
 SETTLE_TIMEOUT = 5.0
 SIM_STOP_TIMEOUT = 5.0
+DEMO_PASSWORD = "demo"
+DEMO_USERS: tuple[tuple[str, str, str, bool], ...] = (
+    # (user name = subject, display name, role, every demo tenant or only Västerås)
+    ("operator", "Larmoperatör (demo)", "operator", True),
+    ("hemtjanst", "Hemtjänst (demo)", "staff", False),
+    ("admin", "Administratör (demo)", "admin", True),
+    ("uppfoljning", "Uppföljning (demo)", "analyst", True),
+)
+"""One sign-in account per role, each also a staff entry in municipality.yaml, so what a
+person does as one of them is recorded under that name."""
 
 
 @dataclass
@@ -103,6 +114,47 @@ async def _simulator_client(gw: Gateway, settings: Settings) -> MqttClient:
     return client
 
 
+async def create_demo_users(gw: Gateway, care: CareConfig) -> list[str]:
+    """The demo's accounts (made again on each start, so a reused data dir has them as
+    documented); returns one line per account for the start message."""
+    from gateway.core.security.users import add_user, hash_password
+
+    digest = hash_password(DEMO_PASSWORD)
+    everywhere = [t.id for t in care.tenants]
+    now = gw.clock.now()
+    lines = []
+    for subject, name, role, all_tenants in DEMO_USERS:
+        tenants = everywhere if all_tenants else ["vasteras"]
+        await gw.store.write(partial(add_user, subject=subject, name=name, roles=[role],
+                                     tenants=tenants, password_hash=digest, now=now,
+                                     replace=True))
+        lines.append(f"  {subject:<12} password {DEMO_PASSWORD}  role {role:<9} "
+                     f"tenants {', '.join(tenants)}")
+    return lines
+
+
+def api_headers_for(settings: Settings,
+                    tenants: list[str]) -> Callable[[str | None], dict[str, str]] | None:
+    """Bearer tokens for the simulated staff's API calls (None: the API is open)."""
+    if settings.auth.mode != "local":
+        return None
+    from gateway.core.security.tokens import LocalKeys, issue_token
+
+    keys = LocalKeys(settings.data_dir / "keys")
+    cache: dict[str | None, dict[str, str]] = {}
+
+    def headers(staff: str | None) -> dict[str, str]:
+        if staff not in cache:
+            # a planner that lists the staff (an operator's read), or one staff member
+            token = issue_token(keys, subject=staff or "demo-planner", tenants=tenants,
+                                roles=["staff"] if staff else ["operator"], ttl_s=7 * 86400,
+                                issuer=settings.auth.issuer, audience=settings.auth.audience)
+            cache[staff] = {"Authorization": f"Bearer {token}"}
+        return cache[staff]
+
+    return headers
+
+
 def simulators_for(care: CareConfig, settings: Settings, mqtt: MqttClient, seed: int,
                    clock: Any, adapters: dict[str, Any] | None = None,
                    http_url: str | None = None,
@@ -115,6 +167,7 @@ def simulators_for(care: CareConfig, settings: Settings, mqtt: MqttClient, seed:
     """
     sims: list[Simulator] = []
     skipped: set[str] = set()
+    api_headers = api_headers_for(settings, [t.id for t in care.tenants])
     for tenant in care.tenants:
         for inst in settings.adapters:
             if inst.tenant != tenant.id:
@@ -129,7 +182,8 @@ def simulators_for(care: CareConfig, settings: Settings, mqtt: MqttClient, seed:
                 continue
             ctx = SimContext(mqtt, clock, tenant.id, dict(inst.settings), seed,
                              adapter=(adapters or {}).get(inst.instance_id),
-                             http_url=http_url, instance_id=inst.instance_id)
+                             http_url=http_url, instance_id=inst.instance_id,
+                             api_headers=api_headers)
             sims.extend(build(inst.adapter, ctx, devices))
     return sims, sorted(skipped)
 
@@ -162,6 +216,7 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
     runner = ScenarioRunner(SystemClock(), speed=opts.speed)
     operator: DemoOperator | None = None
     try:
+        accounts = await create_demo_users(gw, care)
         sim_client = await _simulator_client(gw, settings)
         sims, skipped = simulators_for(care, settings, sim_client, opts.seed, SystemClock(),
                                        gw.adapter_instances, runtime.url)
@@ -176,6 +231,10 @@ async def run_demo(opts: DemoOptions, progress: Callable[[str], None] = print) -
                  f"{opts.speed:g}x speed; data in {data_dir}, store {gw.store.label}")
         if skipped:
             progress(f"  no simulator yet for: {', '.join(skipped)}")
+        if runtime.url:
+            progress(f"Sign in at {runtime.url}/ as one of:")
+            for line in accounts:
+                progress(line)
         where = f"live view at {runtime.url}" if runtime.url else "HTTP API disabled"
         until = f"for {opts.duration:g}s" if opts.duration else "Ctrl-C to stop"
         progress(f"Navet demo running — {where} — {until}")

@@ -1,6 +1,14 @@
 // Navet live view: REST for the first picture, Server-Sent Events for what follows.
-// No framework and no build step; every value from the API goes in via textContent.
+// No framework and no build step; every value from the API goes in via textContent, every
+// word from the message catalogue the page carries (gateway/web/messages).
 "use strict";
+
+const M = JSON.parse(document.getElementById("messages").textContent);
+function t(key, fields) {
+  let text = M[key] ?? key;
+  for (const [k, v] of Object.entries(fields || {})) text = text.replaceAll(`{${k}}`, String(v));
+  return text;
+}
 
 const MAX_ROWS = 200;
 const POLL_MS = 5000; // devices' last-seen and dead letters do not come through the stream
@@ -17,7 +25,10 @@ async function getJSON(path, params) {
   for (const [k, v] of Object.entries(params || {})) {
     for (const one of [].concat(v)) url.searchParams.append(k, one);
   }
-  const res = await fetch(url);
+  const res = await fetch(url, { credentials: "same-origin" });
+  if (res.status === 401) {  // the session ended: sign in again, then come back here
+    location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
   return res.json();
 }
@@ -33,8 +44,8 @@ function clock(iso) {
   if (!iso) return "–";
   const d = new Date(iso);
   const today = new Date().toDateString() === d.toDateString();
-  const t = d.toLocaleTimeString("sv-SE");
-  return today ? t : `${d.toLocaleDateString("sv-SE")} ${t}`;
+  const time = d.toLocaleTimeString("sv-SE");
+  return today ? time : `${d.toLocaleDateString("sv-SE")} ${time}`;
 }
 
 function who(actor) {
@@ -46,26 +57,27 @@ function describe(ev) {
   const d = ev.data || {};
   switch (ev.type) {
     case "alarm.raised":
-      return [d.kind, d.text, d.code && `code ${d.code}`].filter(Boolean).join(" – ");
+      return [d.kind, d.text, d.code && t("live.d.code", { code: d.code })].filter(Boolean).join(" – ");
     case "alarm.closed":
-      return `${d.outcome} by ${who(d.by)}${d.note ? ": " + d.note : ""}`;
+      return t("live.d.closed", { outcome: d.outcome, who: who(d.by) }) + (d.note ? ": " + d.note : "");
     case "alarm.cancelled":
-      return `cancelled (${d.reason})`;
+      return t("live.d.cancelled", { reason: d.reason });
     case "alarm.escalated":
-      return `level ${d.level} → ${d.to}: ${d.reason}`;
+      return t("live.d.escalated", { level: d.level, to: d.to, reason: d.reason });
     case "alarm.dispatched":
-      return `${who(d.to)} sent by ${who(d.by)}`;
+      return t("live.d.dispatched", { to: who(d.to), by: who(d.by) });
     case "sensor.reported":
       return Object.entries(d.readings || {})
         .filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join(", ");
     case "device.battery":
-      return `${d.level_pct ?? "?"} %${d.low ? " (low)" : ""}`;
+      return `${d.level_pct ?? "?"} %${d.low ? t("live.d.low") : ""}`;
     case "device.tamper":
-      return d.active ? "tamper: cover opened" : "tamper cleared";
+      return d.active ? t("live.d.tamper_on") : t("live.d.tamper_off");
     case "device.offline":
       return d.reason;
     case "device.fault":
-      return `${d.kind} ${d.active ? "started" : "cleared"}${d.text ? ": " + d.text : ""}`;
+      return t(d.active ? "live.d.fault_on" : "live.d.fault_off", { kind: d.kind }) +
+        (d.text ? ": " + d.text : "");
     case "position.reported":
       return d.point ? `${d.point.lat.toFixed(5)}, ${d.point.lon.toFixed(5)}` : "";
     default:
@@ -109,7 +121,7 @@ function addRow(ev, fresh) {
 function renderCounters() {
   const box = $("#counters");
   box.replaceChildren();
-  const entries = Object.entries(state.counts).filter(([t]) => t !== "device.heartbeat");
+  const entries = Object.entries(state.counts).filter(([type]) => type !== "device.heartbeat");
   entries.sort(([a], [b]) => (b.startsWith("alarm.") - a.startsWith("alarm.")) || a.localeCompare(b));
   for (const [type, n] of entries) {
     const c = el("div", null, "counter" + (type.startsWith("alarm.") ? " alarm" : ""));
@@ -117,7 +129,7 @@ function renderCounters() {
     c.append(el("b", n), el("span", type));
     box.append(c);
   }
-  if (!entries.length) box.append(el("p", "No events for this tenant yet.", "empty"));
+  if (!entries.length) box.append(el("p", t("live.no_events_tenant"), "empty"));
 }
 
 async function refreshDevices() {
@@ -128,19 +140,20 @@ async function refreshDevices() {
   for (const dev of devices) {
     const name = el("td", dev.id, "device");
     if (dev.location) name.append(el("small", dev.location));
-    if (dev.unassigned) name.append(el("span", "unassigned", "tag"));
+    if (dev.unassigned) name.append(el("span", t("live.unassigned"), "tag"));
     const tr = el("tr");
     tr.append(name, el("td", dev.resident || "–"), el("td", clock(dev.last_seen), "time"));
     body.append(tr);
   }
   if (!devices.length) {
     const tr = el("tr");
-    tr.append(el("td", "No devices.", "empty"));
+    tr.append(el("td", t("live.no_devices"), "empty"));
     body.append(tr);
   }
 }
 
 async function refreshDeadLetters() {
+  if (!$("#dead-letters")) return; // only administrators and vendors read dead letters
   const letters = await getJSON("/api/v1/dead-letters", { tenant: state.tenant, limit: 20 });
   const list = $("#dead-letters");
   list.replaceChildren();
@@ -153,7 +166,7 @@ async function refreshDeadLetters() {
     );
     list.append(li);
   }
-  if (!letters.length) list.append(el("li", "None – every frame was understood.", "empty"));
+  if (!letters.length) list.append(el("li", t("live.no_dead_letters"), "empty"));
 }
 
 function setStatus(on, text) {
@@ -200,8 +213,8 @@ async function openTenant(tenant) {
     refreshSoon();
   };
   for (const type of Object.keys(types)) source.addEventListener(type, onEvent);
-  source.onopen = () => setStatus(true, "live");
-  source.onerror = () => setStatus(false, "reconnecting…");
+  source.onopen = () => setStatus(true, t("live.status.on"));
+  source.onerror = () => setStatus(false, t("live.status.reconnecting"));
 
   const poll = () => Promise.all([refreshDevices(), refreshDeadLetters()]).catch(console.error);
   await poll();
@@ -211,16 +224,16 @@ async function openTenant(tenant) {
 async function main() {
   const tenants = await getJSON("/api/v1/tenants");
   const select = $("#tenant");
-  for (const t of tenants) {
-    const opt = el("option", t.name === t.id ? t.id : `${t.name} (${t.id})`);
-    opt.value = t.id;
+  for (const one of tenants) {
+    const opt = el("option", one.name === one.id ? one.id : `${one.name} (${one.id})`);
+    opt.value = one.id;
     select.append(opt);
   }
   const wanted = new URLSearchParams(location.search).get("tenant");
-  if (wanted && tenants.some((t) => t.id === wanted)) select.value = wanted;
+  if (wanted && tenants.some((one) => one.id === wanted)) select.value = wanted;
   select.addEventListener("change", () => openTenant(select.value).catch(console.error));
   if (select.value) await openTenant(select.value);
-  else setStatus(false, "no tenants configured");
+  else setStatus(false, t("live.status.no_tenants"));
 }
 
-main().catch((err) => { console.error(err); setStatus(false, "error: " + err.message); });
+main().catch((err) => { console.error(err); setStatus(false, t("live.status.error", { reason: err.message })); });

@@ -348,7 +348,7 @@ def test_a_gateway_served_without_auth_says_it_is_open(tmp_path: Path) -> None:
     with served(tmp_path / "open", {"auth": {"mode": "off"}}) as gw:
         health = httpx.get(f"{gw.url}/healthz", timeout=10).json()
         ready = httpx.get(f"{gw.url}/readyz", timeout=10).json()
-        page = httpx.get(f"{gw.url}/", timeout=10).text
+        page = httpx.get(f"{gw.url}/", timeout=10, follow_redirects=True).text  # no sign-in
         log = gw.log_tail(200_000)
     assert health["api"] == ready["api"] == "open"
     assert "auth.mode is off" in health["warnings"][0]
@@ -362,6 +362,7 @@ def test_a_gateway_served_without_auth_says_it_is_open(tmp_path: Path) -> None:
 
 def test_with_auth_on_nothing_says_open(attack: Attack) -> None:
     assert httpx.get(f"{attack.gw.url}/healthz", timeout=10).json()["api"] == "authenticated"
-    page = httpx.get(f"{attack.gw.url}/", timeout=10).text
-    assert '<p id="open-api" class="open-api" role="alert" hidden>' in page
+    page = httpx.get(f"{attack.gw.url}/", timeout=10, follow_redirects=True).text
+    assert 'id="password"' in page  # the sign-in page, and no banner on it
+    assert 'id="open-api"' not in page
     assert "auth.mode is off" not in attack.gw.log_tail(200_000)

@@ -110,7 +110,9 @@ def test_events_appear_live_with_alarms_highlighted_counters_devices_dead_letter
     live.ingest(frame("vasteras", "door", b'{"contact": "open"}', later(11)))
     live.ingest(frame("orebro", "hall", {"contact": True}, later(12)))
 
-    page.goto(f"{live.url}/?tenant=vasteras")
+    # the page in English, as a person who picked English sees it (Swedish is the default)
+    page.context.add_cookies([{"name": "navet_lang", "value": "en", "url": live.url}])
+    page.goto(f"{live.url}/live?tenant=vasteras")
     expect(page.locator("#status")).to_have_text("live")
     # auth.mode is off in this fixture: the operator is told, in a banner they cannot miss
     expect(page.locator("#open-api")).to_be_visible()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -14,6 +15,18 @@ from tests.postgres import database_of, query_database
 from tests.services import free_port
 
 RUN_TIMEOUT = 90.0
+
+
+def sign_in(url: str, user: str, password: str) -> httpx.Response:
+    """Sign in as a person does, and open their home screen."""
+    with httpx.Client(base_url=url, timeout=5) as client:
+        form = client.get("/signin")
+        token = re.search(r'name="form" value="([^"]+)"', form.text)
+        assert token is not None, form.text[:500]
+        done = client.post("/signin", data={"form": token[1], "user": user,
+                                            "password": password})
+        assert done.status_code == 303, done.text[:500]
+        return client.get(done.headers["location"])
 
 
 def test_demo_runs_for_a_duration_serves_the_live_view_and_reports_events(
@@ -30,10 +43,13 @@ def test_demo_runs_for_a_duration_serves_the_live_view_and_reports_events(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                live_view = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
+                root = httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
                 break
             except httpx.TransportError:
                 time.sleep(0.2)
+        # the demo needs a sign-in like production: / leads to it; the printed account works
+        assert root.status_code == 303 and root.headers["location"] == "/signin"
+        live_view = sign_in(f"http://127.0.0.1:{port}", "operator", "demo")
         out, err = proc.communicate(timeout=RUN_TIMEOUT)
     finally:
         if proc.poll() is None:
@@ -43,6 +59,9 @@ def test_demo_runs_for_a_duration_serves_the_live_view_and_reports_events(
     assert proc.returncode == 0, stderr[-3000:]
     assert live_view is not None and live_view.status_code == 200, stderr[-3000:]
     assert "live view at http://127.0.0.1:" in stderr  # progress goes to stderr with --json
+    for user, role in (("operator", "operator"), ("hemtjanst", "staff"), ("admin", "admin"),
+                       ("uppfoljning", "analyst")):
+        assert re.search(rf"{user} +password demo +role {role}", stderr), stderr[-3000:]
 
     summary = json.loads(out)
     assert 8 <= summary["duration_s"] < RUN_TIMEOUT
@@ -99,7 +118,7 @@ def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         up = False
         while not up and time.monotonic() < deadline and proc.poll() is None:
             try:
-                up = httpx.get(f"http://127.0.0.1:{port}/", timeout=2).status_code == 200
+                up = httpx.get(f"http://127.0.0.1:{port}/signin", timeout=2).status_code == 200
             except httpx.TransportError:
                 time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
@@ -112,3 +131,28 @@ def test_demo_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert proc.returncode == 0, err.decode(errors="replace")[-3000:]
     assert "Navet demo stopping (SIGINT)" in err.decode()
     assert json.loads(out)["dead_letters"] == 0
+
+
+def test_demo_accounts_are_staff_and_hemtjanst_has_a_visit_at_one_door_only() -> None:
+    """Each sign-in account of the demo is a staff entry (their actions carry their name);
+    hemtjanst has a planned visit whenever the demo runs at r-1003 and none at r-1001."""
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.core.care import load_care_config
+    from gateway.core.policy.visits import assigned, slots
+    from gateway.demo.run import DEMO_USERS, MUNICIPALITY_FILE
+    from gateway.demo.run import DemoOperator as Operator
+
+    care = load_care_config(MUNICIPALITY_FILE)
+    vasteras = next(t for t in care.tenants if t.id == "vasteras")
+    staff = {s.id: s for s in vasteras.staff}
+    assert {u[0] for u in DEMO_USERS} <= set(staff)
+    assert [u[2] for u in DEMO_USERS] == ["operator", "staff", "admin", "analyst"]
+    hemtjanst = staff["hemtjanst"]
+    start = datetime(2026, 3, 2, 0, 30, tzinfo=UTC)
+    for hour in range(0, 24, 3):  # whatever hour the demo is started
+        now = start + timedelta(hours=hour)
+        on_now = {s.resident for s in slots(vasteras, now)
+                  if assigned(s.visit, hemtjanst) and s.start <= now < s.end}
+        assert "r-1003" in on_now and "r-1001" not in on_now, now
+    assert Operator.__init__.__kwdefaults__["untouched_s"] >= 30  # alarms wait for a person

@@ -71,6 +71,15 @@ async def seed(store: Store, keys: AuditKeys) -> None:
     assert await audit.prune(T0 + timedelta(hours=1)) == 1  # an anchor row to copy
     await fhir_state.set_status(store, "fhir-1", "active", None, tenant="vasteras")
     await fhir_state.number(store, "fhir-1", "ev-1")
+    from gateway.core.security.tokens import Principal
+    from gateway.core.security.users import add_user, open_session
+
+    await store.write(lambda conn: add_user(
+        conn, subject="anna", name="Anna", roles=["operator"], tenants=["vasteras"],
+        password_hash="$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", now=T0))
+    await store.write(lambda conn: open_session(
+        conn, Principal("anna", frozenset({"vasteras"}), frozenset({"operator"})), name="Anna",
+        via="local", now=T0, ttl_s=3600))
 
 
 def dump(store: Store) -> dict[str, list[tuple[Any, ...]]]:

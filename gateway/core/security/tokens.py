@@ -53,6 +53,10 @@ class AuthError(NavetError):
     """A token is missing, malformed, expired, not ours, or not for this request."""
 
 
+class NoRoleError(AuthError):
+    """A valid token (or ID token) that gives no known role or no tenant in Navet."""
+
+
 class TenantForbiddenError(AuthError):
     """A request would read or change a tenant its caller's token is not valid for (403).
 
@@ -245,7 +249,7 @@ class TokenVerifier:
         tenants = _strings(claims.get(self.tenants_claim))
         roles = _strings(claims.get(self.roles_claim)) & frozenset(ROLES)
         if not tenants or not roles:
-            raise AuthError(f"token carries no tenant ({self.tenants_claim}) or no known role "
+            raise NoRoleError(f"token carries no tenant ({self.tenants_claim}) or no known role "
                             f"({self.roles_claim})")
         return Principal(str(claims["sub"]), tenants, roles, claims.get("jti"))
 

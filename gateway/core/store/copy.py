@@ -37,6 +37,8 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("audit_anchor", "seq"),
     ("fhir_subscription_state", "id"),
     ("fhir_notifications", "subscription, number"),
+    ("users", "subject"),
+    ("sessions", "id"),
 )
 """Every table of the schema (tests/core/test_store_copy.py fails if one is missing)."""
 

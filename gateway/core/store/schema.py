@@ -191,4 +191,31 @@ MIGRATIONS: list[Migration] = [
         mac   TEXT NOT NULL
     )
     """,
+    # 6: people who sign in to the console: local accounts (Argon2id password hashes) and
+    #    server-side sessions (the cookie carries a random token; only its SHA-256 is kept,
+    #    so a copy of the database signs nobody in). gateway/core/security/users.py
+    """
+    CREATE TABLE users (
+        subject   TEXT PRIMARY KEY,
+        name      TEXT NOT NULL,
+        password  TEXT,
+        roles     TEXT NOT NULL,
+        tenants   TEXT NOT NULL,
+        disabled  INTEGER NOT NULL DEFAULT 0,
+        created   TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        id        TEXT PRIMARY KEY,
+        subject   TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        roles     TEXT NOT NULL,
+        tenants   TEXT NOT NULL,
+        csrf      TEXT NOT NULL,
+        via       TEXT NOT NULL,
+        created   TEXT NOT NULL,
+        expires   TEXT NOT NULL
+    );
+    CREATE INDEX sessions_subject ON sessions (subject);
+    CREATE INDEX sessions_expires ON sessions (expires)
+    """,
 ]

@@ -1,0 +1,84 @@
+"""The console's pages: ``/`` (to sign-in, then the person's home), the screens, ``/live``.
+
+Every page finds its viewer (:func:`gateway.api.console.render.viewer_of`) and
+sends whoever has none to the sign-in page. A page holds no data: its script
+reads the ``/api/v1`` routes with the session cookie, so what a person sees is
+exactly what the API's roles and tenants allow them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from gateway.core.care import tenant_care
+from gateway.core.model import AlarmOutcome
+
+from ..console.render import page, to_signin, viewer_of
+from ..console.screens import home_for
+from ..deps import GatewayDep, known_tenants
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def root(request: Request) -> Response:
+    viewer = await viewer_of(request)
+    if viewer is None:
+        return RedirectResponse("/signin", status_code=303)
+    return RedirectResponse(home_for(viewer.roles), status_code=303)
+
+
+@router.get("/console/home")
+async def home(request: Request) -> Response:
+    viewer = await viewer_of(request)
+    if viewer is None:
+        return to_signin(request)
+    roles = ", ".join(sorted(viewer.roles))
+    return page(request, "home.html", viewer, roles=roles)
+
+
+@router.get("/console/alarms")
+async def alarm_queue(request: Request, gateway: GatewayDep) -> Response:
+    viewer = await viewer_of(request)
+    if viewer is None:
+        return to_signin(request)
+    if "operator" not in viewer.roles:
+        return RedirectResponse(home_for(viewer.roles), status_code=303)
+    names = await gateway.store.read(lambda conn: known_tenants(gateway))
+
+    def chains(conn: Any) -> dict[str, dict[str, Any]]:
+        """Each tenant's alarm chain, and the chain a resident's plan gives a missed dose."""
+        out: dict[str, dict[str, Any]] = {}
+        for tenant in viewer.tenants:
+            care = tenant_care(gateway.store, tenant)
+            out[tenant] = {
+                "receivers": list(care.alarms.receivers) if care else [],
+                "medication": {p.resident: list(p.medication.receivers)
+                               for p in (care.plans if care else [])
+                               if p.medication and p.medication.receivers},
+            }
+        return out
+
+    routing = await gateway.store.read(chains)
+    config = {
+        "me": viewer.subject,
+        "development": viewer.development,
+        "tenants": [{"id": t, "name": names.get(t, t), **routing.get(t, {})}
+                    for t in viewer.tenants if t in names],
+    }
+    return page(request, "alarms.html", viewer, messages_for_script=True,
+                outcomes=[str(o) for o in AlarmOutcome],
+                config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"))
+
+
+@router.get("/live")
+async def live(request: Request) -> Response:
+    """The event log (the first view Navet had), behind the same sign-in."""
+    viewer = await viewer_of(request)
+    if viewer is None:
+        return to_signin(request)
+    return page(request, "live.html", viewer, messages_for_script=True)
