@@ -101,7 +101,6 @@ POLICY: tuple[Rule, ...] = (
     _rule("GET", r"/api/v1/followup/(indicators|report|breakdown|survey|compare)",
           FOLLOWUP_READERS),
     _rule("POST", r"/api/v1/followup/settings", {"admin"}),
-    _rule("GET", r"/console/uppfoljning", FOLLOWUP_READERS),
     # FHIR facade
     _rule("GET", r"/fhir/r5/.*", {"operator", "admin", "auditor"}),
     _rule("POST", r"/fhir/r5/Subscription(/.*)?", {"operator", "admin"}),

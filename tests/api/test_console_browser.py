@@ -322,8 +322,14 @@ def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
     shot(page, "home")
     page.click("#signout")
 
-    sign_in(page, live.url, "ulla", home="/console/home")
+    sign_in(page, live.url, "ulla", home="/console/uppfoljning")  # follow-up: its figures
+    expect(page.locator("h1")).to_contain_text("Uppföljning")
+    check_axe(page, axe, "follow-up (analyst)")
+    page.goto(f"{live.url}/console/alarms")  # not their screen: back to their home
+    expect(page).to_have_url(f"{live.url}/console/uppfoljning")
+    page.goto(f"{live.url}/console/home")
     expect(page.locator("main")).to_contain_text("vasteras")
+    expect(page.locator("nav")).to_contain_text("Uppföljning")
     page.click("#signout")
 
     sign_in(page, live.url)  # the operator: queue, events, home

@@ -191,8 +191,12 @@ async def test_the_follow_up_screen(client: httpx.AsyncClient, seeded: Gateway,
                                                                "lang": "en", **PERIOD},
                                headers=analyst)
     assert '<html lang="en">' in english.text and "Target attainment" in english.text
-    # the screen reads the API with the caller's credentials: no token, no figures
-    assert (await client.get("/console/uppfoljning")).status_code == 401
+    # the screen reads the API with the caller's credentials: no token, no figures; a
+    # person without a session is sent to sign in and comes back here afterwards
+    anonymous = await client.get("/console/uppfoljning")
+    assert anonymous.status_code == 303, anonymous.text
+    assert anonymous.headers["location"].startswith("/signin?next=%2Fconsole%2Fuppfoljning")
+    assert "figur" not in anonymous.text.lower()
     other = await client.get("/console/uppfoljning", params={"tenant": "sala"},
                              headers=analyst)
     assert other.status_code == 403  # refused before the page runs, like the API

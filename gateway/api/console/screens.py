@@ -21,6 +21,8 @@ class Screen:
 SCREENS: Final[tuple[Screen, ...]] = (
     Screen("/console/alarms", "nav.alarms", frozenset({"operator"})),
     Screen("/live", "nav.live", frozenset({"operator", "admin", "auditor"})),
+    Screen("/console/uppfoljning", "nav.followup",
+           frozenset({"analyst", "region", "admin", "auditor"})),
     Screen("/console/home", "nav.home", frozenset(
         {"operator", "staff", "admin", "vendor", "auditor", "analyst", "region"})),
 )

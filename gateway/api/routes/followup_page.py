@@ -21,12 +21,16 @@ from urllib.parse import urlencode
 
 import httpx
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.core.care import TECHNOLOGIES
 
+from ..console.render import to_signin, viewer_of
+from ..console.screens import home_for
 from ..radar import Axis, attainment, radar_svg
 from .live_view import WEB_DIR
+
+READERS = frozenset({"analyst", "region", "admin", "auditor"})  # as the API's rules say
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,14 +60,22 @@ async def _api(request: Request, path: str, params: dict[str, str]) -> httpx.Res
         return await client.get(path, params=params, headers=headers)
 
 
-@router.get("/console/uppfoljning", response_class=HTMLResponse)
+@router.get("/console/uppfoljning", response_class=HTMLResponse, response_model=None)
 async def followup_page(
     request: Request,
     tenant: Annotated[str | None, Query(max_length=64)] = None,
     first: Annotated[date | None, Query(alias="from")] = None,
     last: Annotated[date | None, Query(alias="to")] = None,
     lang: Literal["sv", "en"] | None = None,
-) -> HTMLResponse:
+) -> Response:
+    # A person without a console session signs in first; a machine with a token (header or
+    # ?access_token=) is judged by the API calls below, which carry its credentials.
+    viewer = await viewer_of(request)
+    machine = "authorization" in request.headers or "access_token" in request.query_params
+    if viewer is None and not machine:
+        return to_signin(request)
+    if viewer is not None and not viewer.roles & READERS:
+        return RedirectResponse(home_for(viewer.roles), status_code=303)
     if lang is None:  # Swedish whatever the browser asks for, unless the person chose
         lang = "en" if request.cookies.get(LANG_COOKIE) == "en" else "sv"
     tenants_r = await _api(request, "/api/v1/tenants", {})
