@@ -68,6 +68,7 @@ WORDS = {  # the operators' guide's words for the demo's devices -> (adapter or 
 def _demo_rows() -> dict[str, list[str]]:
     text = (ROOT / "docs" / "operators.md").read_text(encoding="utf-8")
     text = text.split("## Try it: `navet demo`", 1)[1].split("\n## ", 1)[0]
+    text = text.split("| tenant | residents | devices | staff |", 1)[1].split("\n\n", 1)[0]
     rows = re.findall(r"^\| `(\w+)` \| (.*) \|$", text, re.MULTILINE)
     return {tenant: [c.strip() for c in rest.split(" | ")] for tenant, rest in rows}
 
