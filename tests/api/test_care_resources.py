@@ -147,10 +147,18 @@ async def test_residents_each_verb_like_a_care_file(
     care = await _stored(gw, "vasteras")
     assert [b["body"]["personal_number"] for b in care["residents"] if b["id"] == "r-3"] \
         == ["19121212-1212"]
+    r = await client.patch("/api/v1/residents/r-3", params=V,
+                           json={"personal_number": "191212121212"}, headers=admin)
+    assert r.status_code == 200, r.text
+    await _same_as_file(gw, {**NAME, "residents": [{"id": "r-3",
+                                                    "personal_number": "191212121212"}]})
+    assert ["body", "personal_number"] in [e["loc"] for e in (await client.patch(
+        "/api/v1/residents/r-3", params=V, json={"personal_number": "1912"},
+        headers=admin)).json()["detail"]]
 
     r = await client.delete("/api/v1/residents/r-3", params=V, headers=admin)
     assert r.status_code == 200, r.text
-    assert r.json()["removed"] == {"residents": 1}
+    assert r.json() == {"applied": {}, "removed": {"residents": 1}}
     twin = await gw.store.read(lambda conn: tenant_care(gw.store, "twin"))
     assert twin is not None
     await _same_as_file(gw, {**NAME, "replace": ["residents"], "residents": [
@@ -158,7 +166,8 @@ async def test_residents_each_verb_like_a_care_file(
     assert (await client.get("/api/v1/residents/r-3", params=V, headers=admin)).status_code \
         == 404
     assert await _audited(client, bearer, "POST", "/api/v1/residents") == ["done"]
-    assert await _audited(client, bearer, "PATCH", "/api/v1/residents/{resident}") == ["done"]
+    assert sorted(await _audited(client, bearer, "PATCH", "/api/v1/residents/{resident}")) \
+        == ["done", "done", "refused 422"]
     assert await _audited(client, bearer, "DELETE", "/api/v1/residents/{resident}") == ["done"]
 
 
@@ -278,6 +287,7 @@ async def test_deleting_a_resident_others_name_is_409_naming_them_unless_cascade
     assert r.status_code == 200, r.text
     assert r.json()["removed"] == {"residents": 1, "plans": 1, "consents": 1,
                                    "supervision": 1}
+    assert r.json()["applied"] == {"devices": 1}  # unassigned
     care = await gw.store.read(lambda conn: tenant_care(gw.store, "vasteras"))
     assert care is not None
     assert [x.id for x in care.residents] == ["r-2"]

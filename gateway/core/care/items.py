@@ -179,7 +179,13 @@ async def remove_care_item(store: Store, directory: DeviceDirectory, cipher: Pii
         replace = [n for n in lists if n != "devices" or name == "devices"]
         return _document(stored, lists, replace)
 
-    return await apply_care_document(document, store, directory, cipher, principal=principal)
+    done = await apply_care_document(document, store, directory, cipher, principal=principal)
+    # what remains of a replaced list is rewritten unchanged: only the unassigned devices
+    # of a cascade were changed
+    unassigned = done.written["devices"] if name == "residents" else 0
+    done.written = {k: 0 for k in done.written} | {"tenants": done.written["tenants"],
+                                                  "devices": unassigned}
+    return done
 
 
 def care_items(conn: DbConnection, tenant: str, name: str) -> list[Item] | None:
