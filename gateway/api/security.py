@@ -90,6 +90,8 @@ POLICY: tuple[Rule, ...] = (
           r"supervision|passive)/[^/]+|devices/.+)", {"admin"}),
     _rule("GET", r"/api/v1/(plans|consents|relatives|geofences|supervision|passive)",
           {"admin"}),
+    _rule("GET", r"/api/v1/teams", {"operator", "admin"}),
+    _rule("PUT,DELETE", r"/api/v1/teams/[^/]+", {"admin"}),
     # home-care staff: their visits, doors, camera checks
     _rule("GET", r"/api/v1/staff", {"operator", "admin"}),
     _rule("GET,POST", r"/api/v1/staff/.*", {"staff"}),

@@ -392,3 +392,49 @@ async def test_invalid_bodies_are_422_naming_the_field(
                            headers=admin)
     assert r.status_code == 200, r.text
     assert await _stored(gw, "vasteras") != before
+
+
+async def test_teams_are_set_and_removed_through_their_members(
+    client: httpx.AsyncClient, gw: Gateway, bearer: Any
+) -> None:
+    admin = bearer("vasteras")
+    assert (await client.post("/api/v1/staff", params=V, json={"id": "s-2", "teams": ["syd"]},
+                              headers=admin)).status_code == 201
+    await _by_file(gw, {**NAME, "staff": [{"id": "s-2", "teams": ["syd"]}]})
+    got = (await client.get("/api/v1/teams", params=V, headers=admin)).json()
+    assert got == [{"id": "norr", "members": ["s-1"]}, {"id": "syd", "members": ["s-2"]}]
+
+    r = await client.put("/api/v1/teams/natt", params=V, json={"members": ["s-1", "s-2"]},
+                         headers=admin)
+    assert r.status_code == 200, r.text
+    await _same_as_file(gw, {**NAME, "staff": [{"id": "s-1", "teams": ["norr", "natt"]},
+                                               {"id": "s-2", "teams": ["syd", "natt"]}]})
+    r = await client.put("/api/v1/teams/natt", params=V, json={"members": ["s-2"]},
+                         headers=admin)
+    assert r.status_code == 200, r.text
+    await _same_as_file(gw, {**NAME, "staff": [{"id": "s-1", "teams": ["norr"]}]})
+    got = (await client.get("/api/v1/teams", params=V, headers=admin)).json()
+    assert {"id": "natt", "members": ["s-2"]} in got
+    # an unknown member: 422 naming them, nothing changed
+    before = await _stored(gw, "vasteras")
+    r = await client.put("/api/v1/teams/natt", params=V, json={"members": ["s-2", "s-404"]},
+                         headers=admin)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "members", 1]
+    assert await _stored(gw, "vasteras") == before
+
+    r = await client.delete("/api/v1/teams/natt", params=V, headers=admin)
+    assert r.status_code == 200, r.text
+    await _same_as_file(gw, {**NAME, "staff": [{"id": "s-2", "teams": ["syd"]}]})
+    assert (await client.delete("/api/v1/teams/natt", params=V, headers=admin)
+            ).status_code == 404
+    # a team that visits name stays until the visits change
+    r = await client.patch("/api/v1/plans/p-1", params=V, json={"visits": [
+        {"days": ["mon"], "start": "08:00", "end": "08:30", "team": "norr"}]}, headers=admin)
+    assert r.status_code == 200, r.text
+    r = await client.delete("/api/v1/teams/norr", params=V, headers=admin)
+    assert r.status_code == 409 and "p-1" in r.json()["detail"], r.text
+    # and only this tenant's admin may
+    assert (await client.put("/api/v1/teams/natt", params={"tenant": "sala"},
+                             json={"members": []}, headers=admin)).status_code == 403
+    assert (await client.put("/api/v1/teams/natt", params=V, json={"members": []},
+                             headers=bearer("vasteras", role="operator"))).status_code == 403

@@ -46,6 +46,9 @@ from gateway.core.care.items import (
     care_items,
     change_care_item,
     remove_care_item,
+    remove_team,
+    set_team,
+    teams,
 )
 from gateway.core.care.merge import KEYS
 from gateway.core.security.tokens import TenantForbiddenError
@@ -163,6 +166,43 @@ def _with_key(func: Any, param: str) -> None:
 
 def _key(name: str, item: dict[str, Any]) -> str:
     return KEYS[name](item)
+
+
+class Team(BaseModel):
+    id: str
+    members: list[str] = Field(description="Staff ids of its members.")
+
+
+class Members(BaseModel):
+    members: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        description="Staff ids: exactly these are the team's members afterwards.")
+
+
+@router.get("/teams", response_model=list[Team], summary="Teams and their members")
+async def list_teams(gateway: GatewayDep, tenant: TenantScope) -> list[Team]:
+    """A team is what its members' ``teams`` say (staff in the care configuration)."""
+    found = await gateway.store.read(lambda conn: teams(conn, tenant.id)) or {}
+    return [Team(id=k, members=v) for k, v in found.items()]
+
+
+@router.put("/teams/{team}", response_model=Changed, responses=ERRORS,
+            summary="Set a team's members")
+async def put_team(gateway: GatewayDep, request: Request, tenant: TenantScope, team: str,
+                   body: Members) -> Changed:
+    """The given staff are the team's members; every other member of staff leaves it."""
+    return await _run(request, tenant.id, set_team(
+        gateway.store, gateway.directory, tenant=tenant.id, team=team, members=body.members,
+        principal=principal_of(request)))
+
+
+@router.delete("/teams/{team}", response_model=Changed, responses=ERRORS,
+               summary="Remove a team")
+async def delete_team(gateway: GatewayDep, request: Request, tenant: TenantScope,
+                      team: str) -> Changed:
+    """Take the team from every member of staff (409 while visits name it)."""
+    return await _run(request, tenant.id, remove_team(
+        gateway.store, gateway.directory, tenant=tenant.id, team=team,
+        principal=principal_of(request)))
 
 
 _routes("residents", Resident, "resident", listed=True)

@@ -188,6 +188,73 @@ async def remove_care_item(store: Store, directory: DeviceDirectory, cipher: Pii
     return done
 
 
+async def set_team(store: Store, directory: DeviceDirectory, *, tenant: str, team: str,
+                   members: list[str], principal: Principal | None = None) -> Applied:
+    """Make ``members`` (staff ids) exactly the members of ``team``: each gains the team,
+    every other member of staff loses it. A team is not a list of its own; it is what its
+    members' ``teams`` say, so this is a change of those staff items.
+
+    :raises ItemNotFoundError: the tenant has no care configuration.
+    :raises ItemInvalidError: a member is not the tenant's staff.
+    """
+
+    def document(conn: DbConnection) -> CareConfig:
+        stored = _stored(conn, tenant)
+        staff = stored.doc.get("staff", [])
+        unknown = sorted(set(members) - {s["id"] for s in staff})
+        if unknown:
+            raise ItemInvalidError(
+                f"tenant {tenant} has no staff {', '.join(unknown)}",
+                [{"loc": ["members", members.index(u)], "msg": f"no staff member {u}",
+                  "type": "value_error"} for u in unknown])
+        changed = []
+        for member in staff:
+            teams = list(member.get("teams", []))
+            now = [*teams, team] if member["id"] in members and team not in teams else \
+                teams if member["id"] in members else [t for t in teams if t != team]
+            if now != teams:
+                changed.append({"id": member["id"], "teams": now})
+        return _document(stored, {"staff": changed})
+
+    return await apply_care_document(document, store, directory, principal=principal)
+
+
+async def remove_team(store: Store, directory: DeviceDirectory, *, tenant: str, team: str,
+                      principal: Principal | None = None) -> Applied:
+    """Take ``team`` from every member of staff.
+
+    :raises ItemNotFoundError: no member of staff is in the team.
+    :raises ItemInUseError: visits of plans still name the team.
+    """
+
+    def document(conn: DbConnection) -> CareConfig:
+        stored = _stored(conn, tenant)
+        members = [s for s in stored.doc.get("staff", []) if team in s.get("teams", [])]
+        if not members:
+            raise ItemNotFoundError(f"tenant {tenant} has no team {team}")
+        plans = [p["id"] for p in stored.doc.get("plans", [])
+                 if any(v.get("team") == team for v in p.get("visits", []))]
+        if plans:
+            raise ItemInUseError(f"tenant {tenant}: visits of plans {', '.join(plans)} "
+                                 f"name team {team}; change them first")
+        return _document(stored, {"staff": [
+            {"id": s["id"], "teams": [t for t in s["teams"] if t != team]} for s in members]})
+
+    return await apply_care_document(document, store, directory, principal=principal)
+
+
+def teams(conn: DbConnection, tenant: str) -> dict[str, list[str]] | None:
+    """Team -> its members' staff ids, from the staff of ``tenant`` (None: not configured)."""
+    staff = care_items(conn, tenant, "staff")
+    if staff is None:
+        return None
+    out: dict[str, list[str]] = {}
+    for member in staff:
+        for team in member.get("teams", []):
+            out.setdefault(team, []).append(member["id"])
+    return dict(sorted(out.items()))
+
+
 def care_items(conn: DbConnection, tenant: str, name: str) -> list[Item] | None:
     """The stored items of list ``name`` of ``tenant`` (None: no care configuration)."""
     stored = stored_tenant(conn, tenant, Device.model_fields)
