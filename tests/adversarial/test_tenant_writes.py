@@ -216,6 +216,7 @@ CARE_WRITES: list[tuple[str, str, dict[str, Any] | None]] = [
     ("DELETE", "/api/v1/plans/s-plan", None),
     ("PATCH", "/api/v1/supervision/s-1", {"windows": []}),
     ("DELETE", "/api/v1/supervision/s-1", None),
+    ("DELETE", "/api/v1/teams/s-team", None),
 ]
 
 
@@ -229,7 +230,7 @@ def _split(path: str, scope: dict[str, str]) -> dict[str, Any]:
 def _sala_care(attack: Attack) -> dict[str, Any]:
     """Sala's care configuration item by item, read with a Sala token."""
     return {**attack.sala(), **{name: attack.s_admin.get(f"/api/v1/{name}", params=S).json()
-                                for name in ("plans", "consents", "supervision")}}
+                                for name in ("plans", "consents", "supervision", "teams")}}
 
 
 def test_care_resources_of_another_tenant_are_refused_and_change_nothing(
@@ -243,6 +244,12 @@ def test_care_resources_of_another_tenant_are_refused_and_change_nothing(
         if method != "POST":  # Sala's item named in Västerås' own scope
             resp = attack.v_admin.request(method, **_split(path, V), json=body)
             assert resp.status_code == 404, (method, path, resp.text)
+    assert attack.v_admin.put("/api/v1/teams/s-team", params=S,
+                              json={"members": []}).status_code == 403
+    # Sala's staff put in a Västerås team: not Västerås' staff
+    resp = attack.v_admin.put("/api/v1/teams/v-team", params=V,
+                              json={"members": ["v-staff-1", "s-staff-1"]})
+    assert resp.status_code == 422 and "s-staff-1" in resp.text, resp.text
     door = {"adapter": "lasbro", "address": "s-door", "kind": "door_lock", "resident": "v-1"}
     assert attack.v_admin.post("/api/v1/devices", params=V, json=door).status_code == 403
     assert _sala_care(attack) == before
@@ -260,6 +267,7 @@ def test_care_resources_of_another_tenant_are_refused_and_change_nothing(
         ("PATCH", "/api/v1/devices/lasbro:v-door-2", {"resident": None}),
         ("DELETE", "/api/v1/devices/lasbro:v-door-2", None),
         ("PATCH", "/api/v1/staff/v-staff-1", {"label": "Anna N"}),
+        ("PUT", "/api/v1/teams/v-team", {"members": ["v-staff-1"]}),
         ("DELETE", "/api/v1/residents/v-9?cascade=true", None),
     ]
     for method, path, body in own:
