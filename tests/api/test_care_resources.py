@@ -379,6 +379,10 @@ async def test_invalid_bodies_are_422_naming_the_field(
         "/api/v1/devices/zigbee2mqtt:bed", params=V, json={"kind": "toaster"}, headers=admin))
     assert ["body", "id"] in locs(await client.patch(
         "/api/v1/plans/p-1", params=V, json={"id": "p-9"}, headers=admin))
+    assert ["body", "address"] in locs(await client.patch(
+        "/api/v1/devices/zigbee2mqtt:bed", params=V, json={"address": "chair"}, headers=admin))
+    assert ["body", "resident"] in locs(await client.patch(
+        "/api/v1/supervision/r-1", params=V, json={"resident": "r-2"}, headers=admin))
     # valid alone, invalid with what is stored: a resident the tenant does not have
     r = await client.patch("/api/v1/devices/zigbee2mqtt:bed", params=V,
                            json={"resident": "r-404"}, headers=admin)
