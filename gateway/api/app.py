@@ -44,6 +44,7 @@ from .routes import (
     ws,
 )
 from .routes import audit as audit_routes
+from .routes import care as care_routes
 from .security import authenticate, build_verifier, open_api_warning
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(alarms.router)
     app.include_router(staff.router)
     app.include_router(supervision.router)
+    app.include_router(care_routes.router)  # the care configuration item by item
     app.include_router(fhir.router)  # FHIR R5 facade at /fhir/r5 (docs/fhir.md)
     app.include_router(ws.router)
     app.include_router(privacy.router)

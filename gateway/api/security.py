@@ -89,6 +89,17 @@ POLICY: tuple[Rule, ...] = (
     _rule("GET", r"/api/v1/(events|events/[^/]+|stream|devices|residents|summary)", READERS),
     _rule("WS", r"/api/v1/stream/ws", READERS),
     _rule("GET", r"/api/v1/dead-letters", {"admin", "vendor"}),
+    # the care configuration item by item (routes/care.py): administrators; before the
+    # staff rules, whose /staff/... and /supervision/... paths it shares
+    _rule("GET", r"/api/v1/residents/[^/]+", READERS),
+    _rule("POST", r"/api/v1/(residents|devices|plans|staff|consents|relatives|geofences|"
+          r"supervision|passive)", {"admin"}),
+    _rule("GET,PATCH,DELETE", r"/api/v1/((residents|plans|staff|consents|relatives|geofences|"
+          r"supervision|passive)/[^/]+|devices/.+)", {"admin"}),
+    _rule("GET", r"/api/v1/(plans|consents|relatives|geofences|supervision|passive)",
+          {"admin"}),
+    _rule("GET", r"/api/v1/teams", {"operator", "admin"}),
+    _rule("PUT,DELETE", r"/api/v1/teams/[^/]+", {"admin"}),
     # home-care staff: their visits, doors, camera checks
     _rule("GET", r"/api/v1/staff", {"operator", "admin"}),
     _rule("GET,POST", r"/api/v1/staff/.*", {"staff"}),

@@ -6,7 +6,9 @@ and change nothing: the proof is read back with a Sala token. Each has a control
 same write to Västerås' own data goes through, so a refusal means the boundary, not a
 broken route.
 
-The write routes (every POST of gateway/api/routes/): care configuration; alarm
+The write routes (every POST, PATCH and DELETE of gateway/api/routes/): care
+configuration, as a document and item by item (residents, devices, staff, consents, plans,
+camera schedules); alarm
 acknowledge/dispatch/attend/close/notes; door unlock/lock; camera check start/end/
 observations; subscription replay; FHIR Subscription create and $get-ws-binding-token;
 vendor webhook ingress. The tenant comes from ``?tenant=`` on all but two: the care
@@ -194,6 +196,87 @@ def test_configuration_of_another_tenant_is_refused_and_changes_nothing(
     staff = attack.v_admin.get("/api/v1/staff", params=V).json()
     assert [s["id"] for s in staff] == ["v-staff-1", "v-staff-2"]  # merged, none lost
     assert attack.sala() == before
+
+
+# The resource routes of the care configuration (routes/care.py): every verb on every list
+# of Sala's, in Sala's scope (403) and named in Västerås' scope (404: not Västerås'; 403 for
+# registering Sala's device, whose id is global).
+CARE_WRITES: list[tuple[str, str, dict[str, Any] | None]] = [
+    ("POST", "/api/v1/residents", {"id": "x-1"}),
+    ("PATCH", "/api/v1/residents/s-1", {"label": "rewritten"}),
+    ("DELETE", "/api/v1/residents/s-1?cascade=true", None),
+    ("PATCH", "/api/v1/devices/lasbro:s-door", {"resident": None}),
+    ("DELETE", "/api/v1/devices/lasbro:s-door", None),
+    ("POST", "/api/v1/staff", {"id": "x-staff"}),
+    ("PATCH", "/api/v1/staff/s-staff-1", {"teams": []}),
+    ("DELETE", "/api/v1/staff/s-staff-1", None),
+    ("PATCH", "/api/v1/consents/s-consent", {"withdrawn": "2020-01-02T00:00:00Z"}),
+    ("DELETE", "/api/v1/consents/s-consent", None),
+    ("PATCH", "/api/v1/plans/s-plan", {"visits": []}),
+    ("DELETE", "/api/v1/plans/s-plan", None),
+    ("PATCH", "/api/v1/supervision/s-1", {"windows": []}),
+    ("DELETE", "/api/v1/supervision/s-1", None),
+    ("DELETE", "/api/v1/teams/s-team", None),
+]
+
+
+def _split(path: str, scope: dict[str, str]) -> dict[str, Any]:
+    """``url`` and ``params``: ``path`` without its query, and the query with ``scope``
+    (httpx's ``params`` replaces a query in the path)."""
+    url, _, query = path.partition("?")
+    return {"url": url, "params": {**dict(httpx.QueryParams(query)), **scope}}
+
+
+def _sala_care(attack: Attack) -> dict[str, Any]:
+    """Sala's care configuration item by item, read with a Sala token."""
+    return {**attack.sala(), **{name: attack.s_admin.get(f"/api/v1/{name}", params=S).json()
+                                for name in ("plans", "consents", "supervision", "teams")}}
+
+
+def test_care_resources_of_another_tenant_are_refused_and_change_nothing(
+    attack: Attack,
+) -> None:
+    before = _sala_care(attack)
+    assert before["consents"] and before["plans"] and before["supervision"]
+    for method, path, body in CARE_WRITES:
+        resp = attack.v_admin.request(method, **_split(path, S), json=body)
+        assert resp.status_code == 403, (method, path, resp.text)
+        if method != "POST":  # Sala's item named in Västerås' own scope
+            resp = attack.v_admin.request(method, **_split(path, V), json=body)
+            assert resp.status_code == 404, (method, path, resp.text)
+    assert attack.v_admin.put("/api/v1/teams/s-team", params=S,
+                              json={"members": []}).status_code == 403
+    # Sala's staff put in a Västerås team: not Västerås' staff
+    resp = attack.v_admin.put("/api/v1/teams/v-team", params=V,
+                              json={"members": ["v-staff-1", "s-staff-1"]})
+    assert resp.status_code == 422 and "s-staff-1" in resp.text, resp.text
+    door = {"adapter": "lasbro", "address": "s-door", "kind": "door_lock", "resident": "v-1"}
+    assert attack.v_admin.post("/api/v1/devices", params=V, json=door).status_code == 403
+    assert _sala_care(attack) == before
+
+    # control: the same verbs on Västerås' own configuration go through
+    own = [
+        ("POST", "/api/v1/residents", {"id": "v-9", "label": "Lgh 9"}),
+        ("POST", "/api/v1/consents", {"id": "v-9-c", "resident": "v-9",
+                                      "purpose": "notify_relatives",
+                                      "valid_from": "2020-01-01T00:00:00Z",
+                                      "legal_basis": "samtycke"}),
+        ("PATCH", "/api/v1/consents/v-9-c", {"valid_to": "2030-01-01T00:00:00Z"}),
+        ("POST", "/api/v1/devices", {"adapter": "lasbro", "address": "v-door-2",
+                                     "kind": "door_lock", "resident": "v-9"}),
+        ("PATCH", "/api/v1/devices/lasbro:v-door-2", {"resident": None}),
+        ("DELETE", "/api/v1/devices/lasbro:v-door-2", None),
+        ("PATCH", "/api/v1/staff/v-staff-1", {"label": "Anna N"}),
+        ("PUT", "/api/v1/teams/v-team", {"members": ["v-staff-1"]}),
+        ("DELETE", "/api/v1/residents/v-9?cascade=true", None),
+    ]
+    for method, path, body in own:
+        resp = attack.v_admin.request(method, **_split(path, V), json=body)
+        assert resp.status_code in (200, 201), (method, path, resp.text)
+    assert "v-9" not in [r["id"] for r in attack.v_admin.get("/api/v1/residents",
+                                                             params=V).json()]
+    assert attack.v_admin.get("/api/v1/consents/v-9-c", params=V).status_code == 404
+    assert _sala_care(attack) == before
 
 
 # --------------------------------------------------------------------------- alarms

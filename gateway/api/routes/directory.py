@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from gateway.core.care import Grant, Housing, Sex
@@ -77,14 +77,31 @@ async def devices(gateway: GatewayDep, tenant: TenantScope) -> list[DeviceOut]:
 
 @router.get("/residents", response_model=list[ResidentOut])
 async def residents(gateway: GatewayDep, tenant: TenantScope) -> list[ResidentOut]:
+    return await _residents(gateway, tenant.id)
+
+
+@router.get("/residents/{resident}", response_model=ResidentOut,
+            responses={404: {"description": "The tenant has no such resident."}})
+async def resident(gateway: GatewayDep, tenant: TenantScope, resident: str) -> ResidentOut:
+    """One resident (change with ``PATCH``, remove with ``DELETE``: routes/care.py)."""
+    found = [r for r in await _residents(gateway, tenant.id, resident) if r.id == resident]
+    if not found:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"tenant {tenant.id} has no resident {resident}")
+    return found[0]
+
+
+async def _residents(gateway: Any, tenant: str, only: str | None = None) -> list[ResidentOut]:
     store = gateway.store
 
     def read(conn: object) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return store.rows("residents", tenant.id), store.rows("devices", tenant.id)
+        return store.rows("residents", tenant), store.rows("devices", tenant)
 
     rows, devs = await store.read(read)
     out = []
     for row in rows:
+        if only is not None and row["id"] != only:
+            continue
         body = json.loads(row["body"] or "{}")
         out.append(ResidentOut(
             id=row["id"], label=body.get("label", ""), home=body.get("home"),

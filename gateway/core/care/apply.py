@@ -74,10 +74,27 @@ async def apply_care_config(
     if principal is not None:
         for name in names:
             principal.require_tenant(name)
+    return await apply_care_document(lambda conn: config, store, directory, cipher,
+                                     principal=principal)
+
+
+async def apply_care_document(
+    document: Callable[[DbConnection], CareConfig], store: Store, directory: DeviceDirectory,
+    cipher: PiiCipher | None = None, *, principal: Principal | None = None,
+) -> Applied:
+    """Apply the care document that ``document`` makes from what is stored, in the same
+    transaction (so what it read cannot change before it is written). What
+    :func:`apply_care_config` does for a given document, and what the resource API
+    (:mod:`gateway.core.care.items`) does for one item: the caller has checked the
+    principal for the tenants the document names.
+
+    :raises ConfigError: ``document`` raised it, or what it makes is invalid.
+    :raises TenantForbiddenError: it touches a tenant the principal may not act for.
+    """
 
     def job(conn: DbConnection) -> _Plan | NavetError:
         try:
-            plan = _plan(conn, config, cipher, principal)
+            plan = _plan(conn, document(conn), cipher, principal)
         except (ConfigError, TenantForbiddenError) as err:
             return err  # returned, not raised: nothing was written, nothing to roll back
         for write in plan.writes:
