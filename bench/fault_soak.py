@@ -646,7 +646,7 @@ def _config(run: Path, data_dir: Path, ports: dict[str, int], http_port: int,
 
 
 def fault_plan(rng: random.Random, total: int, kinds: list[str]) -> list[str]:
-    """``total`` faults in random order, each kind in proportion to its weight, each at least once."""
+    """``total`` faults in random order, each kind by its weight and at least once."""
     weight = sum(WEIGHTS[k] for k in kinds)
     counts = {k: max(1, int(total * WEIGHTS[k] / weight)) for k in kinds}
     while sum(counts.values()) < total:
