@@ -663,6 +663,7 @@ class Soak:
         self.ledger = Ledger()
         self.injected: Counter[str] = Counter()
         self.detail: Counter[str] = Counter()
+        self.seconds: Counter[str] = Counter()  # spent in each kind of fault, recovery included
         self.skipped: dict[str, str] = {}
         self.pg: Any = None
         self.broker: Any = None
@@ -786,7 +787,9 @@ class Soak:
                 print(f"time budget of {self.args.minutes} min spent after {i} faults",
                       file=sys.stderr)
                 break
+            began = time.monotonic()
             await self.inject(kind)
+            self.seconds[kind] += time.monotonic() - began
             await asyncio.sleep(self.rng.uniform(self.args.gap_min, self.args.gap_max))
             if self.args.progress and (i + 1) % self.args.progress == 0:
                 print(f"  {i + 1} faults, {len(self.ledger.frames)} frames, "
@@ -934,6 +937,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "faults_requested": args.faults,
         "faults": dict(s.injected), "faults_total": sum(s.injected.values()),
         "fault_detail": dict(s.detail), "skipped": s.skipped,
+        "fault_mean_s": {k: round(s.seconds[k] / n, 2) for k, n in s.injected.items()},
         "gateway_starts": s.gateway.runs if s.gateway else 0,
         "fault_s": round(fault_s, 1), "settle_s": round(settle_s, 1),
         "duration_s": round(time.monotonic() - started, 1),
@@ -949,6 +953,8 @@ def report(f: dict[str, Any]) -> str:
              f"{f['duration_s'] / 60:.1f} min in all",
              "faults survived: " + ", ".join(f"{k} {v}" for k, v in sorted(f["faults"].items()))
              + f"  ({', '.join(f'{k} {v}' for k, v in sorted(f['fault_detail'].items()))})"]
+    lines.append("mean seconds per fault, recovery included: " + ", ".join(
+        f"{k} {v:.2f}" for k, v in sorted(f["fault_mean_s"].items())))
     for kind, why in sorted(f["skipped"].items()):
         lines.append(f"skipped {kind}: {why}")
     head = ("family", "devices", "sent", "acked", "stored", "lost", "dup", "order", "unacked+st")
@@ -983,10 +989,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--devices", type=int, default=2, help="devices per family (default 2)")
     p.add_argument("--interval", type=float, default=0.5,
                    help="mean seconds between frames of one device (default 0.5)")
-    p.add_argument("--hold-min", type=float, default=0.2, help="shortest fault (s)")
-    p.add_argument("--hold-max", type=float, default=2.0, help="longest fault (s)")
-    p.add_argument("--gap-min", type=float, default=0.1, help="shortest pause between faults")
-    p.add_argument("--gap-max", type=float, default=1.0, help="longest pause between faults")
+    p.add_argument("--hold-min", type=float, default=0.1, help="shortest fault (s)")
+    p.add_argument("--hold-max", type=float, default=1.0, help="longest fault (s)")
+    p.add_argument("--gap-min", type=float, default=0.05, help="shortest pause between faults")
+    p.add_argument("--gap-max", type=float, default=0.5, help="longest pause between faults")
     p.add_argument("--settle", type=float, default=300.0,
                    help="seconds to wait after the last fault for stores and deliveries")
     p.add_argument("--kinds", type=lambda v: [k.strip() for k in v.split(",") if k.strip()],
