@@ -221,7 +221,14 @@ out = open(sys.argv[2], "a", buffering=1)
 class H(BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        out.write(json.loads(body)["id"] + "\n")
+        try:
+            event_id = json.loads(body)["id"]
+        except (ValueError, KeyError, TypeError):  # cut short: the sender died mid-request
+            self.send_response(400)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        out.write(event_id + "\n")
         out.flush()  # written before the 2xx goes out: a kill after it loses nothing
         self.send_response(200)
         self.send_header("Content-Length", "0")
