@@ -432,8 +432,8 @@ class Senders:
                              ack_timeout=3.0, retries=0)
         n = 0
         try:
-            while self.running:
-                n = n % 9999 + 1
+            while self.running and n < 9999:  # the zone number (4 digits) names the frame
+                n += 1
                 frame = self.ledger.new("dc09", f"dc09/{account}", f"dc09/{account}/{n}")
                 await self._dc09_send(tx, frame, f"#{account}|N{'YT' if n % 2 else 'YR'}{n:04d}")
                 await self._pace()
