@@ -828,8 +828,8 @@ class Soak:
             adapter = source.get("adapter", "")
             if etype not in NOT_FANNED_OUT:
                 fanned.append(event_id)
-            if adapter == "navet":
-                derived += 1
+            if adapter == "navet" or not source.get("frame"):
+                derived += 1  # by the rules, or an adapter's own (a cloud link reported down)
                 continue
             payload = frames.get(source.get("frame") or "", b"")
             token = token_of(adapter, payload, source.get("ref"))
@@ -974,7 +974,7 @@ def report(f: dict[str, Any]) -> str:
             c.get("stored_frames", 0), c.get("lost", 0), c.get("duplicated", 0),
             c.get("out_of_order", 0), c.get("stored_unacknowledged", 0)))
     lines.append("")
-    lines.append(f"events stored {f['events']} ({f['derived']} derived by rules, "
+    lines.append(f"events stored {f['events']} ({f['derived']} derived, not from a frame; "
                  f"{f['unexplained']} not traced to a frame)")
     for name, c in f["consumers"].items():
         lines.append(f"consumer {name:<8} {c['delivered']} of {c['expected']} events delivered, "
