@@ -114,7 +114,7 @@ class Ledger:
 _Z2M = re.compile(rb'"soak":\s*"(z2m/[^"]+)"')
 _DC09 = re.compile(rb"#(\d+)\|N(?:Y[TR])(\d{4})")
 _SCAIP = re.compile(rb"<ref>\s*(\w+)\s*</ref>")
-_PORTVAKT = re.compile(rb'"event_id":\s*"(evt_\d+)"')
+REF_FAMILIES = {"portvakt", "dosvakt"}  # a cloud's event id is the event's source.ref
 
 
 def token_of(adapter: str, payload: bytes, ref: str | None) -> str | None:
@@ -128,9 +128,8 @@ def token_of(adapter: str, payload: bytes, ref: str | None) -> str | None:
     if adapter == "scaip":
         m = _SCAIP.search(payload)
         return f"scaip/{m.group(1).decode()}" if m else None
-    if adapter == "portvakt":
-        m = _PORTVAKT.search(payload)
-        return f"portvakt/{m.group(1).decode()}" if m else None
+    if adapter == "portvakt":  # a push or an item of the feed: the event's ref is its id
+        return f"portvakt/{ref}" if ref else None
     if adapter == "dosvakt":  # one frame is a batch: the event's own id names it
         return f"dosvakt/{ref}" if ref else None
     return None
@@ -653,14 +652,17 @@ def _config(run: Path, data_dir: Path, ports: dict[str, int], http_port: int,
 
 
 def fault_plan(rng: random.Random, total: int, kinds: list[str]) -> list[str]:
-    """``total`` faults in random order, each kind by its weight and at least once."""
+    """``total`` faults in random order, each kind by its weight and at least once: one of
+    each kind in random order first, then the rest shuffled."""
     weight = sum(WEIGHTS[k] for k in kinds)
     counts = {k: max(1, int(total * WEIGHTS[k] / weight)) for k in kinds}
     while sum(counts.values()) < total:
         counts[rng.choices(kinds, [WEIGHTS[k] for k in kinds])[0]] += 1
-    plan = [k for k, n in counts.items() for _ in range(n)]
-    rng.shuffle(plan)
-    return plan
+    first = list(kinds)  # one of each kind first, so a run cut short by --minutes has all
+    rng.shuffle(first)
+    rest = [k for k, n in counts.items() for _ in range(n - 1)]
+    rng.shuffle(rest)
+    return first + rest
 
 
 class Soak:
@@ -822,19 +824,24 @@ class Soak:
         per_token: dict[str, Counter[str]] = defaultdict(Counter)
         first_seq: dict[str, int] = {}
         derived = unexplained = 0
+        samples: list[dict[str, Any]] = []
         fanned: list[str] = []
         for seq, event_id, etype, body in events:
             source = body.get("source") or {}
             adapter = source.get("adapter", "")
             if etype not in NOT_FANNED_OUT:
                 fanned.append(event_id)
-            if adapter == "navet" or not source.get("frame"):
+            if adapter == "navet" or not source.get("frame") or (
+                    adapter in REF_FAMILIES and not source.get("ref")):
                 derived += 1  # by the rules, or an adapter's own (a cloud link reported down)
                 continue
             payload = frames.get(source.get("frame") or "", b"")
             token = token_of(adapter, payload, source.get("ref"))
             if token is None or token not in self.ledger.frames:
                 unexplained += 1
+                if len(samples) < 5:
+                    samples.append({"adapter": adapter, "type": etype, "ref": source.get("ref"),
+                                    "frame": payload[:200].decode("utf-8", "replace")})
                 continue
             per_token[token][etype] += 1
             first_seq.setdefault(token, seq)
@@ -880,7 +887,8 @@ class Soak:
             total.update(c)
         return {"families": {k: dict(v) for k, v in sorted(families.items())},
                 "devices": devices, "total": dict(total), "consumers": consumers,
-                "events": len(events), "derived": derived, "unexplained": unexplained}
+                "events": len(events), "derived": derived, "unexplained": unexplained,
+                "unexplained_samples": samples}
 
     def caught_up(self) -> tuple[bool, str]:
         """Everything acknowledged is stored and every fanned-out event delivered?"""
@@ -922,6 +930,9 @@ class Soak:
         if self.pg is not None:
             await asyncio.to_thread(self.pg.destroy)
         if self.volume is not None:
+            if self.args.keep:  # the store goes with the tmpfs: keep a copy
+                shutil.copytree(self.volume.path, self.run / "data-kept", dirs_exist_ok=True,
+                                ignore=shutil.ignore_patterns("soak-filler"))
             self.volume.unmount()
 
 
@@ -980,6 +991,8 @@ def report(f: dict[str, Any]) -> str:
         lines.append(f"consumer {name:<8} {c['delivered']} of {c['expected']} events delivered, "
                      f"{c['undelivered']} undelivered, {c['redelivered']} redeliveries, "
                      f"{c['unknown']} unknown ids")
+    for sample in f.get("unexplained_samples", []):
+        lines.append(f"  not traced: {sample}")
     lines.append(f"lost {t.get('lost', 0)}, duplicated {t.get('duplicated', 0)}, "
                  f"out of order {t.get('out_of_order', 0)}")
     return "\n".join(lines)

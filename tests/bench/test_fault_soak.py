@@ -22,7 +22,7 @@ from tests.services import require_binary, unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "bench" / "fault_soak.py"
-REDUCED = ["--faults", "30", "--minutes", "1.5", "--settle", "90", "--json"]
+REDUCED = ["--faults", "30", "--minutes", "2", "--settle", "90", "--json"]
 FAMILIES = {"zigbee2mqtt", "dc09", "scaip", "portvakt", "dosvakt"}
 
 pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
