@@ -832,7 +832,8 @@ class Soak:
             if etype not in NOT_FANNED_OUT:
                 fanned.append(event_id)
             if adapter == "navet" or not source.get("frame") or (
-                    adapter in REF_FAMILIES and not source.get("ref")):
+                    adapter in REF_FAMILIES and not source.get("ref")) or str(
+                    source.get("ref") or "").startswith("link:"):
                 derived += 1  # by the rules, or an adapter's own (a cloud link reported down)
                 continue
             payload = frames.get(source.get("frame") or "", b"")
