@@ -18,9 +18,11 @@ reconnects, which may be days away, and once its in-flight window (Mosquitto:
 20) is full of such messages it sends the client nothing more, so a store
 failure of a few seconds would stop MQTT intake until the next restart (found
 by ``bench/fault_soak.py``). If the connection is lost meanwhile, the retries
-stop and the broker delivers the message again on the new connection: the
-session survives disconnects because the client id is stable and
-``clean_session`` is off (``persistent=True``).
+stop and the broker delivers the message again on the new connection, and the
+topic's later messages from the old connection are not handled either (they
+come again too, after it), so order still holds: the session survives
+disconnects because the client id is stable and ``clean_session`` is off
+(``persistent=True``).
 
 Delivery to handlers keeps arrival order per topic (one device's messages are
 never handled out of order), while messages on different topics are handled
@@ -132,6 +134,7 @@ class PahoMqttClient:
         self._handling: set[asyncio.Task[None]] = set()
         self._closing = False
         self._draining = False  # stop_intake: a failing handler is not tried again
+        self._given_up: set[tuple[int, str]] = set()  # (session, topic) left to the broker
         self._client = self._make_client(reconnect_delay)
 
     def _make_client(self, reconnect_delay: tuple[float, float]) -> paho.Client:
@@ -178,6 +181,7 @@ class PahoMqttClient:
         self._loop = asyncio.get_running_loop()
         self._closing = False
         self._draining = False
+        self._given_up.clear()
         self._connack = self._loop.create_future()
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(
@@ -430,6 +434,8 @@ class PahoMqttClient:
         connection; False (not acknowledged) once the connection it came on is gone (the
         broker delivers it again on the next) or the client closes."""
         msg = item.message
+        if self.persistent and (item.session, msg.topic) in self._given_up:
+            return False  # an earlier message of this topic comes again first: so must this
         pending = handlers
         delay, cap = self.retry_backoff
         tries = 0
@@ -451,6 +457,7 @@ class PahoMqttClient:
                 log.warning("handler for %s failed and %s is stopping or lost its connection; "
                             "not acknowledged, the broker delivers it again", msg.topic,
                             self.client_id)
+                self._given_up.add((item.session, msg.topic))
                 return False
             tries += 1
             if tries % 20 == 0:

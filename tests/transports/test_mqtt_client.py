@@ -156,6 +156,38 @@ async def test_failed_handler_message_is_redelivered_after_reconnect(
     assert handled.payloads == [b"first", b"third", b"second"]
 
 
+async def test_a_topic_keeps_its_order_when_the_connection_goes_during_a_retry(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    """The store fails for a1 while a2 (same topic) waits behind it; the broker restarts.
+    a1 is given up on the old connection and a2, from that connection too, is not handled:
+    the broker sends both again, a1 first. Before, a2 was stored ahead of a1."""
+    gateway = await mqtt_client(mosquitto.port, "order-gw", retry_backoff=(0.05, 0.2))
+    handled = Inbox()
+    outage = {"on": True, "refused": 0}
+
+    async def store(msg: MqttMessage) -> None:
+        if msg.payload == b"a1" and outage["on"]:
+            outage["refused"] += 1
+            raise RuntimeError("disk full")
+        await handled(msg)
+
+    await gateway.subscribe("z/#", store, qos=1)
+    pub = await mqtt_client(mosquitto.port, "order-pub", persistent=False)
+    await pub.publish("z/door", b"a1", qos=1)
+    await pub.publish("z/door", b"a2", qos=1)
+    await wait_until(lambda: outage["refused"] >= 2, "the store to refuse a1")
+
+    await mosquitto.restart()
+    await wait_until(lambda: gateway.connected, "the gateway to reconnect")
+    refused = outage["refused"]
+    await wait_until(lambda: outage["refused"] > refused, "a1 delivered again")
+    outage["on"] = False
+
+    await handled.wait_for(2)
+    assert handled.payloads[:2] == [b"a1", b"a2"]
+
+
 async def test_successful_messages_are_not_redelivered(
     mosquitto: MosquittoProcess, mqtt_client: ClientFactory
 ) -> None:
