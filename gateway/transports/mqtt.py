@@ -9,10 +9,20 @@ only run on the loop after ``publish`` has registered its future.
 Acknowledgement (the rule in :mod:`gateway.transports.base`): paho's manual
 acks are on. A QoS 1 message is acked to the broker only after every handler
 whose filter matches returned without raising. A handler raises when the
-gateway could not store the message; the message then stays unacknowledged in
-the broker's session and is delivered again when this client reconnects. The
-session survives disconnects because the client id is stable and
-``clean_session`` is off (``persistent=True``).
+gateway could not store the message (disk full, database down); the message is
+then not acknowledged and the handler is tried again, with backoff
+(``retry_backoff``), on the same connection, until it succeeds: the topic's
+later messages wait behind it, so order holds. Leaving it to the broker would
+not do: a broker redelivers an unacknowledged message only when the client
+reconnects, which may be days away, and once its in-flight window (Mosquitto:
+20) is full of such messages it sends the client nothing more, so a store
+failure of a few seconds would stop MQTT intake until the next restart (found
+by ``bench/fault_soak.py``). If the connection is lost meanwhile, the retries
+stop and the broker delivers the message again on the new connection, and the
+topic's later messages from the old connection are not handled either (they
+come again too, after it), so order still holds: the session survives
+disconnects because the client id is stable and ``clean_session`` is off
+(``persistent=True``).
 
 Delivery to handlers keeps arrival order per topic (one device's messages are
 never handled out of order), while messages on different topics are handled
@@ -75,6 +85,8 @@ class PahoMqttClient:
     :param connect_timeout: seconds :meth:`connect` waits for the broker's CONNACK.
     :param publish_timeout: seconds a QoS 1 :meth:`publish` waits for PUBACK.
     :param reconnect_delay: (first, max) seconds between reconnect attempts; doubles.
+    :param retry_backoff: (first, max) seconds between tries of a message whose handler
+        raised (the store could not write it); doubles.
     """
 
     max_parked: int = 10_000
@@ -92,6 +104,7 @@ class PahoMqttClient:
         reconnect_delay: tuple[float, float] = (0.5, 30.0),
         concurrency: int = 64,
         drain_timeout: float = 10.0,
+        retry_backoff: tuple[float, float] = (0.2, 5.0),
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -104,6 +117,7 @@ class PahoMqttClient:
         self.connect_timeout = connect_timeout
         self.publish_timeout = publish_timeout
         self.drain_timeout = drain_timeout
+        self.retry_backoff = retry_backoff
         self._routes: list[tuple[str, Handler, int]] = []
         self._publishes: dict[int, asyncio.Future[None]] = {}
         self._subacks: dict[int, asyncio.Future[list[int]]] = {}
@@ -119,6 +133,8 @@ class PahoMqttClient:
         self._chains: dict[str, asyncio.Task[None]] = {}  # topic -> its latest handling
         self._handling: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._draining = False  # stop_intake: a failing handler is not tried again
+        self._given_up: set[tuple[int, str]] = set()  # (session, topic) left to the broker
         self._client = self._make_client(reconnect_delay)
 
     def _make_client(self, reconnect_delay: tuple[float, float]) -> paho.Client:
@@ -164,6 +180,8 @@ class PahoMqttClient:
             return
         self._loop = asyncio.get_running_loop()
         self._closing = False
+        self._draining = False
+        self._given_up.clear()
         self._connack = self._loop.create_future()
         if self._dispatcher is None or self._dispatcher.done():
             self._dispatcher = asyncio.create_task(
@@ -403,23 +421,50 @@ class PahoMqttClient:
                     await asyncio.wait([previous])  # the topic's earlier message first
                 await self._slots.acquire()
                 handling.slot = True
-            msg = handling.item.message
-            ok = True
-            for handler in handlers:  # a handler under two filters runs once
-                try:
-                    await handler(msg)
-                except Exception:
-                    ok = False
-                    log.exception(
-                        "handler for %s (broker %s) failed; not acknowledged, the broker "
-                        "redelivers it when %s reconnects", msg.topic, self.broker,
-                        self.client_id)
-            handling.ok = ok
+            handling.ok = await self._run_handlers(handling.item, handlers)
         finally:
             handling.done = True
             if handling.slot:
                 self._slots.release()
             self._send_acks()
+
+    async def _run_handlers(self, item: _Incoming, handlers: list[Handler]) -> bool:
+        """Run ``handlers`` (a handler under two filters runs once) until every one has
+        succeeded; True then. A failed handler is tried again after a backoff, on this
+        connection; False (not acknowledged) once the connection it came on is gone (the
+        broker delivers it again on the next) or the client closes."""
+        msg = item.message
+        if self.persistent and (item.session, msg.topic) in self._given_up:
+            return False  # an earlier message of this topic comes again first: so must this
+        pending = handlers
+        delay, cap = self.retry_backoff
+        tries = 0
+        while True:
+            failed: list[Handler] = []
+            for handler in pending:
+                try:
+                    await handler(msg)
+                except Exception:
+                    failed.append(handler)
+                    if tries == 0:
+                        log.exception("handler for %s (broker %s) failed; not acknowledged, "
+                                      "trying again", msg.topic, self.broker)
+            if not failed:
+                if tries:
+                    log.info("handler for %s succeeded after %d retries", msg.topic, tries)
+                return True
+            if self._closing or self._draining or item.session != self._session:
+                log.warning("handler for %s failed and %s is stopping or lost its connection; "
+                            "not acknowledged, the broker delivers it again", msg.topic,
+                            self.client_id)
+                self._given_up.add((item.session, msg.topic))
+                return False
+            tries += 1
+            if tries % 20 == 0:
+                log.warning("handler for %s still failing after %d retries", msg.topic, tries)
+            pending = failed
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, cap)
 
     def _handled(self, task: asyncio.Task[None], topic: str) -> None:
         self._handling.discard(task)
@@ -456,6 +501,7 @@ class PahoMqttClient:
     async def stop_intake(self) -> None:
         """Start no new message; let those in hand finish (``drain_timeout``) and ack them.
         Publishing still works: a gateway that stops delivers what it accepted."""
+        self._draining = True  # a message whose store fails stays with the broker
         if self._dispatcher is not None:
             self._dispatcher.cancel()  # takes no new message
             with contextlib.suppress(asyncio.CancelledError):

@@ -69,13 +69,14 @@ async def test_embedded_broker_keeps_messages_for_an_offline_gateway(
     assert inbox.payloads == [f"alarm {i}".encode() for i in range(5)]
 
 
-async def test_failed_handler_message_is_redelivered_after_reconnect(
+async def test_failed_handler_is_tried_again_in_order_without_a_reconnect(
     mosquitto: MosquittoProcess, mqtt_client: ClientFactory
 ) -> None:
-    """The store failed once: the message is not acked, so the broker sends it again."""
-    gateway = await mqtt_client(mosquitto.port, "redeliver-gw")
+    """The store failed twice: the message is not acked but tried again on the same
+    connection, and the topic's next message waits for it."""
+    gateway = await mqtt_client(mosquitto.port, "retry-gw", retry_backoff=(0.05, 0.2))
     handled = Inbox()
-    failures = {"left": 1}
+    failures = {"left": 2}
 
     async def store(msg: MqttMessage) -> None:
         if msg.payload == b"second" and failures["left"]:
@@ -84,18 +85,107 @@ async def test_failed_handler_message_is_redelivered_after_reconnect(
         await handled(msg)
 
     await gateway.subscribe("z/#", store, qos=1)
-    pub = await mqtt_client(mosquitto.port, "redeliver-pub", persistent=False)
+    pub = await mqtt_client(mosquitto.port, "retry-pub", persistent=False)
     for payload in (b"first", b"second", b"third"):
         await pub.publish("z/door", payload, qos=1)
-    await handled.wait_for(2)
-    assert handled.payloads == [b"first", b"third"]  # the failed one is not lost ...
+    await handled.wait_for(3)
+    assert handled.payloads == [b"first", b"second", b"third"]
     assert failures["left"] == 0
 
+
+async def test_a_store_outage_longer_than_the_brokers_in_flight_window_stops_no_intake(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    """More messages fail than Mosquitto keeps in flight (20): once the store works again
+    every one of them is stored, in order per topic, with no reconnect. Before, failed
+    messages waited for a reconnect and a full in-flight window stopped intake for good."""
+    gateway = await mqtt_client(mosquitto.port, "outage-gw", retry_backoff=(0.05, 0.3))
+    handled = Inbox()
+    outage = {"on": True, "refused": 0}
+
+    async def store(msg: MqttMessage) -> None:
+        if outage["on"]:
+            outage["refused"] += 1
+            raise RuntimeError("database or disk is full")
+        await handled(msg)
+
+    await gateway.subscribe("z/#", store, qos=1)
+    pub = await mqtt_client(mosquitto.port, "outage-pub", persistent=False)
+    sent = [(f"z/dev{i % 4}", f"{i}".encode()) for i in range(40)]
+    for topic, payload in sent:
+        await pub.publish(topic, payload, qos=1)
+    await wait_until(lambda: outage["refused"] >= 20, "20 refused messages")
+    outage["on"] = False
+
+    await handled.wait_for(40)
+    assert sorted(m.payload for m in handled.messages) == sorted(p for _, p in sent)
+    for dev in range(4):
+        topic = f"z/dev{dev}"
+        assert [m.payload for m in handled.messages if m.topic == topic] == \
+            [p for t, p in sent if t == topic]
+
+
+async def test_failed_handler_message_is_redelivered_after_reconnect(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    """The store still failed when the connection went: the message was not acked, so the
+    broker sends it again on the next connection."""
+    gateway = await mqtt_client(mosquitto.port, "redeliver-gw", retry_backoff=(0.05, 0.2))
+    handled = Inbox()
+    outage = {"on": True, "refused": 0}
+
+    async def store(msg: MqttMessage) -> None:
+        if msg.payload == b"second" and outage["on"]:
+            outage["refused"] += 1
+            raise RuntimeError("disk full")
+        await handled(msg)
+
+    await gateway.subscribe("z/#", store, qos=1)
+    pub = await mqtt_client(mosquitto.port, "redeliver-pub", persistent=False)
+    for payload in (b"first", b"second", b"third"):
+        await pub.publish(f"z/{payload.decode()}", payload, qos=1)
+    await handled.wait_for(2)
+    await wait_until(lambda: outage["refused"] >= 2, "the store to refuse a retry")
+    assert handled.payloads == [b"first", b"third"]
+
     await gateway.disconnect()
+    outage["on"] = False
     await gateway.connect()
 
     await handled.wait_for(3)  # ... it comes back once the gateway reconnects
     assert handled.payloads == [b"first", b"third", b"second"]
+
+
+async def test_a_topic_keeps_its_order_when_the_connection_goes_during_a_retry(
+    mosquitto: MosquittoProcess, mqtt_client: ClientFactory
+) -> None:
+    """The store fails for a1 while a2 (same topic) waits behind it; the broker restarts.
+    a1 is given up on the old connection and a2, from that connection too, is not handled:
+    the broker sends both again, a1 first. Before, a2 was stored ahead of a1."""
+    gateway = await mqtt_client(mosquitto.port, "order-gw", retry_backoff=(0.05, 0.2))
+    handled = Inbox()
+    outage = {"on": True, "refused": 0}
+
+    async def store(msg: MqttMessage) -> None:
+        if msg.payload == b"a1" and outage["on"]:
+            outage["refused"] += 1
+            raise RuntimeError("disk full")
+        await handled(msg)
+
+    await gateway.subscribe("z/#", store, qos=1)
+    pub = await mqtt_client(mosquitto.port, "order-pub", persistent=False)
+    await pub.publish("z/door", b"a1", qos=1)
+    await pub.publish("z/door", b"a2", qos=1)
+    await wait_until(lambda: outage["refused"] >= 2, "the store to refuse a1")
+
+    await mosquitto.restart()
+    await wait_until(lambda: gateway.connected, "the gateway to reconnect")
+    refused = outage["refused"]
+    await wait_until(lambda: outage["refused"] > refused, "a1 delivered again")
+    outage["on"] = False
+
+    await handled.wait_for(2)
+    assert handled.payloads[:2] == [b"a1", b"a2"]
 
 
 async def test_successful_messages_are_not_redelivered(
