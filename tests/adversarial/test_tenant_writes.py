@@ -21,6 +21,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -449,3 +452,63 @@ def test_with_auth_on_nothing_says_open(attack: Attack) -> None:
     assert 'id="password"' in page  # the sign-in page, and no banner on it
     assert 'id="open-api"' not in page
     assert "auth.mode is off" not in attack.gw.log_tail(200_000)
+
+
+# --------------------------------------------------------------------------- sessions and tokens
+
+
+def test_bearer_tokens_keep_working_beside_a_console_session(attack: Attack) -> None:
+    """A person signs in to the console of the running gateway (an account made with
+    ``navet users add``) while machines use tokens from ``navet token create``: each is
+    judged by what it is, a cookie never widens a token and a token never needs a CSRF
+    header; a write on the cookie without its CSRF token changes nothing."""
+    gw = attack.gw
+    made = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "users", "add", "vera", "--role", "operator",
+         "--tenant", "vasteras", "--password-stdin", "--config", str(gw.config)],
+        input="vera-lösen-1\n", capture_output=True, text=True, timeout=60, env=gw.env)
+    assert made.returncode == 0, made.stderr
+    with httpx.Client(base_url=gw.url, timeout=10) as person:
+        form = person.get("/signin")
+        token = re.search(r'name="form" value="([^"]+)"', form.text)
+        assert token is not None, form.text[:300]
+        done = person.post("/signin", data={"form": token[1], "user": "vera",
+                                            "password": "vera-lösen-1", "next": ""})
+        assert done.status_code == 303 and "navet_session" in person.cookies
+        # the session reads its own tenant, not the other's
+        assert person.get("/api/v1/alarms", params=V).status_code == 200
+        assert person.get("/api/v1/alarms", params=S).status_code == 403
+        # a write on the cookie alone, without the CSRF token: refused, nothing changes
+        before = attack.sala()
+        pressed = attack.post_gps("vasteras", SECRETS["vasteras"], "sos-vera")
+        assert pressed.status_code == 200, pressed.text
+        items = attack.v_admin.get("/api/v1/alarms", params=V).json()["items"]
+        mine = next(a["id"] for a in items if a["state"] != "closed")  # open: notes allowed
+        forged = person.post(f"/api/v1/alarms/{mine}/notes", params=V,
+                             json={"text": "forged by another site"})
+        assert forged.status_code == 403, forged.text
+        history = person.get(f"/api/v1/alarms/{mine}", params=V).json()["history"]
+        assert "forged by another site" not in json.dumps(history)
+        # control: the console's own write, with the session's CSRF token, is taken
+        queue = person.get("/console/alarms")
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', queue.text)
+        assert csrf is not None
+        noted = person.post(f"/api/v1/alarms/{mine}/notes", params=V,
+                            json={"text": "vera was here"}, headers={"X-CSRF-Token": csrf[1]})
+        assert noted.status_code == 200, noted.text
+        history = person.get(f"/api/v1/alarms/{mine}", params=V).json()["history"]
+        assert "vera was here" in json.dumps(history)
+        # a machine's token for Sala works at the same time, on the same client: the token
+        # decides, the cookie adds nothing to it and takes nothing from it
+        machine = gw.token("sala", "operator", "sala-centre")
+        header = {"Authorization": f"Bearer {machine}"}
+        assert person.get("/api/v1/alarms", params=S, headers=header).status_code == 200
+        assert person.get("/api/v1/alarms", params=V, headers=header).status_code == 403
+        # and after sign-out the cookie is dead while the token still works
+        out = person.post("/signout", data={"csrf": csrf[1]},
+                          headers={"X-CSRF-Token": csrf[1]})
+        assert out.status_code in (200, 303), out.text
+        assert person.get("/api/v1/alarms", params=V).status_code == 401
+        assert httpx.get(f"{gw.url}/api/v1/alarms", params=S, headers=header,
+                         timeout=10).status_code == 200
+        assert attack.sala() == before
