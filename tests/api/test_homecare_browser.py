@@ -1,0 +1,300 @@
+"""Home care on a phone (``/console/hemtjanst``) in a real browser (Chromium, Playwright).
+
+An operator at the alarm centre acknowledges a fall and sends it to Hanna from the
+queue; Hanna, signed in on a phone-sized viewport, sees it arrive live, opens the
+door of her planned visit (the door policy allows it) and tries a door she has no
+visit to (refused, with the policy's reason in words), then På plats and Avsluta
+with an outcome. A camera check without the resident's consent is refused with
+the reason. axe-core must find no serious or critical violation, the page must not
+scroll sideways at 390 px, and every action is reachable with the keyboard.
+The door locks are an adapter double (tests/core/policy/helpers.py): the screen,
+the API and the door policy are real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from gateway import FakeClock
+from gateway.api import create_app
+from gateway.core.gateway import Gateway
+from gateway.core.security.users import add_user, hash_password
+from gateway.core.settings import Settings
+from gateway.transports.memory import MemoryBroker
+from simulators.zigbee2mqtt import Zigbee2MqttFlat
+from tests.core.policy.helpers import FakeLock, FakeLockPlugin
+from tests.services import free_port
+
+from . import test_console_browser as _console
+from .conftest import later
+from .test_console_browser import (
+    PASSWORD,
+    WAIT_MS,
+    Running,
+    _Server,
+    check_axe,
+    new_page,
+    shot,
+    sign_in,
+)
+
+pytestmark = pytest.mark.chromium
+axe = _console.axe  # the fixtures: axe-core from npm, Chromium under Playwright
+browser = _console.browser
+
+PHONE = {"width": 390, "height": 844}
+EVERY_DAY = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CARE = {"tenants": [{
+    "id": "vasteras", "name": "Västerås stad", "timezone": "Europe/Stockholm",
+    "alarms": {"receivers": ["larmcentral"]},
+    "locks": {"grace_before_s": 600, "grace_after_s": 900},
+    "residents": [{"id": "r-1", "label": "Lgh 1102", "home": {"text": "Storgatan 1, lgh 1102"}},
+                  {"id": "r-2", "label": "Lgh 1204", "home": {"text": "Storgatan 1, lgh 1204"}}],
+    "devices": [{"adapter": "zigbee2mqtt", "address": "r1_fall", "kind": "passive_sensor",
+                 "resident": "r-1", "location": "Badrum"},
+                {"adapter": "fakelock", "address": "door-1", "kind": "door_lock",
+                 "resident": "r-1", "location": "Ytterdörr"},
+                {"adapter": "fakelock", "address": "door-2", "kind": "door_lock",
+                 "resident": "r-2", "location": "Ytterdörr"}],
+    # Hanna's team has a visit at r-1 all day; r-2's visits are another team's
+    "plans": [{"id": "p-1", "resident": "r-1", "visits": [
+                  {"days": EVERY_DAY, "start": "00:00", "end": "23:59", "team": "norr",
+                   "note": "Tillsyn och medicin"}]},
+              {"id": "p-2", "resident": "r-2", "visits": [
+                  {"days": EVERY_DAY, "start": "00:00", "end": "23:59", "team": "syd"}]}],
+    "staff": [{"id": "hanna", "label": "Hanna, hemtjänst norr", "teams": ["norr"],
+               "roles": ["home_care", "night_supervision"]},
+              {"id": "sven", "label": "Sven, hemtjänst syd", "teams": ["syd"]}],
+    # r-1 may be looked in on by camera, but has given no consent: every check is refused
+    "supervision": [{"resident": "r-1", "max_session_s": 60,
+                     "windows": [{"days": EVERY_DAY, "start": "00:00", "end": "00:00"}]}],
+}]}
+
+
+@pytest.fixture
+def homecare(tmp_path: Path) -> Iterator[Running]:
+    care = tmp_path / "care.json"
+    care.write_text(json.dumps(CARE), encoding="utf-8")
+    settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, auth={"mode": "local"},
+                        adapters=[{"adapter": "zigbee2mqtt", "tenant": "vasteras"},
+                                  {"adapter": "fakelock", "tenant": "vasteras"}],
+                        care_config=[care])
+    clock = FakeClock(later(3600))
+    broker = MemoryBroker()
+    FakeLock.answer = "accept"
+    FakeLock.executed = []
+    gw = Gateway(settings, clock=clock, mqtt=broker.client("navet"),
+                 extra_plugins=[("fakelock", FakeLockPlugin())])
+    port = free_port()
+    server = _Server(uvicorn.Config(
+        create_app(gateway=gw), host="127.0.0.1", port=port, lifespan="on",
+        log_level="warning", timeout_graceful_shutdown=2,
+    ))
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),),
+                              name="navet-uvicorn", daemon=True)
+    thread.start()
+    for _ in range(200):  # bounded: 10 s
+        if server.started or not thread.is_alive():
+            break
+        threading.Event().wait(0.05)
+    assert server.started, "uvicorn did not start"
+    running = Running(f"http://127.0.0.1:{port}", gw, loop, None)  # type: ignore[arg-type]
+    digest = hash_password(PASSWORD)
+    for subject, name, role in (("anna", "Anna Operatör", "operator"),
+                                ("hanna", "Hanna Hemtjänst", "staff")):
+        running.run(gw.store.write(lambda conn, s=subject, n=name, r=role: add_user(
+            conn, subject=s, name=n, roles=[r], tenants=["vasteras"],
+            password_hash=digest, now=clock.now())))
+
+    async def simulator() -> Zigbee2MqttFlat:
+        client = broker.client("sim")
+        await client.connect()
+        return Zigbee2MqttFlat(client, clock, ["r1_fall"], seed=3)
+
+    running.flat = running.run(simulator())
+    try:
+        yield running
+    finally:
+        running.run(running.flat.mqtt.disconnect())
+        server.should_exit = True
+        thread.join(timeout=15)
+        assert not thread.is_alive(), "uvicorn did not stop"
+        loop.close()
+
+
+def phone_page(browser: Any, errors: list[str]) -> Any:
+    pg = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True,
+                          device_scale_factor=2)
+    pg.set_default_timeout(WAIT_MS)
+    pg.on("pageerror", lambda err: errors.append(str(err)))
+    return pg
+
+
+def no_sideways_scroll(page: Any) -> None:
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= PHONE["width"], f"the page is {width} px wide on a {PHONE['width']} px phone"
+
+
+def test_staff_on_a_phone_gets_the_alarm_opens_doors_attends_and_closes(
+        homecare: Running, browser: Any, axe: str) -> None:
+    from playwright.sync_api import expect
+
+    live = homecare
+    errors: list[str] = []
+    phone = phone_page(browser, errors)
+    sign_in(phone, live.url, "hanna", home="/console/hemtjanst")  # her home is her shift
+    expect(phone.locator("h1")).to_have_text("Mitt pass")
+    expect(phone.locator("nav")).not_to_contain_text("Larmkö")
+    expect(phone.locator("#status")).to_have_text("Live")
+    expect(phone.locator("#alarms-empty")).to_be_visible()
+    visit = phone.locator("#my-visits li")
+    expect(visit).to_have_count(1)
+    expect(visit).to_contain_text("00:00\u201323:59 Lgh 1102 (r-1)")  # Stockholm time
+    expect(visit).to_contain_text("pågår")
+    expect(visit).to_contain_text("Tillsyn och medicin")
+    doors = phone.locator("#my-doors li")
+    expect(doors).to_have_count(1)  # only the door of her visit; r-2's is another team's
+    expect(doors).to_contain_text("fakelock:door-1 · besök, öppen till 00:14")
+    expect(phone.locator("#my-cameras")).to_contain_text("Tillsyn hela dygnet, högst 1 min")
+
+    # at the alarm centre: a fall, Kvittera, Skicka to Hanna
+    desk = new_page(browser, errors)
+    sign_in(desk, live.url)
+    expect(desk.locator("#status")).to_have_text("Live")
+    live.fall()
+    row = desk.locator("#queue tbody tr")
+    expect(row).to_have_count(1)
+    row.first.click()
+    desk.click("#act-acknowledge")
+    expect(desk.locator("#result")).to_have_text("Larmet är kvitterat.")
+    desk.locator("#dispatch-to").select_option("staff:hanna")
+    desk.click("#act-dispatch")
+    expect(desk.locator("#result")).to_have_text("Hanna, hemtjänst norr är skickad.")
+
+    # the phone: the alarm arrives live, announced
+    card = phone.locator("#my-alarms li")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("fall")
+    expect(card).to_contain_text("Lgh 1102 (r-1), Storgatan 1, lgh 1102")
+    expect(card).to_contain_text("skickat")
+    expect(phone.locator("#announce")).to_contain_text("Larm till dig: fall")
+    expect(phone.locator("body")).to_have_attribute("data-cues", "1")
+    no_sideways_scroll(phone)
+
+    # the door of her planned visit: allowed, and the lock is asked
+    phone.click("#unlock-fakelock_door-1")
+    expect(phone.locator("#door-result")).to_contain_text("Dörren fakelock:door-1 låses upp")
+    assert [(c.device, c.name) for c in FakeLock.executed] == [
+        ("fakelock:door-1", "lock.unlock")]
+
+    # a door she has no visit to: refused, with the door policy's reason in words
+    phone.locator("#other-door").select_option("vasteras/fakelock:door-2")
+    phone.click("#other-unlock")
+    result = phone.locator("#door-result")
+    expect(result).to_contain_text("Nekad: dörren fakelock:door-2 öppnas inte för dig nu.")
+    expect(result).to_contain_text("Inget besök hos den boende är planerat för dig eller ditt "
+                                   "team, och inget larm är skickat till dig.")
+    expect(result).to_contain_text("no visit to this resident is planned")  # the policy's own
+    assert len(FakeLock.executed) == 1  # the refused door was never sent to the vendor
+    denied = live.gateway.store.query_events("vasteras", types=["lock.denied"])
+    assert len(denied) == 1
+
+    # camera checks tonight: r-1 has a schedule but no consent, so the policy refuses
+    phone.click("#check-r-1")
+    expect(phone.locator("#check-result")).to_have_text(
+        "Nekad: Den boende har inget samtycke till kameratillsyn.")
+    expect(phone.locator("#checks-done")).to_contain_text("Lgh 1102 (r-1): nekad")
+    check_axe(phone, axe, "home care (phone)")
+    shot(phone, "homecare")
+
+    # På plats, with the keyboard
+    attend = card.locator(".act-attend")
+    attend.focus()
+    phone.keyboard.press("Enter")
+    expect(phone.locator("#alarm-result")).to_have_text("Markerat på plats.")
+    expect(card).to_contain_text("på plats")
+    expect(card.locator(".act-attend")).to_be_disabled()
+
+    # Avsluta with an outcome and a comment
+    card.locator(".outcome").select_option("assistance_given")
+    card.locator(".close-note").fill("Hjälpt upp, inga skador")
+    card.locator(".act-close").click()
+    expect(phone.locator("#alarm-result")).to_have_text("Larmet är avslutat.")
+    expect(phone.locator("#my-alarms li")).to_have_count(0)
+    expect(phone.locator("#alarms-empty")).to_be_visible()
+    no_sideways_scroll(phone)
+
+    closed = live.run(live.gateway.alarms.alarm("vasteras", _only_alarm(live)))
+    assert closed.attended_by.id == "hanna"
+    assert closed.closed_by.id == "hanna" and str(closed.outcome) == "assistance_given"
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+
+
+def _only_alarm(live: Running) -> str:
+    rows = live.gateway.store.query_events("vasteras", types=["alarm.raised"])
+    assert len(rows) == 1
+    return str(rows[0].event.alarm)
+
+
+def test_a_closed_alarm_on_the_phone_shows_what_happened(homecare: Running,
+                                                         browser: Any) -> None:
+    """Two people sent to one alarm: the second to press Avsluta is told it is closed."""
+    from playwright.sync_api import expect
+
+    from gateway import Actor
+
+    live = homecare
+    errors: list[str] = []
+    phone = phone_page(browser, errors)
+    phone.route("**/api/v1/stream**", lambda route: route.abort())  # this phone falls behind
+    sign_in(phone, live.url, "hanna", home="/console/hemtjanst")
+    live.fall()
+    alarm = _wait_alarm(live)
+    operator = Actor(kind="operator", id="anna", name="Anna")
+    live.run(live.gateway.alarms.acknowledge("vasteras", alarm, operator))
+    live.run(live.gateway.alarms.dispatch("vasteras", alarm, operator,
+                                          Actor(kind="staff", id="hanna", name="Hanna")))
+    phone.reload()
+    card = phone.locator("#my-alarms li")
+    expect(card).to_have_count(1)
+    # meanwhile the operator closes it
+    live.run(live.gateway.alarms.close("vasteras", alarm, operator, "false_alarm"))
+    card.locator(".outcome").select_option("no_action_needed")
+    card.locator(".act-close").click()
+    expect(phone.locator("#alarm-result")).to_have_text(
+        "Det hann hända något: larmet är nu avslutat av Anna.")
+    expect(phone.locator("#my-alarms li")).to_have_count(0)
+    assert errors == []
+
+
+def _wait_alarm(live: Running) -> str:
+    for _ in range(100):  # bounded: 5 s
+        rows = live.gateway.store.query_events("vasteras", types=["alarm.raised"])
+        if rows:
+            return str(rows[0].event.alarm)
+        threading.Event().wait(0.05)
+    raise AssertionError("the fall raised no alarm")
+
+
+def test_other_roles_do_not_get_the_home_care_screen(homecare: Running, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    sign_in(page, homecare.url)
+    expect(page.locator("nav")).not_to_contain_text("Hemtjänst")
+    page.goto(f"{homecare.url}/console/hemtjanst")
+    expect(page).to_have_url(f"{homecare.url}/console/alarms")
+    page.click("#signout")
+    page.goto(f"{homecare.url}/console/hemtjanst")
+    expect(page).to_have_url(f"{homecare.url}/signin?next=%2Fconsole%2Fhemtjanst")
+    assert errors == []
