@@ -14,6 +14,7 @@ the API and the door policy are real.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -29,8 +30,10 @@ from gateway.core.gateway import Gateway
 from gateway.core.security.users import add_user, hash_password
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
+from simulators.cameras_mqtt import VaktarenUnits
 from simulators.zigbee2mqtt import Zigbee2MqttFlat
 from tests.core.policy.helpers import FakeLock, FakeLockPlugin
+from tests.plugins.cameras import helpers as cameras
 from tests.services import free_port
 
 from . import test_console_browser as _console
@@ -79,20 +82,17 @@ CARE = {"tenants": [{
 }]}
 
 
-@pytest.fixture
-def homecare(tmp_path: Path) -> Iterator[Running]:
-    care = tmp_path / "care.json"
-    care.write_text(json.dumps(CARE), encoding="utf-8")
+@contextlib.contextmanager
+def serve(tmp_path: Path, care: dict[str, Any], adapters: list[dict[str, Any]],
+          users: list[tuple[str, str, str]], clock: FakeClock,
+          plugins: list[tuple[str, Any]] | None = None) -> Iterator[tuple[Running, MemoryBroker]]:
+    """Navet under uvicorn with ``auth.mode: local``, the given care data and accounts."""
+    file = tmp_path / "care.json"
+    file.write_text(json.dumps(care), encoding="utf-8")
     settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, auth={"mode": "local"},
-                        adapters=[{"adapter": "zigbee2mqtt", "tenant": "vasteras"},
-                                  {"adapter": "fakelock", "tenant": "vasteras"}],
-                        care_config=[care])
-    clock = FakeClock(later(3600))
+                        adapters=adapters, care_config=[file])
     broker = MemoryBroker()
-    FakeLock.answer = "accept"
-    FakeLock.executed = []
-    gw = Gateway(settings, clock=clock, mqtt=broker.client("navet"),
-                 extra_plugins=[("fakelock", FakeLockPlugin())])
+    gw = Gateway(settings, clock=clock, mqtt=broker.client("navet"), extra_plugins=plugins or [])
     port = free_port()
     server = _Server(uvicorn.Config(
         create_app(gateway=gw), host="127.0.0.1", port=port, lifespan="on",
@@ -109,26 +109,63 @@ def homecare(tmp_path: Path) -> Iterator[Running]:
     assert server.started, "uvicorn did not start"
     running = Running(f"http://127.0.0.1:{port}", gw, loop, None)  # type: ignore[arg-type]
     digest = hash_password(PASSWORD)
-    for subject, name, role in (("anna", "Anna Operatör", "operator"),
-                                ("hanna", "Hanna Hemtjänst", "staff")):
+    for subject, name, role in users:
         running.run(gw.store.write(lambda conn, s=subject, n=name, r=role: add_user(
             conn, subject=s, name=n, roles=[r], tenants=["vasteras"],
             password_hash=digest, now=clock.now())))
-
-    async def simulator() -> Zigbee2MqttFlat:
-        client = broker.client("sim")
-        await client.connect()
-        return Zigbee2MqttFlat(client, clock, ["r1_fall"], seed=3)
-
-    running.flat = running.run(simulator())
     try:
-        yield running
+        yield running, broker
     finally:
-        running.run(running.flat.mqtt.disconnect())
         server.should_exit = True
         thread.join(timeout=15)
         assert not thread.is_alive(), "uvicorn did not stop"
         loop.close()
+
+
+@pytest.fixture
+def homecare(tmp_path: Path) -> Iterator[Running]:
+    FakeLock.answer = "accept"
+    FakeLock.executed = []
+    with serve(tmp_path, CARE, [{"adapter": "zigbee2mqtt", "tenant": "vasteras"},
+                                {"adapter": "fakelock", "tenant": "vasteras"}],
+               [("anna", "Anna Operatör", "operator"), ("hanna", "Hanna Hemtjänst", "staff")],
+               FakeClock(later(3600)), [("fakelock", FakeLockPlugin())]) as (running, broker):
+
+        async def simulator() -> Zigbee2MqttFlat:
+            client = broker.client("sim")
+            await client.connect()
+            return Zigbee2MqttFlat(client, running.gateway.clock, ["r1_fall"], seed=3)
+
+        running.flat = running.run(simulator())
+        try:
+            yield running
+        finally:
+            running.run(running.flat.mqtt.disconnect())
+
+
+@pytest.fixture
+def night(tmp_path: Path) -> Iterator[tuple[Running, VaktarenUnits]]:
+    """The camera tests' municipality (tests/plugins/cameras), its cameras Vaktaren units
+    simulated on the broker; 22:30 on a Tuesday in Stockholm."""
+    with serve(tmp_path, cameras.care("vaktaren"),
+               [{"adapter": "vaktaren", "tenant": "vasteras",
+                 "settings": cameras.vaktaren_settings()}],
+               [("natt-1", "Nils Natt", "staff")], FakeClock(cameras.T0)) as (running, broker):
+
+        async def units() -> VaktarenUnits:
+            client = broker.client("units")
+            await client.connect()
+            fleet = VaktarenUnits(client, running.gateway.clock, list(cameras.CAMERAS.values()),
+                                  base_topic="vaktaren/site-1")
+            await fleet.start()
+            return fleet
+
+        fleet = running.run(units())
+        try:
+            yield running, fleet
+        finally:
+            running.run(fleet.stop())
+            running.run(fleet.mqtt.disconnect())
 
 
 def phone_page(browser: Any, errors: list[str]) -> Any:
@@ -298,3 +335,48 @@ def test_other_roles_do_not_get_the_home_care_screen(homecare: Running, browser:
     page.goto(f"{homecare.url}/console/hemtjanst")
     expect(page).to_have_url(f"{homecare.url}/signin?next=%2Fconsole%2Fhemtjanst")
     assert errors == []
+
+
+def test_a_night_check_on_the_phone_start_observe_end_and_a_refusal(
+        night: tuple[Running, VaktarenUnits], browser: Any, axe: str) -> None:
+    """Camera supervision within the consent rules: r-1 consented, r-3's son withdrew his."""
+    from playwright.sync_api import expect
+
+    live, _ = night
+    errors: list[str] = []
+    phone = phone_page(browser, errors)
+    sign_in(phone, live.url, "natt-1", home="/console/hemtjanst")
+    expect(phone.locator("#cameras")).to_be_visible()
+    expect(phone.locator("#my-cameras li")).to_have_count(len(cameras.RESIDENTS))
+    expect(phone.locator("#my-cameras li").first).to_contain_text(
+        "Tillsyn 22:00\u201307:00, högst 1 min")
+
+    phone.click("#check-r-3")  # a cohabitant withdrew: refused, and nothing is opened
+    expect(phone.locator("#check-result")).to_have_text(
+        "Nekad: Någon som bor i hemmet har inte gett (eller har återkallat) sitt samtycke.")
+    expect(phone.locator("#check-open")).to_be_hidden()
+
+    phone.click("#check-r-1")
+    expect(phone.locator("#check-result")).to_have_text("Tillsynen har startat.")
+    expect(phone.locator("#check-open")).to_be_visible()
+    expect(phone.locator("#check-title")).to_be_focused()
+    href = phone.locator("#check-view").get_attribute("href") or ""
+    assert href.startswith("https://relay.vaktaren.example/v"), href  # the single-use view
+    expect(phone.locator("#check-ends")).to_contain_text("22:31")  # max 60 s, Stockholm time
+    expect(phone.locator("#check-r-5")).to_be_disabled()  # one check at a time
+    check_axe(phone, axe, "home care, a camera check (phone)")
+    phone.locator("#finding").select_option("asleep")
+    phone.click("#act-observe")
+    expect(phone.locator("#check-result")).to_have_text("Sparat: Sover.")
+    expect(phone.locator("#checks-done")).to_contain_text("Lgh r-1 (r-1): pågår (Sover)")
+    phone.click("#act-end-check")
+    expect(phone.locator("#check-result")).to_have_text("Tillsynen är avslutad.")
+    expect(phone.locator("#check-open")).to_be_hidden()
+    done = phone.locator("#checks-done li")
+    expect(done).to_have_count(2)
+    expect(done.nth(0)).to_contain_text("Lgh r-3 (r-3): nekad")
+    expect(done.nth(1)).to_contain_text("Lgh r-1 (r-1): avslutad (Sover)")
+    no_sideways_scroll(phone)
+    found = live.gateway.store.query_events("vasteras", types=["supervision.observation"])
+    assert [e.event.data.finding for e in found] == ["asleep"]
+    assert errors == [], f"JavaScript errors on the page: {errors}"
