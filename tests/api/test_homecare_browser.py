@@ -169,8 +169,7 @@ def night(tmp_path: Path) -> Iterator[tuple[Running, VaktarenUnits]]:
 
 
 def phone_page(browser: Any, errors: list[str]) -> Any:
-    pg = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True,
-                          device_scale_factor=2)
+    pg = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
     pg.set_default_timeout(WAIT_MS)
     pg.on("pageerror", lambda err: errors.append(str(err)))
     return pg

@@ -39,7 +39,8 @@ async def home(request: Request) -> Response:
     if viewer is None:
         return to_signin(request)
     roles = ", ".join(sorted(viewer.roles))
-    return page(request, "home.html", viewer, roles=roles)
+    return page(request, "home.html", viewer, roles=roles,
+                has_screen=home_for(viewer.roles) != "/console/home")
 
 
 @router.get("/console/alarms")
