@@ -16,6 +16,7 @@ const state = {
   doors: new Map(),       // "tenant/id" -> door lock device
   known: null,            // alarm keys seen so far (null until the first load)
   check: null,            // {tenant, session} of my open camera check
+  awaiting: null,         // "tenant/door" I sent a command to: its lock's report confirms it
   connected: new Set(),
   reload: new Map(),
 };
@@ -240,6 +241,7 @@ async function door(tenant, id, verb) {
   const body = res.status === 403 ? (res.data && res.data.detail) || {} : res.data || {};
   out.replaceChildren();
   if (res.status === 202) {
+    state.awaiting = key(tenant, id);
     out.className = "result good";
     out.append(el("strong", t(`hc.door_sent.${verb}`, { door: id })));
   } else if (res.status === 403 && typeof body === "object" && body.decision) {
@@ -455,6 +457,7 @@ function listen(tenant) {
   const url = new URL("/api/v1/stream", location.origin);
   url.searchParams.set("tenant", tenant);
   url.searchParams.append("type", "alarm.");
+  url.searchParams.append("type", "lock.");
   const source = new EventSource(url);
   source.onopen = () => { state.connected.add(tenant); setStatus(); };
   source.onerror = () => { state.connected.delete(tenant); setStatus(); };
@@ -466,6 +469,20 @@ function listen(tenant) {
                       "alarm.closed", "alarm.escalated"]) {
     source.addEventListener(type, soon);
   }
+  for (const type of ["lock.unlocked", "lock.locked", "lock.jammed"]) {
+    source.addEventListener(type, (msg) => confirmed(tenant, type, JSON.parse(msg.data)));
+  }
+}
+
+function confirmed(tenant, type, ce) {
+  // the door's own report after my command: now it is open (or locked, or jammed)
+  const ev = ce.data || {};
+  const door = ev.device && ev.device.id;
+  if (!door || state.awaiting !== key(tenant, door)) return;
+  const out = $("#door-result");
+  out.append(el("p", t(`hc.door_${type.split(".")[1]}`, { door, time: hhmm(ev.time || ce.time, tenant) }),
+                type === "lock.jammed" ? "bad" : "good"));
+  if (type !== "lock.jammed") state.awaiting = null;
 }
 
 async function start() {

@@ -45,6 +45,7 @@ def test_every_key_the_templates_and_scripts_use_exists() -> None:
     used |= {f"state.{s}" for s in AlarmState} | {f"priority.{p}" for p in Priority}
     used |= {f"outcome.{o}" for o in AlarmOutcome} | {f"finding.{f}" for f in Finding}
     used |= {f"hc.door_sent.{v}" for v in ("unlock", "lock")}
+    used |= {f"hc.door_{v}" for v in ("unlocked", "locked", "jammed")}
     used |= {f"hc.check_row_{s}" for s in ("open", "ended")}
     used |= {f"event.alarm.{x}" for x in ("raised", "updated", "cancelled", "acknowledged",
                                          "escalated", "dispatched", "attended", "closed")}

@@ -27,6 +27,7 @@ import uvicorn
 from gateway import FakeClock
 from gateway.api import create_app
 from gateway.core.gateway import Gateway
+from gateway.core.model import make_event
 from gateway.core.security.users import add_user, hash_password
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
@@ -231,6 +232,13 @@ def test_staff_on_a_phone_gets_the_alarm_opens_doors_attends_and_closes(
     expect(phone.locator("#door-result")).to_contain_text("Dörren fakelock:door-1 låses upp")
     assert [(c.device, c.name) for c in FakeLock.executed] == [
         ("fakelock:door-1", "lock.unlock")]
+    live.run(live.gateway.emit([make_event(  # the lock reports, as a vendor's would
+        "lock.unlocked", tenant="vasteras", time=live.gateway.clock.now(),
+        source={"adapter": "fakelock", "protocol": "test", "ref": "v-1"},
+        device={"id": "fakelock:door-1", "kind": "door_lock"}, resident="r-1",
+        data={"method": "app"}, id_parts=("v-1", "unlocked"))]))
+    expect(phone.locator("#door-result")).to_contain_text(
+        "Låset bekräftar: dörren fakelock:door-1 är upplåst (02:00).")
 
     # a door she has no visit to: refused, with the door policy's reason in words
     phone.locator("#other-door").select_option("vasteras/fakelock:door-2")
