@@ -227,8 +227,9 @@ def test_staff_on_a_phone_gets_the_alarm_opens_doors_attends_and_closes(
     expect(phone.locator("body")).to_have_attribute("data-cues", "1")
     no_sideways_scroll(phone)
 
-    # the door of her planned visit: allowed, and the lock is asked
-    phone.click("#unlock-fakelock_door-1")
+    # the door of her planned visit, with the keyboard: allowed, and the lock is asked
+    phone.locator("#unlock-fakelock_door-1").focus()
+    phone.keyboard.press("Enter")
     expect(phone.locator("#door-result")).to_contain_text("Dörren fakelock:door-1 låses upp")
     assert [(c.device, c.name) for c in FakeLock.executed] == [
         ("fakelock:door-1", "lock.unlock")]
@@ -384,6 +385,10 @@ def test_a_night_check_on_the_phone_start_observe_end_and_a_refusal(
     expect(done.nth(0)).to_contain_text("Lgh r-3 (r-3): nekad")
     expect(done.nth(1)).to_contain_text("Lgh r-1 (r-1): avslutad (Sover)")
     no_sideways_scroll(phone)
+    phone.click("#lang-en")  # the same screen in English, the script's words too
+    expect(phone.locator("h1")).to_have_text("My shift")
+    expect(phone.locator("#checks-done li").nth(1)).to_contain_text(
+        "Lgh r-1 (r-1): ended (Asleep)")
     found = live.gateway.store.query_events("vasteras", types=["supervision.observation"])
     assert [e.event.data.finding for e in found] == ["asleep"]
     assert errors == [], f"JavaScript errors on the page: {errors}"
