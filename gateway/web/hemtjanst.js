@@ -16,6 +16,7 @@ const state = {
   doors: new Map(),       // "tenant/id" -> door lock device
   known: null,            // alarm keys seen so far (null until the first load)
   check: null,            // {tenant, session} of my open camera check
+  acting: new Set(),      // "tenant/alarm" I am acting on: its leaving my list is my doing
   awaiting: null,         // "tenant/door" I sent a command to: its lock's report confirms it
   connected: new Set(),
   reload: new Map(),
@@ -135,12 +136,14 @@ async function alarmAct(tenant, id, action, body) {
   const out = $("#alarm-result");
   out.className = "result";
   out.textContent = "…";
+  state.acting.add(key(tenant, id));
   let res;
   try {
     res = await api("POST", `/api/v1/alarms/${encodeURIComponent(id)}/${action}`, { tenant }, body);
   } catch (err) {
     out.className = "result bad";
     out.textContent = t("action.failed", { reason: err.message });
+    state.acting.delete(key(tenant, id));
     return;
   }
   if (res.status === 200) {
@@ -158,6 +161,7 @@ async function alarmAct(tenant, id, action, body) {
     out.textContent = t("action.failed", { reason: detailText(res.data && res.data.detail, res.status) });
   }
   await load(tenant);
+  state.acting.delete(key(tenant, id));
 }
 
 // ---------------------------------------------------------------- doors
@@ -402,7 +406,10 @@ async function loadChecks(tenant) {
 async function load(tenant) {
   const res = await api("GET", "/api/v1/staff/me/visits", { tenant });
   if (res.status !== 200) return;
+  const before = (state.mine.get(tenant) || { alarms: [] }).alarms;
   state.mine.set(tenant, res.data);
+  const now = new Set(res.data.alarms.map((a) => a.alarm));
+  const gone = before.filter((a) => !now.has(a.alarm) && !state.acting.has(key(tenant, a.alarm)));
   const fresh = [];
   await Promise.all(res.data.alarms.map(async (a) => {
     const k = key(tenant, a.alarm);
@@ -412,9 +419,23 @@ async function load(tenant) {
     if (state.known) state.known.add(k);
   }));
   if (fresh.length) cue(tenant, fresh);
+  for (const a of gone) await goneElsewhere(tenant, a);
   renderAlarms();
   renderDoors();
   renderVisits();
+}
+
+async function goneElsewhere(tenant, a) {
+  // taken off my list by someone else (closed at the centre, sent to another): say so
+  state.alarms.delete(key(tenant, a.alarm));
+  const res = await api("GET", `/api/v1/alarms/${encodeURIComponent(a.alarm)}`, { tenant });
+  const now = res.status === 200 ? res.data : {};
+  const by = now.closed_by || (now.dispatched_to || []).slice(-1)[0];
+  const out = $("#alarm-result");
+  out.className = "result bad";
+  out.textContent = t("hc.alarm_gone", {
+    what: `${a.kind || t("unknown")}, ${resident(tenant, a.resident)}`,
+    state: t(`state.${now.state || "closed"}`), by: by ? t("state.by", { who: who(by) }) : "" });
 }
 
 function cue(tenant, fresh) {

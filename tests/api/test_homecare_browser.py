@@ -321,6 +321,31 @@ def test_a_closed_alarm_on_the_phone_shows_what_happened(homecare: Running,
     assert errors == []
 
 
+def test_an_alarm_closed_at_the_centre_leaves_the_phone_saying_so(
+        homecare: Running, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    from gateway import Actor
+
+    live = homecare
+    errors: list[str] = []
+    phone = phone_page(browser, errors)
+    sign_in(phone, live.url, "hanna", home="/console/hemtjanst")
+    expect(phone.locator("#status")).to_have_text("Live")
+    live.fall()
+    alarm = _wait_alarm(live)
+    operator = Actor(kind="operator", id="anna", name="Anna")
+    live.run(live.gateway.alarms.acknowledge("vasteras", alarm, operator))
+    live.run(live.gateway.alarms.dispatch("vasteras", alarm, operator,
+                                          Actor(kind="staff", id="hanna", name="Hanna")))
+    expect(phone.locator("#my-alarms li")).to_have_count(1)
+    live.run(live.gateway.alarms.close("vasteras", alarm, operator, "false_alarm"))
+    expect(phone.locator("#my-alarms li")).to_have_count(0)
+    expect(phone.locator("#alarm-result")).to_have_text(
+        "Larmet (fall, Lgh 1102 (r-1)) är inte längre ditt: det är nu avslutat av Anna.")
+    assert errors == []
+
+
 def _wait_alarm(live: Running) -> str:
     for _ in range(100):  # bounded: 5 s
         rows = live.gateway.store.query_events("vasteras", types=["alarm.raised"])
