@@ -313,11 +313,13 @@ def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
 
     errors: list[str] = []
     page = new_page(browser, errors)
-    sign_in(page, live.url, "hanna", home="/console/home")  # home care: no alarm queue (yet)
-    expect(page.locator("h1")).to_have_text("Start")
+    sign_in(page, live.url, "hanna", home="/console/hemtjanst")  # home care: their shift
+    expect(page.locator("h1")).to_have_text("Mitt pass")
     expect(page.locator("nav")).not_to_contain_text("Larmkö")
     page.goto(f"{live.url}/console/alarms")  # not their screen: back home
-    expect(page).to_have_url(f"{live.url}/console/home")
+    expect(page).to_have_url(f"{live.url}/console/hemtjanst")
+    page.click("nav >> text=Start")
+    expect(page.locator("h1")).to_have_text("Start")
     check_axe(page, axe, "home (staff)")
     shot(page, "home")
     page.click("#signout")

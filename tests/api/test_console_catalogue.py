@@ -39,11 +39,14 @@ def test_every_key_the_templates_and_scripts_use_exists() -> None:
     for script in WEB_DIR.glob("*.js"):
         used |= set(re.findall(r"""\bt\(\s*["']([\w.]*\w)["']""", script.read_text()))
     # keys built from data: the script's `state.${…}` etc. must cover the model's values
-    from gateway.core.model import AlarmOutcome, Priority
+    from gateway.core.model import AlarmOutcome, Finding, Priority
     from gateway.core.rules.alarms import AlarmState
 
     used |= {f"state.{s}" for s in AlarmState} | {f"priority.{p}" for p in Priority}
-    used |= {f"outcome.{o}" for o in AlarmOutcome}
+    used |= {f"outcome.{o}" for o in AlarmOutcome} | {f"finding.{f}" for f in Finding}
+    used |= {f"hc.door_sent.{v}" for v in ("unlock", "lock")}
+    used |= {f"hc.door_{v}" for v in ("unlocked", "locked", "jammed")}
+    used |= {f"hc.check_row_{s}" for s in ("open", "ended")}
     used |= {f"event.alarm.{x}" for x in ("raised", "updated", "cancelled", "acknowledged",
                                          "escalated", "dispatched", "attended", "closed")}
     assert used, "no keys found: the pattern is wrong"

@@ -2,7 +2,8 @@
 
 A screen is added by a row here and a route that renders it with
 :func:`gateway.api.console.render.page`. A person's home is the first screen
-their roles allow, so the operator lands on the alarm queue.
+their roles allow, so the operator lands on the alarm queue and home-care
+staff on their day (``/console/hemtjanst``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class Screen:
 
 SCREENS: Final[tuple[Screen, ...]] = (
     Screen("/console/alarms", "nav.alarms", frozenset({"operator"})),
+    Screen("/console/hemtjanst", "nav.homecare", frozenset({"staff"})),
     Screen("/live", "nav.live", frozenset({"operator", "admin", "auditor"})),
     Screen("/console/uppfoljning", "nav.followup",
            frozenset({"analyst", "region", "admin", "auditor"})),

@@ -15,7 +15,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gateway.core.care import tenant_care
-from gateway.core.model import AlarmOutcome
+from gateway.core.model import AlarmOutcome, Finding
+from gateway.core.policy.cameras import ROLE as CAMERA_ROLE
 
 from ..console.render import page, to_signin, viewer_of
 from ..console.screens import home_for
@@ -38,7 +39,8 @@ async def home(request: Request) -> Response:
     if viewer is None:
         return to_signin(request)
     roles = ", ".join(sorted(viewer.roles))
-    return page(request, "home.html", viewer, roles=roles)
+    return page(request, "home.html", viewer, roles=roles,
+                has_screen=home_for(viewer.roles) != "/console/home")
 
 
 @router.get("/console/alarms")
@@ -72,6 +74,43 @@ async def alarm_queue(request: Request, gateway: GatewayDep) -> Response:
     }
     return page(request, "alarms.html", viewer, messages_for_script=True,
                 outcomes=[str(o) for o in AlarmOutcome],
+                config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"))
+
+
+@router.get("/console/hemtjanst")
+async def home_care(request: Request, gateway: GatewayDep) -> Response:
+    """Home care on the phone: my visits, my doors, tonight's camera checks, my alarms."""
+    viewer = await viewer_of(request)
+    if viewer is None:
+        return to_signin(request)
+    if "staff" not in viewer.roles:
+        return RedirectResponse(home_for(viewer.roles), status_code=303)
+    names = await gateway.store.read(lambda conn: known_tenants(gateway))
+
+    def mine(conn: Any) -> list[dict[str, Any]]:
+        """The tenants where the viewer is on the staff, and the camera schedules they may
+        use there (night supervision role); the camera policy still decides each check."""
+        out: list[dict[str, Any]] = []
+        for tenant in viewer.tenants:
+            care = tenant_care(gateway.store, tenant)
+            member = next((s for s in care.staff if s.id == viewer.subject), None) \
+                if care else None
+            if care is None or member is None:
+                continue
+            labels = {r.id: r.label for r in care.residents}
+            checks = [{"resident": s.resident, "label": labels.get(s.resident, ""),
+                       "windows": [{"start": f"{w.start:%H:%M}", "end": f"{w.end:%H:%M}"}
+                                   for w in s.windows],
+                       "max_session_s": s.max_session_s}
+                      for s in care.supervision] if CAMERA_ROLE in member.roles else []
+            out.append({"id": tenant, "name": names.get(tenant, tenant),
+                        "label": member.label, "cameras": checks})
+        return out
+
+    config = {"me": viewer.subject, "development": viewer.development,
+              "tenants": await gateway.store.read(mine)}
+    return page(request, "hemtjanst.html", viewer, messages_for_script=True,
+                outcomes=[str(o) for o in AlarmOutcome], findings=[str(f) for f in Finding],
                 config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"))
 
 
