@@ -246,10 +246,20 @@ def test_users_cli_lists_and_refuses_bad_input(settings_file: str, users: Any,
     assert main(["users", "add", "anna", "--role", "operator", "--tenant", "vasteras",
                  "--password-stdin", "--config", settings_file]) == 1
     assert "exists already" in capsys.readouterr().err
-    db = Path(settings_file).parent / "navet.db"
-    import sqlite3
+    # what is stored, read as anyone with the database reads it (SQLite or PostgreSQL)
+    from gateway.core.settings import load_settings
+    from gateway.core.store import make_store
 
-    stored = sqlite3.connect(db).execute("SELECT password FROM users").fetchall()
+    loaded = load_settings(settings_file)
+    store = make_store(loaded.database if loaded.database_is_url else loaded.database_path)
+    store.open()
+    conn = store.connect()
+    try:
+        stored = [tuple(r) for r in conn.execute("SELECT password FROM users")]
+    finally:
+        conn.close()
+        store.close()
+    assert len(stored) == 2
     assert all(row[0].startswith("$argon2id$") for row in stored)
     assert T0  # the fixtures' clock starts here
 

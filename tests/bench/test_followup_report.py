@@ -17,6 +17,7 @@ def test_the_follow_up_benchmark_prints_its_figures(tmp_path: Path) -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["events"] > 0 and result["report_s"] > 0 and result["peak_mib"] > 0
+    # a tiny run can take less than the 10 ms the figure is rounded to: >= 0, not > 0
+    assert result["events"] > 0 and result["report_s"] >= 0 and result["peak_mib"] > 0
     # every visit's door was opened once by staff: one opening per planned visit
     assert result["openings_per_visit"] == 1.0
