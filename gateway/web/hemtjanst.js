@@ -3,10 +3,8 @@
 // Data from /api/v1 with the session cookie, live over Server-Sent Events; every word from
 // the message catalogue the page carries; every value from the API goes in via textContent.
 "use strict";
+// M, CONFIG, CSRF, t(), el() and api() come from console.js, loaded first.
 
-const M = JSON.parse(document.getElementById("messages").textContent);
-const CONFIG = JSON.parse(document.getElementById("console-config").textContent);
-const CSRF = (document.querySelector('meta[name="csrf-token"]') || {}).content || "";
 
 const $ = (sel) => document.querySelector(sel);
 const state = {
@@ -21,36 +19,6 @@ const state = {
   connected: new Set(),
   reload: new Map(),
 };
-
-function t(key, fields) {
-  let text = M[key] ?? key;
-  for (const [k, v] of Object.entries(fields || {})) text = text.replaceAll(`{${k}}`, String(v));
-  return text;
-}
-
-function el(tag, text, cls) {
-  const node = document.createElement(tag);
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  if (cls) node.className = cls;
-  return node;
-}
-
-async function api(method, path, params, body) {
-  const url = new URL(path, location.origin);
-  for (const [k, v] of Object.entries(params || {})) url.searchParams.append(k, v);
-  const headers = { "X-CSRF-Token": CSRF };
-  if (CONFIG.development) headers["X-Navet-Actor"] = CONFIG.me;
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(url, { method, headers, credentials: "same-origin",
-                                 body: body === undefined ? undefined : JSON.stringify(body) });
-  if (res.status === 401) {
-    location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname)}`);
-    throw new Error(t("action.signed_out"));
-  }
-  let data = null;
-  try { data = await res.json(); } catch (e) { data = null; }
-  return { status: res.status, data };
-}
 
 const key = (tenant, id) => `${tenant}/${id}`;
 const who = (actor) => (actor ? actor.name || actor.id : "");
