@@ -8,9 +8,11 @@ turn into a green run that tested nothing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -56,3 +58,26 @@ def loopback_outbound() -> Any:
     from gateway.core.security.outbound import OutboundPolicy, OutboundSettings
 
     return OutboundPolicy(OutboundSettings(allow_loopback=True))
+
+
+CHROMIUM_ARGS = [  # headless Debian chromium on a machine with a closed network
+    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@contextlib.contextmanager
+def chromium(*extra_args: str) -> Iterator[Any]:
+    """Debian's chromium driven by Playwright (skips, or fails in CI, when either is missing)."""
+    binary = require_binary("chromium", "apt-get install chromium", "/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("playwright", "pip install playwright")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=binary,
+                                     args=[*CHROMIUM_ARGS, *extra_args], timeout=30_000)
+        try:
+            yield browser
+        finally:
+            browser.close()

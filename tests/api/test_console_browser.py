@@ -33,7 +33,7 @@ from gateway.core.security.users import add_user, hash_password
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from simulators.zigbee2mqtt import Zigbee2MqttFlat
-from tests.services import free_port, require_binary, unavailable
+from tests.services import chromium, free_port, unavailable
 
 from .conftest import later
 
@@ -45,11 +45,6 @@ AXE_DIR = ROOT / ".cache" / "axe"
 AXE_FILE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = Path(os.environ.get("NAVET_SCREENSHOTS") or ROOT / ".cache" / "screenshots")
 """Where the screens' pictures go; ``NAVET_SCREENSHOTS=docs/console`` renews docs/console.md's."""
-CHROMIUM_ARGS = [
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 WAIT_MS = 10_000
 PASSWORD = "demo-pass"
 
@@ -156,17 +151,8 @@ def live(tmp_path: Path) -> Iterator[Running]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    chromium = require_binary("chromium", "apt-get install chromium", "/usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright", "pip install playwright")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium("--autoplay-policy=no-user-gesture-required") as b:
+        yield b
 
 
 def new_page(browser: Any, errors: list[str]) -> Any:

@@ -26,7 +26,7 @@ from gateway.core.security.tokens import LocalKeys, issue_token
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from tests.followup import month
-from tests.services import free_port, require_binary, unavailable
+from tests.services import chromium, free_port, unavailable
 
 pytestmark = pytest.mark.chromium
 
@@ -35,9 +35,6 @@ AXE_VERSION = "4.10.3"
 AXE_DIR = ROOT / ".cache" / "axe"
 AXE_FILE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
 SHOTS = ROOT / ".cache" / "screenshots"
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 
 
 class _Server(uvicorn.Server):
@@ -102,17 +99,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    chromium = require_binary("chromium", "apt-get install chromium", "/usr/bin/chromium")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("playwright", "pip install playwright")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, timeout=30_000)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b
 
 
 def test_follow_up_screen_shows_lights_and_radars_exports_csv_and_passes_axe(
