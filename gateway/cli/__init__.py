@@ -11,13 +11,18 @@
     navet privacy   a resident's data, retention, data keys
     navet store     what the database holds; copy it (SQLite to PostgreSQL)
     navet users     people who sign in to the console (add, list, disable)
+    navet keys      make an Ed25519 signing key pair
+    navet sign      sign files (conformance reports) or installed plugins
+    navet verify    check signatures of files or installed plugins
+    navet catalogue the adapters installed and installable, signed and tested
 
 Options may come before or after the positional arguments (``navet decode
 zigbee2mqtt FRAME --address X``). Durations take units (``--duration 2m``).
 
 Exit codes: 0 success, 1 bad configuration, 2 bad usage or a frame the adapter
 refused (``navet decode``), 3 the audit log is broken (``navet audit
-verify`` or ``checkpoint``), 141 the reader of stdout went away (``| head``).
+verify`` or ``checkpoint``) or a signature does not hold (``navet verify``),
+141 the reader of stdout went away (``| head``).
 Results go to stdout, logs to stderr. A mistake of the user's is one line
 ``navet: error: ...``, never a Python traceback.
 """
@@ -103,7 +108,7 @@ def log_level(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from gateway import CONTRACT_VERSION, __version__
 
-    from . import audit, commands, devices, privacy, store, tokens, users
+    from . import audit, catalogue, commands, devices, privacy, signing, store, tokens, users
 
     parser = NavetParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -151,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
     psub.required = True
     plist = psub.add_parser("list", help="list plugins, adapters and sinks")
     plist.add_argument("--json", action="store_true", help="machine-readable output")
+    plist.add_argument("--config", default=None, metavar="FILE",
+                       help="settings file: its block list and plugin trust (signatures)")
     plist.set_defaults(func=commands.plugins_list)
 
     audit.add_parser(sub)
@@ -159,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_parser(sub)
     privacy.add_parser(sub)
     store.add_parser(sub)
+    signing.add_parser(sub)
+    catalogue.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)

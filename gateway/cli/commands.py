@@ -80,9 +80,18 @@ def decode(args: argparse.Namespace) -> int:
 
 
 def plugins_list(args: argparse.Namespace) -> int:
+    from gateway.core.plugin_trust import TrustPolicy
     from gateway.core.plugins import build_plugin_manager
+    from gateway.core.settings import load_settings
 
-    infos = [i.as_dict() for i in build_plugin_manager().list()]
+    if getattr(args, "config", None):
+        settings = load_settings(args.config)
+        trust = TrustPolicy.from_settings(settings)
+        plugins = build_plugin_manager(settings.disabled_plugins, trust=trust)
+    else:  # no deployment named: the development key and the built-in statements
+        trust = TrustPolicy.development()
+        plugins = build_plugin_manager(trust=trust)
+    infos = [i.as_dict() for i in plugins.check_signatures(trust)]
     if args.json:
         print(json.dumps(infos, indent=2))
         return 0
@@ -91,6 +100,8 @@ def plugins_list(args: argparse.Namespace) -> int:
         status = info["status"] + (f" ({info['reason']})" if info["reason"] else "")
         print(f"\n{info['name']} {info['version']}  contract {info['contract']}  {status}")
         print(f"  module {info['module']}")
+        if info["signature"]:
+            print(f"  signature {info['signature']['status']}: {info['signature']['message']}")
         for a in info["adapters"]:
             kinds = ", ".join(a["device_kinds"]) or "-"
             cmds = ", ".join(a["commands"]) or "-"

@@ -38,6 +38,7 @@ from .metrics import Metrics
 from .notifier import Notifier
 from .outbox import OutboxDispatcher
 from .pipeline import Pipeline
+from .plugin_trust import TrustPolicy
 from .plugins import GatewayPlugins, build_plugin_manager
 from .policy.cameras import SupervisionService
 from .privacy import purge
@@ -168,7 +169,7 @@ class Gateway:
         self.directory = DeviceDirectory()
         self.notifier = Notifier()
         self.plugins: GatewayPlugins = build_plugin_manager(
-            settings.disabled_plugins, extra_plugins
+            settings.disabled_plugins, extra_plugins, TrustPolicy.from_settings(settings)
         )
         self._mqtt = mqtt
         self._broker: Any = None
@@ -286,13 +287,21 @@ class Gateway:
             try:
                 self.plugins.adapters.get(inst.adapter)
             except NavetError as err:
-                raise ConfigError(f"adapter instance {inst.instance_id}: {err}") from err
+                raise ConfigError(f"adapter instance {inst.instance_id}: {err}"
+                                  f"{self._refused_plugins()}") from err
         for sub in s.subscriptions:
             try:
                 self.plugins.sinks.get(sub.sink)
             except NavetError as err:
-                raise ConfigError(f"subscription {sub.id}: {err}") from err
+                raise ConfigError(f"subscription {sub.id}: {err}"
+                                  f"{self._refused_plugins()}") from err
         return [(Path(path), load_care_config(path)) for path in s.care_config]
+
+    def _refused_plugins(self) -> str:
+        """Why a configured adapter may be missing: the plugins that did not load."""
+        out = [f"{i.name} ({i.status}: {i.reason})" for i in self.plugins.list()
+               if i.status in ("refused", "failed") and i.installed]
+        return f"; plugins not loaded: {'; '.join(out)}" if out else ""
 
     async def start(self) -> None:
         s = self.settings

@@ -25,6 +25,7 @@ from gateway.errors import PluginError
 
 from .adapters import AdapterRegistry
 from .model import CONTRACT_VERSION, EventBase
+from .plugin_trust import UNCHECKED, TrustPolicy, plugin_version
 from .sinks import SinkRegistry
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,11 @@ class PluginInfo:
     version: str = "?"
     contract: str = "?"
     status: str = "loaded"  # loaded | blocked | refused | failed
+    installed: bool = True  # False: registered in code (build_plugin_manager's extra)
     reason: str | None = None
     adapters: list[dict[str, Any]] = field(default_factory=list)
     sinks: list[str] = field(default_factory=list)
+    signature: dict[str, Any] | None = None  # plugin_trust.Trust.as_dict(), once checked
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +63,7 @@ class PluginInfo:
             "reason": self.reason,
             "adapters": self.adapters,
             "sinks": self.sinks,
+            "signature": self.signature,
         }
 
 
@@ -81,9 +85,11 @@ def read_manifest(module: ModuleType) -> dict[str, Any]:
 class GatewayPlugins:
     """Typed calls into the plugin hooks; the only way core code reaches them."""
 
-    def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> None:
+    def __init__(self, pm: pluggy.PluginManager, infos: dict[str, PluginInfo],
+                 trust: TrustPolicy | None = None) -> None:
         self._pm = pm
         self.infos = infos
+        self.trust = trust
         self.adapters = AdapterRegistry(CONTRACT_VERSION)
         self.sinks = SinkRegistry()
         self._register()
@@ -137,14 +143,28 @@ class GatewayPlugins:
     def list(self) -> list[PluginInfo]:
         return sorted(self.infos.values(), key=lambda i: i.name)
 
+    def check_signatures(self, trust: TrustPolicy | None = None) -> list[PluginInfo]:
+        """Every plugin with its signature status filled in (reads each plugin's files
+        once; a plugin registered in code is ``unchecked``)."""
+        policy = trust or self.trust or TrustPolicy.development()
+        for info in self.infos.values():
+            if info.signature is None:
+                info.signature = (policy.check(info.name, info.module).as_dict()
+                                  if info.installed else UNCHECKED.as_dict())
+        return self.list()
+
 
 def build_plugin_manager(
-    disabled: Iterable[str] = (), extra: Iterable[tuple[str, ModuleType | object]] = ()
+    disabled: Iterable[str] = (), extra: Iterable[tuple[str, ModuleType | object]] = (),
+    trust: TrustPolicy | None = None,
 ) -> GatewayPlugins:
     """Build the plugin host: specs, block list, entry points, built-ins, checks.
 
     :param disabled: Plugin names to block, whatever their source.
-    :param extra: ``(name, plugin)`` pairs registered directly (tests, embedding).
+    :param extra: ``(name, plugin)`` pairs registered directly (tests, embedding); they
+        are the embedder's own code and are not signature-checked.
+    :param trust: The deployment's plugin trust. When it requires signatures, a plugin
+        whose installed files no trusted key signed is refused before it is imported.
     """
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
@@ -164,6 +184,15 @@ def build_plugin_manager(
             info.status = "blocked"
             info.reason = "in the block list (settings.disabled_plugins)"
             continue
+        if trust is not None and trust.require:
+            checked = trust.check(name, modname)
+            info.signature = checked.as_dict()
+            if checked.status != "signed":
+                info.status = "refused"
+                info.version = plugin_version(modname)
+                info.reason = f"plugins.require_signed: {checked.message}"
+                log.error("plugin %s refused: %s", name, info.reason)
+                continue
         try:
             module = importlib.import_module(modname)
             manifest = read_manifest(module)
@@ -177,7 +206,8 @@ def build_plugin_manager(
         pm.register(module, name=name)
 
     for name, plugin in extra:
-        infos[name] = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)))
+        infos[name] = PluginInfo(name=name, module=getattr(plugin, "__name__", repr(plugin)),
+                                 installed=False)
         if isinstance(plugin, ModuleType):
             m = read_manifest(plugin)
             infos[name].version = str(m.get("version", "?"))
@@ -185,4 +215,4 @@ def build_plugin_manager(
         pm.register(plugin, name=name)
 
     pm.check_pending()  # a misspelled hookimpl fails here, at startup
-    return GatewayPlugins(pm, infos)
+    return GatewayPlugins(pm, infos, trust)

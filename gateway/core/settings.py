@@ -177,6 +177,35 @@ class AuditSettings(BaseModel):
         "anchor (0 keeps them all).")
 
 
+class PluginSettings(BaseModel):
+    """Which plugins may load: signatures and trust (docs/signing.md), reports, catalogue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_signed: bool = Field(
+        default=False, description="Load only plugins whose installed files a key in "
+        "plugins.trust has signed; others are refused (status refused, with the reason).")
+    trust: Path | None = Field(
+        default=None, description="Directory of trusted Ed25519 public keys (*.pub).")
+    signatures: list[Path] = Field(
+        default_factory=list, description="Directories of signed plugin statements "
+        "(<plugin>.json and .json.sig, written by navet sign --plugin); the built-in "
+        "contracts/signatures is consulted after them.")
+    reports: Path | None = Field(
+        default=None, description="The deployment's own conformance reports (navet "
+        "conformance --report DIR), read by the catalogue beside contracts/conformance.")
+    catalogue: list[Path] = Field(
+        default_factory=list, description="Index files of installable adapters the "
+        "catalogue lists beside the built-in index (contracts/catalogue.json).")
+
+    @model_validator(mode="after")
+    def _trust_when_required(self) -> PluginSettings:
+        if self.require_signed and self.trust is None:
+            raise ValueError("plugins.require_signed needs plugins.trust: a directory of "
+                             "the public keys (*.pub) whose signatures you accept")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAVET_", env_nested_delimiter="__", extra="forbid"
@@ -200,6 +229,7 @@ class Settings(BaseSettings):
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
     disabled_plugins: list[str] = Field(default_factory=list)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
     adapters: list[AdapterInstance] = Field(default_factory=list)
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
     routing: list[TenantRouting] = Field(
