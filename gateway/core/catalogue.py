@@ -99,7 +99,7 @@ def read_index(path: Path) -> list[IndexEntry]:
         raise ConfigError(f"catalogue index {path}: {err.strerror or err}") from err
     except ValueError as err:
         raise ConfigError(f"catalogue index {path} is not JSON: {err}") from err
-    items = data.get("adapters") if isinstance(data, dict) else None
+    items = data.get("adapters") if isinstance(data, dict) else None  # "about" is a comment
     if not isinstance(items, list):
         raise ConfigError(f"catalogue index {path} needs an 'adapters' list")
     out = []
