@@ -45,6 +45,8 @@ from .routes import (
 )
 from .routes import audit as audit_routes
 from .routes import care as care_routes
+from .routes import catalogue as catalogue_routes
+from .routes import catalogue_page as catalogue_screen
 from .security import authenticate, build_verifier, open_api_warning
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,8 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(privacy.router)
     app.include_router(audit_routes.router)
     app.include_router(followup.router)  # follow-up figures (docs/followup.md)
+    app.include_router(catalogue_routes.router)  # adapters: signed? tested? (navet catalogue)
+    app.include_router(catalogue_screen.router)  # the catalogue screen, /console/katalog
     app.include_router(followup_page.router)  # the follow-up screen, /console/uppfoljning
     app.include_router(signin.router)  # sign-in, sign-out, language (gateway/api/console)
     app.include_router(console.router)

@@ -89,6 +89,7 @@ POLICY: tuple[Rule, ...] = (
     _rule("GET", r"/api/v1/(events|events/[^/]+|stream|devices|residents|summary)", READERS),
     _rule("WS", r"/api/v1/stream/ws", READERS),
     _rule("GET", r"/api/v1/dead-letters", {"admin", "vendor"}),
+    _rule("GET", r"/api/v1/catalogue", {"admin", "vendor"}),  # adapters, signed and tested
     # the care configuration item by item (routes/care.py): administrators; before the
     # staff rules, whose /staff/... and /supervision/... paths it shares
     _rule("GET", r"/api/v1/residents/[^/]+", READERS),

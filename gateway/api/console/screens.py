@@ -25,6 +25,7 @@ SCREENS: Final[tuple[Screen, ...]] = (
     Screen("/live", "nav.live", frozenset({"operator", "admin", "auditor"})),
     Screen("/console/uppfoljning", "nav.followup",
            frozenset({"analyst", "region", "admin", "auditor"})),
+    Screen("/console/katalog", "nav.catalogue", frozenset({"admin", "vendor"})),
     Screen("/console/home", "nav.home", frozenset(
         {"operator", "staff", "admin", "vendor", "auditor", "analyst", "region"})),
 )
