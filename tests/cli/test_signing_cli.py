@@ -4,6 +4,7 @@ as an operator runs them: exit codes and what the messages say."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +136,31 @@ def test_sign_a_plugin_needs_somewhere_to_write(
     assert main(["sign", "--plugin", "nope", "--key", str(tmp_path / "keys" / "kommun.key"),
                  "--out", str(tmp_path)]) == 1
     assert "no installed plugin named nope (installed: " in capsys.readouterr().err
+
+
+def test_serve_refuses_to_start_when_a_configured_adapter_is_in_a_refused_plugin(
+        tmp_path: Path) -> None:
+    """The built-ins are signed with the development key only; a deployment that trusts its
+    own key and has not signed them cannot run their adapters, and says so in one line."""
+    import subprocess
+
+    assert main(["keys", "new", "--out", str(tmp_path / "trust"), "--name", "kommun"]) == 0
+    (tmp_path / "trust" / "kommun.key").unlink()  # the gateway needs only the public key
+    config = tmp_path / "navet.yaml"
+    config.write_text(yaml.safe_dump({
+        "data_dir": str(tmp_path / "data"), "mqtt": {"mode": "memory"}, "log_format": "text",
+        "http": {"port": 0},
+        "plugins": {"require_signed": True, "trust": str(tmp_path / "trust")},
+        "adapters": [{"adapter": "zigbee2mqtt", "tenant": "vasteras"}]}))
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NAVET_")}
+    proc = subprocess.run([sys.executable, "-m", "gateway.cli", "serve", "--config",
+                           str(config)], capture_output=True, text=True, timeout=60, env=env)
+
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    last = [line for line in proc.stderr.splitlines() if "could not start" in line]
+    assert len(last) == 1, proc.stderr[-2000:]
+    assert "adapter instance zigbee2mqtt-vasteras: no adapter named 'zigbee2mqtt'" in last[0]
+    assert "alarms (refused: plugins.require_signed: plugin alarms: " in last[0]
+    assert "is signed by key ed25519:2080c9e4dc88ba24, which is not in the trust store" \
+        in last[0]
