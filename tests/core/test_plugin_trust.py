@@ -219,3 +219,22 @@ def test_the_built_in_plugins_are_signed_with_the_development_key() -> None:
         "re-sign the built-in plugins: navet sign --all-plugins --key "
         "contracts/keys/navet-dev.key --out contracts/signatures")
     assert BUILTIN_SIGNATURES.joinpath("alarms.json.sig").exists()
+
+
+COMMITTED_REPORTS = sorted((BUILTIN_SIGNATURES.parent / "conformance").glob("*.json"))
+
+
+@pytest.mark.parametrize("report", COMMITTED_REPORTS, ids=[p.stem for p in COMMITTED_REPORTS])
+def test_the_committed_conformance_reports_are_signed_with_the_development_key(
+        report: Path) -> None:
+    """Each committed report verifies as it is. When this fails the reports were
+    regenerated: run ``navet sign contracts/conformance/*.json --key
+    contracts/keys/navet-dev.key`` and commit the ``.sig`` files."""
+    from gateway.core.plugin_trust import DEV_PUBLIC_KEY
+    from gateway.core.security.signing import SignatureError, verify_file
+
+    try:
+        verify_file(report, TrustStore.from_keys(DEV_PUBLIC_KEY))
+    except SignatureError as err:
+        pytest.fail(f"{err} (re-sign: navet sign contracts/conformance/*.json --key "
+                    f"contracts/keys/navet-dev.key)")
