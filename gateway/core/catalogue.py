@@ -147,7 +147,8 @@ def _conformance(found: tuple[Path, dict[str, Any]] | None, digest: str | None,
     if found is None:
         return None
     path, report = found
-    checks = report.get("checks") if isinstance(report.get("checks"), list) else []
+    listed = report.get("checks")
+    checks: list[Any] = listed if isinstance(listed, list) else []
     return Conformance(
         outcome=report["outcome"], date=report["generated_at"][:10],
         generated_at=report["generated_at"], contract=_text(report.get("contract")),
@@ -205,7 +206,7 @@ def build_catalogue(plugins: GatewayPlugins, trust: TrustPolicy, *,
                 device_kinds=list(row.get("device_kinds") or []),
                 protocol=list(row.get("transports") or []), contract=row.get("contract"),
                 version=info.version, installed=True,
-                status=info.status,  # type: ignore[arg-type]
+                status=info.status,  # type: ignore[arg-type]  # PluginInfo's statuses
                 reason=info.reason, signature=signature,
                 conformance=_conformance(found.get(row["name"]), digest, trust))
     for index in [p for p in [BUILTIN_INDEX] if p.exists()] + list(indexes):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -143,7 +143,7 @@ class GatewayPlugins:
     def list(self) -> list[PluginInfo]:
         return sorted(self.infos.values(), key=lambda i: i.name)
 
-    def check_signatures(self, trust: TrustPolicy | None = None) -> list[PluginInfo]:
+    def check_signatures(self, trust: TrustPolicy | None = None) -> Sequence[PluginInfo]:
         """Every plugin with its signature status filled in (reads each plugin's files
         once; a plugin registered in code is ``unchecked``)."""
         policy = trust or self.trust or TrustPolicy.development()
