@@ -11,6 +11,7 @@
     navet privacy   a resident's data, retention, data keys
     navet store     what the database holds; copy it (SQLite to PostgreSQL)
     navet users     people who sign in to the console (add, list, disable)
+    navet conformance  check an adapter against the contract (the conformance kit)
 
 Options may come before or after the positional arguments (``navet decode
 zigbee2mqtt FRAME --address X``). Durations take units (``--duration 2m``).
@@ -103,7 +104,7 @@ def log_level(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from gateway import CONTRACT_VERSION, __version__
 
-    from . import audit, commands, devices, privacy, store, tokens, users
+    from . import audit, commands, conformance, devices, privacy, store, tokens, users
 
     parser = NavetParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     devices.add_parser(sub)
     privacy.add_parser(sub)
     store.add_parser(sub)
+    conformance.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)
