@@ -189,12 +189,19 @@ def schema_problems(event: EventBase | dict[str, Any]) -> list[str]:
     """What the published JSON Schema of its type says is wrong with ``event``."""
     from gateway.core.model import CATALOGUE
 
-    data = event.model_dump(mode="json") if isinstance(event, EventBase) else event
+    data = (event.model_dump(mode="json", warnings=False) if isinstance(event, EventBase)
+            else event)
     event_type = data.get("type")
     if event_type not in CATALOGUE:
         return [f"type {event_type!r} is not in the contract's catalogue"]
-    return [f"{'/'.join(map(str, e.path)) or 'event'}: {e.message}"
-            for e in _validator(str(event_type)).iter_errors(data)]
+    found = []
+    for error in _validator(str(event_type)).iter_errors(data):
+        # anyOf (a field that may be null): say what the non-null branches wanted
+        branches = [e.message for e in error.context or ()
+                    if not e.message.endswith("is not of type 'null'")]
+        message = " or ".join(dict.fromkeys(branches)) or error.message
+        found.append(f"{'/'.join(map(str, error.path)) or 'event'}: {message}")
+    return found
 
 
 def check_events(subject: Subject, sample_problems: list[str]) -> Check:
@@ -208,7 +215,7 @@ def check_events(subject: Subject, sample_problems: list[str]) -> Check:
         return Check("events-valid", "fail", "; ".join(sample_problems[:5]))
     problems: list[str] = []
     for origin, event in subject.events:
-        data = event.model_dump(mode="json")
+        data = event.model_dump(mode="json", warnings=False)
         for p in schema_problems(data):
             problems.append(f"{origin}: {data.get('type')} {p}")
         source = data.get("source") or {}
@@ -232,6 +239,10 @@ def check_events(subject: Subject, sample_problems: list[str]) -> Check:
 # --------------------------------------------------------------------------- ids
 
 
+def _dumped(events: list[EventBase]) -> list[dict[str, Any]]:
+    return [e.model_dump(mode="json", warnings=False) for e in events]
+
+
 def check_ids(subject: Subject) -> Check:
     if subject.declaration is None:
         return no_declaration("deterministic-ids", subject)
@@ -243,11 +254,10 @@ def check_ids(subject: Subject) -> Check:
     same = subject.instance()
     for origin, frame in frames:
         try:
-            first = [e.model_dump(mode="json") for e in same.decode(subject.raw(frame))]
-            again = [e.model_dump(mode="json") for e in same.decode(subject.raw(frame))]
-            fresh = [e.model_dump(mode="json") for e in subject.instance().decode(
-                subject.raw(frame))]
-        except Exception:
+            first = _dumped(same.decode(subject.raw(frame)))
+            again = _dumped(same.decode(subject.raw(frame)))
+            fresh = _dumped(subject.instance().decode(subject.raw(frame)))
+        except Exception:  # a frame that fails is events-valid's and total-decoding's finding
             continue
         for label, other in (("decoded again", again), ("decoded by a new instance", fresh)):
             if [e["id"] for e in first] != [e["id"] for e in other]:

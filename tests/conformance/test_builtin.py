@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +63,9 @@ def test_check_names_a_report_that_differs(tmp_path: Path,
 def test_an_unknown_adapter_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["conformance", "nosuch"]) == 1
     assert "no adapter named 'nosuch'" in capsys.readouterr().err
+
+
+def test_the_pytest_fixture_runs_the_kit(navet_conformance: Any) -> None:
+    report = navet_conformance("zigbee2mqtt")
+    assert report.passed, report.summary()
+    assert report.check("zones").outcome == "pass"
