@@ -6,6 +6,7 @@
     navet serve     run the gateway from a config file (and NAVET_* variables)
     navet decode    push one raw frame through an adapter and print the events
     navet plugins   list plugins, their adapters, sinks and status
+    navet plugin new  scaffold an adapter package that passes the conformance kit
     navet version   print the version and contract version
     navet audit     verify the audit log's keyed chain and checkpoints; export it
     navet privacy   a resident's data, retention, data keys
@@ -104,7 +105,17 @@ def log_level(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from gateway import CONTRACT_VERSION, __version__
 
-    from . import audit, commands, conformance, devices, privacy, store, tokens, users
+    from . import (
+        audit,
+        commands,
+        conformance,
+        devices,
+        plugin_new,
+        privacy,
+        store,
+        tokens,
+        users,
+    )
 
     parser = NavetParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -153,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     plist = psub.add_parser("list", help="list plugins, adapters and sinks")
     plist.add_argument("--json", action="store_true", help="machine-readable output")
     plist.set_defaults(func=commands.plugins_list)
+    plugin_new.add_parser(sub, psub)
 
     audit.add_parser(sub)
     tokens.add_parser(sub)
