@@ -6,6 +6,9 @@ Fixtures:
 - ``navet_decode``: ``navet_decode(adapter, address, payload, tenant="test")``
   runs one raw frame through a registered adapter, exactly as ``navet decode``
   does, and returns the events (or raises the adapter's ``PayloadError``).
+- ``navet_conformance``: ``navet_conformance(adapter)`` runs the conformance kit
+  on an installed adapter (as ``navet conformance ADAPTER``) and returns the
+  :class:`gateway.conformance.Report`; ``assert report.passed, report.summary()``.
 """
 
 from __future__ import annotations
@@ -46,3 +49,15 @@ def navet_decode(navet_clock: FakeClock) -> Callable[..., list[EventBase]]:
         return instance.decode(frame)
 
     return decode
+
+
+@pytest.fixture
+def navet_conformance() -> Callable[[str], Any]:
+    """Run the conformance kit on an installed adapter and return its report."""
+    from gateway.conformance import Report, run_adapter
+    from gateway.core.plugins import build_plugin_manager
+
+    def run(adapter: str) -> Report:
+        return run_adapter(adapter, build_plugin_manager())
+
+    return run

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import re
 import secrets
 import string
@@ -270,3 +271,24 @@ class _Inbox(asyncio.DatagramProtocol):
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
         self.queue.put_nowait(data)
+
+
+def conformance_frames(count: int) -> list[dict[str, str]]:
+    """Frames for the conformance kit (``plugins/alarms/conformance.json``), deterministic.
+
+    A clear-text panel on account 4321 at the kit's frame time: supervision polls,
+    SIA-DCS alarms with zones and openings with users, and Contact ID events.
+    """
+    when = datetime(2026, 1, 1, 3, 0, tzinfo=UTC)
+    sender = Dc09Transmitter("127.0.0.1", 0, account="4321")
+    made = [
+        ("NULL", ""),
+        ("SIA-DCS", "#4321|NMA012"),
+        ("SIA-DCS", "#4321|NFA003"),
+        ("SIA-DCS", "#4321|Nid0042/OP001"),
+        ("ADM-CID", "#4321|1100 01 015"),
+        ("ADM-CID", "#4321|3100 01 015"),
+    ]
+    return [{"address": "127.0.0.1:4000", "transport": "tcp",
+             "payload": sender.frame(token, data, seq=n % 9999 + 1, when=when).decode("ascii")}
+            for n, (token, data) in zip(range(count), itertools.cycle(made), strict=False)]

@@ -14,8 +14,10 @@ auto-relock after a remote unlock.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,3 +184,16 @@ class LasbroSimulator:
         async def act() -> None:
             await self.bridge.happen(lock, "deny", src="pin", why="bad_pin")
         return act
+
+
+@contextlib.asynccontextmanager
+async def conformance_bridge(host: Any) -> AsyncIterator[LasbroBridge]:
+    """A Låsbro bridge with lock ``door-12`` on the conformance kit's host (its broker and
+    clock), answering commands: the kit's round trip (``plugins/locks/conformance.json``)."""
+    bridge = LasbroBridge(host.broker.client("lasbro-bridge"), host.clock,
+                          locks={"door-12": BridgeLock("door-12")})
+    await bridge.start()
+    try:
+        yield bridge
+    finally:
+        await bridge.mqtt.disconnect()

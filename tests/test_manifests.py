@@ -12,14 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
 
 from gateway import CONTRACT_VERSION, Manifest
+from gateway.conformance.manifest import manifest_problems
 from gateway.core.plugins import GatewayPlugins, build_plugin_manager
 
 PLUGINS_DIR = Path(__file__).resolve().parent.parent / "plugins"
 PLUGINS = sorted(p for p in PLUGINS_DIR.iterdir() if (p / "__init__.py").exists())
-REQUIRED = ("domain", "name", "codeowners", "contract", "requirements", "version")
 
 
 def _manifest(folder: Path) -> dict[str, Any]:
@@ -27,35 +26,6 @@ def _manifest(folder: Path) -> dict[str, Any]:
     assert path.exists(), f"plugins/{folder.name} has no manifest.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
-
-
-def manifest_problems(folder_name: str, manifest: dict[str, Any]) -> list[str]:
-    """What is wrong with one plugin manifest, in words (empty when nothing is)."""
-    problems = [f"missing key {key!r}" for key in REQUIRED if key not in manifest]
-    keys = list(manifest)
-    if keys[:2] != ["domain", "name"]:
-        problems.append(f"keys must start with domain, name; got {keys[:2]}")
-    if keys[2:] != sorted(keys[2:]):
-        problems.append(f"keys after domain/name must be sorted: {keys[2:]}")
-    if manifest.get("domain") != folder_name:
-        problems.append(f"domain {manifest.get('domain')!r} is not the folder name {folder_name!r}")
-    try:
-        probe = Manifest(name="probe", vendor="-", description="-", device_kinds=(),
-                         transports=(), contract=str(manifest.get("contract")))
-    except ValidationError as err:
-        problems.append(f"contract range: {err.errors()[0]['msg']}")
-    else:
-        if not probe.supports(CONTRACT_VERSION):
-            problems.append(f"contract {probe.contract} excludes the running {CONTRACT_VERSION}")
-    codeowners = manifest.get("codeowners")
-    if not (isinstance(codeowners, list) and codeowners
-            and all(isinstance(c, str) and c.startswith("@") for c in codeowners)):
-        problems.append("codeowners must be a non-empty list of @handles")
-    if not isinstance(manifest.get("requirements"), list):
-        problems.append("requirements must be a list")
-    if str(manifest.get("version", "")).count(".") != 2:
-        problems.append(f"version {manifest.get('version')!r} is not MAJOR.MINOR.PATCH")
-    return problems
 
 
 @pytest.fixture(scope="module")

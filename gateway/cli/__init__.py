@@ -6,6 +6,7 @@
     navet serve     run the gateway from a config file (and NAVET_* variables)
     navet decode    push one raw frame through an adapter and print the events
     navet plugins   list plugins, their adapters, sinks and status
+    navet plugin new  scaffold an adapter package that passes the conformance kit
     navet version   print the version and contract version
     navet audit     verify the audit log's keyed chain and checkpoints; export it
     navet privacy   a resident's data, retention, data keys
@@ -15,6 +16,7 @@
     navet sign      sign files (conformance reports) or installed plugins
     navet verify    check signatures of files or installed plugins
     navet catalogue the adapters installed and installable, signed and tested
+    navet conformance  check an adapter against the contract (the conformance kit)
 
 Options may come before or after the positional arguments (``navet decode
 zigbee2mqtt FRAME --address X``). Durations take units (``--duration 2m``).
@@ -108,7 +110,19 @@ def log_level(text: str) -> str:
 def build_parser() -> argparse.ArgumentParser:
     from gateway import CONTRACT_VERSION, __version__
 
-    from . import audit, catalogue, commands, devices, privacy, signing, store, tokens, users
+    from . import (
+        audit,
+        catalogue,
+        commands,
+        conformance,
+        devices,
+        plugin_new,
+        privacy,
+        signing,
+        store,
+        tokens,
+        users,
+    )
 
     parser = NavetParser(
         prog="navet", description="Navet: vendor-neutral welfare technology gateway."
@@ -159,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     plist.add_argument("--config", default=None, metavar="FILE",
                        help="settings file: its block list and plugin trust (signatures)")
     plist.set_defaults(func=commands.plugins_list)
+    plugin_new.add_parser(sub, psub)
 
     audit.add_parser(sub)
     tokens.add_parser(sub)
@@ -168,6 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     store.add_parser(sub)
     signing.add_parser(sub)
     catalogue.add_parser(sub)
+    conformance.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)
