@@ -22,6 +22,7 @@ from gateway.core.settings import Settings
 
 from .audit_trail import AuditTrail
 from .routes import (
+    adapters,
     alarms,
     config,
     console,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     for module in (health, events, stream, directory, reports, config, ingress, live_view):
         app.include_router(module.router)
     app.include_router(subscriptions.router)
+    app.include_router(adapters.router)  # adapter instances and their state
     app.include_router(alarms.router)
     app.include_router(staff.router)
     app.include_router(supervision.router)
