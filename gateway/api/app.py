@@ -23,6 +23,7 @@ from gateway.core.settings import Settings
 from .audit_trail import AuditTrail
 from .routes import (
     adapters,
+    admin_console,
     alarms,
     config,
     console,
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(followup_page.router)  # the follow-up screen, /console/uppfoljning
     app.include_router(signin.router)  # sign-in, sign-out, language (gateway/api/console)
     app.include_router(console.router)
+    app.include_router(admin_console.router)  # administration and audit search
     app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     docs.install(app)  # /docs and /redoc with their assets served by Navet, not a CDN
