@@ -58,6 +58,10 @@ function cell(column, item) {
     case "windows": return shown((value || []).map(window_).join("; "));
     case "visits": return shown((value || []).map((v) => [window_(v), v.team, v.staff]
       .filter(Boolean).join(", ")).join("; "));
+    case "resident": return shown(resident(value));
+    case "given_by": return value === "resident" ? t("admin.given_by.resident")
+      : String(value || "").startsWith("cohabitant:")
+        ? t("admin.given_by.cohabitant", { who: value.slice("cohabitant:".length) }) : shown(value);
     case "validity": return validity(item);
     case "running": return t(value ? "admin.running" : "admin.stopped");
     case "delivery": return delivery(value || {});
@@ -66,6 +70,12 @@ function cell(column, item) {
       ? Object.entries(value).map(([k, v]) => `${k}: ${v}`).join(", ") : t("admin.health_none");
     default: return shown(value);
   }
+}
+
+function resident(id) {
+  if (!id) return "";
+  const found = state.refs.residents.find((r) => r.id === id);
+  return found && found.label ? `${found.label} (${id})` : id;
 }
 
 function validity(c) {
@@ -322,9 +332,14 @@ function open(item, opener) {
   form.append(buttons);
   $("#panel-title").textContent = item ? t(`admin.${R.name}.one`, { id: keyOf(item) })
     : t(`admin.${R.name}.add`);
-  $("#panel").hidden = false;
+  showPanel(true);
   const first = [...form.querySelectorAll("input, select")].find((i) => !i.readOnly && !i.disabled);
   (first || $("#panel-title")).focus();
+}
+
+function showPanel(shown) {
+  $("#panel").hidden = !shown;
+  $(".editor").classList.toggle("editing", shown);
 }
 
 function valueAt(item, name) {
@@ -332,7 +347,7 @@ function valueAt(item, name) {
 }
 
 function close() {
-  $("#panel").hidden = true;
+  showPanel(false);
   state.editing = null;
   state.removing = null;
   if (state.opener && document.body.contains(state.opener)) state.opener.focus();
@@ -423,7 +438,7 @@ async function submit(event) {
   if (res.status >= 200 && res.status < 300) {
     const saved = key || keyOf(R.write === "create" ? res.data : body);
     say(t(editing ? "admin.changed" : "admin.added", { id: saved }), "good");
-    $("#panel").hidden = true;
+    showPanel(false);
     state.editing = null;
     await load();
     focusRow(saved);
@@ -454,7 +469,7 @@ function askRemove(item, opener) {
   $("#confirm-text").textContent = t("admin.remove_ask", { id: keyOf(item) });
   $("#confirm-cascade").hidden = true;
   $("#confirm").hidden = false;
-  $("#panel").hidden = false;
+  showPanel(true);
   $("#confirm-no").focus();
 }
 
@@ -466,7 +481,7 @@ async function remove(cascade) {
   const res = await api("DELETE", path(item), params);
   if (res.status === 200) {
     say(t("admin.removed", { id: keyOf(item) }), "good");
-    $("#panel").hidden = true;
+    showPanel(false);
     state.removing = null;
     await load();
     $("#list-title").focus();

@@ -12,6 +12,7 @@ must find no serious or critical violation on any of the screens.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import pytest
 from gateway import FakeClock
 from gateway.api.console.admin import RESOURCES, message_keys
 from gateway.api.console.i18n import catalogue
+from simulators.zigbee2mqtt import Zigbee2MqttFlat
 
 from . import test_console_browser as _console
 from .conftest import later
@@ -58,8 +60,18 @@ USERS = [("alma", "Alma Administratör", "admin"), ("greta", "Greta Granskare", 
 @pytest.fixture
 def admin_live(tmp_path: Path) -> Iterator[Running]:
     with serve(tmp_path, CARE, [{"adapter": "zigbee2mqtt", "tenant": "vasteras"}], USERS,
-               FakeClock(later(3600))) as (running, _broker):
-        yield running
+               FakeClock(later(3600))) as (running, broker):
+
+        async def simulator() -> Zigbee2MqttFlat:
+            client = broker.client("sim")
+            await client.connect()
+            return Zigbee2MqttFlat(client, running.gateway.clock, ["r1_fall"], seed=3)
+
+        running.flat = running.run(simulator())
+        try:
+            yield running
+        finally:
+            running.run(running.flat.mqtt.disconnect())
 
 
 def stored(live: Running, table: str) -> dict[str, dict[str, Any]]:
@@ -187,19 +199,30 @@ def test_admin_adds_a_resident_by_keyboard_assigns_a_device_and_the_auditor_find
     page.keyboard.press("Escape")
     expect(page.locator("#panel")).to_be_hidden()
 
-    # devices: assign the hall sensor to the new resident, then unassign it
+    # devices: their health; the fall sensor reports with a nearly empty battery
+    live.flat.sensors["fall"].battery = 9.0
+    live.run(live.flat.report("fall", fall=False))
+    for _ in range(100):  # bounded: 5 s
+        if stored(live, "devices")["zigbee2mqtt:r1_fall"]["last_seen"]:
+            break
+        threading.Event().wait(0.05)
     page.locator(".subnav a", has_text="Enheter").click()
     page.wait_for_url(f"{live.url}/console/admin/devices?tenant=vasteras")
     loaded(page)
+    fall = page.locator("#items tbody tr", has_text="zigbee2mqtt:r1_fall")
+    expect(fall).to_contain_text("senast hörd")
+    expect(fall).to_contain_text("lågt batteri 9 %")
+    expect(fall).to_contain_text("Lgh 1102 (r-1)")
     hall = page.locator("#items tbody tr", has_text="zigbee2mqtt:hall_motion")
     expect(hall).to_contain_text("aldrig hörd")
+    # assign the hall sensor to the new resident, then unassign it
     check_axe(page, axe, "devices")
     hall.get_by_role("button", name="Ändra zigbee2mqtt:hall_motion").click()
     expect(page.locator("#f-adapter")).to_have_attribute("readonly", "")
     page.locator("#f-resident").select_option("r-77")
     page.locator("#save").click()
     expect(page.locator("#result")).to_have_text("zigbee2mqtt:hall_motion är ändrad.")
-    expect(hall).to_contain_text("r-77")
+    expect(hall).to_contain_text("Lgh 1307 (r-77)")
     assert stored(live, "devices")["zigbee2mqtt:hall_motion"]["resident"] == "r-77"
     assert ("api PATCH /api/v1/devices/{device:path}", "done") in audited(
         live, "alma", "devices")

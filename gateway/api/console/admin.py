@@ -52,8 +52,9 @@ class Field:
 @dataclass(frozen=True, slots=True)
 class Column:
     name: str
-    format: str = "text"  # text, option:<set>, option_list:<set>, grants, list, windows,
-    #                       visits, health, validity, delivery, running, adapter_health
+    format: str = "text"  # text, option:<set>, option_list:<set>, resident, given_by,
+    #                       grants, list, windows, visits, health, validity, delivery,
+    #                       running, adapter_health (admin.js: cell)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         cascade=True),
     Resource(
         "devices", "/api/v1/devices", ("adapter", "address"),
-        (Column("id"), Column("kind", "option:kind"), Column("resident"),
+        (Column("id"), Column("kind", "option:kind"), Column("resident", "resident"),
          Column("location"), Column("health", "health")),
         (Field("adapter", required=True, key=True), Field("address", required=True, key=True),
          Field("kind", "select", required=True, options="kind"),
@@ -104,8 +105,8 @@ RESOURCES: Final[tuple[Resource, ...]] = (
         unassign=True, health=True),
     Resource(
         "consents", "/api/v1/consents", ("id",),
-        (Column("id"), Column("resident"), Column("purpose", "option:purpose"),
-         Column("given_by"), Column("validity", "validity"), Column("legal_basis")),
+        (Column("id"), Column("resident", "resident"), Column("purpose", "option:purpose"),
+         Column("given_by", "given_by"), Column("validity", "validity"), Column("legal_basis")),
         (Field("id", required=True, key=True, max_length=64),
          Field("resident", "ref", required=True, ref="residents"),
          Field("purpose", "select", required=True, options="purpose"),
@@ -116,14 +117,14 @@ RESOURCES: Final[tuple[Resource, ...]] = (
                placeholder="admin.hint.legal_basis"))),
     Resource(
         "plans", "/api/v1/plans", ("id",),
-        (Column("id"), Column("resident"), Column("visits", "visits")),
+        (Column("id"), Column("resident", "resident"), Column("visits", "visits")),
         (Field("id", required=True, key=True, max_length=64),
          Field("resident", "ref", required=True, ref="residents"),
          Field("visits", "list", fields=(*DAYS_WINDOW, Field("team"), Field("staff"),
                                           Field("note", max_length=200))))),
     Resource(
         "supervision", "/api/v1/supervision", ("resident",),
-        (Column("resident"), Column("windows", "windows"), Column("max_session_s")),
+        (Column("resident", "resident"), Column("windows", "windows"), Column("max_session_s")),
         (Field("resident", "ref", required=True, key=True, ref="residents"),
          Field("windows", "list", fields=DAYS_WINDOW),
          Field("max_session_s", "number"))),
