@@ -22,6 +22,8 @@ from gateway.core.settings import Settings
 
 from .audit_trail import AuditTrail
 from .routes import (
+    adapters,
+    admin_console,
     alarms,
     config,
     console,
@@ -90,6 +92,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     for module in (health, events, stream, directory, reports, config, ingress, live_view):
         app.include_router(module.router)
     app.include_router(subscriptions.router)
+    app.include_router(adapters.router)  # adapter instances and their state
     app.include_router(alarms.router)
     app.include_router(staff.router)
     app.include_router(supervision.router)
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(followup_page.router)  # the follow-up screen, /console/uppfoljning
     app.include_router(signin.router)  # sign-in, sign-out, language (gateway/api/console)
     app.include_router(console.router)
+    app.include_router(admin_console.router)  # administration and audit search
     app.add_middleware(AuditTrail)  # every state-changing call leaves an audit entry
     app.mount("/static", StaticFiles(directory=live_view.WEB_DIR), name="static")
     docs.install(app)  # /docs and /redoc with their assets served by Navet, not a CDN

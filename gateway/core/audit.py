@@ -39,7 +39,7 @@ import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.errors import ConfigError, NavetError
@@ -200,8 +200,13 @@ class AuditLog:
 
     async def entries(self, tenant: str, *, resident: str | None = None,
                       device: str | None = None, actor: str | None = None,
-                      since: datetime | None = None, limit: int = 100) -> list[AuditEntry]:
-        """A tenant's entries, newest first (a resident's log extract with ``resident``)."""
+                      since: datetime | None = None, until: datetime | None = None,
+                      action: str | None = None, limit: int = 100) -> list[AuditEntry]:
+        """A tenant's entries, newest first (a resident's log extract with ``resident``).
+
+        ``since`` is inclusive, ``until`` exclusive; ``action`` matches entries whose action
+        contains it, in any case (``residents`` finds ``api POST /api/v1/residents``).
+        """
         sql = ["SELECT * FROM audit_log WHERE tenant = ?"]
         args: list[Any] = [tenant]
         for col, val in (("resident", resident), ("device", device), ("actor", actor)):
@@ -210,7 +215,15 @@ class AuditLog:
                 args.append(val)
         if since is not None:
             sql.append("AND time >= ?")
-            args.append(since.isoformat())
+            args.append(since.astimezone(UTC).isoformat() if since.tzinfo else since.isoformat())
+        if until is not None:
+            sql.append("AND time < ?")
+            args.append(until.astimezone(UTC).isoformat() if until.tzinfo else until.isoformat())
+        if action:
+            escaped = action.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+                "_", "\\_")
+            sql.append("AND LOWER(action) LIKE ? ESCAPE '\\'")
+            args.append(f"%{escaped}%")
         sql.append("ORDER BY seq DESC LIMIT ?")
         args.append(limit)
         rows = await self.store.read(lambda conn: conn.execute(" ".join(sql), args).fetchall())

@@ -22,6 +22,8 @@ class Screen:
 SCREENS: Final[tuple[Screen, ...]] = (
     Screen("/console/alarms", "nav.alarms", frozenset({"operator"})),
     Screen("/console/hemtjanst", "nav.homecare", frozenset({"staff"})),
+    Screen("/console/admin", "nav.admin", frozenset({"admin"})),
+    Screen("/console/granskning", "nav.audit", frozenset({"auditor", "admin"})),
     Screen("/live", "nav.live", frozenset({"operator", "admin", "auditor"})),
     Screen("/console/uppfoljning", "nav.followup",
            frozenset({"analyst", "region", "admin", "auditor"})),

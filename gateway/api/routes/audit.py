@@ -19,12 +19,17 @@ async def audit_entries(
     resident: Annotated[str | None, Query(max_length=64)] = None,
     device: Annotated[str | None, Query(max_length=200)] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
-    since: datetime | None = None,
+    action: Annotated[str | None, Query(
+        max_length=200, description="Entries whose action contains this, in any case "
+        "(e.g. 'residents', 'unlock').")] = None,
+    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Entries of the tenant, newest first; ``resident`` gives a resident's log extract."""
     found = await gateway.audit.entries(tenant.id, resident=resident, device=device,
-                                        actor=actor, since=since, limit=limit)
+                                        actor=actor, action=action, since=since, until=until,
+                                        limit=limit)
     return [e.as_dict() for e in found]
 
 
