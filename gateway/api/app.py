@@ -22,6 +22,7 @@ from gateway.core.settings import Settings
 
 from .audit_trail import AuditTrail
 from .routes import (
+    alarm_map,
     alarms,
     config,
     console,
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         app.include_router(module.router)
     app.include_router(subscriptions.router)
     app.include_router(alarms.router)
+    app.include_router(alarm_map.router)  # a GPS alarm's position, fences and track
     app.include_router(staff.router)
     app.include_router(supervision.router)
     app.include_router(care_routes.router)  # the care configuration item by item
