@@ -103,7 +103,7 @@ def _error(lang: str, response: httpx.Response) -> HTMLResponse:
 def _page(lang: str, title: str, body: str, status: int = 200) -> HTMLResponse:
     html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)} \u2013 Navet</title>"
+            f"<title>{escape(title)} \u2013 {escape(Translator(lang)('app.name'))}</title>"
             '<link rel="stylesheet" href="/static/uppfoljning.css"></head><body>'
             f'<a class="skip" href="#main">{escape(text("skip", lang))}</a>'
             f'<header><h1>{escape(title)}</h1></header><main id="main">{body}</main>'
