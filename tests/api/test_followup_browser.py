@@ -11,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -38,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE_VERSION = "4.10.3"
 AXE_DIR = ROOT / ".cache" / "axe"
 AXE_FILE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = ROOT / ".cache" / "screenshots"
+SHOTS = Path(os.environ.get("NAVET_SCREENSHOTS") or ROOT / ".cache" / "screenshots")
+"""Where the screen's picture goes; ``python3 -m tests.screenshots`` copies it to docs."""
 PASSWORD = "demo-pass"
 
 
