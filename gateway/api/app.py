@@ -24,6 +24,7 @@ from .audit_trail import AuditTrail
 from .routes import (
     adapters,
     admin_console,
+    alarm_map,
     alarms,
     config,
     console,
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
     app.include_router(subscriptions.router)
     app.include_router(adapters.router)  # adapter instances and their state
     app.include_router(alarms.router)
+    app.include_router(alarm_map.router)  # a GPS alarm's position, fences and track
     app.include_router(staff.router)
     app.include_router(supervision.router)
     app.include_router(care_routes.router)  # the care configuration item by item

@@ -125,6 +125,31 @@ class AuthSettings(BaseModel):
         return self
 
 
+class ConsoleSettings(BaseModel):
+    """The people's console (docs/console.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    map_tiles: str | None = Field(
+        default=None, max_length=500, pattern=r"^(https?://[^/\s]+)?/\S*\{z\}\S*$",
+        description="Map tiles under a GPS alarm's drawing: a URL template with {z}, {x} and "
+        "{y} (Web Mercator, 256 px), e.g. the municipality's own tile server, or a path on "
+        "Navet's own site. Off by default: the console then draws fences and positions alone, "
+        "with nothing fetched from elsewhere. The tiles' origin is the only one the alarm "
+        "queue's page may load images from.")
+    map_attribution: str = Field(
+        default="", max_length=200,
+        description="The tile source's attribution, shown on the map with its tiles.")
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _tiles_template(cls, value: str | None) -> str | None:
+        if value is not None and not all(f"{{{k}}}" in value for k in "zxy"):
+            raise ValueError("console.map_tiles needs {z}, {x} and {y} in it, e.g. "
+                             "https://tiles.example/{z}/{x}/{y}.png")
+        return value
+
+
 class PrivacySettings(BaseModel):
     """Personal data at rest and how long it is kept (gateway/core/privacy.py)."""
 
@@ -221,6 +246,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     outbound: OutboundSettings = Field(
         default_factory=OutboundSettings, description="Where Navet may connect to: "

@@ -15,6 +15,7 @@ const state = {
   battery: new Map(),     // "tenant/device" -> last device.battery data
   staff: new Map(),       // tenant -> [{id,label,teams}]
   selected: null,
+  mapOf: null,            // the alarm (and its history length) the map shows
   fresh: new Set(),       // new alarms nobody has opened yet: highlighted until opened
   known: null,            // alarm keys seen so far (null until the first load)
   connected: new Set(),
@@ -150,7 +151,7 @@ function renderDetail() {
   const a = state.selected && state.alarms.get(state.selected);
   $("#detail-none").hidden = !!a;
   $("#detail-body").hidden = !a;
-  if (!a) return;
+  if (!a) { $("#map-section").hidden = true; state.mapOf = null; return; }
   const facts = $("#detail-facts");
   facts.replaceChildren();
   const fact = (label, value) => { if (value) facts.append(el("dt", t(label)), el("dd", value)); };
@@ -172,6 +173,7 @@ function renderDetail() {
     if (button) button.disabled = !states.includes(a.state);
   }
   fillDispatch(a.tenant);
+  showMap(a);
   const list = $("#timeline");
   list.replaceChildren();
   for (const h of a.history || []) {
@@ -184,6 +186,25 @@ function renderDetail() {
     li.append(when, el("strong", t(`event.${h.type}`)), document.createTextNode(detail ? ` ${detail}` : ""));
     list.append(li);
   }
+}
+
+function hasPosition(a) {
+  return !!(a.location && a.location.point) ||
+    (a.history || []).some((h) => h.data && h.data.position);
+}
+
+async function showMap(a) {
+  // a GPS alarm: its position, the resident's fences and the device's track (map.js)
+  const section = $("#map-section");
+  if (!hasPosition(a)) { section.hidden = true; state.mapOf = null; return; }
+  const k = `${key(a.tenant, a.id)}#${(a.history || []).length}`;
+  if (state.mapOf === k) return;  // drawn already, and nothing new happened to it
+  state.mapOf = k;
+  const res = await api("GET", `/api/v1/alarms/${encodeURIComponent(a.id)}/map`, { tenant: a.tenant });
+  if (state.mapOf !== k) return;  // another alarm was opened meanwhile
+  if (res.status !== 200) { section.hidden = true; return; }
+  section.hidden = false;
+  drawMap($("#map"), $("#map-text"), res.data, CONFIG.map_tiles || "", CONFIG.map_attribution || "");
 }
 
 function fillDispatch(tenant) {

@@ -1,5 +1,7 @@
 """The follow-up screen in a real browser (Debian chromium driven by Playwright), axe-core
-clean, keyboard-operable, CSV downloadable; the screenshot goes to docs/console.md's set.
+clean, keyboard-operable; the indicators' CSV is downloaded by clicking its link, as a
+person would, and must say what the screen says; the screenshot goes to docs/console.md's
+set.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import contextlib
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -16,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -23,6 +27,7 @@ from gateway import FakeClock
 from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.core.security.tokens import LocalKeys, issue_token
+from gateway.core.security.users import add_user, hash_password
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from tests.followup import month
@@ -34,7 +39,9 @@ ROOT = Path(__file__).resolve().parents[2]
 AXE_VERSION = "4.10.3"
 AXE_DIR = ROOT / ".cache" / "axe"
 AXE_FILE = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-SHOTS = ROOT / ".cache" / "screenshots"
+SHOTS = Path(os.environ.get("NAVET_SCREENSHOTS") or ROOT / ".cache" / "screenshots")
+"""Where the screen's picture goes; ``python3 -m tests.screenshots`` copies it to docs."""
+PASSWORD = "demo-pass"
 
 
 class _Server(uvicorn.Server):
@@ -58,7 +65,8 @@ def axe() -> str:
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """(base URL, an analyst's token) of a gateway holding the simulated month."""
+    """(base URL, an analyst's token) of a gateway holding the simulated month; the same
+    analyst (``ana-1``) may also sign in with a password."""
     care = tmp_path / "care.json"
     care.write_text(json.dumps(month.CARE), encoding="utf-8")
     settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, auth={"mode": "local"},
@@ -88,6 +96,10 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     asyncio.run_coroutine_threadsafe(seed(), loop).result(30)
     token = issue_token(LocalKeys(tmp_path / "keys"), subject="ana-1", tenants=["vasteras"],
                         roles=["analyst"], ttl_s=3600, issuer="navet", audience="navet-api")
+    asyncio.run_coroutine_threadsafe(gw.store.write(lambda conn: add_user(
+        conn, subject="ana-1", name="Ulla Uppföljning", roles=["analyst"],
+        tenants=["vasteras"], password_hash=hash_password(PASSWORD), now=clock.now())),
+        loop).result(10)
     try:
         yield f"http://127.0.0.1:{port}", token
     finally:
@@ -108,15 +120,23 @@ def test_follow_up_screen_shows_lights_and_radars_exports_csv_and_passes_axe(
     from playwright.sync_api import expect
 
     url, token = served
-    context = browser.new_context(viewport={"width": 1400, "height": 900},
-                                  extra_http_headers={"Authorization": f"Bearer {token}"},
-                                  locale="en-GB")
+    # a machine with a token reads the screen too (the page forwards its credentials)
+    machine = httpx.get(f"{url}/console/uppfoljning?tenant=vasteras", timeout=10,
+                        headers={"Authorization": f"Bearer {token}"})
+    assert machine.status_code == 200 and "Uppföljning" in machine.text
+    # a person signs in (the session cookie also goes with the CSV downloads, which a
+    # header set by a script would not); the browser asks for English, Navet stays Swedish
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="en-GB")
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
     outside: list[str] = []
     page.on("request", lambda req: None if req.url.startswith(url) else outside.append(req.url))
     page.goto(f"{url}/console/uppfoljning?tenant=vasteras&from=2026-03-01&to=2026-03-31")
+    page.fill("#user", "ana-1")
+    page.fill("#password", PASSWORD)
+    page.click("#signin")
+    page.wait_for_url("**/console/uppfoljning?tenant=vasteras&from=2026-03-01&to=2026-03-31")
     # Swedish, whatever the browser's locale
     expect(page.locator("h1")).to_have_text("Uppföljning \u2013 Västerås stad")
     gps = page.locator('tr[data-indicator="skr.gps_share_80_ordinary"]')
@@ -149,14 +169,33 @@ def test_follow_up_screen_shows_lights_and_radars_exports_csv_and_passes_axe(
     expect(page.locator('tr[data-indicator="skr.gps_share_80_ordinary"]')).to_contain_text(
         "Yellow: almost there")
 
-    href = page.get_by_role("link", name="Indicators (CSV)").get_attribute("href")
-    assert href is not None
-    got = context.request.get(f"{url}{href}")  # what the link downloads, with the same token
-    assert got.ok and got.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(got.text())))
+    # the CSV as a person gets it: click the link, the browser downloads a file
+    with page.expect_download() as got:
+        page.get_by_role("link", name="Indicators (CSV)").click()
+    download = got.value
+    assert download.failure() is None
+    assert download.suggested_filename == "navet-indikatorer-vasteras.csv"
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows and {"id", "label", "value", "unit", "target", "status"} <= set(rows[0])
     by_id = {r["id"]: r for r in rows}
     assert by_id["skr.gps_share_80_ordinary"]["value"] == "1.8"
     assert by_id["skr.gps_share_80_ordinary"]["status"] == "yellow"
+    assert by_id["skr.night_supervision_growth"]["status"] == "green"
+    # the file says what the screen says: every indicator with its status, in English
+    shown = page.locator("tr[data-indicator]")
+    on_screen = {shown.nth(i).get_attribute("data-indicator"): shown.nth(i).get_attribute(
+        "data-status") for i in range(shown.count())}
+    assert on_screen == {r["id"]: r["status"] for r in rows}
+    gps_label = page.locator('tr[data-indicator="skr.gps_share_80_ordinary"] th').evaluate(
+        "th => th.firstChild.textContent")
+    assert by_id["skr.gps_share_80_ordinary"]["label"] == gps_label
+    # the survey's rows download too, for the period's last day
+    with page.expect_download() as got:
+        page.get_by_role("link", name="Rows for Socialstyrelsen's survey (CSV)").click()
+    survey = list(csv.DictReader(io.StringIO(
+        Path(got.value.path()).read_text(encoding="utf-8-sig"))))
+    assert survey and got.value.suggested_filename == "navet-enkat-vasteras.csv"
     assert outside == [], f"the page fetched from elsewhere: {outside}"
     assert errors == []
     context.close()

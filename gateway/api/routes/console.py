@@ -18,7 +18,7 @@ from gateway.core.care import tenant_care
 from gateway.core.model import AlarmOutcome, Finding
 from gateway.core.policy.cameras import ROLE as CAMERA_ROLE
 
-from ..console.render import page, to_signin, viewer_of
+from ..console.render import SECURITY_HEADERS, page, to_signin, viewer_of
 from ..console.screens import home_for
 from ..deps import GatewayDep, known_tenants
 
@@ -66,15 +66,32 @@ async def alarm_queue(request: Request, gateway: GatewayDep) -> Response:
         return out
 
     routing = await gateway.store.read(chains)
+    console = gateway.settings.console
     config = {
         "me": viewer.subject,
         "development": viewer.development,
         "tenants": [{"id": t, "name": names.get(t, t), **routing.get(t, {})}
                     for t in viewer.tenants if t in names],
+        "map_tiles": console.map_tiles or "",
+        "map_attribution": console.map_attribution,
     }
-    return page(request, "alarms.html", viewer, messages_for_script=True,
-                outcomes=[str(o) for o in AlarmOutcome],
-                config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"))
+    response = page(request, "alarms.html", viewer, messages_for_script=True,
+                    outcomes=[str(o) for o in AlarmOutcome],
+                    config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"))
+    origin = tile_origin(console.map_tiles)
+    if origin:  # the configured tile server, for images only; scripts stay Navet's own
+        response.headers["Content-Security-Policy"] = SECURITY_HEADERS[
+            "Content-Security-Policy"].replace("img-src 'self' data:",
+                                               f"img-src 'self' data: {origin}")
+    return response
+
+
+def tile_origin(template: str | None) -> str | None:
+    """The origin of a configured tile URL (None for none, or for a path on Navet itself)."""
+    if not template or template.startswith("/"):
+        return None
+    scheme, _, rest = template.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 @router.get("/console/hemtjanst")

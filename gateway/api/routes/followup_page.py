@@ -5,16 +5,15 @@ A self-contained route module: it reads the same API anyone may call
 credentials (its ``Authorization`` header, cookies or ``access_token``), so the screen can
 never show what the caller could not read from the API, and a console shell can hook it
 in as it is. The indicators are shown with traffic lights (colour and words) and a radar
-chart per area; the tables carry every number the charts draw. Texts come from
-``gateway/web/i18n/followup.json``: Swedish unless ``lang=en`` is asked for, or the
-console's language cookie says English.
+chart per area; the tables carry every number the charts draw. Texts come from the
+console's one message catalogue (``gateway/web/messages/<lang>.json``, keys
+``followup.*``): Swedish unless ``lang=en`` is asked for, or the console's language cookie
+says English.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from functools import cache
 from html import escape
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
@@ -25,10 +24,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.core.care import TECHNOLOGIES
 
+from ..console.i18n import LANGUAGES, Translator
 from ..console.render import to_signin, viewer_of
 from ..console.screens import home_for
 from ..radar import Axis, attainment, radar_svg
-from .live_view import WEB_DIR
 
 READERS = frozenset({"analyst", "region", "admin", "auditor"})  # as the API's rules say
 
@@ -39,15 +38,9 @@ LANG_COOKIE = "navet_lang"
 """The console's remembered language choice (sv or en); ``?lang=`` wins over it."""
 
 
-@cache
-def messages() -> dict[str, dict[str, str]]:
-    data: dict[str, Any] = json.loads((WEB_DIR / "i18n" / "followup.json").read_text("utf-8"))
-    return {k: v for k, v in data.items() if isinstance(v, dict)}
-
-
 def text(key: str, lang: str, **values: str) -> str:
-    entry = messages()[key]
-    return (entry.get(lang) or entry["sv"]).format(**values)
+    """The follow-up screen's message ``followup.<key>`` in ``lang``, fields filled in."""
+    return Translator(lang)(f"followup.{key}", **values)
 
 
 async def _api(request: Request, path: str, params: dict[str, str]) -> httpx.Response:
@@ -110,7 +103,7 @@ def _error(lang: str, response: httpx.Response) -> HTMLResponse:
 def _page(lang: str, title: str, body: str, status: int = 200) -> HTMLResponse:
     html = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{escape(title)} \u2013 Navet</title>"
+            f"<title>{escape(title)} \u2013 {escape(Translator(lang)('app.name'))}</title>"
             '<link rel="stylesheet" href="/static/uppfoljning.css"></head><body>'
             f'<a class="skip" href="#main">{escape(text("skip", lang))}</a>'
             f'<header><h1>{escape(title)}</h1></header><main id="main">{body}</main>'
@@ -147,9 +140,9 @@ def _body(report: dict[str, Any], tenants: list[dict[str, str]], params: dict[st
         f'<label>{t("from")} <input type="date" name="from" value="{period["from"]}"></label>',
         f'<label>{t("to")} <input type="date" name="to" value="{period["to"]}"></label>',
         f'<label>{t("language")} <select name="lang">'
-        f'<option value="sv"{" selected" if lang == "sv" else ""}>Svenska</option>'
-        f'<option value="en"{" selected" if lang == "en" else ""}>English</option>'
-        f"</select></label><button type=\"submit\">{t('show')}</button></form>",
+        + "".join(f'<option value="{code}" lang="{code}"{" selected" if lang == code else ""}>'
+                  f'{escape(Translator(code)("lang.name"))}</option>' for code in LANGUAGES)
+        + f"</select></label><button type=\"submit\">{t('show')}</button></form>",
         f'<p class="meta">{t("period")}: {period["from"]} &ndash; {period["to"]} · '
         f'{t("baseline")}: {report["baseline"]}</p>',
     ]
