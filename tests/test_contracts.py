@@ -197,21 +197,29 @@ def test_cloudevent_data_plus_attributes_validates_against_its_dataschema() -> N
 # --------------------------------------------------------------------------- the other documents
 
 
-def test_asyncapi_documents_the_topics_and_marks_ingest_planned() -> None:
+def test_asyncapi_documents_the_topics_and_the_out_of_process_adapter_channels() -> None:
+    from gateway.core.remote.topics import ADAPTER_PUBLISHES, NAVET_PUBLISHES, RemoteTopics
+
     doc = yaml.safe_load((DEFAULT_DIR / "asyncapi.yaml").read_text())
     assert doc["asyncapi"] == "3.0.0"
     assert doc["info"]["version"] == CONTRACT_VERSION
     addresses = {name: ch["address"] for name, ch in doc["channels"].items()}
+    remote = RemoteTopics("{tenant}", "{adapter}", "{prefix}")
     assert addresses == {
         "events": "navet/{tenant}/events/{type}",
         "deviceState": "navet/{tenant}/devices/{device}/state",
         "zigbee2mqttState": "zigbee2mqtt/{friendly_name}",
         "zigbee2mqttAvailability": "zigbee2mqtt/{friendly_name}/availability",
-        "ingest": "navet/{tenant}/ingest/{adapter}",
+        **{f"adapter{t.capitalize()}": f"{remote.base}/{t}"
+           for t in (*ADAPTER_PUBLISHES, *NAVET_PUBLISHES)},
     }
     assert doc["operations"]["publishEvents"]["bindings"]["mqtt"]["qos"] == 1
-    assert doc["channels"]["ingest"]["x-navet-status"] == "planned"
-    assert "NOT IMPLEMENTED" in doc["channels"]["ingest"]["description"]
+    # who publishes what: the adapter's topics Navet reads, Navet's topics it sends
+    for t in ADAPTER_PUBLISHES:
+        assert doc["operations"][f"readAdapter{t.capitalize()}"]["action"] == "receive"
+    for t in NAVET_PUBLISHES:
+        assert doc["operations"][f"publishAdapter{t.capitalize()}"]["action"] == "send"
+    assert "ingest" not in doc["channels"]  # 1.2's planned channel, replaced in 1.3
     for ref in _refs(doc):  # every local $ref resolves
         node: Any = doc
         for part in ref.removeprefix("#/").split("/"):

@@ -26,6 +26,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="topic filter it may publish on (repeatable)")
     enroll.add_argument("--read", action="append", default=[],
                         help="topic filter it may subscribe to, e.g. its command topic")
+    enroll.add_argument("--adapter", default=None, metavar="NAME",
+                        help="an out-of-process adapter: allow exactly its own topics "
+                        "(navet/<tenant>/adapters/NAME/...; docs/adapters/out-of-process.md)")
     enroll.add_argument("--days", type=int, default=365)
     enroll.add_argument("--out", required=True, metavar="DIR",
                         help="where to write <id>.pem, <id>.key and ca.pem")
@@ -48,8 +51,14 @@ def _ca(args: argparse.Namespace) -> NavetCA:
 
 def enroll_device(args: argparse.Namespace) -> int:
     ca = _ca(args)
-    issued = ca.enroll(args.identity, tenant=args.tenant, topics=args.topic,
-                       read_topics=args.read, days=args.days)
+    topics, reads = list(args.topic), list(args.read)
+    if args.adapter:
+        from gateway.core.remote import RemoteTopics
+
+        own = RemoteTopics(args.tenant, args.adapter)
+        topics, reads = topics + own.adapter_writes(), reads + own.adapter_reads()
+    issued = ca.enroll(args.identity, tenant=args.tenant, topics=topics,
+                       read_topics=reads, days=args.days)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{args.identity}.pem").write_bytes(issued.cert_pem)

@@ -7,6 +7,7 @@ from typing import Any
 from gateway.core.model import CATALOGUE, CONTRACT_VERSION, to_cloudevent
 from gateway.core.model.cloudevents import CONTENT_TYPE
 
+from . import remote
 from .examples import example_event
 from .schemas import URN
 
@@ -125,19 +126,7 @@ def asyncapi() -> dict[str, Any]:
                 "messages": {"availability": {
                     "$ref": "#/components/messages/zigbee2mqttAvailability"}},
             },
-            "ingest": {
-                "address": "navet/{tenant}/ingest/{adapter}",
-                "description": "PLANNED, NOT IMPLEMENTED in this version: nothing subscribes "
-                "to this topic yet. The contract for out-of-process adapters written in any "
-                "language: one CloudEvent per message, exactly the northbound form, with "
-                "`source` `/navet/<tenant>/<adapter>`; the gateway will validate it against "
-                "the event schema, refuse it to the dead-letter store if invalid, and "
-                "acknowledge (PUBACK) only after it is durably stored.",
-                "x-navet-status": "planned",
-                "parameters": {"tenant": tenant, "adapter": {
-                    "description": "The adapter's manifest name, registered with the gateway."}},
-                "messages": {"cloudEvent": {"$ref": "#/components/messages/cloudEvent"}},
-            },
+            **remote.channels(),
         },
         "operations": {
             "publishEvents": {"action": "send", "channel": {"$ref": "#/channels/events"},
@@ -153,9 +142,7 @@ def asyncapi() -> dict[str, Any]:
             "readZigbee2mqttAvailability": {
                 "action": "receive", "channel": {"$ref": "#/channels/zigbee2mqttAvailability"},
                 "bindings": mqtt_q1},
-            "ingestFromAdapter": {"action": "receive", "channel": {"$ref": "#/channels/ingest"},
-                                  "summary": "PLANNED: not implemented yet.",
-                                  "bindings": mqtt_q1},
+            **remote.operations(),
         },
         "components": {
             "messages": {
@@ -182,6 +169,7 @@ def asyncapi() -> dict[str, Any]:
                     "oneOf": [{"type": "string", "enum": ["online", "offline"]},
                               {"type": "object", "required": ["state"], "properties": {
                                   "state": {"type": "string", "enum": ["online", "offline"]}}}]}},
+                **remote.messages(),
             },
             "schemas": {"CloudEvent": {
                 "type": "object",

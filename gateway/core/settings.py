@@ -257,6 +257,10 @@ class Settings(BaseSettings):
     disabled_plugins: list[str] = Field(default_factory=list)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     adapters: list[AdapterInstance] = Field(default_factory=list)
+    remote_adapters: list[str | dict[str, Any]] = Field(
+        default_factory=list, description="Out-of-process adapters this deployment accepts, "
+        "each its manifest: the path of the vendor's manifest JSON or the manifest inline "
+        "(docs/adapters/out-of-process.md). Each becomes an adapter of that name.")
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
     routing: list[TenantRouting] = Field(
         default_factory=list, description="Per tenant: which subscription gets which events "
