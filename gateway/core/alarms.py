@@ -39,7 +39,7 @@ from .rules.alarms import (
 )
 from .rules.escalation import annotate
 from .store import Store
-from .store.alarms import alarm_history, read_alarm
+from .store.alarms import AlarmReader, alarm_history, read_alarm
 
 Emit = Callable[[Sequence[EventBase]], Awaitable[Any]]
 
@@ -66,6 +66,8 @@ class AlarmService:
         self.store = store
         self.clock = clock
         self.emit = emit
+        self.reader = AlarmReader(store)
+        """Synchronous reads of the projection (the FHIR facade's Tasks)."""
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ queries

@@ -42,7 +42,7 @@ ALARM_COLUMNS = (
     "device_ref", "location", "location_text", "text", "raised", "received",
     "acknowledged_at", "acknowledged_by", "dispatched_to", "attended_at", "attended_by",
     "closed_at", "closed_by", "outcome", "escalation_level", "escalated_to",
-    "cancel_requested", "repeats", "folded", "folded_count", "last_seq", "last_event",
+    "cancel_requested", "repeats", "folded", "folded_count", "first_seq", "last_seq", "last_event",
 )
 
 DDL = """
@@ -75,6 +75,7 @@ CREATE TABLE alarms (
     repeats           INTEGER NOT NULL DEFAULT 0,
     folded            TEXT NOT NULL DEFAULT '[]',
     folded_count      INTEGER NOT NULL DEFAULT 0,
+    first_seq         INTEGER NOT NULL,
     last_seq          INTEGER NOT NULL,
     last_event        TEXT NOT NULL,
     PRIMARY KEY (tenant, id)
@@ -129,7 +130,7 @@ def record_from_row(row: Any) -> AlarmRecord:
     )
 
 
-def _values(rec: AlarmRecord, *, folded_into: str | None, last_seq: int,
+def _values(rec: AlarmRecord, *, folded_into: str | None, first_seq: int, last_seq: int,
             last_event: str) -> tuple[Any, ...]:
     loc = rec.location
     return (
@@ -144,14 +145,14 @@ def _values(rec: AlarmRecord, *, folded_into: str | None, last_seq: int,
         _iso(rec.attended_at), _actor_json(rec.attended_by), _iso(rec.closed_at),
         _actor_json(rec.closed_by), rec.outcome, rec.escalation_level, rec.escalated_to,
         int(rec.cancel_requested), rec.repeats, json.dumps(rec.folded), len(rec.folded),
-        last_seq, last_event,
+        first_seq, last_seq, last_event,
     )
 
 
 _UPSERT = (
     f"INSERT INTO alarms ({', '.join(ALARM_COLUMNS)}) VALUES"
     f" ({', '.join('?' for _ in ALARM_COLUMNS)}) ON CONFLICT (tenant, id) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in ALARM_COLUMNS[2:])
+    + ", ".join(f"{c} = excluded.{c}" for c in ALARM_COLUMNS[2:] if c != "first_seq")
 )
 
 
@@ -194,7 +195,8 @@ def project(conn: Any, stored: Sequence[tuple[int, EventBase]]) -> list[Change]:
         if folded is not None and ev.alarm and folded.alarm != root:
             changes += _fold(conn, tenant, folded.alarm, root, rec, seq, ev.id)
         rec.apply(ev)
-        conn.execute(_UPSERT, _values(rec, folded_into=None, last_seq=seq, last_event=ev.id))
+        conn.execute(_UPSERT, _values(rec, folded_into=None, first_seq=seq, last_seq=seq,
+                                      last_event=ev.id))
         changes.append(Change((tenant, root), rec, None))
     return changes
 
@@ -209,7 +211,8 @@ def _fold(conn: Any, tenant: str, alarm: str, into: str, rec: AlarmRecord, seq: 
         # Its raise's priority applies to the alarm it belongs to, as in the fold of
         # the history (the fold's own priority, when it has one, then overrides it).
         rec.priority = own.priority
-    conn.execute(_UPSERT, _values(own, folded_into=into, last_seq=seq, last_event=event))
+    conn.execute(_UPSERT, _values(own, folded_into=into, first_seq=seq, last_seq=seq,
+                                  last_event=event))
     moved = [str(r[0]) for r in conn.execute(
         "SELECT id FROM alarms WHERE tenant = ? AND folded_into = ?", (tenant, alarm))]
     conn.execute("UPDATE alarms SET folded_into = ? WHERE tenant = ? AND folded_into = ?",
@@ -222,14 +225,16 @@ def backfill(conn: Any) -> int:
     events = [(int(r[0]), EventAdapter.validate_json(r[1])) for r in conn.execute(
         "SELECT seq, body FROM events WHERE type LIKE 'alarm.%' ORDER BY seq")]
     records, into, last = fold_history(events)
-    rows = [_values(rec, folded_into=None, last_seq=last[(rec.tenant, rec.id)][0],
+    first: dict[tuple[str, str], int] = {}
+    for seq, ev in events:
+        first.setdefault((ev.tenant, ev.alarm or ev.id), seq)
+    rows = [_values(rec, folded_into=None, first_seq=first[(rec.tenant, rec.id)],
+                    last_seq=last[(rec.tenant, rec.id)][0],
                     last_event=last[(rec.tenant, rec.id)][1]) for rec in records]
     for (tenant, alarm), root in into.items():
-        if (tenant, alarm) in last:
-            seq, event = last[(tenant, alarm)]
-        else:
-            seq, event = last[(tenant, root)]
-        rows.append(_values(AlarmRecord(tenant, alarm), folded_into=root, last_seq=seq,
+        seq, event = last.get((tenant, alarm)) or last[(tenant, root)]
+        rows.append(_values(AlarmRecord(tenant, alarm), folded_into=root,
+                            first_seq=first.get((tenant, alarm), seq), last_seq=seq,
                             last_event=event))
     conn.executemany(_UPSERT, rows)
     return len(rows)
@@ -257,7 +262,7 @@ def read_alarms(conn: Any, tenant: str | None = None, *,
     if open_only:
         sql += f" AND state IN ({', '.join('?' for _ in OPEN_STATES)})"
         args += OPEN_STATES
-    return [record_from_row(r) for r in conn.execute(sql + " ORDER BY received, id", args)]
+    return [record_from_row(r) for r in conn.execute(sql + " ORDER BY first_seq", args)]
 
 
 def alarm_history(conn: Any, records: Iterable[AlarmRecord]) -> None:
@@ -368,3 +373,36 @@ class AlarmIndex:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+class AlarmReader:
+    """Synchronous reads of the alarm projection, for views that build on it (FHIR Tasks).
+
+    Records come from the ``alarms`` table, with their events as ``history`` when
+    asked; nothing is folded from the history."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def alarm(self, tenant: str, alarm: str, *, history: bool = True) -> AlarmRecord | None:
+        """The alarm ``alarm`` belongs to (a folded alarm's id gives its alarm), or None."""
+        def read(conn: Any) -> AlarmRecord | None:
+            rec = read_alarm(conn, tenant, alarm)
+            if rec is not None and history:
+                alarm_history(conn, [rec])
+            return rec
+
+        found: AlarmRecord | None = self._store.read_sync(read)
+        return found
+
+    def alarms(self, tenant: str, *, open_only: bool = False,
+               history: bool = True) -> list[AlarmRecord]:
+        """The tenant's alarms (raised ones, not folded ones), oldest first."""
+        def read(conn: Any) -> list[AlarmRecord]:
+            recs = read_alarms(conn, tenant, open_only=open_only)
+            if history:
+                alarm_history(conn, recs)
+            return recs
+
+        found: list[AlarmRecord] = self._store.read_sync(read)
+        return found
