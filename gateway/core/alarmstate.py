@@ -171,28 +171,37 @@ def fold_history(
 ) -> tuple[list[AlarmRecord], dict[tuple[str, str], str], dict[tuple[str, str], tuple[int, str]]]:
     """Fold stored alarm events ``(seq, event)`` into records, the whole history at once.
 
+    Events apply in storage order, each to the alarm its id belongs to at that
+    moment: a fold (``alarm.updated`` with ``data.folded``) makes the folded alarm
+    part of the one the update is about from then on (with the alarms folded into
+    it before), and its raise's priority passes to that alarm. Events of a folded
+    alarm stored before its fold stay with it and are hidden with it; nothing is
+    re-applied backwards (so a repeat raise of a closed alarm that a rule folds into
+    an open one does not close the open one).
+
     Returns the records (with history; folded alarms have none of their own), which
     alarm each folded alarm belongs to, and the (seq, event id) that last touched
     each alarm. Only the migration that fills the projection and the test that holds
     the projection to this fold call it; nothing on a hot path folds history.
     """
-    ordered = sorted(events, key=lambda pair: pair[0])
     into: dict[tuple[str, str], str] = {}
-    for _, ev in ordered:
-        folded = getattr(ev.data, "folded", None) if ev.type == "alarm.updated" else None
-        if folded is not None and ev.alarm:
-            into[(ev.tenant, folded.alarm)] = ev.alarm
-    for key, root in list(into.items()):  # a fold of a fold: to the alarm at the end
-        seen = {key[1]}
-        while (key[0], root) in into and root not in seen:
-            seen.add(root)
-            root = into[(key[0], root)]
-        into[key] = root
     records: dict[tuple[str, str], AlarmRecord] = {}
     last: dict[tuple[str, str], tuple[int, str]] = {}
-    for seq, ev in ordered:
+    for seq, ev in sorted(events, key=lambda pair: pair[0]):
         own = (ev.tenant, ev.alarm or ev.id)
         key = (own[0], into.get(own, own[1]))
-        records.setdefault(key, AlarmRecord(*key)).apply(ev)
+        rec = records.setdefault(key, AlarmRecord(*key))
+        folded = getattr(ev.data, "folded", None) if ev.type == "alarm.updated" else None
+        if folded is not None and ev.alarm and folded.alarm != key[1]:
+            gone = (ev.tenant, folded.alarm)
+            old = records.pop(gone, None)
+            if old is not None and old.state is not None and old.priority is not None:
+                rec.priority = old.priority
+            into[gone] = key[1]
+            for k, v in list(into.items()):
+                if (k[0], v) == gone:
+                    into[k] = key[1]
+            last[gone] = (seq, ev.id)
+        rec.apply(ev)
         last[key] = last[own] = (seq, ev.id)
     return list(records.values()), into, last
