@@ -6,8 +6,10 @@ for open alarms. It knows nothing of HTTP; the operator API calls it and maps
 :class:`~gateway.errors.TransitionError` to 409 and
 :class:`~gateway.errors.UnknownAlarmError` to 404.
 
-Commands read the alarm's state from the store (not from the rules' memory,
-which may lag), refuse what does not fit that state with an error naming it,
+Queries and commands read the alarm projection (:mod:`gateway.core.store.alarms`):
+the ``alarms`` table and its in-memory index of open alarms, written in the
+transaction of the event that changes an alarm, so they never lag behind the
+store and never fold history. Commands refuse what does not fit that state with an error naming it,
 and store the transition as an event with who and when. They are idempotent:
 each transition has a deterministic id (alarm + transition [+ target]), so the
 same command repeated by the same actor returns the event already stored;
@@ -19,6 +21,7 @@ win even across gateway instances: the store keeps the first.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,11 +35,11 @@ from .rules.alarms import (
     AlarmState,
     close_event,
     derive,
-    load_alarms,
     tenant_alarm_settings,
 )
 from .rules.escalation import annotate
 from .store import Store
+from .store.alarms import AlarmReader, alarm_history, read_alarm
 
 Emit = Callable[[Sequence[EventBase]], Awaitable[Any]]
 
@@ -63,29 +66,53 @@ class AlarmService:
         self.store = store
         self.clock = clock
         self.emit = emit
+        self.reader = AlarmReader(store)
+        """Synchronous reads of the projection (the FHIR facade's Tasks)."""
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ queries
 
-    async def alarm(self, tenant: str, alarm: str) -> AlarmRecord | None:
-        """One alarm of ``tenant`` with its full history, open or not (None if unknown)."""
-        found = await self.store.read(
-            lambda conn: load_alarms(conn, tenant=tenant, alarm=alarm, open_only=False))
-        if not found:
-            return None
-        return annotate(found[0], tenant_alarm_settings(self.store, tenant), self.clock.now())
+    async def alarm(self, tenant: str, alarm: str, *,
+                    history: bool = True) -> AlarmRecord | None:
+        """One alarm of ``tenant``, open or not (None if unknown); a folded alarm's id gives
+        the alarm it was folded into. ``history``: with its events, oldest first."""
+        def read(conn: Any) -> AlarmRecord | None:
+            rec = read_alarm(conn, tenant, alarm)
+            if rec is not None and history:
+                alarm_history(conn, [rec])
+            return rec
 
-    async def open_alarms(self, tenant: str) -> list[AlarmRecord]:
-        """Open alarms of ``tenant``, most urgent first, then oldest first."""
-        records = await self.store.read(lambda conn: load_alarms(conn, tenant=tenant))
+        found = await self.store.read(read)
+        if found is None:
+            return None
+        return annotate(found, tenant_alarm_settings(self.store, tenant), self.clock.now())
+
+    async def open_alarms(self, tenant: str, *, history: bool = True) -> list[AlarmRecord]:
+        """Open alarms of ``tenant``, most urgent first, then oldest first (from the index)."""
+        records = [dataclasses.replace(r, dispatched_to=list(r.dispatched_to),
+                                       folded=list(r.folded), history=[])
+                   for r in self.store.alarm_index.open(tenant)]
+        if history and records:
+            await self.store.read(lambda conn: alarm_history(conn, records))
         settings = tenant_alarm_settings(self.store, tenant)
         now = self.clock.now()
         return sorted((annotate(r, settings, now) for r in records), key=lambda r: r.sort_key)
 
     async def state(self, tenant: str, alarm: str) -> AlarmState | None:
         """The alarm's state; protocol adapters answer HOLD until it is ``taken``."""
-        rec = await self.alarm(tenant, alarm)
-        return rec.state if rec else None
+        status = await self.status(tenant, alarm)
+        return status[1] if status else None
+
+    async def status(self, tenant: str, alarm: str) -> tuple[str, AlarmState] | None:
+        """(the alarm ``alarm`` belongs to, its state), None if unknown or never raised.
+
+        Open alarms come from the in-memory index; others from the projection table."""
+        rec = self.store.alarm_index.get(tenant, alarm)
+        if rec is None:
+            rec = await self.store.read(lambda conn: read_alarm(conn, tenant, alarm))
+        if rec is None or rec.state is None:
+            return None
+        return rec.id, rec.state
 
     # ------------------------------------------------------------------ commands
 
@@ -156,13 +183,13 @@ class AlarmService:
     ) -> EventBase:
         lock = self._locks.setdefault((tenant, alarm), asyncio.Lock())
         async with lock:
-            rec = await self.alarm(tenant, alarm)
+            rec = await self.alarm(tenant, alarm, history=False)
             if rec is None or rec.state is None:
                 raise UnknownAlarmError(f"no alarm {alarm!r} in tenant {tenant!r}")
             event = build(rec, self.clock.now())
-            earlier = next((h for h in rec.history if h.id == event.id), None)
-            if earlier is not None:
-                return self._repeat(command, rec, earlier, actor, same)
+            found = await self.store.read(lambda conn: self.store.get_event(tenant, event.id))
+            if found is not None:
+                return self._repeat(command, rec, found.event, actor, same)
             if rec.state not in ALLOWED[command]:
                 hint = HINTS.get((command, rec.state))
                 raise TransitionError(
@@ -177,7 +204,7 @@ class AlarmService:
             try:
                 return self._repeat(command, rec, stored.event, actor, same)
             except TransitionError:  # another gateway instance stored it first
-                rec = await self.alarm(tenant, alarm) or rec
+                rec = await self.alarm(tenant, alarm, history=False) or rec
                 return self._repeat(command, rec, stored.event, actor, same)
 
     @staticmethod

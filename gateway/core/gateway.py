@@ -125,10 +125,11 @@ class AdapterHostImpl:
 
     async def alarm_status(self, alarm: str) -> AlarmStatus | None:
         """The alarm ``alarm`` belongs to (itself, or the one it was folded into), its state."""
-        rec = await self.gateway.alarms.alarm(self.tenant, alarm)
-        if rec is None or rec.state is None:
+        found = await self.gateway.alarms.status(self.tenant, alarm)  # the projection
+        if found is None:
             return None
-        return AlarmStatus(rec.id, f"alarm.{rec.state}", folded=rec.id != alarm)
+        root, state = found
+        return AlarmStatus(root, f"alarm.{state}", folded=root != alarm)
 
     @property
     def public_url(self) -> str:

@@ -1,7 +1,7 @@
 """Read and search FHIR resources of one tenant, built on demand from Navet's store.
 
-Nothing is stored twice: a Task is folded from its alarm's events when asked
-for, an Observation is its event. Every resource is validated
+Nothing is stored twice: a Task is its alarm's row in the alarm projection with
+the alarm's events as its history, an Observation is its event. Every resource is validated
 (:func:`gateway.fhir.checks.validate`) before it leaves; a resource a plugin
 supplies through ``navet_event_to_fhir`` is validated the same way.
 
@@ -20,7 +20,6 @@ from typing import Any
 
 from gateway.core.care import tenant_care
 from gateway.core.model import EventBase
-from gateway.core.rules.alarms import load_alarms
 
 from . import mapping as m
 from .checks import validate
@@ -53,6 +52,7 @@ class FhirRepository:
     def __init__(self, gateway: Any, tenant: str) -> None:
         self.gw = gateway
         self.store = gateway.store
+        self.alarms = gateway.alarms.reader  # the alarm projection (reads, no fold)
         self.tenant = tenant
 
     # ------------------------------------------------------------------ public
@@ -72,17 +72,17 @@ class FhirRepository:
         if resource_type == "Location" and fid.startswith("alarm-"):
             raw = navet_id(fid[len("alarm-"):])
             if raw is not None:
-                recs = self.store.read_sync(lambda conn: load_alarms(
-                    conn, tenant=self.tenant, alarm=raw, open_only=False))
-                rec = next((r for r in recs if r.id == raw), None)
+                rec = self.alarms.alarm(self.tenant, raw)
+                rec = rec if rec is not None and rec.id == raw and rec.state else None
                 found = m.alarm_location(rec) if rec is not None else None
                 return self._checked(found) if found is not None else None
         if resource_type == "Task":
             raw = navet_id(fid)
             if raw is not None:
-                recs = self.store.read_sync(lambda conn: load_alarms(
-                    conn, tenant=self.tenant, alarm=raw, open_only=False))
-                return next((self._checked(m.task(r)) for r in recs if r.id == raw), None)
+                rec = self.alarms.alarm(self.tenant, raw)
+                if rec is None or rec.id != raw or rec.state is None:
+                    return None
+                return self._checked(m.task(rec))
         for res in self._all(resource_type, SearchQuery(resource_type)):
             if res["id"] == fid:
                 return res
@@ -134,10 +134,7 @@ class FhirRepository:
         An event of an alarm folded into another (``data.folded``) gives the Task of
         the alarm it was folded into: the folded alarm has no Task of its own.
         """
-        aid = m.alarm_id(event)
-        recs = self.store.read_sync(lambda conn: load_alarms(
-            conn, tenant=self.tenant, alarm=aid, open_only=False))
-        rec = next((r for r in recs if r.id == aid), recs[0] if len(recs) == 1 else None)
+        rec = self.alarms.alarm(self.tenant, m.alarm_id(event))
         if rec is None:
             return None
         rec = m.record_upto(rec, event.id)
@@ -167,9 +164,7 @@ class FhirRepository:
         for row in self.store.rows("residents", self.tenant):
             yield self._checked(m.home_location(self.tenant, row["id"],
                                                 json.loads(row["body"] or "{}")))
-        recs = self.store.read_sync(lambda conn: load_alarms(
-            conn, tenant=self.tenant, open_only=False))
-        for rec in recs:  # where alarms with a known position happened
+        for rec in self.alarms.alarms(self.tenant):  # where alarms with a known position happened
             found = m.alarm_location(rec)
             if found is not None:
                 yield self._checked(found)
@@ -191,9 +186,7 @@ class FhirRepository:
             yield self._checked(m.consent_resource(self.tenant, consent, now))
 
     def _tasks(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
-        recs = self.store.read_sync(lambda conn: load_alarms(
-            conn, tenant=self.tenant, open_only=False))
-        for rec in recs:
+        for rec in self.alarms.alarms(self.tenant):
             if query.resident is None or rec.resident == query.resident:
                 yield self._checked(m.task(rec))
 

@@ -43,6 +43,7 @@ from ..adapters import RawFrame
 from ..model import EventAdapter, EventBase
 from ..security.pii import PiiCipher
 from . import sealed
+from .alarms import AlarmIndex, project
 from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -128,15 +129,16 @@ def iso(dt: datetime) -> str:
 
 
 class _Job:
-    __slots__ = ("fn", "future", "loop")
+    __slots__ = ("committed", "fn", "future", "loop")
 
     def __init__(
         self,
         fn: Callable[[Any], Any],
         loop: asyncio.AbstractEventLoop,
         future: asyncio.Future[Any],
+        committed: Callable[[Any], Any] | None = None,
     ) -> None:
-        self.fn, self.loop, self.future = fn, loop, future
+        self.fn, self.loop, self.future, self.committed = fn, loop, future, committed
 
 
 class Store:
@@ -171,6 +173,9 @@ class Store:
         self.batched_jobs = 0
         self.healthy = True
         self.last_error: str | None = None
+        self.alarm_index = AlarmIndex()
+        """The open alarms in memory (:mod:`.alarms`), loaded at open, moved forward by the
+        writer after each commit."""
 
     # ------------------------------------------------------------------ backend hooks
 
@@ -236,6 +241,7 @@ class Store:
         except BaseException:
             conn.close()
             raise
+        self.alarm_index.load(conn)
         self._write_conn = conn
         # Subscriptions are read when first asked for: a tool given only a database (store
         # info, copy) has no keys to open their sealed settings, and needs none.
@@ -329,6 +335,7 @@ class Store:
                     results = self._run_jobs(conn, batch)
             conn.execute("COMMIT")
             self.healthy, self.last_error = True, None
+            results = [self._committed(job, value, error) for job, value, error in results]
         except Exception as err:
             if conn is not None:
                 with contextlib.suppress(Exception):
@@ -342,6 +349,18 @@ class Store:
         self.batched_jobs += len(batch)
         for job, value, error in results:
             job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+
+    @staticmethod
+    def _committed(job: _Job, value: Any,
+                   error: BaseException | None) -> tuple[_Job, Any, BaseException | None]:
+        """After COMMIT: let a job move in-memory state on to what it committed."""
+        if error is not None or job.committed is None:
+            return job, value, error
+        try:
+            return job, job.committed(value), None
+        except Exception as err:  # committed all the same; say so, do not hide it
+            log.exception("store: after-commit step of a job failed")
+            return job, None, err
 
     def _run_jobs(self, conn: Any,
                   batch: list[_Job]) -> list[tuple[_Job, Any, BaseException | None]]:
@@ -362,18 +381,22 @@ class Store:
             results.append((job, value, None))
         return results
 
-    async def write(self, fn: Callable[[Any], T]) -> T:
+    async def write(self, fn: Callable[[Any], Any],
+                    committed: Callable[[Any], T] | None = None) -> T:
         """Run ``fn`` inside the next write transaction; return once it is committed.
 
         ``fn`` runs on the writer's thread, with other jobs in the same transaction. It
         may be run a second time after a rollback (when another job of its batch failed),
         so it must only touch the database and return a value, never change state of
-        its own."""
+        its own. ``committed``, if given, runs on the writer's thread once the
+        transaction has committed, in commit order, with what ``fn`` returned; its
+        result is what ``write`` returns (in-memory state that follows the database,
+        like :attr:`alarm_index`, moves there)."""
         if self._writer is None:
             raise StoreUnavailableError(f"store {self.label} is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put(_Job(fn, loop, future))
+        self._jobs.put(_Job(fn, loop, future, committed))
         return await future
 
     async def read(self, fn: Callable[[Any], T]) -> T:
@@ -394,12 +417,13 @@ class Store:
         """Store events (dedup on id), their raw frame, and their outbox rows, atomically.
 
         In the same transaction the devices' ``last_seen`` moves forward (any event
-        from a device proves it is alive) and ``ruled_seqs`` are marked as seen by
+        from a device proves it is alive), the alarm projection takes the alarm
+        events (:func:`.alarms.project`), and ``ruled_seqs`` are marked as seen by
         the rules, so what rules derived and the fact that they ran commit together.
         """
         subs = self.subscriptions
 
-        def job(conn: Any) -> AppendResult:
+        def job(conn: Any) -> tuple[AppendResult, list[Any]]:
             if frame is not None:
                 _insert_frame(conn, frame)
             # One statement for the events and one for their outbox rows (not one per
@@ -419,6 +443,7 @@ class Store:
             dups: list[str] = []
             seqs: list[int] = []
             queued: list[tuple[str, int, str, str]] = []
+            alarm_events: list[tuple[int, EventBase]] = []
             for ev in events:
                 seq = given.pop(ev.id, None)  # an id twice in one call: the second is a dup
                 if seq is None:
@@ -426,6 +451,8 @@ class Store:
                     continue
                 accepted.append(ev.id)
                 seqs.append(seq)
+                if ev.type.startswith("alarm."):
+                    alarm_events.append((seq, ev))
                 if ev.type in NOT_FANNED_OUT:
                     continue
                 lane = ev.resident or (ev.device.id if ev.device else "-")
@@ -450,9 +477,17 @@ class Store:
                 conn.executemany(
                     "UPDATE events SET ruled = 1 WHERE seq = ?", [(q,) for q in ruled_seqs]
                 )
-            return AppendResult(tuple(accepted), tuple(dups), tuple(seqs))
+            changes = project(conn, sorted(alarm_events, key=lambda p: p[0])) \
+                if alarm_events else []
+            return AppendResult(tuple(accepted), tuple(dups), tuple(seqs)), changes
 
-        return await self.write(job)
+        def committed(value: tuple[AppendResult, list[Any]]) -> AppendResult:
+            result, changes = value
+            if changes:
+                self.alarm_index.apply(changes)
+            return result
+
+        return await self.write(job, committed)
 
     async def dead_letter(self, frame: RawFrame, reason: str) -> int:
         def job(conn: Any) -> int:

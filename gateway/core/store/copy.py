@@ -30,6 +30,7 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("subscriptions", "id"),
     ("frames", "ref"),
     ("events", "seq"),
+    ("alarms", "tenant, id"),
     ("dead_letters", "id"),
     ("outbox", "subscription, seq"),
     ("outbox_state", "subscription"),

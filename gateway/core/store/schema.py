@@ -16,12 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from . import alarms
 from .sealed import seal_clear_rows
 
 
 def _seal_subscription_settings(conn: Any, store: Any) -> None:
     """Settings written in clear before schema 4 are sealed with the data keys."""
     seal_clear_rows(conn, store.cipher, store.label)
+
+
+def _fill_alarm_projection(conn: Any, store: Any) -> None:
+    """The alarm projection starts from the history: fold every stored alarm event once."""
+    alarms.backfill(conn)
 
 
 Migration = str | Callable[[Any, Any], None]
@@ -218,4 +224,9 @@ MIGRATIONS: list[Migration] = [
     CREATE INDEX sessions_subject ON sessions (subject);
     CREATE INDEX sessions_expires ON sessions (expires)
     """,
+    # 7: the alarm projection: each alarm's current state, written in the transaction of
+    #    the event that changes it (gateway/core/store/alarms.py)
+    alarms.DDL,
+    # 8: ... filled once from the history already stored
+    _fill_alarm_projection,
 ]

@@ -1,8 +1,9 @@
 """The SCAIP receiver adapter: social alarm units (SS 91100) over SIP.
 
 ``decode`` is pure: it reads the ``<mrq>`` body of one frame and maps it to
-contract v1 events (see :mod:`.mapping`). ``start`` opens the SIP listener
-(:mod:`.listener`) and the user agent (:mod:`.ua`) that authenticates units,
+contract v1 events (see :mod:`.mapping`); a body the user agent already parsed
+is taken from :class:`.xml.ParsedRequests`, not parsed twice. ``start`` opens the
+SIP listener (:mod:`.listener`) and the user agent (:mod:`.ua`) that authenticates units,
 stores each request through ``host.ingest`` before acknowledging it and
 answers with ``<mrs>``.
 """
@@ -26,7 +27,7 @@ from .const import ADAPTER
 from .mapping import to_events, unit_of
 from .models import ScaipSettings
 from .ua import ScaipUserAgent
-from .xml import parse_mrq
+from .xml import ParsedRequests, parse_mrq
 
 
 class ScaipAdapter(AdapterBase):
@@ -47,6 +48,8 @@ class ScaipAdapter(AdapterBase):
         super().__init__(settings)
         self.config = ScaipSettings.model_validate(self.settings)
         self.ua: ScaipUserAgent | None = None
+        self.parsed = ParsedRequests()
+        """What the user agent parsed of a MESSAGE, so decode does not parse it again."""
 
     @property
     def ports(self) -> dict[str, int]:
@@ -61,7 +64,7 @@ class ScaipAdapter(AdapterBase):
 
     async def start(self, host: AdapterHost) -> None:
         self.ua = ScaipUserAgent(self.config, host, getattr(host, "tenant", ""),
-                                 getattr(host, "instance_id", ""))
+                                 getattr(host, "instance_id", ""), self.parsed)
         await self.ua.start()
 
     async def stop(self) -> None:
@@ -71,8 +74,10 @@ class ScaipAdapter(AdapterBase):
 
     def decode(self, frame: RawFrame) -> list[Event]:
         unit = unit_of(frame.address)
+        mrq = self.parsed.take(frame.payload)  # the user agent parsed it already
         try:
-            mrq = parse_mrq(frame.payload, limit=self.config.max_xml_bytes)
+            if mrq is None:  # a replay, a test, or a body that did not parse
+                mrq = parse_mrq(frame.payload, limit=self.config.max_xml_bytes)
         except PayloadError as err:
             raise PayloadError(err.reason, adapter=ADAPTER, device=unit) from err
         try:

@@ -51,7 +51,7 @@ from .listener import Peer, SipListener, TlsConfig
 from .mapping import Nature, alarm_id, nature
 from .models import Mrq, Mrs, ScaipSettings, UnitSettings
 from .voice import voice_reply
-from .xml import ScaipFormatError, build_mrs, parse_mrq
+from .xml import ParsedRequests, ScaipFormatError, build_mrs, parse_mrq
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,10 @@ class Session:
 
 class ScaipUserAgent:
     def __init__(self, config: ScaipSettings, host: AdapterHost, tenant: str,
-                 instance: str) -> None:
+                 instance: str, parsed: ParsedRequests | None = None) -> None:
         self.config = config
+        self.parsed = parsed if parsed is not None else ParsedRequests()
+        """Requests parsed here, for the adapter's decode of the same frame."""
         self.host = host
         self.tenant = tenant
         self.instance = instance
@@ -215,6 +217,8 @@ class ScaipUserAgent:
             mrq = parse_mrq(req.body, limit=self.config.max_xml_bytes)
         except ScaipFormatError as err:
             snu_error = err
+        else:
+            self.parsed.keep(req.body, mrq)  # decode takes it: parsed once per MESSAGE
         meta = {"call_id": req.get("Call-ID"), "peer": f"{peer.transport}:{peer.host}:"
                 f"{peer.port}", "instance": self.instance}
         session = None

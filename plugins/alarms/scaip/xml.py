@@ -225,3 +225,29 @@ def parse_mrs(data: bytes, *, limit: int = MAX_XML_BYTES) -> Mrs:
     tnu = tuple(_text(e) for e in found.get("tnu", []) if _text(e))
     return Mrs(ref=ref, snu=snu, ste=r.text("ste", 128), cve=r.text("cve"),
                mre=r.code("mre", 2), cre=r.code("cre", 2), tnu=tnu, hbi=r.code("hbi", 4))
+
+
+class ParsedRequests:
+    """The ``<mrq>`` the user agent parsed, kept for the adapter's ``decode`` of the same
+    body, so a MESSAGE is parsed once (issue 14).
+
+    Keyed by the exact body bytes: ``decode`` stays a function of its frame (the same
+    bytes give the same request whether parsed here or again). Bounded; an entry is
+    taken once. A body that did not parse is not kept: ``decode`` parses it again to
+    raise the error with the adapter's name.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._items: dict[bytes, Mrq] = {}
+
+    def keep(self, body: bytes, mrq: Mrq) -> None:
+        if len(self._items) >= self.size:
+            self._items.pop(next(iter(self._items)))
+        self._items[body] = mrq
+
+    def take(self, body: bytes) -> Mrq | None:
+        return self._items.pop(body, None)
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -267,3 +267,33 @@ async def test_a_second_alarm_folded_into_the_open_one_is_held_until_a_person_ta
     assert (done_first.snu, done_second.snu) == (0, 0)
     assert done_first.ref == one.source.ref and done_first.mre == 1  # the voice call
     assert done_second.ref == two.source.ref and done_second.mre is None
+
+
+async def test_a_message_body_is_parsed_once(
+    gateway: Gateway, clock: FakeClock, units: Callable[..., object],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The user agent parses the <mrq>; the adapter's decode takes that, not a second parse."""
+    from plugins.alarms.scaip import adapter, ua, xml
+
+    parsed: dict[str, int] = {"ua": 0, "decode": 0}
+    real = xml.parse_mrq
+
+    def counted(where: str) -> Callable[..., object]:
+        def parse(body: bytes, **kw: object) -> object:
+            parsed[where] += 1
+            return real(body, **kw)  # type: ignore[arg-type]
+        return parse
+
+    monkeypatch.setattr(ua, "parse_mrq", counted("ua"))
+    monkeypatch.setattr(adapter, "parse_mrq", counted("decode"))
+    unit = await units()  # type: ignore[misc]
+    assert await unit.register() == 200
+    session = asyncio.create_task(unit.alarm("personal_button"))
+    await wait_for(lambda: unit.holds >= 1 or session.done())
+    (raised,) = events(gateway, "alarm.raised")
+    assert raised.data.kind == "personal_button"
+    await acknowledge(gateway, clock, raised.alarm)
+    await clock.advance(10)
+    assert (await asyncio.wait_for(session, 10)).snu == 0
+    assert parsed["ua"] >= 2 and parsed["decode"] == 0, parsed  # once per MESSAGE
