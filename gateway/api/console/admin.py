@@ -88,6 +88,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
          Field("sex", "select", options="sex"),
          Field("birth_year", "number"),
          Field("housing", "select", options="housing"),
+         Field("personal_number", max_length=13, placeholder="admin.hint.personal_number"),
          Field("grants", "list", fields=(
              Field("technology", "select", required=True, options="technology"),
              Field("granted", "date", required=True), Field("ended", "date"),
