@@ -279,6 +279,35 @@ def test_admin_adds_a_resident_by_keyboard_assigns_a_device_and_the_auditor_find
     # the auditor may not open the administrator's screens
     refused = auditor.goto(f"{live.url}/console/admin/residents")
     assert refused is not None and refused.status == 403
+
+    # a webhook to an address the outbound policy refuses: the field is named, in words
+    page.goto(f"{live.url}/console/admin/subscriptions")
+    loaded(page)
+    page.locator("#add").click()
+    page.locator("#f-settings_url").fill("http://127.0.0.1:9/hook")
+    page.locator("#f-settings_secret").fill("a-shared-secret-of-enough-length")
+    page.locator("#save").click()
+    expect(summary).to_contain_text("Uppgifterna godtogs inte")
+    expect(summary).to_contain_text("Adress (URL): Navet svarade:")
+    expect(page.locator("#f-settings_url")).to_have_attribute("aria-invalid", "true")
+    assert live.gateway.store.subscriptions == [] or all(
+        s.tenant != "vasteras" for s in live.gateway.store.subscriptions)
+
+    # removing a resident others still name: 409 in words, then with everything that is theirs
+    page.goto(f"{live.url}/console/admin/residents")
+    loaded(page)
+    page.get_by_role("button", name="Ta bort r-1").click()
+    expect(page.locator("#confirm-no")).to_be_focused()
+    page.locator("#confirm-yes").click()
+    expect(summary).to_contain_text("Det krockar med det som redan finns")
+    page.locator("#confirm-cascade").click()
+    expect(page.locator("#result")).to_have_text("r-1 är borttagen.")
+    expect(page.locator("#items tbody")).not_to_contain_text("Lgh 1102")
+    assert "r-1" not in stored(live, "residents")
+    assert stored(live, "devices")["zigbee2mqtt:r1_fall"]["resident"] is None
+    assert audited(live, "alma", "delete /api/v1/residents", 2) == [
+        ("api DELETE /api/v1/residents/{resident}", "done"),
+        ("api DELETE /api/v1/residents/{resident}", "refused 409")]
     assert errors == []
 
 
