@@ -191,6 +191,7 @@ def test_admin_adds_a_resident_by_keyboard_assigns_a_device_and_the_auditor_find
     page.keyboard.press("Enter")
     expect(page.locator("#result")).to_have_text("r-77 är tillagd.")
     row = page.locator("#items tbody tr", has_text="r-77")
+    expect(row.get_by_role("button", name="Ändra r-77")).to_be_focused()  # on the saved row
     expect(row).to_contain_text("kvinna")
     expect(row).to_contain_text("trygghetslarm 2026-03-01 \u2013 tills vidare")
     body = stored(live, "residents")["r-77"]["body"]
@@ -209,6 +210,7 @@ def test_admin_adds_a_resident_by_keyboard_assigns_a_device_and_the_auditor_find
     expect(summary).to_contain_text("Navet svarade:")
     page.keyboard.press("Escape")
     expect(page.locator("#panel")).to_be_hidden()
+    expect(page.locator("#add")).to_be_focused()  # back where the form was opened
 
     # devices: their health; the fall sensor reports with a nearly empty battery
     live.flat.sensors["fall"].battery = 9.0
