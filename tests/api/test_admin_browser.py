@@ -22,6 +22,7 @@ import pytest
 from gateway import FakeClock
 from gateway.api.console.admin import RESOURCES, message_keys
 from gateway.api.console.i18n import catalogue
+from gateway.core.care.items import care_items
 from simulators.zigbee2mqtt import Zigbee2MqttFlat
 
 from . import test_console_browser as _console
@@ -385,4 +386,62 @@ def test_an_admin_of_two_municipalities_picks_one_and_sees_only_theirs(
     expect(other.locator(".tenant-one")).to_have_text("Kommun: Västerås stad")
     expect(other.locator("#items tbody")).not_to_contain_text("o-1")
     expect(other.locator("#items tbody")).to_contain_text("r-1")
+    assert errors == []
+
+
+def test_admin_makes_a_team_and_plans_its_visits(
+        admin_live: Running, browser: Any) -> None:
+    """The editor's other writes: a team set by its members (PUT), a plan with a list of
+    visits, each with weekdays and times; a consent with its validity."""
+    from playwright.sync_api import expect
+
+    live = admin_live
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    sign_in(page, live.url, "alma", home="/console/admin/residents")
+    page.goto(f"{live.url}/console/admin/teams")
+    loaded(page)
+    page.locator("#add").click()
+    page.locator("#f-id").fill("natt")
+    page.get_by_role("checkbox", name="Hanna, hemtjänst norr (hanna)").check()
+    page.locator("#save").click()
+    expect(page.locator("#result")).to_have_text("natt är tillagd.")
+    staff = live.run(live.gateway.store.read(lambda conn: care_items(conn, "vasteras", "staff")))
+    assert {s["id"]: set(s["teams"]) for s in staff} == {"hanna": {"norr", "natt"}}
+
+    page.goto(f"{live.url}/console/admin/plans")
+    loaded(page)
+    page.locator("#add").click()
+    page.locator("#f-id").fill("p-natt")
+    page.locator("#f-resident").select_option("r-1")
+    page.locator("#f-visits .add-row").click()
+    visit = page.locator("#f-visits fieldset.row").first
+    for day in ("mån", "ons"):
+        visit.get_by_role("checkbox", name=day).check()
+    page.locator("#f-visits-0-start").fill("22:00")
+    page.locator("#f-visits-0-end").fill("22:30")
+    page.locator("#f-visits-0-team").fill("natt")
+    page.locator("#save").click()
+    expect(page.locator("#result")).to_have_text("p-natt är tillagd.")
+    expect(page.locator("#items tbody tr", has_text="p-natt")).to_contain_text(
+        "mån ons 22:00\u201322:30, natt")
+    plan = live.run(live.gateway.store.read(lambda conn: care_items(conn, "vasteras",
+                                                                    "plans")))
+    [mine] = [p for p in plan if p["id"] == "p-natt"]
+    assert [(v["days"], v["start"][:5], v["end"][:5], v["team"]) for v in mine["visits"]] == [
+        (["mon", "wed"], "22:00", "22:30", "natt")]
+
+    # a consent ends: its validity is changed, and the list says it is no longer in force
+    page.goto(f"{live.url}/console/admin/consents")
+    loaded(page)
+    row = page.locator("#items tbody tr", has_text="c-1")
+    expect(row).to_contain_text("gäller nu")
+    row.get_by_role("button", name="Ändra c-1").click()
+    page.locator("#f-withdrawn").fill("2025-06-01T12:00")
+    page.locator("#save").click()
+    expect(page.locator("#result")).to_have_text("c-1 är ändrad.")
+    expect(row).to_contain_text("återkallat")
+    consents = live.run(live.gateway.store.read(lambda conn: care_items(conn, "vasteras",
+                                                                        "consents")))
+    assert consents[0]["withdrawn"].startswith("2025-06-01")
     assert errors == []
