@@ -252,12 +252,12 @@ function control(f, value, path, editing) {
     default: {
       input = el("input");
       input.type = { number: "number", date: "date", datetime: "datetime-local",
-                     time: "time" }[f.type] || "text";
+                     time: "time", secret: "password" }[f.type] || "text";
       if (f.type === "number") input.inputMode = "numeric";
       if (f.max_length) input.maxLength = f.max_length;
       input.value = inputValue(f, value);
       input.readOnly = Boolean(f.key && editing);
-      input.autocomplete = "off";
+      input.autocomplete = f.type === "secret" ? "new-password" : "off";
     }
   }
   input.id = id;
@@ -543,9 +543,17 @@ function problem(res, withFields) {
   const name = (CONFIG.tenants.find((x) => x.id === TENANT) || {}).name || TENANT;
   const key = { 403: "admin.err.forbidden", 404: "admin.err.gone", 409: "admin.err.conflict",
                 422: "admin.err.invalid" }[res.status] || "admin.err.other";
-  const texts = [t(key, { tenant: name })];
-  if (said) texts.push(t("admin.err.navet_said", { detail: said }));
-  return withFields ? texts.map((text) => ({ text, target: null })) : texts;
+  const texts = [{ text: t(key, { tenant: name }), target: null }];
+  // a detail that starts with a field's name ("settings.url: refused ...") names that field
+  const named = /^([\w.]+): (.+)$/s.exec(said);
+  const field = named && R.fields.find((f) => f.name === named[1]);
+  if (field) {
+    texts.push({ text: `${label(field.name)}: ${t("admin.err.navet_said", { detail: named[2] })}`,
+                 target: idFor([field.name]) });
+  } else if (said) {
+    texts.push({ text: t("admin.err.navet_said", { detail: said }), target: null });
+  }
+  return withFields ? texts : texts.map((e) => e.text);
 }
 
 function showErrors(list) {

@@ -21,8 +21,8 @@ from gateway.core.care.followup import Housing, Sex
 from gateway.core.care.models import ConsentPurpose, StaffRole, Weekday
 from gateway.core.model import DeviceKind
 
-FieldType = Literal["text", "number", "select", "ref", "date", "datetime", "time", "days",
-                    "checks", "words", "list"]
+FieldType = Literal["text", "secret", "number", "select", "ref", "date", "datetime", "time",
+                    "days", "checks", "words", "list"]
 
 OPTIONS: Final[dict[str, tuple[str, ...]]] = {
     "sex": get_args(Sex),
@@ -88,6 +88,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
          Field("sex", "select", options="sex"),
          Field("birth_year", "number"),
          Field("housing", "select", options="housing"),
+         Field("personal_number", max_length=13, placeholder="admin.hint.personal_number"),
          Field("grants", "list", fields=(
              Field("technology", "select", required=True, options="technology"),
              Field("granted", "date", required=True), Field("ended", "date"),
@@ -147,6 +148,7 @@ RESOURCES: Final[tuple[Resource, ...]] = (
          Column("delivery", "delivery")),
         (Field("id", key=True, max_length=64, placeholder="admin.hint.generated"),
          Field("settings.url", required=True, placeholder="admin.hint.url"),
+         Field("settings.secret", "secret", required=True, placeholder="admin.hint.secret"),
          Field("types", "words", placeholder="admin.hint.types")),
         write="create"),
     Resource(
