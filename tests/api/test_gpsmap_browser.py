@@ -186,7 +186,7 @@ def test_a_gps_alarm_is_drawn_with_its_fence_track_and_distance_outside(
     health = page.locator("#health")
     expect(health).to_contain_text(f"stigfinnare:{IMEI}")
     expect(health.locator("li", has_text=IMEI)).to_contain_text("batteri 20 %")
-    expect(health.locator("li", has_text=SILENT)).to_contain_text("aldrig hörd")
+    expect(health.locator("li", has_text=SILENT)).to_contain_text("(Lgh 1102, Hall) aldrig hörd")
 
     row.first.focus()
     page.keyboard.press("Enter")
