@@ -223,6 +223,15 @@ def test_a_gps_alarm_is_drawn_with_its_fence_track_and_distance_outside(
     assert box[0] <= cx <= box[0] + box[2] and cy < box[1], (box, cx, cy)
     check_axe(page, axe, "alarm detail with map")
     shot(page, "alarm-map")
+
+    # in English when the person picks it, the same metres
+    page.click("#lang-en")
+    expect(page.locator("h1")).to_have_text("Alarm queue")
+    page.locator("#queue tbody tr", has_text="gps.geofence_exit").click()
+    expect(page.locator("#map-text")).to_contain_text(
+        f"{said} m outside the geofence (Hemma)")
+    expect(page.locator("#map-text")).to_contain_text(f"Track: {count} positions")
+    expect(page.locator("#map-title")).to_have_text("Map")
     assert outside == [], f"the page fetched from elsewhere: {outside}"
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
