@@ -339,7 +339,10 @@ function renderHealth() {
     }
     if (!notes.length) continue;
     const li = el("li");
-    li.append(el("strong", d.id), document.createTextNode(" "), el("span", notes.join(", "), "bad"));
+    const res = d.resident && state.residents.get(key(tenant, d.resident));
+    const whose = [res && res.label, d.location].filter(Boolean).join(", ");
+    li.append(el("strong", d.id), document.createTextNode(whose ? ` (${whose}) ` : " "),
+              el("span", notes.join(", "), "bad"));
     list.append(li);
   }
   $("#health-ok").hidden = list.childElementCount > 0;
@@ -399,7 +402,7 @@ async function start() {
   state.known = new Set(state.alarms.keys());
   CONFIG.tenants.forEach((x) => listen(x.id));
   setStatus();
-  setInterval(() => renderQueue(), 30000); // ages move on
+  setInterval(() => { renderQueue(); renderHealth(); }, 30000); // ages move on, units fall silent
 }
 
 start();

@@ -14,9 +14,13 @@ was never heard. axe-core finds no serious or critical violation.
 from __future__ import annotations
 
 import asyncio
+import http.server
 import json
+import math
 import re
+import struct
 import threading
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -108,11 +112,16 @@ class Served:
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
+def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
+    """The gateway with the watch's script ready; ``console.map_tiles`` from the test's
+    parameter (none by default)."""
     care = tmp_path / "care.json"
     care.write_text(json.dumps(CARE), encoding="utf-8")
+    tiles = getattr(request, "param", None)
+    if tiles == "tile_server":  # the loopback tile server below
+        tiles = request.getfixturevalue("tile_server") + "/{z}/{x}/{y}.png"
     settings = Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, auth={"mode": "local"},
-                        care_config=[care],
+                        care_config=[care], console={"map_tiles": tiles} if tiles else {},
                         adapters=[{"adapter": "stigfinnare", "tenant": TENANT,
                                    "settings": instance_settings()}])
     # the browser's own clock judges silence and ages: start the gateway's at the real now
@@ -177,7 +186,7 @@ def test_a_gps_alarm_is_drawn_with_its_fence_track_and_distance_outside(
     health = page.locator("#health")
     expect(health).to_contain_text(f"stigfinnare:{IMEI}")
     expect(health.locator("li", has_text=IMEI)).to_contain_text("batteri 20 %")
-    expect(health.locator("li", has_text=SILENT)).to_contain_text("aldrig hörd")
+    expect(health.locator("li", has_text=SILENT)).to_contain_text("(Lgh 1102, Hall) aldrig hörd")
 
     row.first.focus()
     page.keyboard.press("Enter")
@@ -214,6 +223,15 @@ def test_a_gps_alarm_is_drawn_with_its_fence_track_and_distance_outside(
     assert box[0] <= cx <= box[0] + box[2] and cy < box[1], (box, cx, cy)
     check_axe(page, axe, "alarm detail with map")
     shot(page, "alarm-map")
+
+    # in English when the person picks it, the same metres
+    page.click("#lang-en")
+    expect(page.locator("h1")).to_have_text("Alarm queue")
+    page.locator("#queue tbody tr", has_text="gps.geofence_exit").click()
+    expect(page.locator("#map-text")).to_contain_text(
+        f"{said} m outside the geofence (Hemma)")
+    expect(page.locator("#map-text")).to_contain_text(f"Track: {count} positions")
+    expect(page.locator("#map-title")).to_have_text("Map")
     assert outside == [], f"the page fetched from elsewhere: {outside}"
     assert errors == [], f"JavaScript errors on the page: {errors}"
 
@@ -250,3 +268,103 @@ def test_the_map_route_says_where_the_alarm_is_and_is_tenant_checked(served: Ser
                          headers={"Authorization": f"Bearer {mine}"})
     assert missing.status_code == 404
     client.close()
+
+
+# ----------------------------------------------------------------------------- with tiles
+
+def _png(size: int = 256) -> bytes:
+    """A plain light-grey PNG tile, made here (no image library needed)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    rows = b"".join(b"\x00" + b"\xdd\xdd\xdd" * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+TILE_PATHS: list[str] = []
+
+
+@pytest.fixture
+def tile_server() -> Iterator[str]:
+    """A tile server on the loopback, answering every /z/x/y.png with a grey tile."""
+    tile = _png()
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the standard library's name
+            TILE_PATHS.append(self.path)
+            ok = re.fullmatch(r"/\d+/\d+/\d+\.png", self.path) is not None
+            self.send_response(200 if ok else 404)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(tile) if ok else 0))
+            self.end_headers()
+            if ok:
+                self.wfile.write(tile)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    thread = threading.Thread(target=server.serve_forever, name="tiles", daemon=True)
+    thread.start()
+    TILE_PATHS.clear()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("served", ["tile_server"], indirect=True)
+def test_configured_tiles_lie_under_the_drawing_where_the_position_is(
+        tile_server: str, served: Served, browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text
+            else None)
+    sign_in(page, served.url)
+    answer = page.goto(f"{served.url}/console/alarms")
+    assert answer is not None
+    policy = answer.headers["content-security-policy"]
+    assert f"img-src 'self' data: {tile_server};" in policy  # images only
+    assert "default-src 'self';" in policy and tile_server not in policy.split(";", 1)[0]
+    expect(page.locator("#status")).to_have_text("Live")
+    served.walk(300)
+    row = page.locator("#queue tbody tr", has_text="gps.geofence_exit")
+    expect(row).to_have_count(1)
+    row.click()
+    images = page.locator("#map svg.gpsmap image")
+    expect(images.first).to_be_attached()
+    hrefs = [images.nth(i).get_attribute("href") or "" for i in range(images.count())]
+    found = [re.fullmatch(rf"{re.escape(tile_server)}/(\d+)/(\d+)/(\d+)\.png", h) for h in hrefs]
+    assert all(found), hrefs
+    zooms = {int(m.group(1)) for m in found if m}
+    assert len(zooms) == 1 and 15 <= min(zooms) <= 19, zooms
+    # the tile holding the alarm's position (worked out here, the usual slippy-map way)
+    # is drawn under the red dot
+    alarm = next(a for a in served.run(served.gateway.alarms.open_alarms(TENANT))
+                 if a.kind == "gps.geofence_exit")
+    lat, lon, z = alarm.location.point.lat, alarm.location.point.lon, zooms.pop()
+    n = 2 ** z
+    tx = int((lon + 180) / 360 * n)
+    ty = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    under = images.locator(f'xpath=self::*[@href="{tile_server}/{z}/{tx}/{ty}.png"]')
+    expect(under).to_have_count(1)
+    x, y, w, h = (float(under.get_attribute(a) or "nan") for a in ("x", "y", "width", "height"))
+    dot = page.locator("#map circle.alarm-position")
+    cx, cy = (float(dot.get_attribute(a) or "nan") for a in ("cx", "cy"))
+    assert x <= cx <= x + w and y <= cy <= y + h, ((x, y, w, h), (cx, cy))
+    # the browser fetched them from the tile server, and nothing was refused
+    page.wait_for_function("() => [...document.querySelectorAll('#map image')].length > 0")
+    expect(page.locator("#map-text")).to_contain_text("m utanför geostaketet (Hemma)")
+    for _ in range(100):  # bounded: 5 s
+        if f"/{z}/{tx}/{ty}.png" in TILE_PATHS:
+            break
+        threading.Event().wait(0.05)
+    assert f"/{z}/{tx}/{ty}.png" in TILE_PATHS, TILE_PATHS
+    assert refused == [] and errors == []
