@@ -490,9 +490,11 @@ class Store:
             result, changes, stored = value
             if changes:
                 self.alarm_index.apply(changes)
-            if stored:
-                for listener in self.commit_listeners:
+            for listener in self.commit_listeners if stored else ():
+                try:
                     listener(stored)
+                except Exception:  # committed all the same: the rules fall back to a read
+                    log.exception("store: a commit listener failed")
             return result
 
         return await self.write(job, committed)
