@@ -43,21 +43,34 @@ def frame_kind(i: int) -> tuple[str, dict[str, object], int]:
     return KINDS[i % len(KINDS)]
 
 
-def topic(i: int) -> str:
-    """Frame ``i`` goes to device ``i`` modulo the fleet, kinds interleaved."""
+def is_alarm(i: int, alarm_every: int) -> bool:
+    """Frame ``i`` is an alarm frame: every ``alarm_every``-th (0: none)."""
+    return alarm_every > 0 and i % alarm_every == alarm_every - 1
+
+
+ALARM_FIELDS: Final[dict[str, object]] = {"water_leak": True, "battery": 64, "linkquality": 75}
+"""An alarm frame: a water leak from a sensor of its own (the passive rule raises
+``passive.water_leak`` at once, one per sensor), 3 events like any water frame."""
+
+
+def topic(i: int, alarm_every: int = 0) -> str:
+    """Frame ``i`` goes to device ``i`` modulo the fleet, kinds interleaved; an alarm frame
+    to a leak sensor of its own."""
+    if is_alarm(i, alarm_every):
+        return f"{BASE_TOPIC}/leak{i:06d}_water"
     suffix, _, _ = frame_kind(i)
     room = (i // len(KINDS)) % DEVICES_PER_KIND
     return f"{BASE_TOPIC}/room{room:03d}_{suffix}"
 
 
-def payload(i: int, sent_us: int) -> bytes:
-    _, fields, _ = frame_kind(i)
+def payload(i: int, sent_us: int, alarm_every: int = 0) -> bytes:
+    fields = ALARM_FIELDS if is_alarm(i, alarm_every) else frame_kind(i)[1]
     return json.dumps({**fields, "last_seen": iso_us(sent_us)}).encode()
 
 
-def events_for(count: int) -> int:
+def events_for(count: int, alarm_every: int = 0) -> int:
     """How many events ``count`` frames (numbered from 0) become."""
-    return sum(frame_kind(i)[2] for i in range(count))
+    return sum(3 if is_alarm(i, alarm_every) else frame_kind(i)[2] for i in range(count))
 
 
 ADAPTER_EVENTS_SQL: Final = (

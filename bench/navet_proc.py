@@ -9,6 +9,13 @@ which is when the broker gets its PUBACK) and prints its figures as JSON.
 Latency is taken per frame from the send time the publisher wrote into
 ``last_seen`` to the moment ``ingest`` returned, so it is publish-to-durable
 as a device would see it, queueing in the broker included.
+
+With ``--alarms N`` (N alarm frames among them, water leaks the passive rule
+turns into ``alarm.raised``) it also follows the operator stream as a live
+client does: wait on the notifier that wakes the SSE/WebSocket streams, read
+what was committed after its cursor, and take each ``alarm.raised``'s latency
+from the frame's send time (the alarm's ``time``) to the moment the stream sees
+it: alarm frame -> operator stream.
 """
 
 from __future__ import annotations
@@ -41,6 +48,20 @@ class TimedGateway(Gateway):
         self.first_in = 0.0
         self.last_done = 0.0
         self.all_done = asyncio.Event()
+        self.alarm_latencies: list[float] = []
+
+    async def follow_alarms(self, expected: int) -> None:
+        """Read the operator stream (what the notifier says is committed) like a client."""
+        cursor = self.store.last_seq()
+        while len(self.alarm_latencies) < expected:
+            await self.notifier.wait_past(cursor, timeout=1.0)
+            if self.notifier.seq <= cursor:
+                continue
+            found = self.store.query_events(TENANT, types=("alarm.raised",), after_seq=cursor,
+                                            limit=10_000)
+            now = time.time()
+            cursor = self.notifier.seq
+            self.alarm_latencies += [now - s.event.time.timestamp() for s in found]
 
     async def ingest(self, frame: RawFrame) -> IngestResult:
         if not self.first_in:
@@ -53,7 +74,8 @@ class TimedGateway(Gateway):
         return result
 
 
-async def run(port: int, frames: int, qos: int, sync: str, timeout: float) -> dict[str, Any]:
+async def run(port: int, frames: int, qos: int, sync: str, timeout: float,
+              alarms: int = 0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="navet-bench-") as tmp:
         settings = Settings(
             data_dir=Path(tmp),
@@ -67,12 +89,16 @@ async def run(port: int, frames: int, qos: int, sync: str, timeout: float) -> di
         await gw.start()
         try:
             rss_idle = psutil.Process().memory_info().rss
+            follower = asyncio.create_task(gw.follow_alarms(alarms)) if alarms else None
             print("READY", flush=True)
             try:
                 async with asyncio.timeout(timeout):
                     await gw.all_done.wait()
+                    if follower is not None:
+                        await follower
             except TimeoutError:
-                return {"error": f"only {len(gw.latencies)} of {frames} frames stored "
+                return {"error": f"only {len(gw.latencies)} of {frames} frames stored and "
+                                 f"{len(gw.alarm_latencies)} of {alarms} alarms streamed "
                                  f"within {timeout:.0f} s"}
             frames_stored = gw.store.read_sync(
                 lambda c: int(c.execute("SELECT count(*) FROM frames").fetchone()[0])
@@ -93,6 +119,8 @@ async def run(port: int, frames: int, qos: int, sync: str, timeout: float) -> di
         "first_in": gw.first_in,
         "last_done": gw.last_done,
         "latency": latency_ms(gw.latencies),
+        **({"alarm_stream": {**latency_ms(gw.alarm_latencies),
+                             "alarms": len(gw.alarm_latencies)}} if alarms else {}),
         "store_transactions": batches,
         "store_jobs": jobs,
         "rss_idle_mb": round(rss_idle / 2**20, 1),
@@ -107,9 +135,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--qos", type=int, choices=[0, 1], default=1)
     parser.add_argument("--sync", choices=["FULL", "NORMAL"], default="FULL")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--alarms", type=int, default=0,
+                        help="alarm frames among --frames: time them to the operator stream")
     args = parser.parse_args(argv)
     try:
-        figures = asyncio.run(run(args.port, args.frames, args.qos, args.sync, args.timeout))
+        figures = asyncio.run(run(args.port, args.frames, args.qos, args.sync, args.timeout,
+                                  args.alarms))
     except Exception as err:
         figures = {"error": f"gateway: {type(err).__name__}: {err}"}
     emit(figures)

@@ -42,24 +42,26 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gateway` imp
 
 from bench.broker import BenchBroker
 from bench.children import Child, ChildError
-from bench.frames import events_for, store_kind
+from bench.frames import events_for, is_alarm, store_kind
 from bench.inprocess import burst, lone_frames
 
 
 def _relay_args(role: str, port: int, count: int, args: argparse.Namespace, timeout: float,
-                rate: float = 0.0) -> list[str]:
+                rate: float = 0.0, alarm_every: int = 0) -> list[str]:
     return [role, "--port", str(port), "--messages", str(count), "--qos", str(args.qos),
-            "--inflight", str(args.inflight), "--timeout", str(timeout), "--rate", str(rate)]
+            "--inflight", str(args.inflight), "--timeout", str(timeout), "--rate", str(rate),
+            *(["--alarm-every", str(alarm_every)] if alarm_every else [])]
 
 
 def _run_pair(consumer: Child, port: int, count: int, args: argparse.Namespace, timeout: float,
-              rate: float = 0.0) -> tuple[dict[str, Any], dict[str, Any]]:
+              rate: float = 0.0, alarm_every: int = 0) -> tuple[dict[str, Any], dict[str, Any]]:
     """Start the publisher once ``consumer`` is subscribed; return both sets of figures."""
     publisher: Child | None = None
     try:
         consumer.expect_ready(60)
         publisher = Child.python("publisher", "bench.relay",
-                                 *_relay_args("publish", port, count, args, timeout, rate))
+                                 *_relay_args("publish", port, count, args, timeout, rate,
+                                              alarm_every))
         publisher.expect_ready(30)
         sent = publisher.result(timeout + 10)
         got = consumer.result(timeout + 10)
@@ -87,17 +89,19 @@ def baseline(args: argparse.Namespace, workdir: Path, timeout: float) -> dict[st
 
 
 def navet(args: argparse.Namespace, workdir: Path, timeout: float, *, count: int,
-          rate: float = 0.0) -> dict[str, Any]:
-    """Publish ``count`` frames (flat out, or at ``rate``/s) to a Navet gateway process."""
+          rate: float = 0.0, alarm_every: int = 0) -> dict[str, Any]:
+    """Publish ``count`` frames (flat out, or at ``rate``/s) to a Navet gateway process;
+    every ``alarm_every``-th a water-leak alarm timed to the operator stream."""
+    alarms = sum(1 for i in range(count) if is_alarm(i, alarm_every))
     with BenchBroker(workdir / f"navet-{rate:g}", inflight=args.inflight) as broker:
         gateway = Child.python(
             "gateway", "bench.navet_proc", "--port", str(broker.port),
             "--frames", str(count), "--qos", str(args.qos), "--sync", args.sync,
-            "--timeout", str(timeout),
+            "--timeout", str(timeout), "--alarms", str(alarms),
         )
-        sent, got = _run_pair(gateway, broker.port, count, args, timeout, rate)
+        sent, got = _run_pair(gateway, broker.port, count, args, timeout, rate, alarm_every)
     elapsed = got["last_done"] - sent["start"]
-    expected_events = events_for(count)
+    expected_events = events_for(count, alarm_every)
     return {
         **got,
         "rate": rate,
@@ -119,7 +123,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
                    "store": store_kind(),
                    "inflight": args.inflight, "concurrency": args.concurrency,
                    "lone_frames": args.lone, "paced_load": args.paced_load,
-                   "paced_seconds": args.paced_seconds, "python": sys.version.split()[0],
+                   "paced_seconds": args.paced_seconds, "alarm_every": args.alarm_every,
+                   "python": sys.version.split()[0],
                    "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
     }
     with tempfile.TemporaryDirectory(prefix="navet-bench-") as tmp:
@@ -129,7 +134,8 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         # latency below saturation: half the rate Navet just sustained, for a few seconds
         rate = max(1.0, round(figures["navet"]["frames_per_s"] * args.paced_load, 1))
         paced = max(20, min(args.messages, int(rate * args.paced_seconds)))
-        figures["paced"] = navet(args, workdir, timeout, count=paced, rate=rate)
+        figures["paced"] = navet(args, workdir, timeout, count=paced, rate=rate,
+                                 alarm_every=args.alarm_every)
     figures["burst"] = asyncio.run(asyncio.wait_for(
         burst(args.messages, args.concurrency, args.sync), timeout))
     figures["lone"] = asyncio.run(asyncio.wait_for(lone_frames(args.lone, args.sync), timeout))
@@ -160,6 +166,9 @@ def report(f: dict[str, Any]) -> str:
         (f"  same, paced at {p['rate']:,.0f} frames/s", f"p50 {plat['p50_ms']:,.1f} ms",
          f"p95 {plat['p95_ms']:,.1f}  p99 {plat['p99_ms']:,.1f}  max {plat['max_ms']:,.1f} ms"
          f" over {p['frames_stored']:,} frames" + ("" if p["complete"] else " INCOMPLETE")),
+        *([("  alarm frame -> operator stream, paced", f"p50 {a['p50_ms']:,.1f} ms",
+            f"p95 {a['p95_ms']:,.1f}  p99 {a['p99_ms']:,.1f}  max {a['max_ms']:,.1f} ms"
+            f" over {a['alarms']:,} alarms")] if (a := p.get("alarm_stream")) else []),
         ("  frames per store transaction", f"{n['frames_per_transaction']:.2f}",
          f"{n['store_transactions']:,} transactions (rules' included)"),
         ("  gateway process RSS", f"peak {n['rss_peak_mb']:.0f} MB",
@@ -202,6 +211,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="paced latency run: fraction of the flat-out Navet rate (0.5)")
     p.add_argument("--paced-seconds", type=float, default=5.0,
                    help="paced latency run: how long to publish (5)")
+    p.add_argument("--alarm-every", type=int, default=20,
+                   help="paced run: every N-th frame is a water-leak alarm, timed from its "
+                        "send to the operator stream (20; 0: none)")
     p.add_argument("--timeout", type=float, default=0.0,
                    help="seconds each stage may take (default 60 + messages/100)")
     args = p.parse_args(argv)

@@ -43,7 +43,8 @@ def _connect(client: mqtt.Client, port: int, timeout: float) -> None:
 
 
 def publish(
-    port: int, count: int, qos: int, inflight: int, timeout: float, rate: float = 0.0
+    port: int, count: int, qos: int, inflight: int, timeout: float, rate: float = 0.0,
+    alarm_every: int = 0,
 ) -> None:
     client = _client("bench-publisher")
     client.max_inflight_messages_set(inflight)
@@ -70,7 +71,7 @@ def publish(
         if not window.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise TimeoutError(f"broker stopped acknowledging after {acked} of {count}")
         # the send time is read only now, after any wait, so latency starts here
-        client.publish(topic(i), payload(i, clock.next()), qos=qos)
+        client.publish(topic(i, alarm_every), payload(i, clock.next(), alarm_every), qos=qos)
     if not done.wait(max(0.0, deadline - time.monotonic())):
         raise TimeoutError(f"only {acked} of {count} publishes completed in {timeout} s")
     end = time.time()
@@ -117,10 +118,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--inflight", type=int, default=100)
     parser.add_argument("--rate", type=float, default=0.0, help="msgs/s; 0 = flat out")
     parser.add_argument("--timeout", type=float, default=120.0)
+    parser.add_argument("--alarm-every", type=int, default=0,
+                        help="every N-th frame is a water-leak alarm (0: none)")
     args = parser.parse_args(argv)
     try:
         if args.role == "publish":
-            publish(args.port, args.messages, args.qos, args.inflight, args.timeout, args.rate)
+            publish(args.port, args.messages, args.qos, args.inflight, args.timeout, args.rate,
+                    args.alarm_every)
         else:
             subscribe(args.port, args.messages, args.qos, args.timeout)
     except Exception as err:  # report to the parent instead of a bare traceback

@@ -22,11 +22,13 @@ from .security.pii import PiiCipher
 from .store import DbConnection, Store
 
 OPEN_ALARM_SQL = """
-SELECT DISTINCT e.alarm FROM events e
-WHERE e.tenant = ? AND e.alarm IS NOT NULL AND NOT EXISTS (
-    SELECT 1 FROM events f WHERE f.tenant = e.tenant AND f.alarm = e.alarm
-    AND f.type IN ('alarm.closed', 'alarm.cancelled'))
+SELECT a.id FROM alarms a WHERE a.tenant = ? AND (
+    a.state IN ('raised', 'acknowledged', 'dispatched', 'attended')
+    OR a.folded_into IN (SELECT o.id FROM alarms o WHERE o.tenant = a.tenant
+                         AND o.state IN ('raised', 'acknowledged', 'dispatched', 'attended')))
 """
+"""Open alarms and the alarms folded into them, from the alarm projection: retention keeps
+their events."""
 
 
 def resident_context(tenant: str, resident: str) -> str:
@@ -94,6 +96,14 @@ async def purge(store: Store, now: datetime, *, retention_days: int,
                 counts["events"] += conn.execute(sql, args).rowcount
             conn.execute("DELETE FROM outbox WHERE state != 'pending' AND seq NOT IN "
                          "(SELECT seq FROM events)")
+            # The projection row of an alarm that is over and whose events are all gone
+            # goes with them (it names the resident and the device).
+            conn.execute(
+                "DELETE FROM alarms WHERE (state IS NULL OR state IN ('closed', 'cancelled')"
+                " OR folded_into IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM events e"
+                " WHERE e.tenant = alarms.tenant AND (e.alarm = alarms.id OR e.id = alarms.id))"
+                " AND NOT EXISTS (SELECT 1 FROM alarms o WHERE o.tenant = alarms.tenant"
+                " AND o.folded_into = alarms.id)")
         if frames_retention_days > 0:
             cutoff = (now - timedelta(days=frames_retention_days)).isoformat()
             counts["dead_letters"] = conn.execute(

@@ -110,6 +110,10 @@ async def test_retention_deletes_old_events_but_keeps_pending_and_open_alarms(
     assert "a-open" in kept and "a-done" not in kept  # the open alarm's history stays
     assert counts["events"] > 0 and sum(after.values()) == sum(before.values()) - counts["events"]
     assert "sensor.reported" not in after  # the old reading went
+    rows = gateway.store.read_sync(lambda conn: {
+        r[0]: r[1] for r in conn.execute("SELECT id, state FROM alarms WHERE tenant = ?",
+                                         ("vasteras",))})
+    assert rows.get("a-open") == "raised" and "a-done" not in rows  # the projection follows
 
 
 def test_rotating_the_data_key_re_encrypts_what_is_stored(tmp_path: Path, database: str) -> None:

@@ -127,7 +127,7 @@ async def my_visits(gateway: GatewayDep, actor: ActorDep) -> MyVisits:
     alarms = [
         AlarmOut(alarm=r.id, resident=r.resident, kind=r.kind, state=str(r.state),
                  doors=sorted(doors.get(r.resident or "", [])))
-        for r in await gateway.alarms.open_alarms(actor.tenant)
+        for r in await gateway.alarms.open_alarms(actor.tenant, history=False)
         if r.state in (AlarmState.DISPATCHED, AlarmState.ATTENDED) and dispatched_to(r, me)
     ]
     return MyVisits(staff=me.id, timezone=care.timezone, now=now.astimezone(day_start.tzinfo),

@@ -98,7 +98,7 @@ class LockPolicy:
     @staticmethod
     async def _dispatched_alarm(alarms: AlarmService, tenant: Tenant, staff: Staff,
                                 resident: str) -> Decision | None:
-        for record in await alarms.open_alarms(tenant.id):
+        for record in await alarms.open_alarms(tenant.id, history=False):
             if record.resident != resident or record.state not in (
                     AlarmState.DISPATCHED, AlarmState.ATTENDED):
                 continue

@@ -173,6 +173,9 @@ class Store:
         self.batched_jobs = 0
         self.healthy = True
         self.last_error: str | None = None
+        self.commit_listeners: list[Callable[[list[StoredEvent]], None]] = []
+        """Called on the writer's thread, in commit order, with the events each append
+        committed (the rules runner takes them from here instead of reading them back)."""
         self.alarm_index = AlarmIndex()
         """The open alarms in memory (:mod:`.alarms`), loaded at open, moved forward by the
         writer after each commit."""
@@ -423,7 +426,7 @@ class Store:
         """
         subs = self.subscriptions
 
-        def job(conn: Any) -> tuple[AppendResult, list[Any]]:
+        def job(conn: Any) -> tuple[AppendResult, list[Any], list[StoredEvent]]:
             if frame is not None:
                 _insert_frame(conn, frame)
             # One statement for the events and one for their outbox rows (not one per
@@ -444,6 +447,7 @@ class Store:
             seqs: list[int] = []
             queued: list[tuple[str, int, str, str]] = []
             alarm_events: list[tuple[int, EventBase]] = []
+            stored: list[StoredEvent] = []
             for ev in events:
                 seq = given.pop(ev.id, None)  # an id twice in one call: the second is a dup
                 if seq is None:
@@ -451,6 +455,7 @@ class Store:
                     continue
                 accepted.append(ev.id)
                 seqs.append(seq)
+                stored.append(StoredEvent(seq, ev))
                 if ev.type.startswith("alarm."):
                     alarm_events.append((seq, ev))
                 if ev.type in NOT_FANNED_OUT:
@@ -479,12 +484,17 @@ class Store:
                 )
             changes = project(conn, sorted(alarm_events, key=lambda p: p[0])) \
                 if alarm_events else []
-            return AppendResult(tuple(accepted), tuple(dups), tuple(seqs)), changes
+            return AppendResult(tuple(accepted), tuple(dups), tuple(seqs)), changes, stored
 
-        def committed(value: tuple[AppendResult, list[Any]]) -> AppendResult:
-            result, changes = value
+        def committed(value: tuple[AppendResult, list[Any], list[StoredEvent]]) -> AppendResult:
+            result, changes, stored = value
             if changes:
                 self.alarm_index.apply(changes)
+            for listener in self.commit_listeners if stored else ():
+                try:
+                    listener(stored)
+                except Exception:  # committed all the same: the rules fall back to a read
+                    log.exception("store: a commit listener failed")
             return result
 
         return await self.write(job, committed)
