@@ -19,7 +19,7 @@ from typing import Any
 from gateway.core.adapters import IngestResult, RawFrame
 from gateway.core.clock import FakeClock
 from gateway.core.commands import Command, CommandResult
-from gateway.core.model import Actor
+from gateway.core.model import Actor, ActorKind
 from gateway.core.security.outbound import OutboundPolicy, OutboundSettings
 from gateway.errors import NavetError, PayloadError
 from gateway.transports.memory import MemoryBroker
@@ -91,7 +91,7 @@ async def _drive(host: KitHost, task: asyncio.Future[Any], budget_s: float) -> b
 def _command(subject: Subject, host: KitHost, name: str, n: int, device: str) -> Command:
     return Command(id=f"conformance-{n:04d}", name=name, tenant=subject.tenant,
                    device=f"{subject.name}:{device}", address=device,
-                   requested_by=Actor(kind="staff", id="conformance-kit"),
+                   requested_by=Actor(kind=ActorKind.STAFF, id="conformance-kit"),
                    issued=host.clock.now())
 
 

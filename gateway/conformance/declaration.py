@@ -32,12 +32,18 @@ zones. ``commands`` is needed by adapters whose manifest lists commands: the
 device address to command and the settings to start the adapter with, its
 vendor unreachable. ``baseline_fps`` is the decode rate the adapter is
 expected to reach on a small machine; the kit fails only far below it.
+
+An adapter class made at run time (a proxy for an out-of-process adapter, say)
+may carry the same section as a class attribute ``conformance`` (a mapping);
+it is used when the plugin has no ``conformance.json`` section for it, with
+paths relative to the class's module.
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,16 +179,25 @@ def parse_declaration(data: Any, adapter: str, base: Path | None = None) -> Decl
     return None if spec is None else Declaration(spec, base)
 
 
-def load_declaration(module: ModuleType | None, adapter: str) -> Declaration | None:
-    """The conformance section of ``adapter`` in its plugin package, None when absent."""
+def load_declaration(module: ModuleType | None, adapter: str,
+                     cls: type[Any] | None = None) -> Declaration | None:
+    """The conformance section of ``adapter`` in its plugin package (or, failing that, on
+    the adapter class as ``conformance``); None when there is none."""
     file = getattr(module, "__file__", None) if module is not None else None
-    if not file:
-        return None
-    path = Path(file).with_name(FILE_NAME)
-    if not path.exists():
-        return None
+    path = Path(file).with_name(FILE_NAME) if file else None
+    if path is None or not path.exists():
+        return _from_class(cls, adapter)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
         raise PluginError(f"{path}: not JSON: {err}") from None
-    return parse_declaration(data, adapter, path.parent)
+    return parse_declaration(data, adapter, path.parent) or _from_class(cls, adapter)
+
+
+def _from_class(cls: type[Any] | None, adapter: str) -> Declaration | None:
+    section = getattr(cls, "conformance", None) if cls is not None else None
+    if not isinstance(section, Mapping):
+        return None
+    origin = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    return parse_declaration({"adapters": {adapter: dict(section)}}, adapter,
+                             Path(origin).parent if origin else None)

@@ -13,7 +13,7 @@ from gateway.core.plugin_digest import plugin_digest
 from gateway.core.plugins import GatewayPlugins, build_plugin_manager, read_manifest
 from gateway.errors import PluginError
 
-from . import checks
+from . import behaviour, checks, fuzz
 from .commands import check_commands
 from .declaration import Declaration, load_declaration
 from .report import Check, Report
@@ -41,13 +41,13 @@ def run_checks(subject: Subject, *, digest: str = "", plugin_version: str = "",
     else:
         _, sample_problems = checks.decode_samples(subject)
         found["vectors"] = checks.check_vectors(subject)
-        found["total-decoding"] = checks.check_totality(subject, report.measurements)
+        found["total-decoding"] = fuzz.check_totality(subject, report.measurements)
         found["events-valid"] = checks.check_events(subject, sample_problems)
         found["deterministic-ids"] = checks.check_ids(subject)
         found["commands"] = check_commands(subject)
-        found["heartbeat"] = checks.check_heartbeat(subject)
-        found["zones"] = checks.check_zones(subject)
-        found["throughput"] = checks.check_throughput(subject, report.measurements)
+        found["heartbeat"] = behaviour.check_heartbeat(subject)
+        found["zones"] = behaviour.check_zones(subject)
+        found["throughput"] = behaviour.check_throughput(subject, report.measurements)
     report.checks = [found[i] for i in CHECK_IDS]
     return report
 
@@ -70,7 +70,7 @@ def subject_of(plugins: GatewayPlugins, adapter: str) -> tuple[Subject, str]:
         module = importlib.import_module(info.module)
         digest = plugin_digest(info.module)
     try:
-        declaration: Declaration | None = load_declaration(module, adapter)
+        declaration: Declaration | None = load_declaration(module, adapter, cls)
     except PluginError as err:
         raise PluginError(f"adapter {adapter}: {err}") from None
     subject = Subject(name=adapter, cls=cls, declaration=declaration, plugin=plugin,

@@ -7,6 +7,7 @@ with a message that says what to change, and pass every other.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
@@ -57,3 +58,21 @@ def test_skipped_checks_say_why(tmp_path: Path) -> None:
     assert "no zone numbers" in report.check("zones").message
     assert report.check("heartbeat").outcome == "skipped"
     assert report.passed
+
+
+def test_a_class_may_carry_its_declaration(tmp_path: Path) -> None:
+    from gateway.conformance import load_declaration
+
+    from .probe import write_vectors
+
+    write_vectors(tmp_path)
+
+    class Carried(ProbeAdapter):
+        conformance: ClassVar[dict[str, Any]] = {
+            "tenant": "probeby", "frames": [{"payload": '{"dev": "P-1"}'}]}
+
+    found = load_declaration(None, "probe", Carried)
+    assert found is not None
+    assert found.spec.tenant == "probeby"
+    assert found.spec.frames[0].payload == '{"dev": "P-1"}'
+    assert load_declaration(None, "probe", ProbeAdapter) is None

@@ -56,3 +56,32 @@ def test_scaffold_refuses_a_bad_name_and_a_used_directory(tmp_path: Path) -> Non
     (tmp_path / "used" / "file").write_text("mine")
     with pytest.raises(ConfigError, match="exists and is not empty"):
         scaffold("acme-alarm", tmp_path / "used")
+
+
+def test_the_scaffold_passes_the_kit_unchanged(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """The fast twin of the tutorial test: in this process, without installing."""
+    import importlib
+    import sys
+
+    from gateway.cli import main
+    from gateway.conformance import load_declaration, run_class
+    from gateway.core.plugins import read_manifest
+
+    assert main(["plugins", "new", "vaktmus-larm", "--dir", str(tmp_path / "pkg")]) == 0
+    assert "wrote 15 files" in capsys.readouterr().out
+    sys.path.insert(0, str(tmp_path / "pkg"))
+    try:
+        module = importlib.import_module("navet_vaktmus_larm")
+        cls = module.VaktmusLarmAdapter
+        report = run_class(cls, load_declaration(module, "vaktmus-larm"),
+                           plugin_manifest=read_manifest(module), module=module,
+                           plugin="vaktmus-larm")
+    finally:
+        sys.path.remove(str(tmp_path / "pkg"))
+        for name in [m for m in sys.modules if m.startswith("navet_vaktmus_larm")]:
+            del sys.modules[name]
+    assert report.passed, report.summary()
+    assert {c.id for c in report.checks if c.outcome == "skipped"} == {"commands"}
+    pyproject = (tmp_path / "pkg" / "pyproject.toml").read_text()
+    assert '[project.entry-points.navet]\nvaktmus-larm = "navet_vaktmus_larm"' in pyproject
