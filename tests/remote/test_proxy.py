@@ -126,14 +126,14 @@ def test_hello_is_checked_against_the_declared_manifest() -> None:
 def test_manifests_are_loaded_with_errors_naming_file_and_field(tmp_path: Path) -> None:
     assert load_manifest(node.MANIFEST).name == "nyckelbo"
     assert load_manifest({**MANIFEST, "name": "inline"}).name == "inline"
-    with pytest.raises(ConfigError, match="missing.json: cannot read"):
+    with pytest.raises(ConfigError, match=r"missing\.json: cannot read"):
         load_manifest(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    with pytest.raises(ConfigError, match="bad.json is not JSON"):
+    with pytest.raises(ConfigError, match=r"bad\.json is not JSON"):
         load_manifest(bad)
     bad.write_text(json.dumps({**MANIFEST, "contract": "1.x"}))
-    with pytest.raises(ConfigError, match="bad.json: manifest field contract"):
+    with pytest.raises(ConfigError, match=r"bad\.json: manifest field contract"):
         load_manifest(bad)
 
 
