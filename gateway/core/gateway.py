@@ -490,7 +490,8 @@ class Gateway:
         from gateway.transports.factory import start_mqtt
 
         self._broker, self._mqtt = await start_mqtt(
-            self.settings.mqtt, data_dir=self.settings.data_dir / "mqtt"
+            self.settings.mqtt, data_dir=self.settings.data_dir / "mqtt",
+            pki_dir=self.settings.data_dir / "pki",  # the device CA (mqtt.device_tls_port)
         )
         port = getattr(self._broker, "port", None)  # an embedded broker on a port it chose
         if isinstance(port, int) and port:

@@ -42,6 +42,14 @@ class MqttSettings(BaseModel):
     tls_cert: str | None = None
     tls_key: str | None = None
     northbound_prefix: str = "navet"
+    device_tls_port: int | None = Field(
+        default=None, ge=1, le=65535, description="embedded (Mosquitto): also listen with "
+        "TLS on this port for devices, bridges and out-of-process adapters with client "
+        "certificates from Navet's CA (<data_dir>/pki, navet devices enroll), each identity "
+        "held to its topics by the CA's ACL (docs/security.md).")
+    device_tls_host: str | None = Field(
+        default=None, description="Address of the device TLS listener (default: `host`); "
+        "0.0.0.0 for devices on other machines.")
     isolate_adapters: bool = Field(
         default=True, description="Give every adapter instance its own MQTT connection "
         "(client id '<client_id>.<instance>'), so a flood from one vendor's bridge queues in "

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from gateway.errors import TransportError
 
-from .mosquitto import BrokerLimits, MosquittoProcess, pick_free_port, port_open
+from .mosquitto import BrokerLimits, MosquittoProcess, TlsListener, pick_free_port, port_open
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class EmbeddedBroker:
         impl: BrokerImpl = "auto",
         data_dir: Path | None = None,
         limits: BrokerLimits | None = None,
+        tls: TlsListener | None = None,
         start_timeout: float = 10.0,
         stop_timeout: float = 10.0,
     ) -> None:
@@ -58,6 +59,7 @@ class EmbeddedBroker:
         self.impl: Literal["mosquitto", "amqtt"] | None = None
         self.data_dir = data_dir
         self.limits = limits
+        self.tls = tls  # a second listener for client certificates (Mosquitto only)
         self.start_timeout = start_timeout
         self.stop_timeout = stop_timeout
         self._mosquitto: MosquittoProcess | None = None
@@ -73,11 +75,16 @@ class EmbeddedBroker:
         if self.impl is not None:
             return
         impl = self._choose()
+        if self.tls is not None and impl != "mosquitto":
+            raise TransportError(
+                f"the device TLS listener (mqtt.device_tls_port {self.tls.port}) needs "
+                "Mosquitto as the embedded broker; amqtt has no client certificates or "
+                "topic ACLs: install Mosquitto (apt-get install mosquitto)")
         if self.port == 0:
             self.port = pick_free_port(self.host)
         if impl == "mosquitto":
             proc = MosquittoProcess(
-                self.host, self.port, data_dir=self.data_dir, limits=self.limits,
+                self.host, self.port, data_dir=self.data_dir, limits=self.limits, tls=self.tls,
                 start_timeout=self.start_timeout, stop_timeout=self.stop_timeout,
             )
             await proc.start()

@@ -49,6 +49,10 @@ class TlsListener:
     use_identity_as_username: bool = True
     host: str = "127.0.0.1"
     crlfile: Path | None = None  # revoked device certificates (gateway.core.security.ca)
+    acl_file: Path | None = None
+    """Topic ACL for this listener only (Navet CA's ``mosquitto.acl``): the broker then runs
+    with ``per_listener_settings``, so the plain loopback listener the gateway itself uses
+    keeps its own rules while every certificate identity is held to its topics."""
 
     def config_lines(self) -> list[str]:
         lines = [
@@ -61,6 +65,8 @@ class TlsListener:
         ]
         if self.crlfile is not None:
             lines.append(f"crlfile {self.crlfile}")
+        if self.acl_file is not None:
+            lines += ["allow_anonymous false", f"acl_file {self.acl_file}"]
         return lines
 
 
@@ -143,8 +149,10 @@ class MosquittoProcess:
 
     def config_text(self) -> str:
         lim = self.limits
+        per_listener = self.tls is not None and self.tls.acl_file is not None
         lines = [
             "# Written by Navet (gateway.transports.mosquitto); regenerated at every start.",
+            *(["per_listener_settings true"] if per_listener else []),
             f"listener {self.port} {self.host}",
             f"allow_anonymous {_bool(self.allow_anonymous)}",
             # Started as root Mosquitto would switch to user 'mosquitto' and lose access to

@@ -47,6 +47,7 @@ from gateway import (
     from_cloudevent,
     make_event,
 )
+from gateway.core.model import CATALOGUE
 
 from .topics import RemoteTopics
 
@@ -330,6 +331,9 @@ class RemoteAdapter(AdapterBase):
         if ce.get("datacontenttype", "application/json") != "application/json":
             raise PayloadError(f"datacontenttype {ce.get('datacontenttype')!r} is not "
                                "application/json", adapter=name)
+        if ce.get("type") not in CATALOGUE:
+            raise PayloadError(f"type {str(ce.get('type'))[:60]!r} is not an event type of "
+                               f"contract {CONTRACT_VERSION} (contracts/events/)", adapter=name)
         try:
             event = from_cloudevent(ce)
         except ContractError as err:
