@@ -51,5 +51,5 @@ def catalogue(args: argparse.Namespace) -> int:
         else:
             stale = "" if c.current is not False else " (for other files than installed now)"
             print(f"  conformance: {c.outcome} on {c.date}, contract {c.contract}{stale}; "
-                  f"report {c.report} ({c.signature.status})")
+                  f"report {c.report} (report signature: {c.signature.status})")
     return 0
