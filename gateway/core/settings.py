@@ -16,36 +16,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from gateway.errors import ConfigError, describe_invalid
+from gateway.sdk.outbound import OutboundSettings
+from gateway.transports.settings import MqttSettings
 
 from .durations import Seconds, WholeSeconds
 from .routing import TenantRouting
-from .security.outbound.policy import OutboundSettings
 from .store import SQLITE_URL, is_postgres
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-
-
-class MqttSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    mode: Literal["embedded", "external", "memory"] = Field(
-        default="embedded",
-        description="embedded: start a broker inside Navet; external: connect to one; "
-        "memory: in-process twin, no sockets (tests).",
-    )
-    host: str = "127.0.0.1"
-    port: int = Field(default=1883, ge=0, le=65535)
-    username: str | None = None
-    password: str | None = None
-    client_id: str = "navet-gateway"
-    tls_ca: str | None = None
-    tls_cert: str | None = None
-    tls_key: str | None = None
-    northbound_prefix: str = "navet"
-    isolate_adapters: bool = Field(
-        default=True, description="Give every adapter instance its own MQTT connection "
-        "(client id '<client_id>.<instance>'), so a flood from one vendor's bridge queues in "
-        "its own broker session and cannot hold back another vendor's alarms.")
 
 
 class HttpSettings(BaseModel):
