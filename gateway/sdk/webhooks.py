@@ -39,13 +39,18 @@ class WebhookRequest:
     """One request a vendor cloud sent to ``/ingress/<instance>/<path>``, body read."""
 
     body: bytes
-    headers: Headers = field(default_factory=Headers)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Looked up case-insensitively (given as any mapping, kept as :class:`Headers`)."""
     method: str = "POST"
     path: str = ""
     """The handler's path (what it was mounted at)."""
     query: Mapping[str, str] = field(default_factory=dict)
     client: str | None = None
     """The sender's address as the HTTP server saw it."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.headers, Headers):
+            object.__setattr__(self, "headers", Headers(self.headers))
 
 
 @dataclass(frozen=True, slots=True)
