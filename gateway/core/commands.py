@@ -39,7 +39,7 @@ from .model import Actor, ActorKind, DeviceKind, DeviceRef, EventBase, make_even
 from .policy import Decision, LockPolicy, PolicyContext
 
 if TYPE_CHECKING:
-    from .gateway import Gateway
+    from .running import RunningGateway
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ DENIED_EVENT = {"lock.unlock": "lock.denied", "lock.lock": "lock.denied"}
 class CommandService:
     """Executes commands for a running gateway. See the module docstring."""
 
-    def __init__(self, gateway: Gateway, audit: AuditLog) -> None:
+    def __init__(self, gateway: RunningGateway, audit: AuditLog) -> None:
         self.gateway = gateway
         self.audit = audit
 
