@@ -1,63 +1,74 @@
 """Navet: the public API for plugin authors.
 
-Plugins, ours included, import only from here. The set of names is pinned by
-``tests/test_public_api.py``; adding one is a deliberate contract change.
+Plugins, ours included, import only from here. Everything is the SDK
+(:mod:`gateway.sdk`), re-exported; importing this module loads nothing of the
+running gateway. The set of names is pinned by ``tests/test_public_api.py``;
+adding one is a deliberate contract change.
 """
 
 from __future__ import annotations
 
-import pluggy
-
-from gateway.core.adapters import (
+from gateway.sdk import (  # the SDK, name by name (sdk/__init__.py)
+    CONTRACT_VERSION,
+    SIA_CODE_FOR_KIND,
+    SIA_RESTORE,
+    Actor,
+    ActorKind,
+    Adapter,
     AdapterBase,
     AdapterHost,
     AdapterRegistry,
-    AlarmStatus,
-    IngestResult,
-    Manifest,
-    RawFrame,
-)
-from gateway.core.clock import Clock, FakeClock, SystemClock
-from gateway.core.commands import Command, CommandResult
-from gateway.core.directory import device_id
-from gateway.core.intake import Connection as ListenerConnection
-from gateway.core.intake import ListenerIntake, ListenerSettings
-from gateway.core.model import (
-    CONTRACT_VERSION,
-    Actor,
-    ActorKind,
+    AlarmDesk,
     AlarmKind,
+    AlarmReader,
+    AlarmStatus,
+    AlarmView,
+    Clock,
+    Command,
+    CommandResult,
+    ConfigError,
+    ContractError,
     DeviceKind,
     DeviceRef,
+    Event,
     EventBase,
+    FakeClock,
+    FhirModel,
+    FhirResource,
     GeoPoint,
+    IngestResult,
+    ListenerConnection,
+    ListenerIntake,
+    ListenerSettings,
     Location,
+    Manifest,
+    MqttClient,
+    MqttMessage,
+    NavetError,
+    OutboundPolicy,
+    OutboundRefused,
+    PayloadError,
     Priority,
+    RawFrame,
+    Sink,
+    SinkRegistry,
+    SinkServices,
+    SinkSubscription,
     SourceRef,
+    SystemClock,
+    TransportError,
+    WebhookHandler,
+    WebhookRequest,
+    WebhookResponse,
+    device_id,
     event_id,
     from_cloudevent,
+    hookimpl,
     make_event,
     to_cloudevent,
 )
-from gateway.core.model.sia import SIA_CODE_FOR_KIND, SIA_RESTORE
-from gateway.core.security.outbound import OutboundPolicy
-from gateway.core.sinks import SinkRegistry
-from gateway.errors import (
-    ConfigError,
-    ContractError,
-    NavetError,
-    OutboundRefused,
-    PayloadError,
-    TransportError,
-)
-from gateway.transports.base import MqttClient, MqttMessage
 
 __version__ = "0.1.0"
-
-hookimpl = pluggy.HookimplMarker("navet")
-"""Marker for hook implementations: ``@hookimpl def navet_register_adapters(registry): ...``"""
-
-Event = EventBase
 
 __all__ = [
     "CONTRACT_VERSION",
@@ -65,11 +76,15 @@ __all__ = [
     "SIA_RESTORE",
     "Actor",
     "ActorKind",
+    "Adapter",
     "AdapterBase",
     "AdapterHost",
     "AdapterRegistry",
+    "AlarmDesk",
     "AlarmKind",
+    "AlarmReader",
     "AlarmStatus",
+    "AlarmView",
     "Clock",
     "Command",
     "CommandResult",
@@ -80,6 +95,8 @@ __all__ = [
     "Event",
     "EventBase",
     "FakeClock",
+    "FhirModel",
+    "FhirResource",
     "GeoPoint",
     "IngestResult",
     "ListenerConnection",
@@ -95,10 +112,16 @@ __all__ = [
     "PayloadError",
     "Priority",
     "RawFrame",
+    "Sink",
     "SinkRegistry",
+    "SinkServices",
+    "SinkSubscription",
     "SourceRef",
     "SystemClock",
     "TransportError",
+    "WebhookHandler",
+    "WebhookRequest",
+    "WebhookResponse",
     "__version__",
     "device_id",
     "event_id",

@@ -11,6 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.sdk.devices import device_id
+
+__all__ = ["DeviceDirectory", "DeviceEntry", "device_id"]
+
 
 @dataclass
 class DeviceEntry:
@@ -30,11 +34,6 @@ class DeviceEntry:
             kind=row["kind"], resident=row["resident"], heartbeat_s=row["heartbeat_s"],
             extra=json.loads(row["body"] or "{}"),
         )
-
-
-def device_id(adapter: str, address: str) -> str:
-    """Navet's id for a device: the adapter name and the device's address at its vendor."""
-    return f"{adapter}:{address}"
 
 
 class DeviceDirectory:

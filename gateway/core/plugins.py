@@ -20,8 +20,8 @@ from typing import Any, Final
 
 import pluggy
 
-from gateway import hookspecs
 from gateway.errors import PluginError
+from gateway.sdk import hookspecs
 
 from .adapters import AdapterRegistry
 from .model import CONTRACT_VERSION, EventBase

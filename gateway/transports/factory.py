@@ -6,10 +6,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from gateway.core.settings import MqttSettings
-
 from .base import MqttClient
 from .memory import MemoryBroker
+from .settings import MqttSettings
 
 
 class _MemoryBrokerHandle:

@@ -51,10 +51,10 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
-from gateway.core.settings import MqttSettings
 from gateway.errors import TransportError
 
 from .base import Handler, MqttMessage, topic_matches
+from .settings import MqttSettings
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import httpx
-from starlette.responses import JSONResponse
 
 from gateway import (
     AdapterBase,
@@ -38,6 +37,8 @@ from gateway import (
     PayloadError,
     RawFrame,
     TransportError,
+    WebhookRequest,
+    WebhookResponse,
     device_id,
 )
 
@@ -179,16 +180,16 @@ class UgglanAdapter(AdapterBase):
 
     # ------------------------------------------------------------------ ingress
 
-    async def _on_webhook(self, request: Any) -> Any:
+    async def _on_webhook(self, request: WebhookRequest) -> WebhookResponse | dict[str, Any]:
         assert self._host is not None
-        body: bytes = await request.body()
+        body = request.body
         problem = verify_signature(
             self.config.webhook_secret, request.headers.get(UGGLAN_SIGNATURE_HEADER), body,
             self._host.clock.now(), self.config.webhook_tolerance_s)
         if problem is not None:
             log.warning("%s: refused a webhook: %s", self._instance, problem)
-            return JSONResponse({"error": "unauthenticated", "reason": problem},
-                                status_code=401)
+            return WebhookResponse({"error": "unauthenticated", "reason": problem},
+                                status=401)
         delivery = request.headers.get(UGGLAN_DELIVERY_HEADER, "")
         frame = RawFrame(
             adapter=UGGLAN, tenant=self._tenant, transport="webhook",

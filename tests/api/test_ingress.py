@@ -8,9 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.requests import Request
 
-from gateway import PayloadError
+from gateway import PayloadError, WebhookRequest, WebhookResponse
 from gateway.core.gateway import Gateway
 
 
@@ -19,12 +18,16 @@ def received(gw: Gateway, app: object) -> list[bytes]:
     """Mount a handler the way an adapter does, through its host."""
     bodies: list[bytes] = []
 
-    async def handler(request: Request) -> Any:
-        body = await request.body()
+    async def handler(request: WebhookRequest) -> Any:
+        body = request.body
         if body == b"bad":
             raise PayloadError("not a lock event", adapter="lockcloud")
+        if request.headers.get("X-Refuse"):
+            return WebhookResponse({"error": "refused"}, status=401,
+                                   headers={"WWW-Authenticate": "Bearer"})
         bodies.append(body)
-        return {"accepted": len(body), "path": request.url.path}
+        return {"accepted": len(body), "path": request.path, "key": request.headers.get("x-key"),
+                "q": request.query.get("q"), "method": request.method}
 
     gw.hosts["zigbee2mqtt-vasteras"].add_webhook("/hooks/locks/", handler)
     return bodies
@@ -33,10 +36,22 @@ def received(gw: Gateway, app: object) -> list[bytes]:
 async def test_post_reaches_the_adapters_handler(
     client: httpx.AsyncClient, received: list[bytes]
 ) -> None:
-    r = await client.post("/ingress/zigbee2mqtt-vasteras/hooks/locks", content=b'{"a":1}')
+    r = await client.post("/ingress/zigbee2mqtt-vasteras/hooks/locks?q=1", content=b'{"a":1}',
+                          headers={"X-Key": "k"})
     assert r.status_code == 200
-    assert r.json() == {"accepted": 7, "path": "/ingress/zigbee2mqtt-vasteras/hooks/locks"}
+    assert r.json() == {"accepted": 7, "path": "hooks/locks", "key": "k", "q": "1",
+                        "method": "POST"}
     assert received == [b'{"a":1}']
+
+
+async def test_a_handlers_webhook_response_sets_status_and_headers(
+    client: httpx.AsyncClient, received: list[bytes]
+) -> None:
+    r = await client.post("/ingress/zigbee2mqtt-vasteras/hooks/locks", content=b"{}",
+                          headers={"X-Refuse": "yes"})
+    assert (r.status_code, r.json()) == (401, {"error": "refused"})
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert received == []
 
 
 async def test_unknown_path_or_instance_is_404(
@@ -107,7 +122,7 @@ async def test_one_source_cannot_hold_more_than_its_share_of_requests(
     release = asyncio.Event()
     entered = 0
 
-    async def slow(request: Request) -> Any:
+    async def slow(request: WebhookRequest) -> Any:
         nonlocal entered
         entered += 1
         await release.wait()

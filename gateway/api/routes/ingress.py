@@ -1,8 +1,9 @@
 """Webhook ingress for vendor clouds: ``POST /ingress/{instance_id}/{path}``.
 
 An adapter instance mounts handlers with ``host.add_webhook(path, handler)``;
-they land in ``gateway.webhooks["<instance_id>/<path>"]``. The handler gets
-the Starlette ``Request`` and returns a ``Response`` or something JSON-able.
+they land in ``gateway.webhooks["<instance_id>/<path>"]``. The handler gets a
+:class:`gateway.WebhookRequest` (no web framework in adapters) and returns a
+:class:`gateway.WebhookResponse`, something JSON-able or ``None`` (204).
 
 The body is read here, under a size limit and a deadline, before the handler
 sees it, so no adapter can be made to buffer an unbounded upload or wait on a
@@ -22,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
@@ -32,6 +33,7 @@ from starlette.requests import ClientDisconnect
 
 from gateway.core.intake import RefusalLog
 from gateway.errors import NavetError, StoreUnavailableError
+from gateway.sdk.webhooks import Headers, WebhookRequest, WebhookResponse
 
 from ..deps import GatewayDep
 
@@ -98,18 +100,12 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _replaying(request: Request, body: bytes) -> Request:
-    """A request whose body is ``body`` (already read), for the adapter's handler."""
-    sent = False
-
-    async def receive() -> MutableMapping[str, Any]:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await request.receive()  # waits for http.disconnect
-
-    return Request(request.scope, receive)
+def _webhook_request(request: Request, body: bytes, path: str) -> WebhookRequest:
+    """The framework-neutral request an adapter's handler gets (body already read)."""
+    return WebhookRequest(
+        body=body, headers=Headers(request.headers.items()), method=request.method,
+        path=path, query=dict(request.query_params),
+        client=request.client.host if request.client is not None else None)
 
 
 @router.post("/ingress/{instance_id}/{path:path}")
@@ -164,13 +160,16 @@ async def _take(request: Request, guard: IngressGuard, source: str,
             guard.refusals.refuse("body_too_large", source, detail=str(err.detail))
         raise
     try:
-        result = await handler(_replaying(request, body))
+        result = await handler(_webhook_request(request, body, path.strip("/")))
     except StoreUnavailableError as err:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(err)) from err
     except NavetError as err:  # PayloadError and friends: the sender's fault, say why
         guard.refusals.refuse("payload_refused", source, detail=str(err))
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(err)) from err
-    if isinstance(result, Response):
+    if isinstance(result, WebhookResponse):
+        return JSONResponse(jsonable_encoder(result.body), status_code=result.status,
+                            headers=dict(result.headers))
+    if isinstance(result, Response):  # a handler written before WebhookResponse existed
         return result
     if result is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..policy.cameras import SupervisionFindingsRule
 from .alarms import AlarmBook, LifecycleRule
 from .escalation import EscalationRule
+from .findings import SupervisionFindingsRule
 from .geofence import GeofenceRule
 from .medication import MissedDoseRule
 from .passive import PassiveRule

@@ -26,8 +26,6 @@ from datetime import UTC
 from typing import Any, ClassVar
 
 from pydantic import ValidationError
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from gateway import (
     AdapterBase,
@@ -40,6 +38,8 @@ from gateway import (
     PayloadError,
     Priority,
     RawFrame,
+    WebhookRequest,
+    WebhookResponse,
     device_id,
     make_event,
 )
@@ -87,10 +87,10 @@ class StigfinnareAdapter(AdapterBase):
         self._instance = getattr(host, "instance_id", "")
         host.add_webhook(self.config.path, self.handle)
 
-    async def handle(self, request: Request) -> JSONResponse:
+    async def handle(self, request: WebhookRequest) -> WebhookResponse:
         """One POST from the vendor cloud. 2xx only once the message is durably stored."""
         assert self._host is not None and self.config is not None
-        body = await request.body()
+        body = request.body
         try:
             verify(request.headers, body, organisation=self.config.organisation,
                    secrets=self.config.secrets, now=self._host.clock.now(),
@@ -98,8 +98,8 @@ class StigfinnareAdapter(AdapterBase):
         except SignatureError as err:
             log.warning("%s: refused an unauthenticated request on %s: %s",
                         self._instance, self.config.path, err)
-            return JSONResponse({"error": "unauthorized", "detail": str(err)},
-                                status_code=401)
+            return WebhookResponse({"error": "unauthorized", "detail": str(err)},
+                                status=401)
         frame = RawFrame(
             adapter=ADAPTER, tenant=self._tenant, transport="webhook",
             address=f"/{self.config.path}", payload=body, received=self._host.clock.now(),
@@ -107,9 +107,9 @@ class StigfinnareAdapter(AdapterBase):
         )
         result = await self._host.ingest(frame)  # StoreUnavailableError -> 503: vendor retries
         if result.dead_letter is not None:
-            return JSONResponse({"error": "unprocessable", "detail": result.reason,
-                                 "dead_letter": result.dead_letter}, status_code=422)
-        return JSONResponse({"accepted": len(result.accepted),
+            return WebhookResponse({"error": "unprocessable", "detail": result.reason,
+                                 "dead_letter": result.dead_letter}, status=422)
+        return WebhookResponse({"accepted": len(result.accepted),
                              "duplicates": len(result.duplicates)})
 
     # ------------------------------------------------------------------ decode

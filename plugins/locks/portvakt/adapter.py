@@ -32,8 +32,6 @@ from typing import Any, ClassVar
 
 import httpx
 from pydantic import ValidationError
-from starlette.requests import Request
-from starlette.responses import JSONResponse
 
 from gateway import (
     AdapterBase,
@@ -49,6 +47,8 @@ from gateway import (
     PayloadError,
     RawFrame,
     TransportError,
+    WebhookRequest,
+    WebhookResponse,
     device_id,
 )
 
@@ -143,9 +143,9 @@ class PortvaktAdapter(AdapterBase):
 
     # ------------------------------------------------------------------ webhooks
 
-    async def _webhook(self, request: Request) -> JSONResponse:
+    async def _webhook(self, request: WebhookRequest) -> WebhookResponse:
         assert self._host is not None
-        body = await request.body()
+        body = request.body
         now = self._host.clock.now()
         try:
             key = self._verifier.verify(request.headers.get(TIMESTAMP_HEADER),
@@ -153,7 +153,7 @@ class PortvaktAdapter(AdapterBase):
                                         now.timestamp())
         except SignatureError as err:
             log.warning("portvakt %s: webhook refused: %s", self._instance, err.reason)
-            return JSONResponse({"error": err.reason}, status_code=err.status)
+            return WebhookResponse({"error": err.reason}, status=err.status)
         result = await self._host.ingest(RawFrame(
             adapter=ADAPTER, tenant=self._tenant, transport="webhook",
             address=f"webhook/{WEBHOOK_PATH}", payload=body, received=now,
@@ -162,8 +162,8 @@ class PortvaktAdapter(AdapterBase):
         if result.dead_letter is not None:
             # authentic but unreadable: keep it (dead letter) and tell the vendor why,
             # with a 2xx so it is not re-sent forever
-            return JSONResponse({"stored": False, "reason": result.reason}, status_code=202)
-        return JSONResponse({"stored": True, "events": len(result.accepted) + len(
+            return WebhookResponse({"stored": False, "reason": result.reason}, status=202)
+        return WebhookResponse({"stored": True, "events": len(result.accepted) + len(
             result.duplicates)})
 
     # ------------------------------------------------------------------ link loop

@@ -35,9 +35,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
 from gateway import (
     AdapterBase,
     AdapterHost,
@@ -46,6 +43,8 @@ from gateway import (
     Manifest,
     NavetError,
     RawFrame,
+    WebhookRequest,
+    WebhookResponse,
 )
 
 from ..const import DOSVAKT, WATCHDOG
@@ -124,12 +123,12 @@ class DosvaktAdapter(AdapterBase):
             "auth_failures": self.auth_failures,
         }
 
-    async def handle(self, request: Request) -> Response:
+    async def handle(self, request: WebhookRequest) -> WebhookResponse:
         """One push from the Dosvakt cloud (the ingress route has read the body already)."""
         assert self._host is not None
         if not self.config.accepts(_key(request)):
             return self._unauthorised(request)
-        body = await request.body()
+        body = request.body
         now = self._host.clock.now()
         await self._contact(now)
         frame = RawFrame(adapter=DOSVAKT, tenant=self._tenant, transport="https",
@@ -137,11 +136,11 @@ class DosvaktAdapter(AdapterBase):
                          instance=self._instance)
         result = await self._host.ingest(frame)  # StoreUnavailableError -> 503 upstream
         if result.dead_letter is not None:
-            return JSONResponse(
+            return WebhookResponse(
                 {"status": "rejected", "detail": result.reason,
-                 "deadLetter": result.dead_letter}, status_code=422)
+                 "deadLetter": result.dead_letter}, status=422)
         alive = self._announced(body)
-        return JSONResponse({
+        return WebhookResponse({
             "status": "ok", "accepted": len(result.accepted),
             "duplicates": len(result.duplicates), "alive": alive,
             "link": self._link, "receivedAt": now.isoformat(),
@@ -149,21 +148,21 @@ class DosvaktAdapter(AdapterBase):
 
     # ------------------------------------------------------------------ auth
 
-    def _unauthorised(self, request: Request) -> Response:
+    def _unauthorised(self, request: WebhookRequest) -> WebhookResponse:
         assert self._host is not None
         self.auth_failures += 1
         self._auth_unlogged += 1
         now = self._host.clock.now()
         if self._auth_logged is None or \
                 (now - self._auth_logged).total_seconds() >= AUTH_LOG_EVERY_S:
-            peer = request.client.host if request.client else "?"
+            peer = request.client or "?"
             log.warning("%s: %d request(s) with a missing or wrong API key refused (last from "
                         "%s)", self._instance, self._auth_unlogged, peer)
             self._auth_logged, self._auth_unlogged = now, 0
-        return JSONResponse(
+        return WebhookResponse(
             {"status": "unauthorized",
              "detail": "missing or wrong API key (send X-Api-Key or Authorization: Bearer)"},
-            status_code=401, headers={"WWW-Authenticate": 'Bearer realm="navet"'})
+            status=401, headers={"WWW-Authenticate": 'Bearer realm="navet"'})
 
     # ------------------------------------------------------------------ link watchdog
 
@@ -231,7 +230,7 @@ class DosvaktAdapter(AdapterBase):
         await self._host.ingest(frame)
 
 
-def _key(request: Request) -> str | None:
+def _key(request: WebhookRequest) -> str | None:
     key = request.headers.get("x-api-key")
     if key:
         return key.strip()

@@ -7,8 +7,8 @@ import logging
 import pytest
 
 from gateway import FakeClock, RawFrame
-from gateway.core.intake import RefusalLog
-from gateway.core.intake import refusals as refusals_module
+from gateway.sdk.intake import RefusalLog
+from gateway.sdk.intake import refusals as refusals_module
 
 
 class Sink:

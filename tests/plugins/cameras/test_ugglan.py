@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway import FakeClock, PayloadError, RawFrame
+from gateway import FakeClock, PayloadError, RawFrame, WebhookRequest
 from gateway.core.gateway import Gateway
 from gateway.core.policy.cameras import CameraUnavailableError, CheckStarted
 from gateway.errors import StoreUnavailableError
@@ -244,15 +244,10 @@ async def test_the_webhook_is_not_acknowledged_when_nothing_could_be_stored() ->
     t = int(T0.timestamp())
     signature = f"t={t},v1={sign(SECRET, t, payload)}"
 
-    class Request:
-        headers = {"x-ugglan-signature": signature}
-
-        async def body(self) -> bytes:
-            return payload
-
+    request = WebhookRequest(payload, {"X-Ugglan-Signature": signature})
     try:
         with pytest.raises(StoreUnavailableError):  # the ingress answers 503: Ugglan retries
-            await host.hooks["events"](Request())
+            await host.hooks["events"](request)
     finally:
         await adapter.stop()
 

@@ -1,12 +1,15 @@
-"""Navet's outbound-destination policy (SSRF protection); see :mod:`.policy`."""
+"""Moved to :mod:`gateway.sdk.outbound` (the SDK); kept for the old import path."""
 
-from __future__ import annotations
-
-from gateway.errors import OutboundRefused
-
-from .addresses import Kind, classify
-from .connect import DestinationUnreachable, unreachable_message
-from .policy import Listener, OutboundPolicy, OutboundSettings
+from gateway.sdk.outbound import (
+    DestinationUnreachable,
+    Kind,
+    Listener,
+    OutboundPolicy,
+    OutboundRefused,
+    OutboundSettings,
+    classify,
+    unreachable_message,
+)
 
 __all__ = [
     "DestinationUnreachable",
