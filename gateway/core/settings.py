@@ -103,6 +103,31 @@ class AuthSettings(BaseModel):
         return self
 
 
+class ConsoleSettings(BaseModel):
+    """The people's console (docs/console.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    map_tiles: str | None = Field(
+        default=None, max_length=500, pattern=r"^(https?://[^/\s]+)?/\S*\{z\}\S*$",
+        description="Map tiles under a GPS alarm's drawing: a URL template with {z}, {x} and "
+        "{y} (Web Mercator, 256 px), e.g. the municipality's own tile server, or a path on "
+        "Navet's own site. Off by default: the console then draws fences and positions alone, "
+        "with nothing fetched from elsewhere. The tiles' origin is the only one the alarm "
+        "queue's page may load images from.")
+    map_attribution: str = Field(
+        default="", max_length=200,
+        description="The tile source's attribution, shown on the map with its tiles.")
+
+    @field_validator("map_tiles")
+    @classmethod
+    def _tiles_template(cls, value: str | None) -> str | None:
+        if value is not None and not all(f"{{{k}}}" in value for k in "zxy"):
+            raise ValueError("console.map_tiles needs {z}, {x} and {y} in it, e.g. "
+                             "https://tiles.example/{z}/{x}/{y}.png")
+        return value
+
+
 class PrivacySettings(BaseModel):
     """Personal data at rest and how long it is kept (gateway/core/privacy.py)."""
 
@@ -155,6 +180,35 @@ class AuditSettings(BaseModel):
         "anchor (0 keeps them all).")
 
 
+class PluginSettings(BaseModel):
+    """Which plugins may load: signatures and trust (docs/signing.md), reports, catalogue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    require_signed: bool = Field(
+        default=False, description="Load only plugins whose installed files a key in "
+        "plugins.trust has signed; others are refused (status refused, with the reason).")
+    trust: Path | None = Field(
+        default=None, description="Directory of trusted Ed25519 public keys (*.pub).")
+    signatures: list[Path] = Field(
+        default_factory=list, description="Directories of signed plugin statements "
+        "(<plugin>.json and .json.sig, written by navet sign --plugin); the built-in "
+        "contracts/signatures is consulted after them.")
+    reports: Path | None = Field(
+        default=None, description="The deployment's own conformance reports (navet "
+        "conformance --report DIR), read by the catalogue beside contracts/conformance.")
+    catalogue: list[Path] = Field(
+        default_factory=list, description="Index files of installable adapters the "
+        "catalogue lists beside the built-in index (contracts/catalogue.json).")
+
+    @model_validator(mode="after")
+    def _trust_when_required(self) -> PluginSettings:
+        if self.require_signed and self.trust is None:
+            raise ValueError("plugins.require_signed needs plugins.trust: a directory of "
+                             "the public keys (*.pub) whose signatures you accept")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAVET_", env_nested_delimiter="__", extra="forbid"
@@ -170,6 +224,7 @@ class Settings(BaseSettings):
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    console: ConsoleSettings = Field(default_factory=ConsoleSettings)
     privacy: PrivacySettings = Field(default_factory=PrivacySettings)
     outbound: OutboundSettings = Field(
         default_factory=OutboundSettings, description="Where Navet may connect to: "
@@ -178,7 +233,12 @@ class Settings(BaseSettings):
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
     disabled_plugins: list[str] = Field(default_factory=list)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
     adapters: list[AdapterInstance] = Field(default_factory=list)
+    remote_adapters: list[str | dict[str, Any]] = Field(
+        default_factory=list, description="Out-of-process adapters this deployment accepts, "
+        "each its manifest: the path of the vendor's manifest JSON or the manifest inline "
+        "(docs/adapters/out-of-process.md). Each becomes an adapter of that name.")
     subscriptions: list[SubscriptionSettings] = Field(default_factory=list)
     routing: list[TenantRouting] = Field(
         default_factory=list, description="Per tenant: which subscription gets which events "
