@@ -118,6 +118,13 @@ RESOURCES: Final[tuple[Resource, ...]] = (
          Field("legal_basis", required=True, max_length=200,
                placeholder="admin.hint.legal_basis"))),
     Resource(
+        "relatives", "/api/v1/relatives", ("id",),
+        (Column("id"), Column("resident", "resident"), Column("label"), Column("channel")),
+        (Field("id", required=True, key=True, max_length=64),
+         Field("resident", "ref", required=True, ref="residents"),
+         Field("label", max_length=120, placeholder="admin.hint.relative"),
+         Field("channel", max_length=200, placeholder="admin.hint.channel"))),
+    Resource(
         "plans", "/api/v1/plans", ("id",),
         (Column("id"), Column("resident", "resident"), Column("visits", "visits")),
         (Field("id", required=True, key=True, max_length=64),
