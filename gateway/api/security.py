@@ -108,7 +108,7 @@ POLICY: tuple[Rule, ...] = (
     # configuration and consumers: the municipality's administrators
     _rule("POST", r"/api/v1/config", {"admin"}),
     _rule("GET,POST", r"/api/v1/subscriptions(/.*)?", {"admin"}),
-    _rule("GET", r"/api/v1/adapters", {"admin"}),  # adapter instances and their state
+    _rule("GET", r"/api/v1/(adapters|routing)", {"admin"}),  # adapters' state, routing
     # follow-up: figures without personal data for the municipality's analysts, regions
     # comparing municipalities, administrators and auditors; the settings are the admin's
     _rule("GET", r"/api/v1/followup/(indicators|report|breakdown|survey|compare)",

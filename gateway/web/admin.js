@@ -56,6 +56,7 @@ function cell(column, item) {
       technology: opt("technology", g.technology), from: g.granted,
       to: g.ended || t("admin.open_ended") })).join("; "));
     case "windows": return shown((value || []).map(window_).join("; "));
+    case "duty": return (value || []).length ? value.map(window_).join("; ") : t("admin.always");
     case "visits": return shown((value || []).map((v) => [window_(v), v.team, v.staff]
       .filter(Boolean).join(", ")).join("; "));
     case "resident": return shown(resident(value));

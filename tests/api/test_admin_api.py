@@ -26,7 +26,16 @@ def api_settings(tmp_path: Path) -> Settings:
                     adapters=[{"adapter": "zigbee2mqtt", "tenant": "vasteras"},
                               {"adapter": "zigbee2mqtt", "tenant": "orebro", "id": "z2m-ore",
                                "settings": {"base_topic": "z2m-orebro"}}],
-                    care_config=[care])
+                    care_config=[care],
+                    subscriptions=[{"id": s, "tenant": "vasteras", "sink": "mqtt"}
+                                   for s in ("centre", "night-team", "backup")],
+                    routing=[{"tenant": "vasteras", "fallback": "backup", "routes": [
+                        {"name": "Falls at night", "to": "night-team",
+                         "match": {"types": ["alarm."], "kinds": ["fall"],
+                                   "priorities": ["high", "critical"]},
+                         "when": [{"days": ["mon", "tue"], "start": "22:00", "end": "07:00"}]},
+                        {"name": "Everything else", "to": "centre", "fallback": "centre",
+                         "failover_after": 3}]}])
 
 
 def _token(settings: Settings, role: str, subject: str,
@@ -89,3 +98,25 @@ async def test_audit_search_by_action_and_time(
     assert await search(action="residents", since=middle.isoformat()) == [
         ("adm-1", "api PATCH /api/v1/residents/{resident}")]
     assert await search(actor="nobody") == []
+
+
+async def test_routing_says_who_receives_what_and_who_takes_over(
+        client: httpx.AsyncClient, api_settings: Settings) -> None:
+    admin = _token(api_settings, "admin", "adm-1")
+    found = await client.get("/api/v1/routing", params={"tenant": "vasteras"}, headers=admin)
+    assert found.status_code == 200, found.text
+    night, rest = found.json()
+    assert (night["name"], night["to"], night["fallback"], night["failover_after"]) == (
+        "Falls at night", "night-team", "backup", 1)  # the tenant's fallback
+    assert (night["types"], night["kinds"], night["priorities"]) == (
+        ["alarm."], ["fall"], ["high", "critical"])
+    assert night["when"] == [{"days": ["mon", "tue"], "start": "22:00:00", "end": "07:00:00"}]
+    assert (rest["to"], rest["fallback"], rest["failover_after"], rest["when"]) == (
+        "centre", "centre", 3, [])
+    # nothing of another municipality, and administrators only
+    ore = _token(api_settings, "admin", "adm-2", ("orebro",))
+    assert (await client.get("/api/v1/routing", params={"tenant": "orebro"},
+                             headers=ore)).json() == []
+    assert (await client.get("/api/v1/routing", params={"tenant": "vasteras"},
+                             headers=_token(api_settings, "auditor", "aud-1"))
+            ).status_code == 403

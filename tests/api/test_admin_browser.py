@@ -50,6 +50,7 @@ CARE = {"tenants": [{
     "consents": [{"id": "c-1", "resident": "r-1", "purpose": "camera_supervision",
                   "valid_from": "2025-01-01T00:00:00+00:00",
                   "legal_basis": "samtycke, SoL; beslut 2025-17"}],
+    "relatives": [{"id": "rel-1", "resident": "r-1", "label": "Dotter", "channel": "anhoriga"}],
     "supervision": [{"resident": "r-1", "windows": [
         {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "22:00",
          "end": "06:00"}]}],

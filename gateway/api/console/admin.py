@@ -19,7 +19,7 @@ from typing import Any, Final, Literal, get_args
 from gateway.core.care import TECHNOLOGIES
 from gateway.core.care.followup import Housing, Sex
 from gateway.core.care.models import ConsentPurpose, StaffRole, Weekday
-from gateway.core.model import DeviceKind
+from gateway.core.model import DeviceKind, Priority
 
 FieldType = Literal["text", "secret", "number", "select", "ref", "date", "datetime", "time",
                     "days", "checks", "words", "list"]
@@ -32,6 +32,7 @@ OPTIONS: Final[dict[str, tuple[str, ...]]] = {
     "purpose": get_args(ConsentPurpose),
     "staffrole": get_args(StaffRole),
     "day": get_args(Weekday),
+    "priority": tuple(str(p) for p in Priority),
 }
 """Choice sets and their values, straight from the care configuration's types."""
 
@@ -53,7 +54,7 @@ class Field:
 class Column:
     name: str
     format: str = "text"  # text, option:<set>, option_list:<set>, resident, given_by,
-    #                       grants, list, windows, visits, health, validity, delivery,
+    #                       grants, list, windows, duty, visits, health, validity, delivery,
     #                       running, adapter_health (admin.js: cell)
 
 
@@ -117,6 +118,13 @@ RESOURCES: Final[tuple[Resource, ...]] = (
          Field("legal_basis", required=True, max_length=200,
                placeholder="admin.hint.legal_basis"))),
     Resource(
+        "relatives", "/api/v1/relatives", ("id",),
+        (Column("id"), Column("resident", "resident"), Column("label"), Column("channel")),
+        (Field("id", required=True, key=True, max_length=64),
+         Field("resident", "ref", required=True, ref="residents"),
+         Field("label", max_length=120, placeholder="admin.hint.relative"),
+         Field("channel", max_length=200, placeholder="admin.hint.channel"))),
+    Resource(
         "plans", "/api/v1/plans", ("id",),
         (Column("id"), Column("resident", "resident"), Column("visits", "visits")),
         (Field("id", required=True, key=True, max_length=64),
@@ -151,6 +159,12 @@ RESOURCES: Final[tuple[Resource, ...]] = (
          Field("settings.secret", "secret", required=True, placeholder="admin.hint.secret"),
          Field("types", "words", placeholder="admin.hint.types")),
         write="create"),
+    Resource(
+        "routing", "/api/v1/routing", ("name",),
+        (Column("name"), Column("types", "list"), Column("kinds", "list"),
+         Column("priorities", "option_list:priority"), Column("to"),
+         Column("when", "duty"), Column("fallback")),
+        write="none"),
     Resource(
         "adapters", "/api/v1/adapters", ("id",),
         (Column("id"), Column("adapter"), Column("vendor"), Column("device_kinds",

@@ -1,10 +1,13 @@
-"""A tenant's adapter instances and their state: ``GET /api/v1/adapters`` (administrators).
+"""A tenant's adapter instances and their state: ``GET /api/v1/adapters``, and how its
+events are routed to receivers: ``GET /api/v1/routing`` (administrators).
 
 Adapter instances come from the gateway's settings (``adapters:``), one per vendor link
 of a municipality; this says which adapter each runs, what it declares (vendor, device
 kinds, transports, version), whether it is running, and what it says about its vendor
-link (its ``health()``, e.g. ``{"link": "down", "failures": 3}``). Read-only: instances
-are changed in the settings, not over the API.
+link (its ``health()``, e.g. ``{"link": "down", "failures": 3}``). The routing is the
+settings' ``routing:`` entry of the tenant (gateway/core/routing.py): which subscription
+receives what, when, and who takes over. Read-only: both are changed in the settings, not
+over the API.
 """
 
 from __future__ import annotations
@@ -56,4 +59,34 @@ async def adapters(gateway: GatewayDep, tenant: TenantScope) -> list[AdapterOut]
         out.append(AdapterOut(id=inst.instance_id, adapter=inst.adapter,
                               running=inst.instance_id in gateway.hosts,
                               health=health.get(inst.instance_id), error=error, **info))
+    return out
+
+
+class RouteOut(BaseModel):
+    name: str
+    types: list[str] = Field(description="Event types or prefixes it carries; none: all.")
+    kinds: list[str] = Field(description="Alarm kinds or prefixes; none: all.")
+    priorities: list[str] = Field(description="Priorities; none: all.")
+    to: str = Field(description="Subscription id of the primary receiver.")
+    when: list[dict[str, Any]] = Field(description="Local time windows the primary is on "
+                                       "duty (days, start, end); none: always.")
+    fallback: str | None = Field(description="Who takes over outside 'when' or while the "
+                                 "primary fails (the route's own, else the tenant's).")
+    failover_after: int
+
+
+@router.get("/routing", response_model=list[RouteOut],
+            summary="How the tenant's events are routed to receivers")
+async def routing(gateway: GatewayDep, tenant: TenantScope) -> list[RouteOut]:
+    out = []
+    for entry in gateway.settings.routing:
+        if entry.tenant != tenant.id:
+            continue
+        for route in entry.routes:
+            out.append(RouteOut(
+                name=route.name, types=list(route.match.types), kinds=list(route.match.kinds),
+                priorities=[str(p) for p in route.match.priorities], to=route.to,
+                when=[w.model_dump(mode="json") for w in route.when],
+                fallback=route.fallback or entry.fallback,
+                failover_after=route.failover_after))
     return out
