@@ -188,11 +188,6 @@ function renderDetail() {
   }
 }
 
-function hasPosition(a) {
-  return !!(a.location && a.location.point) ||
-    (a.history || []).some((h) => h.data && h.data.position);
-}
-
 async function showMap(a) {
   // a GPS alarm: its position, the resident's fences and the device's track (map.js)
   const section = $("#map-section");

@@ -18,6 +18,8 @@ const state = {
   awaiting: null,         // "tenant/door" I sent a command to: its lock's report confirms it
   connected: new Set(),
   reload: new Map(),
+  maps: new Map(),        // "tenant/id" -> [history length, GET /alarms/{id}/map]
+  mapsOpen: new Set(),    // "tenant/id" whose map the person opened
 };
 
 const key = (tenant, id) => `${tenant}/${id}`;
@@ -47,7 +49,7 @@ function detailText(detail, status) {
 
 const ALLOWED = { attend: ["dispatched"], close: ["dispatched", "attended"] };
 
-const FOCUSABLE = ["act-attend", "outcome", "close-note", "act-close"];
+const FOCUSABLE = ["map-summary", "act-attend", "outcome", "close-note", "act-close"];
 
 function renderAlarms() {
   const list = $("#my-alarms");
@@ -72,6 +74,7 @@ function renderAlarms() {
         full.location && full.location.text].filter(Boolean).join(", ");
       const raised = full.raised ? ` · ${t("hc.raised_at", { time: hhmm(full.raised, tenant) })}` : "";
       card.querySelector(".state").textContent = `${t(`state.${a.state}`)}${raised}`;
+      if (hasPosition(full)) cardMap(card, tenant, a.alarm, full, count);
       const attend = card.querySelector(".act-attend");
       attend.disabled = !ALLOWED.attend.includes(a.state);
       attend.setAttribute("aria-label", t("hc.attend_for", { resident: resident(tenant, a.resident) }));
@@ -98,6 +101,28 @@ function renderAlarms() {
     if (again && !again.disabled) again.focus();
     else if (again) (again.closest("li").querySelector("button:not(:disabled), select") || again).focus();
   }
+}
+
+function cardMap(card, tenant, id, full, n) {
+  // where to go: the alarm's position, the fences and the track (map.js), opened on demand
+  const k = key(tenant, id);
+  const box = card.querySelector(".card-map");
+  box.hidden = false;
+  const draw = (data) => drawMap(box.querySelector(".map-box"), box.querySelector(".map-words"),
+                                 data, CONFIG.map_tiles || "", CONFIG.map_attribution || "",
+                                 `card-map-${n}`);
+  box.addEventListener("toggle", async () => {
+    if (!box.open) { state.mapsOpen.delete(k); return; }
+    state.mapsOpen.add(k);
+    const seen = (full.history || []).length;
+    const cached = state.maps.get(k);
+    if (cached && cached[0] === seen) { draw(cached[1]); return; }
+    const res = await api("GET", `/api/v1/alarms/${encodeURIComponent(id)}/map`, { tenant });
+    if (res.status !== 200) return;
+    state.maps.set(k, [seen, res.data]);
+    if (box.isConnected && box.open) draw(res.data);
+  });
+  box.open = state.mapsOpen.has(k);  // the toggle event draws it
 }
 
 async function alarmAct(tenant, id, action, body) {

@@ -47,10 +47,22 @@ function metres(m) {
   return Math.round(m).toLocaleString(lang);
 }
 
-function mapTime(iso) {
+function mapTime(iso, zone) {
+  // the municipality's clock (the tenant's time zone), whatever the device's
   if (!iso) return "–";
   const lang = document.documentElement.lang === "en" ? "en-GB" : "sv-SE";
-  return new Date(iso).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
+  const options = { hour: "2-digit", minute: "2-digit" };
+  try {
+    return new Date(iso).toLocaleTimeString(lang, { ...options, timeZone: zone || undefined });
+  } catch (e) {  // a zone this browser does not know
+    return new Date(iso).toLocaleTimeString(lang, options);
+  }
+}
+
+// Whether an alarm (as GET /api/v1/alarms gives it) has a position to draw.
+function hasPosition(a) {
+  return !!(a && ((a.location && a.location.point) ||
+    (a.history || []).some((h) => h.data && h.data.position)));
 }
 
 // The words for the drawing: where the alarm is against the fences, and the track.
@@ -64,17 +76,19 @@ function mapText(data) {
     parts.push(t("map.outside", { m: metres(data.outside_m), fence: names }));
   } else parts.push(t("map.inside", { fence: names }));
   if (p && p.accuracy_m != null) parts.push(t("map.accuracy", { m: metres(p.accuracy_m) }));
-  if (p && p.time) parts.push(t("map.when", { time: mapTime(p.time) }));
+  const zone = data.timezone;
+  if (p && p.time) parts.push(t("map.when", { time: mapTime(p.time, zone) }));
   if (data.track.length) {
-    parts.push(t("map.track", { n: data.track.length, from: mapTime(data.track[0].time),
-                                to: mapTime(data.track[data.track.length - 1].time) }));
+    parts.push(t("map.track", { n: data.track.length, from: mapTime(data.track[0].time, zone),
+                                to: mapTime(data.track[data.track.length - 1].time, zone) }));
   }
   return parts.join(" ");
 }
 
 // Draw ``data`` (GET /api/v1/alarms/{id}/map) into ``box``; ``tiles`` is the configured
-// URL template ("https://…/{z}/{x}/{y}.png") or empty.
-function drawMap(box, words, data, tiles, attribution) {
+// URL template ("https://…/{z}/{x}/{y}.png") or empty; ``ids`` names the drawing's title
+// and description (unique on the page).
+function drawMap(box, words, data, tiles, attribution, ids = "map-svg") {
   box.replaceChildren();
   const text = mapText(data);
   words.textContent = text;
@@ -103,9 +117,9 @@ function drawMap(box, words, data, tiles, attribution) {
   const r = (n) => n.toFixed(1);
 
   const root = svg("svg", { viewBox: `0 0 ${MAP_W} ${MAP_H}`, class: "gpsmap", role: "img",
-                            "aria-labelledby": "map-svg-title map-svg-desc" });
-  root.append(svg("title", { id: "map-svg-title" }, t("map.title")),
-              svg("desc", { id: "map-svg-desc" }, text),
+                            "aria-labelledby": `${ids}-title ${ids}-desc` });
+  root.append(svg("title", { id: `${ids}-title` }, t("map.title")),
+              svg("desc", { id: `${ids}-desc` }, text),
               svg("rect", { x: 0, y: 0, width: MAP_W, height: MAP_H, class: "ground" }));
 
   if (tiles) {

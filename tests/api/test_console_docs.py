@@ -13,7 +13,7 @@ from tests import screenshots
 
 PNG = b"\x89PNG\r\n\x1a\n"
 SCREENS = {"signin.png", "alarm-queue.png", "alarm-map.png", "live.png", "homecare.png",
-           "home.png", "uppfoljning.png"}
+           "homecare-map.png", "home.png", "uppfoljning.png"}
 
 
 def test_every_picture_the_console_page_shows_is_checked_in() -> None:

@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 import uvicorn
 
-from gateway import FakeClock
+from gateway import Actor, FakeClock
 from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.core.security.users import add_user, hash_password
@@ -62,6 +63,7 @@ from .test_console_browser import (  # noqa: F401  # axe and browser are fixture
     shot,
     sign_in,
 )
+from .test_homecare_browser import no_sideways_scroll, phone_page
 
 pytestmark = pytest.mark.chromium
 
@@ -74,6 +76,7 @@ CARE = {"tenants": [{
                  "resident": RESIDENT, "heartbeat_s": 900, "vendor": "Stigfinnare"},
                 {"adapter": "zigbee2mqtt", "address": "hall_motion", "kind": "passive_sensor",
                  "resident": RESIDENT, "heartbeat_s": 600, "location": "Hall"}],
+    "staff": [{"id": "hanna", "label": "Hanna, hemtjänst norr", "teams": ["norr"]}],
     # always enforced (no windows): the test runs at any hour
     "geofences": [{"id": "hemma", "resident": RESIDENT, "name": "Hemma", "kind": "home",
                    "geometry": square(HALF)}],
@@ -150,9 +153,11 @@ def served(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Served]:
     watch.schedule(runner)
     served = Served(url, gw, loop, clock, runner, watch)
     digest = hash_password(PASSWORD)
-    served.run(gw.store.write(lambda conn: add_user(
-        conn, subject="anna", name="Anna Operatör", roles=["operator"], tenants=[TENANT],
-        password_hash=digest, now=clock.now())))
+    for subject, name, role in (("anna", "Anna Operatör", "operator"),
+                                ("hanna", "Hanna Hemtjänst", "staff")):
+        served.run(gw.store.write(lambda conn, s=subject, n=name, r=role: add_user(
+            conn, subject=s, name=n, roles=[r], tenants=[TENANT], password_hash=digest,
+            now=clock.now())))
     try:
         yield served
     finally:
@@ -256,6 +261,7 @@ def test_the_map_route_says_where_the_alarm_is_and_is_tenant_checked(served: Ser
     assert body["position"]["lat"] == point.lat and body["position"]["lon"] == point.lon
     assert [f["id"] for f in body["fences"]] == ["hemma"]
     assert body["fences"][0]["enforced"] is True
+    assert body["timezone"] == "Europe/Stockholm"
     by_hand = (point.lat - HOME[0]) * M_PER_DEG - HALF
     assert abs(body["outside_m"] - by_hand) <= 1.5
     times = [p["time"] for p in body["track"]]
@@ -268,6 +274,51 @@ def test_the_map_route_says_where_the_alarm_is_and_is_tenant_checked(served: Ser
                          headers={"Authorization": f"Bearer {mine}"})
     assert missing.status_code == 404
     client.close()
+
+
+def test_the_staff_member_sent_out_finds_the_map_on_the_phone(
+        served: Served, browser: Any, axe: str) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    served.walk(300)
+    alarm = next(a for a in served.run(served.gateway.alarms.open_alarms(TENANT))
+                 if a.kind == "gps.geofence_exit")
+    operator = Actor(kind="operator", id="anna", name="Anna")
+    served.run(served.gateway.alarms.acknowledge(TENANT, alarm.id, operator))
+    served.run(served.gateway.alarms.dispatch(TENANT, alarm.id, operator,
+                                              Actor(kind="staff", id="hanna", name="Hanna")))
+    errors: list[str] = []
+    phone = phone_page(browser, errors)
+    sign_in(phone, served.url, "hanna", home="/console/hemtjanst")
+    card = phone.locator("#my-alarms li", has_text="gps.geofence_exit")
+    expect(card).to_have_count(1)
+    opener = card.locator("summary.map-summary")
+    expect(opener).to_have_text("Visa på karta")
+    expect(card.locator("svg.gpsmap")).to_have_count(0)  # drawn when asked for
+    opener.focus()
+    phone.keyboard.press("Enter")
+    drawing = card.locator("svg.gpsmap")
+    expect(drawing).to_be_visible()
+    expect(drawing.locator("path.fence")).to_have_count(1)
+    expect(drawing.locator("circle.alarm-position")).to_have_count(1)
+    by_hand = (alarm.location.point.lat - HOME[0]) * M_PER_DEG - HALF
+    words = card.locator(".map-words")
+    expect(words).to_contain_text("m utanför geostaketet (Hemma)")
+    said = int(re.search(r"(\d+) m utanför", words.text_content() or "").group(1))  # type: ignore[union-attr]
+    assert abs(said - by_hand) <= 1.5, (said, by_hand)
+    raised = alarm.raised.astimezone(ZoneInfo("Europe/Stockholm")).strftime("%H:%M")
+    expect(card.locator(".state")).to_contain_text(raised)  # the municipality's clock …
+    expect(words).to_contain_text(f"Positionen från kl. {raised}.")  # … on the map too
+    labelled = drawing.get_attribute("aria-labelledby") or ""
+    assert all(phone.locator(f"#{i}").count() == 1 for i in labelled.split()), labelled
+    no_sideways_scroll(phone)
+    check_axe(phone, axe, "home care with a GPS alarm's map")
+    shot(phone, "homecare-map")
+    # a live update re-renders the card: the map stays open, the focus where it was
+    served.walk(300)  # the watch walks on: a position update on the alarm
+    expect(card.locator("svg.gpsmap")).to_be_visible()
+    expect(card.locator("summary.map-summary")).to_be_focused()
+    assert errors == [], errors
 
 
 # ----------------------------------------------------------------------------- with tiles

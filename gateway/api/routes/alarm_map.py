@@ -14,7 +14,8 @@ where it is; the resident's other data and other residents' fences stay out of i
 - ``outside_m``: metres outside every fence (0 when inside any; null without fences or a
   position): the number the map's text alternative says;
 - ``track``: the device's fixes (``position.reported``) from ``TRACK_BEFORE_S`` before the
-  alarm until now, oldest first, at most ``TRACK_MAX``.
+  alarm until now, oldest first, at most ``TRACK_MAX``;
+- ``timezone``: the tenant's, so every screen says the municipality's clock time.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ class AlarmMap(BaseModel):
                                     "any; null without fences or a position.")
     fences: list[MapFence]
     track: list[MapPosition] = Field(description="The device's fixes, oldest first.")
+    timezone: str = Field(description="The tenant's time zone (IANA), to show times in.")
 
 
 def _position(point: GeoPoint, time: datetime | None) -> MapPosition:
@@ -126,4 +128,4 @@ async def alarm_map(gateway: GatewayDep, tenant: TenantScope, alarm: AlarmId) ->
     track = [_position(s.event.data.point, s.event.time) for s in reversed(fixes)]
     return AlarmMap(alarm=rec.id, resident=rec.resident,
                     device=rec.device.id if rec.device else None, position=where,
-                    outside_m=outside, fences=shown, track=track)
+                    outside_m=outside, fences=shown, track=track, timezone=zone)

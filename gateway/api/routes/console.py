@@ -75,11 +75,17 @@ async def alarm_queue(request: Request, gateway: GatewayDep) -> Response:
         "map_tiles": console.map_tiles or "",
         "map_attribution": console.map_attribution,
     }
-    response = page(request, "alarms.html", viewer, messages_for_script=True,
-                    outcomes=[str(o) for o in AlarmOutcome],
-                    config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"))
-    origin = tile_origin(console.map_tiles)
-    if origin:  # the configured tile server, for images only; scripts stay Navet's own
+    return with_tiles(gateway, page(
+        request, "alarms.html", viewer, messages_for_script=True,
+        outcomes=[str(o) for o in AlarmOutcome],
+        config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/")))
+
+
+def with_tiles(gateway: Any, response: Response) -> Response:
+    """Let a page with GPS maps load images from the configured tile server, and only
+    images: scripts, styles and everything else stay Navet's own."""
+    origin = tile_origin(gateway.settings.console.map_tiles)
+    if origin:
         response.headers["Content-Security-Policy"] = SECURITY_HEADERS[
             "Content-Security-Policy"].replace("img-src 'self' data:",
                                                f"img-src 'self' data: {origin}")
@@ -125,10 +131,13 @@ async def home_care(request: Request, gateway: GatewayDep) -> Response:
         return out
 
     config = {"me": viewer.subject, "development": viewer.development,
-              "tenants": await gateway.store.read(mine)}
-    return page(request, "hemtjanst.html", viewer, messages_for_script=True,
-                outcomes=[str(o) for o in AlarmOutcome], findings=[str(f) for f in Finding],
-                config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/"))
+              "tenants": await gateway.store.read(mine),
+              "map_tiles": gateway.settings.console.map_tiles or "",
+              "map_attribution": gateway.settings.console.map_attribution}
+    return with_tiles(gateway, page(
+        request, "hemtjanst.html", viewer, messages_for_script=True,
+        outcomes=[str(o) for o in AlarmOutcome], findings=[str(f) for f in Finding],
+        config_json=json.dumps(config, ensure_ascii=False).replace("</", "<\\/")))
 
 
 @router.get("/live")
