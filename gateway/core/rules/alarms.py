@@ -1,4 +1,5 @@
-"""The alarm lifecycle: one state machine, folded from the alarm's stored events.
+"""The alarm lifecycle rules: the state machine (:mod:`gateway.core.alarmstate`), the
+rules' book of open alarms, and the fold of repeated alarms.
 
 States and the events that move them (every transition carries who and when)::
 
@@ -20,9 +21,13 @@ as an update. A new alarm of the same kind from the same device while one is
 open is folded into the open one by :class:`LifecycleRule` (see there): Navet
 stores ``alarm.updated`` with ``data.folded`` on the open alarm, and from then
 on the folded alarm's id resolves to the open one, in the rules' book and in
-every projection read from the store (:func:`load_alarms`). Its state is the
-open alarm's state, so a device is never told its second press was handled
-while nobody has taken the first.
+the alarm projection (:mod:`gateway.core.store.alarms`) that every reader uses.
+Its state is the open alarm's state, so a device is never told its second press
+was handled while nobody has taken the first.
+
+:func:`load_alarms` folds alarms from stored events; only the rules' book uses
+it, once at start, to see the open alarms as the rules last saw them (``ruled``
+events only). Nothing else folds history.
 """
 
 from __future__ import annotations
