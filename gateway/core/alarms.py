@@ -193,3 +193,40 @@ class AlarmService:
             f"at {earlier.time.isoformat()})",
             alarm=rec.id, current=str(rec.state),
         )
+
+
+class StoredAlarms:
+    """Alarms read from the store for the FHIR facade (:class:`gateway.AlarmReader`).
+
+    Each read folds the alarm's stored events (:func:`load_alarms`); an alarm folded
+    into another resolves to that one.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _load(self, tenant: str, alarm: str | None = None, *,
+              open_only: bool = False) -> list[AlarmRecord]:
+        return self.store.read_sync(lambda conn: load_alarms(
+            conn, tenant=tenant, alarm=alarm, open_only=open_only))
+
+    def get(self, tenant: str, alarm: str) -> AlarmRecord | None:
+        recs = self._load(tenant, alarm)
+        return next((r for r in recs if r.id == alarm), recs[0] if len(recs) == 1 else None)
+
+    def open(self, tenant: str) -> list[AlarmRecord]:
+        return self._load(tenant, open_only=True)
+
+    def all(self, tenant: str) -> list[AlarmRecord]:
+        return self._load(tenant)
+
+    def at(self, tenant: str, alarm: str, event: str) -> AlarmRecord | None:
+        rec = self.get(tenant, alarm)
+        if rec is None:
+            return None
+        out = AlarmRecord(rec.tenant, rec.id)
+        for ev in rec.history:
+            out.apply(ev)
+            if ev.id == event:
+                break
+        return out
