@@ -220,3 +220,36 @@ class AlarmService:
             f"at {earlier.time.isoformat()})",
             alarm=rec.id, current=str(rec.state),
         )
+
+
+class StoredAlarms:
+    """Alarms read from the projection for the FHIR facade (:class:`gateway.AlarmReader`).
+
+    Reads the ``alarms`` table through :class:`AlarmReader`, never a fold of the
+    tenant's history; an alarm folded into another resolves to that one. Only
+    :meth:`at` (what a notification about one event shows) replays that one
+    alarm's own events up to the event.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.reader = AlarmReader(store)
+
+    def get(self, tenant: str, alarm: str) -> AlarmRecord | None:
+        return self.reader.alarm(tenant, alarm)
+
+    def open(self, tenant: str) -> list[AlarmRecord]:
+        return self.reader.alarms(tenant, open_only=True)
+
+    def all(self, tenant: str) -> list[AlarmRecord]:
+        return self.reader.alarms(tenant)
+
+    def at(self, tenant: str, alarm: str, event: str) -> AlarmRecord | None:
+        rec = self.get(tenant, alarm)
+        if rec is None:
+            return None
+        out = AlarmRecord(rec.tenant, rec.id)
+        for ev in rec.history:
+            out.apply(ev)
+            if ev.id == event:
+                break
+        return out

@@ -23,14 +23,15 @@ from gateway.errors import (
     SubscriptionLimitError,
     describe_invalid,
 )
+from gateway.sdk.alarms import AlarmDesk, AlarmReader
 from gateway.transports.base import MqttClient
 
 from .adapters import AlarmStatus, IngestResult, RawFrame
-from .alarms import AlarmService
+from .alarms import AlarmService, StoredAlarms
 from .alerts import SystemAlerts
 from .audit import AuditLog
 from .audit_anchor import AuditKeys, CheckpointFile
-from .care import apply_care_config, load_care_config
+from .care import Consent, apply_care_config, load_care_config, tenant_care
 from .clock import Clock, SystemClock
 from .commands import CommandService
 from .directory import DeviceDirectory
@@ -49,7 +50,7 @@ from .security.files import check_private, enforce_private, private_dir
 from .security.outbound import OutboundPolicy
 from .security.pii import DataKeys, PiiCipher
 from .settings import AdapterInstance, Settings, SubscriptionLimits
-from .store import Subscription, make_store
+from .store import Store, Subscription, make_store
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +59,27 @@ WebhookHandler = Callable[[Any], Awaitable[Any]]
 
 @dataclass
 class SinkServices:
-    """What a sink may use: the MQTT client, the clock, its subscription."""
+    """What a sink may use (:class:`gateway.SinkServices`): the MQTT client, the clock,
+    its subscription; the FHIR facade's sinks also read through ``store``, ``plugins``,
+    ``alarm_reads`` and ``consents`` (:class:`gateway.fhir.host.FhirHost`)."""
 
     mqtt: MqttClient
     clock: Clock
     subscription: Subscription
     prefix: str = "navet"
-    alarms: Any = None
-    """The alarm service (gateway.core.alarms.AlarmService): forwarders acknowledge an
-    alarm when the upstream centre has taken it."""
-    store: Any = None  # the Store: FHIR subscription sinks number events and read resources
+    alarms: AlarmDesk | None = None
+    """Forwarders acknowledge an alarm through it when the upstream centre has taken it."""
+    store: Store | None = None
     outbound: OutboundPolicy = field(default_factory=OutboundPolicy)
     """Where the sink may connect to: every connection goes through it (docs/security.md)."""
     limits: SubscriptionLimits = field(default_factory=SubscriptionLimits)
+    plugins: GatewayPlugins | None = None
+    """The plugin hooks (``navet_event_to_fhir``: a notification maps like a REST read)."""
+    alarm_reads: AlarmReader | None = None
+
+    def consents(self, tenant: str) -> list[Consent]:
+        care = tenant_care(self.store, tenant) if self.store is not None else None
+        return list(care.consents) if care else []
 
 
 @dataclass
@@ -191,6 +200,7 @@ class Gateway:
         self.rules: RulesRunner | None = None
         self.outbox: OutboxDispatcher | None = None
         self.alarms = AlarmService(self.store, self.clock, self.emit)
+        self.alarm_reads = StoredAlarms(self.store)  # the FHIR facade's alarm reads
         self.supervision = SupervisionService(self)  # camera checks (policy/cameras.py)
         self.audit = AuditLog(self.store, self.clock,
                               keys=AuditKeys.at(settings.audit_key_path),
@@ -391,6 +401,11 @@ class Gateway:
                                                       f"{inst.instance_id}")
         return adapter
 
+    def consents(self, tenant: str) -> list[Consent]:
+        """The tenant's consents from its care configuration (the FHIR facade's Consents)."""
+        care = tenant_care(self.store, tenant)
+        return list(care.consents) if care else []
+
     def mqtt_for(self, instance_id: str) -> MqttClient:
         """The MQTT client an adapter instance uses: its own, or the shared one."""
         return self._instance_mqtt.get(instance_id) or self.mqtt
@@ -422,7 +437,8 @@ class Gateway:
                 sub.settings,
                 SinkServices(self.mqtt, self.clock, sub, self.settings.mqtt.northbound_prefix,
                              store=self.store, alarms=self.alarms, outbound=self.outbound,
-                             limits=self.settings.subscription_limits),
+                             limits=self.settings.subscription_limits, plugins=self.plugins,
+                             alarm_reads=self.alarm_reads),
             )
         except Exception as err:
             raise ConfigError(f"subscription {sub.id}: cannot create sink {sub.sink!r}: "

@@ -1,9 +1,10 @@
 """The plugin host: builds the pluggy manager and is the only caller of hooks.
 
 Built-in plugins are found through the ``navet`` entry-point group exactly like
-third-party ones. When Navet runs from a source tree that was never installed
-(no entry points), the built-ins are registered from :data:`BUILTIN_PLUGINS`
-through the same block list.
+third-party ones; the one list of them is ``[project.entry-points.navet]`` in
+``pyproject.toml``. When Navet runs from a source tree that was never installed
+(no entry points), :data:`BUILTIN_PLUGINS` reads that same list from the tree's
+``pyproject.toml``, and the built-ins go through the same block list.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -31,11 +33,22 @@ from .sinks import SinkRegistry
 log = logging.getLogger(__name__)
 
 GROUP: Final = "navet"
-BUILTIN_PLUGINS: Final = {
-    "alarms": "plugins.alarms",
-    "northbound": "plugins.northbound",
-    "webhooks": "plugins.webhooks",
-}
+PYPROJECT: Final = Path(__file__).resolve().parents[2] / "pyproject.toml"
+
+
+def builtin_plugins(pyproject: Path = PYPROJECT) -> dict[str, str]:
+    """The built-in plugins as the source tree's ``pyproject.toml`` names them
+    (``[project.entry-points.navet]``); empty where there is no such file (a wheel)."""
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    found = data.get("project", {}).get("entry-points", {}).get(GROUP, {})
+    return {str(k): str(v) for k, v in found.items()}
+
+
+BUILTIN_PLUGINS: Final = builtin_plugins()
+"""Fallback for a source tree whose entry points were never installed."""
 
 
 @dataclass

@@ -49,6 +49,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gateway.errors import ConfigError
 
 from .care import TimeWindow
+from .care.models import in_window
 from .clock import Clock
 from .durations import Seconds
 from .model import CATALOGUE, EventAdapter, EventBase, Priority
@@ -115,11 +116,6 @@ class TenantRouting(_Model):
 
 
 # --------------------------------------------------------------------------- decisions
-
-
-def in_window(window: TimeWindow, local: datetime) -> bool:
-    """Whether wall-clock ``local`` is inside ``window`` (see ``TimeWindow.contains``)."""
-    return window.contains(local)
 
 
 @dataclass(frozen=True, slots=True)

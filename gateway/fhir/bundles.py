@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from gateway import __version__
-from gateway.core.model import EventBase
+from gateway.sdk.model import EventBase
 
 from .checks import Issue, validate
 from .codes import cs

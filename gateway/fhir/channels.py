@@ -36,14 +36,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from gateway.core.model import EventBase
-from gateway.core.security.outbound import OutboundPolicy, unreachable_message
-from gateway.core.settings import SubscriptionLimits
 from gateway.errors import OutboundRefused, TransportError
+from gateway.sdk.model import EventBase
+from gateway.sdk.outbound import OutboundPolicy, unreachable_message
 
 from . import state
 from .bundles import FHIR_JSON
 from .checks import validate
+from .host import WEBSOCKET_BACKLOG, WEBSOCKET_BACKLOG_TTL_S, FhirSinkServices
 from .ids import fhir_id
 from .mapping.common import ts
 from .repository import FhirRepository
@@ -52,23 +52,11 @@ from .topics import TOPICS, Topic
 log = logging.getLogger(__name__)
 
 
-class _Host:
-    """What the repository needs, from a sink's services (no plugin hooks here)."""
-
-    def __init__(self, store: Any, clock: Any) -> None:
-        self.store, self.clock = store, clock
-        self.plugins = _NoPlugins()
-
-
-class _NoPlugins:
-    def event_to_fhir(self, event: EventBase) -> None:
-        return None
-
-
 class FhirSink:
     kind: ClassVar[str] = "fhir"
 
-    def __init__(self, settings: dict[str, Any], services: Any) -> None:
+    def __init__(self, settings: dict[str, Any], services: FhirSinkServices) -> None:
+        self.services = services
         self.store = services.store
         self.clock = services.clock
         self.core_id: str = services.subscription.id
@@ -203,7 +191,7 @@ class FhirSink:
         created = event.type == "alarm.raised" or self.topic.resource != "Task"
         full: dict[str, dict[str, Any]] = {}
         if content == "full-resource":
-            repo = FhirRepository(_Host(self.store, self.clock), self.tenant)
+            repo = FhirRepository(self.services, self.tenant)  # plugins map as in a REST read
             found = await self.store.read(lambda conn: repo.event_resources(event))
             full = {f"{r['resourceType']}/{r['id']}": r for r in found}
         out = []
@@ -250,7 +238,7 @@ class FhirRestHookSink(FhirSink):
 
     kind: ClassVar[str] = "fhir-rest-hook"
 
-    def __init__(self, settings: dict[str, Any], services: Any) -> None:
+    def __init__(self, settings: dict[str, Any], services: FhirSinkServices) -> None:
         super().__init__(settings, services)
         self.endpoint: str = self.resource["endpoint"]
         self.headers = {"Content-Type": FHIR_JSON}
@@ -323,13 +311,13 @@ class FhirWebSocketSink(FhirSink):
 
     kind: ClassVar[str] = "fhir-websocket"
 
-    def __init__(self, settings: dict[str, Any], services: Any) -> None:
+    def __init__(self, settings: dict[str, Any], services: FhirSinkServices) -> None:
         super().__init__(settings, services)
         self.sockets: set[Any] = set()  # objects with ``async send_text(str)``
         limits = getattr(services, "limits", None)
-        limits = limits if isinstance(limits, SubscriptionLimits) else SubscriptionLimits()
-        self.backlog_max = limits.websocket_backlog
-        self.backlog_ttl = timedelta(seconds=limits.websocket_backlog_ttl_s)
+        self.backlog_max = getattr(limits, "websocket_backlog", WEBSOCKET_BACKLOG)
+        self.backlog_ttl = timedelta(
+            seconds=getattr(limits, "websocket_backlog_ttl_s", WEBSOCKET_BACKLOG_TTL_S))
         # notifications waiting for a client: (when queued, JSON text), oldest first
         self.backlog: deque[tuple[datetime, str]] = deque()
         self.dropped = 0  # pushed out by newer ones (backlog full)

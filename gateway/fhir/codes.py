@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Final
 
-from gateway.core.model import CATALOGUE, AlarmKind, AlarmOutcome, DeviceKind, Finding
-from gateway.core.model.bodies import FaultKind, LockMethod
+from gateway.sdk.model import CATALOGUE, AlarmKind, AlarmOutcome, DeviceKind, Finding
+from gateway.sdk.model.bodies import FaultKind, LockMethod
 
 NAVET_CS = "urn:navet:fhir:CodeSystem:"
 NAVET_TOPIC = "urn:navet:fhir:SubscriptionTopic:"

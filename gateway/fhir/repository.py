@@ -1,7 +1,7 @@
 """Read and search FHIR resources of one tenant, built on demand from Navet's store.
 
-Nothing is stored twice: a Task is its alarm's row in the alarm projection with
-the alarm's events as its history, an Observation is its event. Every resource is validated
+Nothing is stored twice: a Task is folded from its alarm's events when asked
+for, an Observation is its event. Every resource is validated
 (:func:`gateway.fhir.checks.validate`) before it leaves; a resource a plugin
 supplies through ``navet_event_to_fhir`` is validated the same way.
 
@@ -18,12 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.core.care import tenant_care
-from gateway.core.model import EventBase
+from gateway.sdk.model import EventBase
 
 from . import mapping as m
 from .checks import validate
 from .codes import RESOURCE_TYPES
+from .host import FhirHost
 from .ids import fhir_id, navet_id
 from .search import SearchQuery
 
@@ -47,12 +47,13 @@ class Page:
 
 
 class FhirRepository:
-    """Resources of one tenant. ``gateway`` is the running :class:`Gateway`."""
+    """Resources of one tenant, read through ``host`` (:class:`gateway.fhir.host.FhirHost`:
+    the running gateway, or a subscription sink's services)."""
 
-    def __init__(self, gateway: Any, tenant: str) -> None:
-        self.gw = gateway
-        self.store = gateway.store
-        self.alarms = gateway.alarms.reader  # the alarm projection (reads, no fold)
+    def __init__(self, host: FhirHost, tenant: str) -> None:
+        self.gw = host
+        self.store = host.store
+        self.alarms = host.alarm_reads
         self.tenant = tenant
 
     # ------------------------------------------------------------------ public
@@ -72,17 +73,15 @@ class FhirRepository:
         if resource_type == "Location" and fid.startswith("alarm-"):
             raw = navet_id(fid[len("alarm-"):])
             if raw is not None:
-                rec = self.alarms.alarm(self.tenant, raw)
-                rec = rec if rec is not None and rec.id == raw and rec.state else None
-                found = m.alarm_location(rec) if rec is not None else None
+                rec = self.alarms.get(self.tenant, raw)
+                found = m.alarm_location(rec) if rec is not None and rec.id == raw else None
                 return self._checked(found) if found is not None else None
         if resource_type == "Task":
             raw = navet_id(fid)
             if raw is not None:
-                rec = self.alarms.alarm(self.tenant, raw)
-                if rec is None or rec.id != raw or rec.state is None:
-                    return None
-                return self._checked(m.task(rec))
+                rec = self.alarms.get(self.tenant, raw)
+                ok = rec is not None and rec.id == raw and rec.state is not None
+                return self._checked(m.task(rec)) if ok else None  # type: ignore[arg-type]
         for res in self._all(resource_type, SearchQuery(resource_type)):
             if res["id"] == fid:
                 return res
@@ -134,10 +133,9 @@ class FhirRepository:
         An event of an alarm folded into another (``data.folded``) gives the Task of
         the alarm it was folded into: the folded alarm has no Task of its own.
         """
-        rec = self.alarms.alarm(self.tenant, m.alarm_id(event))
+        rec = self.alarms.at(self.tenant, m.alarm_id(event), event.id)
         if rec is None:
             return None
-        rec = m.record_upto(rec, event.id)
         return self._checked(m.task(rec)) if rec.state is not None else None
 
     # ------------------------------------------------------------------ per type
@@ -164,7 +162,7 @@ class FhirRepository:
         for row in self.store.rows("residents", self.tenant):
             yield self._checked(m.home_location(self.tenant, row["id"],
                                                 json.loads(row["body"] or "{}")))
-        for rec in self.alarms.alarms(self.tenant):  # where alarms with a known position happened
+        for rec in self.alarms.all(self.tenant):  # where alarms with a known position happened
             found = m.alarm_location(rec)
             if found is not None:
                 yield self._checked(found)
@@ -180,13 +178,12 @@ class FhirRepository:
                 yield self._checked(res)
 
     def _consents(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
-        care = tenant_care(self.store, self.tenant)
         now = self.gw.clock.now()
-        for consent in care.consents if care else []:
+        for consent in self.gw.consents(self.tenant):
             yield self._checked(m.consent_resource(self.tenant, consent, now))
 
     def _tasks(self, query: SearchQuery) -> Iterator[dict[str, Any]]:
-        for rec in self.alarms.alarms(self.tenant):
+        for rec in self.alarms.all(self.tenant):
             if query.resident is None or rec.resident == query.resident:
                 yield self._checked(m.task(rec))
 
@@ -272,7 +269,7 @@ class FhirRepository:
         return validate(resource)
 
 
-def patient_for(gateway: Any, tenant: str, fid: str) -> str | None:
+def patient_for(gateway: FhirHost, tenant: str, fid: str) -> str | None:
     """The resident behind a Patient id of ``tenant`` (None if there is none)."""
     raw = navet_id(fid)
     if raw is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.core.store import DbConnection
+from .host import Db as DbConnection
+
 
 async def set_status(store: Any, sub: str, status: str, error: str | None,
                      tenant: str | None = None) -> None:

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gateway.core.store import Subscription as CoreSubscription
 from gateway.errors import OutboundRefused
+from gateway.sdk.sinks import Subscription as CoreSubscription
 
 from . import state
 from .checks import Issue, structural_issues, validate
 from .codes import CHANNEL_TYPE
+from .host import FhirSubscriptionHost
 from .mapping.common import ts
 from .topics import TOPICS, topic_by_url
 
@@ -55,7 +56,7 @@ class Binding:
 class FhirSubscriptions:
     """The FHIR subscriptions of one running gateway."""
 
-    def __init__(self, gateway: Any) -> None:
+    def __init__(self, gateway: FhirSubscriptionHost) -> None:
         self.gw = gateway
         self.tokens: dict[str, Binding] = {}
 
@@ -207,7 +208,7 @@ class FhirSubscriptions:
 _MANAGERS: weakref.WeakKeyDictionary[Any, FhirSubscriptions] = weakref.WeakKeyDictionary()
 
 
-def subscriptions_for(gateway: Any) -> FhirSubscriptions:
+def subscriptions_for(gateway: FhirSubscriptionHost) -> FhirSubscriptions:
     """The one manager of ``gateway``'s FHIR subscriptions."""
     manager = _MANAGERS.get(gateway)
     if manager is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.core.model import EventBase
+from gateway.sdk.model import EventBase
 
 from .codes import NAVET_TOPIC
 from .ids import fhir_id

@@ -106,6 +106,11 @@ class AlarmReader(Protocol):
         """Every alarm of the tenant, open or over, oldest first."""
         ...
 
+    def at(self, tenant: str, alarm: str, event: str) -> AlarmView | None:
+        """The alarm ``alarm`` belongs to as it was right after its event ``event``
+        (what a notification about that event shows); None when it is unknown."""
+        ...
+
 
 class AlarmDesk(Protocol):
     """What a forwarding sink may do with alarms (``services.alarms``)."""

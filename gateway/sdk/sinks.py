@@ -8,6 +8,7 @@ outbox backs off. Sinks are created per subscription from configuration.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from .errors import DuplicateAdapterError, UnknownAdapterError
@@ -47,6 +48,23 @@ class SinkSubscription(Protocol):
     def types(self) -> tuple[str, ...]:
         """Event type prefixes it receives (``alarm.`` matches every alarm type, ``*`` all)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """An outbox subscription: events of ``types`` for ``tenant``, delivered to a ``sink``
+    of that kind made from ``settings``. Satisfies :class:`SinkSubscription`."""
+
+    id: str
+    tenant: str
+    sink: str
+    types: tuple[str, ...]  # prefixes: "alarm." matches every alarm type; "*" matches all
+    settings: dict[str, Any]
+    enabled: bool = True
+
+    def matches(self, event_type: str) -> bool:
+        return any(t == "*" or event_type == t or (t.endswith(".") and event_type.startswith(t))
+                   for t in self.types)
 
 
 class SinkServices(Protocol):

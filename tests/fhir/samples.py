@@ -151,7 +151,7 @@ def resources() -> list[dict[str, Any]]:
         rec = AlarmRecord(TENANT, events[0].alarm or events[0].id)
         for e in events:
             rec.apply(e)
-            out.append(m.task(m.record_upto(rec, e.id)))
+            out.append(m.task(rec))  # the Task right after each event
             out.append(m.provenance(e))
     gps = AlarmRecord(TENANT, "scaip:G-1")
     gps.apply(gps_alarm()[0])

@@ -10,8 +10,9 @@ import pytest
 from fhir.resources.observation import Observation
 
 from gateway import FakeClock, hookimpl
-from gateway.core.gateway import Gateway
+from gateway.core.gateway import Gateway, SinkServices
 from gateway.core.settings import Settings
+from gateway.core.store import Subscription
 from gateway.fhir import FhirRepository, FhirValidationError
 from gateway.fhir.ids import fhir_id, navet_id
 from gateway.fhir.search import SearchQuery
@@ -111,6 +112,19 @@ async def test_a_plugin_mapping_wins_and_is_validated_too(gw: Gateway, acme: Acm
     acme.broken = True
     with pytest.raises(FhirValidationError, match=r"Observation\.status: code 'bogus'"):
         await read(gw, "Observation", reading.id)
+
+
+async def test_a_notification_maps_an_event_as_a_rest_read_does(gw: Gateway) -> None:
+    """A subscription sink reads through its SinkServices, plugins included: a plugin's
+    mapping reaches a full-resource notification exactly as it reaches a REST read."""
+    [reading, *_] = samples.observation_events()
+    await gw.emit([reading])
+    sub = Subscription("fhir-test", samples.TENANT, "fhir-rest-hook", ("sensor.",), {})
+    services = SinkServices(gw.mqtt, gw.clock, sub, store=gw.store, plugins=gw.plugins,
+                            alarm_reads=gw.alarm_reads)
+    notified = FhirRepository(services, samples.TENANT).event_resources(reading)
+    assert notified == [await read(gw, "Observation", reading.id)]
+    assert notified[0]["code"] == {"text": "acme reading"}
 
 
 async def test_alarm_task_search_by_status_and_patient(gw: Gateway) -> None:

@@ -214,6 +214,14 @@ class TimeWindow(_Model):
             yesterday in self.days and t < self.end)
 
 
+
+def in_window(window: TimeWindow, local: datetime) -> bool:
+    """Whether ``local`` is inside ``window``: the one reading of a window Navet has
+    (routing, camera schedules, geofences, passive-alarm nights). An aware time is
+    read as wall-clock time where it is; give the tenant's local time."""
+    return window.contains(local)
+
+
 class SupervisionSchedule(_Model):
     """When a resident may be supervised by camera at night, and for how long at a time."""
 

@@ -70,6 +70,7 @@ from gateway.sdk.commands import Command
 
 from ..audit import AuditLog
 from ..care import Consent, SupervisionSchedule, Tenant, TimeWindow, tenant_care
+from ..care.models import in_window
 from ..directory import DeviceEntry
 from ..model import (
     Actor,
@@ -109,11 +110,6 @@ SYSTEM = Actor(kind=ActorKind.SYSTEM, id="navet", name="Navet")
 
 
 # --------------------------------------------------------------------------- the policy
-
-
-def in_window(window: TimeWindow, local: datetime) -> bool:
-    """Whether wall-clock ``local`` is inside ``window`` (see ``TimeWindow.contains``)."""
-    return window.contains(local)
 
 
 def _describe(window: TimeWindow) -> str:

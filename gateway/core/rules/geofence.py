@@ -59,7 +59,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..care import Geofence, TimeWindow, tenant_care
+from ..care import Geofence, tenant_care
+from ..care.models import in_window
 from ..geo import Area
 from ..model import AlarmKind, EventAdapter, EventBase, GeoPoint, Location, Priority, event_id
 from .alarms import NAVET, AlarmBook, AlarmRecord, derive
@@ -122,11 +123,6 @@ class Track:
     newest: datetime | None = None  # time of the newest fix seen
     returned_for: str | None = None  # open exit alarm whose return was noted
     followed: dict[str, datetime] = field(default_factory=dict)  # alarm -> last update
-
-
-def in_window(window: TimeWindow, local: datetime) -> bool:
-    """Whether wall-clock ``local`` is inside ``window`` (see ``TimeWindow.contains``)."""
-    return window.contains(local)
 
 
 def enforced(fence: Geofence, local: datetime) -> bool:

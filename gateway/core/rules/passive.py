@@ -49,6 +49,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..care import PassiveRules, TimeWindow, role_from_address, tenant_care
+from ..care.models import in_window
 from ..model import AlarmKind, DeviceRef, EventBase, Location, Priority, event_id
 from ..store import DbConnection
 from .alarms import NAVET, AlarmBook, AlarmRecord, derive, sleep_or_wake
@@ -91,12 +92,6 @@ def occurrences(window: TimeWindow, tz: ZoneInfo, since: datetime,
         s, e = start.astimezone(UTC), end.astimezone(UTC)
         if e > since:
             yield s, e
-
-
-def in_window(window: TimeWindow, tz: ZoneInfo, when: datetime) -> bool:
-    for start, end in occurrences(window, tz, when, days=3):
-        return start <= when < end
-    return False
 
 
 def silence_deadline(window: TimeWindow, tz: ZoneInfo, last: datetime,
@@ -300,7 +295,7 @@ class PassiveRule:
             key = (rep.tenant, rep.key)
             if now["occupancy"] is False and prev.get("occupancy") is True:
                 if rules is not None and getattr(rules, f"{role}_exit") \
-                        and in_window(rules.night, care.tz, rep.time):
+                        and in_window(rules.night, rep.time.astimezone(care.tz)):
                     self._exits[key] = _Exit(
                         rep.tenant, rep.resident, rep.device, kind, rep.time,
                         rep.time + timedelta(seconds=rules.exit_return_s), rep.id, rep.zone)
@@ -320,7 +315,8 @@ class PassiveRule:
             return out
         if role == "door" and now.get("contact") is False and prev.get("contact") is not False \
                 and rules is not None and rules.door_at_night \
-                and in_window(rules.night, care.tz, rep.time) and rep.resident is not None:
+                and in_window(rules.night, rep.time.astimezone(care.tz)) \
+                and rep.resident is not None:
             out += self._raise(ctx, rep.tenant, rep.resident, rep.device,
                                AlarmKind.PASSIVE_DOOR_AT_NIGHT, rep.id, rep.time,
                                f"door opened at {_local(rep.time, care.tz)}, at night "

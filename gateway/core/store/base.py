@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import StoreUnavailableError
+from gateway.sdk.sinks import Subscription as Subscription  # its home is the SDK
 
 from ..adapters import RawFrame
 from ..model import EventAdapter, EventBase
@@ -55,20 +56,6 @@ DbConnection = Any
 params)`` and ``executemany`` in Navet's SQL dialect; rows read by position or column name."""
 
 NOT_FANNED_OUT = frozenset({"device.heartbeat"})
-
-
-@dataclass(frozen=True, slots=True)
-class Subscription:
-    id: str
-    tenant: str
-    sink: str
-    types: tuple[str, ...]  # prefixes: "alarm." matches every alarm type; "*" matches all
-    settings: dict[str, Any]
-    enabled: bool = True
-
-    def matches(self, event_type: str) -> bool:
-        return any(t == "*" or event_type == t or (t.endswith(".") and event_type.startswith(t))
-                   for t in self.types)
 
 
 @dataclass(frozen=True, slots=True)

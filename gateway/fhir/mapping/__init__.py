@@ -23,7 +23,7 @@ consent                        Consent
 =============================  ============================================
 """
 
-from .alarms import alarm_id, alarm_location, provenance, record_upto, task
+from .alarms import alarm_id, alarm_location, provenance, task
 from .audit import AUDIT_TYPES, audit_event, encounter
 from .care import association, consent_resource, device_resource, home_location, patient_resource
 from .medication import MEDICATION_TYPES, administration, dispense, dose_key
@@ -48,6 +48,5 @@ __all__ = [
     "observation",
     "patient_resource",
     "provenance",
-    "record_upto",
     "task",
 ]

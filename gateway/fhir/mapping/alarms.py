@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.core.model import EventBase, Priority
-from gateway.core.rules.alarms import AlarmRecord, AlarmState
+from gateway.sdk.alarms import AlarmView
+from gateway.sdk.model import EventBase, Priority
 
 from ..codes import ALARM_TRANSITIONS, PROVENANCE_PARTICIPANT
 from ..ids import alarm_location_id, ref
@@ -40,12 +40,12 @@ from .common import (
 )
 
 TASK_STATUS = {
-    AlarmState.RAISED: "requested",
-    AlarmState.ACKNOWLEDGED: "accepted",
-    AlarmState.DISPATCHED: "in-progress",
-    AlarmState.ATTENDED: "in-progress",
-    AlarmState.CLOSED: "completed",
-    AlarmState.CANCELLED: "cancelled",
+    "raised": "requested",
+    "acknowledged": "accepted",
+    "dispatched": "in-progress",
+    "attended": "in-progress",
+    "closed": "completed",
+    "cancelled": "cancelled",
 }
 TASK_PRIORITY = {
     Priority.CRITICAL: "stat",
@@ -60,17 +60,7 @@ def alarm_id(event: EventBase) -> str:
     return event.alarm or event.id
 
 
-def record_upto(record: AlarmRecord, event_id: str) -> AlarmRecord:
-    """The alarm as it was right after ``event_id`` (for notifications about that event)."""
-    out = AlarmRecord(record.tenant, record.id)
-    for ev in record.history:
-        out.apply(ev)
-        if ev.id == event_id:
-            break
-    return out
-
-
-def task(record: AlarmRecord) -> dict[str, Any]:
+def task(record: AlarmView) -> dict[str, Any]:
     """The Task for one alarm, folded from its stored events."""
     if record.state is None:
         raise ValueError(f"alarm {record.id} has no alarm.raised; it cannot be a Task")
@@ -107,7 +97,7 @@ def task(record: AlarmRecord) -> dict[str, Any]:
             period["end"] = ts(ev.time)
     if period:
         out["executionPeriod"] = period
-    if record.state is AlarmState.CANCELLED:
+    if record.state == "cancelled":
         cancel = next(ev for ev in history if ev.type == "alarm.cancelled")
         reason = cancel.data.reason  # type: ignore[attr-defined]
         out["statusReason"] = {"concept": {"text": f"cancelled: {reason}"}}  # CodeableReference
@@ -138,7 +128,7 @@ def task(record: AlarmRecord) -> dict[str, Any]:
     return out
 
 
-def alarm_location(record: AlarmRecord) -> dict[str, Any] | None:
+def alarm_location(record: AlarmView) -> dict[str, Any] | None:
     """Where the alarm happened, when a position is known (GPS alarms): a Location."""
     where = record.location
     if where is None or where.point is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.core.model import EventBase
+from gateway.sdk.model import EventBase
 
 from ..codes import ISSUE_SEVERITY, UCUM, V3_ACT_CODE
 from ..ids import ref

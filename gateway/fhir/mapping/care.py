@@ -12,9 +12,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from gateway.core.care import Consent
-
 from ..codes import DEVICEASSOCIATION_STATUS, V3_OBSERVATION_VALUE, V3_ROLE_CODE
+from ..host import ConsentView
 from ..ids import association_id, home_id, logical
 from .common import base, coding, concept, device, home, meta, organization, patient, ts
 
@@ -88,7 +87,7 @@ def association(row: dict[str, Any]) -> dict[str, Any] | None:
     return out
 
 
-def consent_resource(tenant: str, consent: Consent, now: datetime) -> dict[str, Any]:
+def consent_resource(tenant: str, consent: ConsentView, now: datetime) -> dict[str, Any]:
     """A consent from the care configuration; ``status`` as it stands at ``now``."""
     out = base("Consent", consent.id)
     out["identifier"] = [{"system": f"urn:navet:{tenant}:consent", "value": consent.id}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.core.model import Actor, ActorKind, EventBase
+from gateway.sdk.model import Actor, ActorKind, EventBase
 
 from ..codes import UCUM, cs
 from ..ids import fhir_id, home_id, logical, ref

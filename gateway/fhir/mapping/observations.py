@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gateway.core.model import EventBase
+from gateway.sdk.model import EventBase
 
 from ..ids import ref
 from .common import base, concept, device, patient, quantity, staff, ts

@@ -12,8 +12,9 @@ import yaml
 
 from gateway import Actor, FakeClock, make_event
 from gateway.core.care import CareConfig, Device, PassiveRules, TimeWindow
+from gateway.core.care.models import in_window
 from gateway.core.gateway import Gateway
-from gateway.core.rules.passive import in_window, silence_deadline
+from gateway.core.rules.passive import silence_deadline
 from gateway.core.settings import Settings
 from gateway.errors import ConfigError
 from gateway.transports.memory import MemoryBroker
@@ -332,10 +333,10 @@ async def test_passive_rules_must_name_known_residents_once(database: str) -> No
 
 def test_windows_run_past_midnight_and_silence_counts_by_day() -> None:
     night = TimeWindow(days=["wed"], start=time(22), end=time(7))
-    assert in_window(night, STHLM, local(14, 23))  # Wednesday night
-    assert in_window(night, STHLM, local(15, 6, 59))  # ... into Thursday morning
-    assert not in_window(night, STHLM, local(15, 7))
-    assert not in_window(night, STHLM, local(15, 23))  # Thursday night is not configured
+    assert in_window(night, local(14, 23).astimezone(STHLM))  # Wednesday night
+    assert in_window(night, local(15, 6, 59).astimezone(STHLM))  # ... into Thursday morning
+    assert not in_window(night, local(15, 7).astimezone(STHLM))
+    assert not in_window(night, local(15, 23).astimezone(STHLM))  # Thursday night is not configured
     day = TimeWindow(days=["wed", "thu"], start=time(7), end=time(22))
     assert silence_deadline(day, STHLM, local(14, 21), 7200) == local(15, 9)
     assert silence_deadline(day, STHLM, local(14, 8), 7200) == local(14, 10)
