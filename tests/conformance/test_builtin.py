@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from gateway import CONTRACT_VERSION
 from gateway.cli import main
 from gateway.conformance import CHECK_IDS, compare_reports, run_adapter
 from gateway.contracts import DEFAULT_DIR
@@ -37,7 +38,7 @@ def test_json_prints_one_object_with_the_agreed_keys(capsys: pytest.CaptureFixtu
     data = json.loads(capsys.readouterr().out)
     assert data["adapter"] == "medikub"
     assert data["plugin"] == "medication"
-    assert data["contract"] == "1.2"
+    assert data["contract"] == CONTRACT_VERSION
     assert data["digest"].startswith("sha256:") and len(data["digest"]) == 71
     assert data["outcome"] == "pass"
     assert [c["id"] for c in data["checks"]] == list(CHECK_IDS)
