@@ -17,8 +17,10 @@ one the Ugglan cloud runs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -208,3 +210,19 @@ def vaktaren_family(ctx: Any, devices: list[Any]) -> list[Any]:
         tenant=ctx.tenant, staff=DEMO_STAFF, residents=residents, seed=ctx.seed,
         headers=ctx.api_headers, name=f"patrol/{ctx.tenant}/vaktaren")
     return [units, patrol]
+
+
+@contextlib.asynccontextmanager
+async def conformance_units(host: Any) -> AsyncIterator[VaktarenUnits]:
+    """Vaktaren unit ``vk-0302`` of site ``sala`` on the conformance kit's host (its broker
+    and clock), acknowledging starts and stops: the kit's round trip
+    (``plugins/cameras/conformance.json``)."""
+    client = host.broker.client("vaktaren-units")
+    await client.connect()
+    units = VaktarenUnits(client, host.clock, ["vk-0302"], base_topic="vaktaren/sala")
+    await units.start()
+    try:
+        yield units
+    finally:
+        await units.stop()
+        await client.disconnect()

@@ -24,7 +24,8 @@ zigbee2mqtt FRAME --address X``). Durations take units (``--duration 2m``).
 Exit codes: 0 success, 1 bad configuration, 2 bad usage or a frame the adapter
 refused (``navet decode``), 3 the audit log is broken (``navet audit
 verify`` or ``checkpoint``) or a signature does not hold (``navet verify``),
-141 the reader of stdout went away (``| head``).
+4 a conformance check failed or a committed report is out of date (``navet
+conformance``), 141 the reader of stdout went away (``| head``).
 Results go to stdout, logs to stderr. A mistake of the user's is one line
 ``navet: error: ...``, never a Python traceback.
 """

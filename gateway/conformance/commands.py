@@ -88,11 +88,12 @@ async def _drive(host: KitHost, task: asyncio.Future[Any], budget_s: float) -> b
     return task.done()
 
 
-def _command(subject: Subject, host: KitHost, name: str, n: int, device: str) -> Command:
+def _command(subject: Subject, host: KitHost, name: str, n: int, device: str,
+             args: dict[str, Any]) -> Command:
     return Command(id=f"conformance-{n:04d}", name=name, tenant=subject.tenant,
                    device=f"{subject.name}:{device}", address=device,
                    requested_by=Actor(kind=ActorKind.STAFF, id="conformance-kit"),
-                   issued=host.clock.now())
+                   issued=host.clock.now(), args=dict(args))
 
 
 async def _execute(adapter: Any, host: KitHost, command: Command,
@@ -121,14 +122,17 @@ def _judge(command: Command, status: str, value: Any, budget_s: float,
             return None if not answered else f"{what} failed with its vendor answering: {value}"
         return (f"{what} raised {type(value).__name__} ({value}): return CommandResult(False, "
                 "reason) for a refusal, raise gateway.TransportError when the vendor is away")
+    if answered:  # a camera start answers with its own result type; a refusal is a fail
+        if isinstance(value, CommandResult) and not value.accepted:
+            return f"{what} was refused with its vendor simulator answering: {value.reason}"
+        return None
     if not isinstance(value, CommandResult):
-        return f"{what} returned {type(value).__name__}, not gateway.CommandResult"
-    if answered and not value.accepted:
-        return f"{what} was refused with its vendor simulator answering: {value.reason}"
-    if not answered and value.accepted:
+        return (f"{what} returned {type(value).__name__} although the vendor was unreachable: "
+                "raise gateway.TransportError")
+    if value.accepted:
         return (f"{what} reported accepted although the vendor was unreachable: report "
                 "success only when the vendor confirmed it")
-    if not value.accepted and not value.reason:
+    if not value.reason:
         return f"{what} refused without a reason: say why in CommandResult.reason"
     return None
 
@@ -166,7 +170,8 @@ async def _check_commands(subject: Subject) -> Check:
                 names = list(manifest.commands) + ([] if answered else ["conformance.unknown"])
                 for command_name in names:
                     n += 1
-                    command = _command(subject, host, command_name, n, spec.device)
+                    command = _command(subject, host, command_name, n, spec.device,
+                                       spec.args.get(command_name, {}))
                     status, value = await _execute(adapter, host, command, spec.budget_s)
                     problem = _judge(command, status, value, spec.budget_s, answered=answered)
                     if problem is not None:

@@ -95,6 +95,9 @@ class CommandSpec(BaseModel):
     device: str = Field(description="The device address at the vendor to send commands to.")
     settings: dict[str, Any] = Field(
         default_factory=dict, description="Start settings (merged over the adapter's settings).")
+    args: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="Arguments per command name, e.g. a camera "
+        "session: {\"supervision.start\": {\"session\": \"s-1\", \"max_s\": 300}}.")
     budget_s: float = Field(default=600.0, gt=0,
                             description="Clock seconds execute may take to give up.")
     vendor: str | None = Field(

@@ -67,8 +67,11 @@ def subject_of(plugins: GatewayPlugins, adapter: str) -> tuple[Subject, str]:
     module: ModuleType | None = None
     digest = ""
     if info is not None:
-        module = importlib.import_module(info.module)
-        digest = plugin_digest(info.module)
+        try:
+            module = importlib.import_module(info.module)
+            digest = plugin_digest(info.module)
+        except (ImportError, PluginError):  # registered directly (embedding, tests): no files
+            module = None
     try:
         declaration: Declaration | None = load_declaration(module, adapter, cls)
     except PluginError as err:

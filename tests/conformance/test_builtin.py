@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -70,3 +70,40 @@ def test_the_pytest_fixture_runs_the_kit(navet_conformance: Any) -> None:
     report = navet_conformance("zigbee2mqtt")
     assert report.passed, report.summary()
     assert report.check("zones").outcome == "pass"
+
+
+def test_a_failing_adapter_exits_4_and_says_which_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import types
+
+    import gateway.core.plugins as host
+    from gateway import hookimpl
+
+    from .probe import FRAMES, ZoneAsNumber
+
+    class Declared(ZoneAsNumber):
+        conformance: ClassVar[dict[str, Any]] = {
+            "tenant": "probeby",
+            "frames": [{"address": "probe/P-1", "payload": FRAMES["alarm"]}],
+            "zones": [{"frame": {"address": "probe/P-1", "payload": FRAMES["zone"]},
+                       "zone": "012"}],
+            "commands": {"device": "P-1"},
+        }
+
+    plugin = types.ModuleType("probe_plugin")
+
+    @hookimpl
+    def navet_register_adapters(registry: Any) -> None:
+        registry.add(Declared)
+
+    plugin.navet_register_adapters = navet_register_adapters  # type: ignore[attr-defined]
+    build = host.build_plugin_manager
+    monkeypatch.setattr(host, "build_plugin_manager",
+                        lambda *a, **k: build(extra=[("probe", plugin)]))
+    assert main(["conformance", "probe", "--json"]) == 4
+    data = json.loads(capsys.readouterr().out)
+    assert data["outcome"] == "fail"
+    zones = next(c for c in data["checks"] if c["id"] == "zones")
+    assert zones["outcome"] == "fail"
+    assert "must give location.zone '012'" in zones["message"]
