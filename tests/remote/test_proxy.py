@@ -212,7 +212,11 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 async def test_the_proxy_is_an_adapter_like_any_other(rig: Rig) -> None:
     assert "nyckelbo" in rig.gw.plugins.adapters
     assert rig.gw.plugins.adapters.owner("nyckelbo") == "remote"
+    cls = rig.gw.plugins.adapters.get("nyckelbo")
+    assert cls.conformance_file == node.EXAMPLE / "conformance.json"  # type: ignore[attr-defined]
+    assert cls.conformance_file.exists()  # type: ignore[attr-defined]
     info = rig.gw.plugins.infos["remote"]
+    assert info.module == "gateway.core.remote"
     assert info.adapters[0]["commands"] == ["lock.unlock", "lock.lock"]
     assert rig.proxy().manifest.device_kinds == ("door_lock",)
 

@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -103,6 +104,10 @@ class RemoteAdapter(AdapterBase):
 
     manifest: ClassVar[Manifest]
     remote: ClassVar[bool] = True
+    manifest_file: ClassVar[Path | None] = None
+    """The vendor's manifest file, when the deployment named one."""
+    conformance_file: ClassVar[Path | None] = None
+    """``conformance.json`` beside the manifest file: what the conformance kit reads."""
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -392,11 +397,18 @@ def _claimed_id(payload: bytes) -> str | None:
     return ident if isinstance(ident, str) and len(ident) <= 200 else None
 
 
-def remote_adapter_class(manifest: Manifest) -> type[RemoteAdapter]:
-    """A proxy adapter class for the out-of-process adapter ``manifest`` describes."""
+def remote_adapter_class(manifest: Manifest, manifest_file: Path | None = None
+                         ) -> type[RemoteAdapter]:
+    """A proxy adapter class for the out-of-process adapter ``manifest`` describes.
+
+    ``manifest_file`` is where the vendor's manifest was read from; the class then
+    names the ``conformance.json`` beside it (``conformance_file``) for the kit.
+    """
     if "mqtt" not in manifest.transports:
         manifest = manifest.model_copy(update={"transports": (*manifest.transports, "mqtt")})
     cls_name = "Remote_" + manifest.name.replace("-", "_")
-    return type(cls_name, (RemoteAdapter,), {"manifest": manifest,
-                                             "__doc__": f"Out-of-process adapter "
-                                             f"{manifest.name} ({manifest.vendor})."})
+    return type(cls_name, (RemoteAdapter,), {
+        "manifest": manifest, "manifest_file": manifest_file,
+        "conformance_file": manifest_file.with_name("conformance.json")
+        if manifest_file is not None else None,
+        "__doc__": f"Out-of-process adapter {manifest.name} ({manifest.vendor})."})
