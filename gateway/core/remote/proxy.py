@@ -136,6 +136,7 @@ class RemoteAdapter(AdapterBase):
         await mqtt.subscribe(self.topics.hello, self._on_hello, qos=qos)
         await mqtt.subscribe(self.topics.heartbeat, self._on_heartbeat, qos=qos)
         await mqtt.subscribe(self.topics.events, self._on_event, qos=qos)
+        await mqtt.subscribe(self.topics.events_by_key, self._on_event, qos=qos)
         await mqtt.subscribe(self.topics.results, self._on_result, qos=qos)
         self._watchdog = asyncio.create_task(self._watch(), name=f"remote-{self._instance}")
 
@@ -317,10 +318,11 @@ class RemoteAdapter(AdapterBase):
 
     def decode(self, frame: RawFrame) -> list[EventBase]:
         name = self.manifest.name
-        last = frame.address.rsplit("/", 1)[-1]
-        if last in ("hello", "heartbeat"):
+        parts = frame.address.split("/")
+        keyed = len(parts) >= 2 and parts[-2] == "events"  # events/<key>
+        if not keyed and parts[-1] in ("hello", "heartbeat"):
             return self._process_state(frame)
-        if last != "events":
+        if not keyed and parts[-1] != "events":
             raise PayloadError(f"topic {frame.address!r} is not one of {name}'s event topics",
                                adapter=name)
         if len(frame.payload) > MAX_EVENT_BYTES:
