@@ -65,7 +65,9 @@ class Journal {
   }
 
   pending() {
-    return [...this.files.values()].sort().map((f) => fs.readFileSync(f, 'utf8'));
+    // [id, CloudEvent text] in the order the events were made
+    return [...this.files.entries()].sort((a, b) => (a[1] < b[1] ? -1 : 1))
+      .map(([id, f]) => [id, fs.readFileSync(f, 'utf8')]);
   }
 
   acked(id, status) {
@@ -102,6 +104,7 @@ class NavetAdapter {
     this.commandsSeen = new Map(); // command id -> our answer (a command redelivered is not run twice)
     this.welcome = null;
     this.drainWaiters = [];
+    this.sentAt = new Map(); // event id -> when we last published it
   }
 
   source() {
@@ -159,7 +162,8 @@ class NavetAdapter {
     this.client.on('error', (err) => this.log(`mqtt: ${err.message}`));
     this.client.on('close', () => this.log('mqtt: connection closed'));
     this.heartbeat = setInterval(() => this.beat(), (o.heartbeatS || 10) * 1000);
-    this.resender = setInterval(() => this.resend(), (o.resendAfterS || 30) * 1000);
+    const resendMs = (o.resendAfterS || 30) * 1000;
+    this.resender = setInterval(() => this.resend(resendMs), Math.min(resendMs, 5000));
   }
 
   onConnect() {
@@ -176,11 +180,26 @@ class NavetAdapter {
     });
   }
 
-  resend() {
+  resend(olderThanMs = 0) {
+    // Everything not acknowledged (after a reconnect), or only what has waited longer than
+    // olderThanMs for its ack (now and then while connected).
     if (!this.client || !this.client.connected) return;
-    for (const text of this.journal.pending()) {
-      this.client.publish(this.topics.events, text, { qos: 1 });
+    const now = Date.now();
+    for (const [id, text] of this.journal.pending()) {
+      const sent = this.sentAt.get(id);
+      if (olderThanMs && sent !== undefined && now - sent < olderThanMs) continue;
+      this.sentAt.set(id, now);
+      this.client.publish(this.eventTopic(JSON.parse(text)), text, { qos: 1 });
     }
+  }
+
+  eventTopic(ce) {
+    // events/<device address>: one device's events stay in order, Navet stores different
+    // devices' events in parallel. Events without a device go on events itself.
+    const device = ce.data && ce.data.device && ce.data.device.id;
+    if (!device) return this.topics.events;
+    const key = device.slice(device.indexOf(':') + 1).replace(/[/+#]/g, '_') || '_';
+    return `${this.topics.events}/${key}`;
   }
 
   beat() {
@@ -196,7 +215,8 @@ class NavetAdapter {
     this.nextSeq = seq + 1;
     writeDurably(this.seqFile, String(this.nextSeq));
     if (this.client && this.client.connected) {
-      this.client.publish(this.topics.events, JSON.stringify(ce), { qos: 1 });
+      this.sentAt.set(ce.id, Date.now());
+      this.client.publish(this.eventTopic(ce), JSON.stringify(ce), { qos: 1 });
     }
   }
 
@@ -210,7 +230,10 @@ class NavetAdapter {
     }
     if (topic === this.topics.acks) {
       if (body.status === 'refused') this.log(`Navet refused event ${body.id}: ${body.reason}`);
-      if (body.id && this.journal.acked(body.id, body.status)) this.drained();
+      if (body.id && this.journal.acked(body.id, body.status)) {
+        this.sentAt.delete(body.id);
+        this.drained();
+      }
     } else if (topic === this.topics.welcome) {
       if (body.session && body.session !== this.session) return; // answer to an earlier run
       this.welcome = body;

@@ -126,7 +126,12 @@ def channels() -> dict[str, Any]:
                             "`<adapter>:<address>` of the manifest's device kinds. The adapter "
                             "keeps each event (durably) until it is acknowledged on "
                             "`adapterAcks`, and sends what is unacknowledged again after a "
-                            "reconnect; the same id is stored once.", "cloudEvent"),
+                            "reconnect; the same id is stored once. The adapter may instead "
+                            "publish on "
+                            "`events/<key>` (one topic level, e.g. the device's address): "
+                            "Navet keeps the order of each topic and handles different keys "
+                            "in parallel, so a busy adapter is not limited to one store "
+                            "commit at a time.", "cloudEvent"),
         "adapterAcks": ch("acks", "Navet acknowledges each event only once it is durably "
                           "stored (or, if invalid, kept as a dead letter): durable before "
                           "ack, end to end. Published QoS 1 by Navet only; the adapter's "

@@ -179,10 +179,9 @@ class Gateway:
         self.directory = DeviceDirectory()
         self.notifier = Notifier()
         if settings.remote_adapters:  # out-of-process adapters (gateway/core/remote)
-            from .remote import PLUGIN_NAME, RemoteAdapters
+            from .remote import remote_plugins
 
-            extra_plugins = [*extra_plugins, (PLUGIN_NAME, RemoteAdapters.from_settings(
-                settings.remote_adapters))]
+            extra_plugins = [*extra_plugins, *remote_plugins(settings.remote_adapters)]
         self.plugins: GatewayPlugins = build_plugin_manager(
             settings.disabled_plugins, extra_plugins, TrustPolicy.from_settings(settings)
         )

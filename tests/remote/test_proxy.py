@@ -64,6 +64,15 @@ def test_decode_gives_the_event_the_adapter_sent_with_its_id() -> None:
     assert first[0].type == "lock.locked" and first[0].device.id == "nyckelbo:L01"
 
 
+def test_events_on_a_key_topic_are_events_even_one_named_hello() -> None:
+    adapter = proxy_class()({})
+    ce = lock_event()
+    assert [e.id for e in adapter.decode(frame(ce, "events/L01"))] == [ce["id"]]
+    assert [e.id for e in adapter.decode(frame(ce, "events/hello"))] == [ce["id"]]
+    with pytest.raises(PayloadError, match="not one of nyckelbo's event topics"):
+        adapter.decode(frame(ce, "acks"))
+
+
 @pytest.mark.parametrize(("payload", "reason"), [
     (b"{not json", "not JSON"),
     (b"[1, 2]", "one CloudEvent (a JSON object), got list"),
@@ -212,14 +221,18 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 async def test_the_proxy_is_an_adapter_like_any_other(rig: Rig) -> None:
     assert "nyckelbo" in rig.gw.plugins.adapters
     assert rig.gw.plugins.adapters.owner("nyckelbo") == "remote"
+    cls = rig.gw.plugins.adapters.get("nyckelbo")
+    assert cls.conformance_file == node.EXAMPLE / "conformance.json"  # type: ignore[attr-defined]
+    assert cls.conformance_file.exists()  # type: ignore[attr-defined]
     info = rig.gw.plugins.infos["remote"]
+    assert info.module == "gateway.core.remote"
     assert info.adapters[0]["commands"] == ["lock.unlock", "lock.lock"]
     assert rig.proxy().manifest.device_kinds == ("door_lock",)
 
 
 async def test_each_event_is_acked_once_stored_and_a_resend_is_stored_once(rig: Rig) -> None:
     ce = lock_event()
-    await rig.send(rig.topics.events, ce)
+    await rig.send(f"{rig.topics.events}/L01", ce)  # a device's own key topic
     assert rig.acks == [{"id": ce["id"], "status": "stored"}]
     assert rig.gw.store.get_event(TENANT, ce["id"]) is not None
     await rig.send(rig.topics.events, ce)  # resent after a reconnect

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from gateway import AdapterRegistry
 
 __all__ = ["RemoteAdapter", "RemoteAdapters", "RemoteSettings", "RemoteTopics", "load_manifest",
-           "remote_adapter_class"]
+           "remote_adapter_class", "remote_plugins"]
 
 PLUGIN_NAME = "remote"
 """The name the remote adapters' registration carries in ``navet plugins list``."""
@@ -72,15 +72,41 @@ def load_manifest(spec: str | Path | Mapping[str, Any], base: Path | None = None
 class RemoteAdapters:
     """A plugin object registering one proxy adapter class per declared manifest."""
 
-    def __init__(self, manifests: Iterable[Manifest]) -> None:
-        self.classes = [remote_adapter_class(m) for m in manifests]
+    __name__ = __name__  # what `navet plugins list` shows as the plugin's module
+
+    def __init__(self, manifests: Iterable[Manifest],
+                 files: Iterable[Path | None] | None = None) -> None:
+        self.classes = [remote_adapter_class(m, f) for m, f in
+                        zip(manifests, files or _nones(), strict=False)]
 
     @classmethod
     def from_settings(cls, specs: Iterable[str | Mapping[str, Any]],
                       base: Path | None = None) -> RemoteAdapters:
-        return cls(load_manifest(s, base) for s in specs)
+        specs = list(specs)
+        files = [_path(s, base) if isinstance(s, str | Path) else None for s in specs]
+        return cls([load_manifest(s, base) for s in specs], files)
 
     @hookimpl
     def navet_register_adapters(self, registry: AdapterRegistry) -> None:
         for adapter in self.classes:
             registry.add(adapter)
+
+
+def remote_plugins(specs: Iterable[str | Mapping[str, Any]], base: Path | None = None
+                   ) -> list[tuple[str, object]]:
+    """``extra`` for :func:`gateway.core.plugins.build_plugin_manager`: the deployment's
+    out-of-process adapters (settings ``remote_adapters``), or nothing when it has none.
+    Whatever builds the plugin manager for a deployment (the gateway, the catalogue, the
+    conformance kit) passes this, so they all see the same adapters."""
+    specs = list(specs)
+    return [(PLUGIN_NAME, RemoteAdapters.from_settings(specs, base))] if specs else []
+
+
+def _path(spec: str | Path, base: Path | None) -> Path:
+    path = Path(spec)
+    return base / path if base is not None and not path.is_absolute() else path
+
+
+def _nones() -> Iterable[None]:
+    while True:
+        yield None

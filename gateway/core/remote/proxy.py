@@ -25,6 +25,7 @@ import contextlib
 import json
 import logging
 from datetime import datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -103,6 +104,10 @@ class RemoteAdapter(AdapterBase):
 
     manifest: ClassVar[Manifest]
     remote: ClassVar[bool] = True
+    manifest_file: ClassVar[Path | None] = None
+    """The vendor's manifest file, when the deployment named one."""
+    conformance_file: ClassVar[Path | None] = None
+    """``conformance.json`` beside the manifest file: what the conformance kit reads."""
 
     def __init__(self, settings: dict[str, Any] | None = None) -> None:
         super().__init__(settings)
@@ -131,6 +136,7 @@ class RemoteAdapter(AdapterBase):
         await mqtt.subscribe(self.topics.hello, self._on_hello, qos=qos)
         await mqtt.subscribe(self.topics.heartbeat, self._on_heartbeat, qos=qos)
         await mqtt.subscribe(self.topics.events, self._on_event, qos=qos)
+        await mqtt.subscribe(self.topics.events_by_key, self._on_event, qos=qos)
         await mqtt.subscribe(self.topics.results, self._on_result, qos=qos)
         self._watchdog = asyncio.create_task(self._watch(), name=f"remote-{self._instance}")
 
@@ -312,10 +318,11 @@ class RemoteAdapter(AdapterBase):
 
     def decode(self, frame: RawFrame) -> list[EventBase]:
         name = self.manifest.name
-        last = frame.address.rsplit("/", 1)[-1]
-        if last in ("hello", "heartbeat"):
+        parts = frame.address.split("/")
+        keyed = len(parts) >= 2 and parts[-2] == "events"  # events/<key>
+        if not keyed and parts[-1] in ("hello", "heartbeat"):
             return self._process_state(frame)
-        if last != "events":
+        if not keyed and parts[-1] != "events":
             raise PayloadError(f"topic {frame.address!r} is not one of {name}'s event topics",
                                adapter=name)
         if len(frame.payload) > MAX_EVENT_BYTES:
@@ -392,11 +399,18 @@ def _claimed_id(payload: bytes) -> str | None:
     return ident if isinstance(ident, str) and len(ident) <= 200 else None
 
 
-def remote_adapter_class(manifest: Manifest) -> type[RemoteAdapter]:
-    """A proxy adapter class for the out-of-process adapter ``manifest`` describes."""
+def remote_adapter_class(manifest: Manifest, manifest_file: Path | None = None
+                         ) -> type[RemoteAdapter]:
+    """A proxy adapter class for the out-of-process adapter ``manifest`` describes.
+
+    ``manifest_file`` is where the vendor's manifest was read from; the class then
+    names the ``conformance.json`` beside it (``conformance_file``) for the kit.
+    """
     if "mqtt" not in manifest.transports:
         manifest = manifest.model_copy(update={"transports": (*manifest.transports, "mqtt")})
     cls_name = "Remote_" + manifest.name.replace("-", "_")
-    return type(cls_name, (RemoteAdapter,), {"manifest": manifest,
-                                             "__doc__": f"Out-of-process adapter "
-                                             f"{manifest.name} ({manifest.vendor})."})
+    return type(cls_name, (RemoteAdapter,), {
+        "manifest": manifest, "manifest_file": manifest_file,
+        "conformance_file": manifest_file.with_name("conformance.json")
+        if manifest_file is not None else None,
+        "__doc__": f"Out-of-process adapter {manifest.name} ({manifest.vendor})."})

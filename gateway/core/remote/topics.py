@@ -11,7 +11,7 @@ topic              direction           payload
 ``hello``          adapter -> Navet    retained: manifest, heartbeat interval, state
                                        (``online``; ``offline`` as the last will)
 ``heartbeat``      adapter -> Navet    ``{"time", "unacked"}`` every ``heartbeat_s``
-``events``         adapter -> Navet    one CloudEvent (QoS 1)
+``events``         adapter -> Navet    one CloudEvent (QoS 1); or ``events/<key>``
 ``acks``           Navet -> adapter    ``{"id", "status", "reason"}`` once stored
 ``welcome``        Navet -> adapter    the answer to ``hello``: accepted, or why not
 ``commands``       Navet -> adapter    one command to execute
@@ -44,9 +44,14 @@ class RemoteTopics:
             return f"{self.base}/{name}"
         raise AttributeError(name)
 
+    @property
+    def events_by_key(self) -> str:
+        """``events/<key>``: events of one key (a device) in order, keys in parallel."""
+        return f"{self.base}/events/+"
+
     def adapter_writes(self) -> list[str]:
         """Topics the adapter's identity may publish on (its ACL ``topic write`` lines)."""
-        return [f"{self.base}/{t}" for t in ADAPTER_PUBLISHES]
+        return [f"{self.base}/{t}" for t in ADAPTER_PUBLISHES] + [self.events_by_key]
 
     def adapter_reads(self) -> list[str]:
         """Topics the adapter's identity may read (its ACL ``topic read`` lines)."""
