@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from gateway.core.catalogue import CatalogueEntry, build_catalogue
+from gateway.core.catalogue import CatalogueEntry, build_catalogue, sources
 from gateway.core.plugin_trust import TrustPolicy
 
 
@@ -24,12 +24,14 @@ def entries(config: str | None) -> list[CatalogueEntry]:
 
     if config is None:  # no deployment named: the development key, the built-in files
         trust = TrustPolicy.development()
-        return build_catalogue(build_plugin_manager(trust=trust), trust)
+        reports, indexes = sources()
+        return build_catalogue(build_plugin_manager(trust=trust), trust, reports=reports,
+                               indexes=indexes)
     settings = load_settings(config)
     trust = TrustPolicy.from_settings(settings)
-    p = settings.plugins
+    reports, indexes = sources(settings.plugins)
     return build_catalogue(build_plugin_manager(settings.disabled_plugins, trust=trust), trust,
-                           reports=[p.reports] if p.reports else [], indexes=p.catalogue)
+                           reports=reports, indexes=indexes)
 
 
 def catalogue(args: argparse.Namespace) -> int:

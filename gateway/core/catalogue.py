@@ -184,8 +184,9 @@ def _manifest(module: str) -> dict[str, Any]:
 def build_catalogue(plugins: GatewayPlugins, trust: TrustPolicy, *,
                     reports: Iterable[Path] = (), indexes: Iterable[Path] = ()
                     ) -> list[CatalogueEntry]:
-    """Installed adapters, then installable ones from the indexes, by adapter name."""
-    found = latest_reports([BUILTIN_REPORTS, *reports])
+    """Installed adapters, then installable ones from ``indexes``, by adapter name, with
+    the latest report from ``reports`` (:func:`sources` gives the usual ones)."""
+    found = latest_reports(reports)
     entries: dict[str, CatalogueEntry] = {}
     for info in plugins.check_signatures(trust):
         signature = Signature.model_validate(info.signature)
@@ -209,7 +210,7 @@ def build_catalogue(plugins: GatewayPlugins, trust: TrustPolicy, *,
                 status=info.status,  # type: ignore[arg-type]  # PluginInfo's statuses
                 reason=info.reason, signature=signature,
                 conformance=_conformance(found.get(row["name"]), digest, trust))
-    for index in [p for p in [BUILTIN_INDEX] if p.exists()] + list(indexes):
+    for index in indexes:
         for item in read_index(index):
             if item.adapter in entries:
                 continue  # installed here: the installed one is what counts
@@ -224,9 +225,19 @@ def build_catalogue(plugins: GatewayPlugins, trust: TrustPolicy, *,
     return sorted(entries.values(), key=lambda e: (not e.installed, e.adapter))
 
 
+def sources(plugin_settings: Any | None = None) -> tuple[list[Path], list[Path]]:
+    """The report directories and index files to read: the built-in ones (when this is a
+    source tree), then the deployment's (``plugins.reports``, ``plugins.catalogue``)."""
+    reports = [BUILTIN_REPORTS] if BUILTIN_REPORTS.is_dir() else []
+    indexes = [BUILTIN_INDEX] if BUILTIN_INDEX.exists() else []
+    if plugin_settings is not None:
+        reports += [plugin_settings.reports] if plugin_settings.reports else []
+        indexes += list(plugin_settings.catalogue)
+    return reports, indexes
+
+
 def catalogue_for(plugins: GatewayPlugins, settings: Any) -> list[CatalogueEntry]:
     """The catalogue as ``settings`` (its ``plugins`` section) configures it."""
-    p = settings.plugins
     trust = plugins.trust or TrustPolicy.from_settings(settings)
-    return build_catalogue(plugins, trust, reports=[p.reports] if p.reports else [],
-                           indexes=p.catalogue)
+    reports, indexes = sources(settings.plugins)
+    return build_catalogue(plugins, trust, reports=reports, indexes=indexes)
