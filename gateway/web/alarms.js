@@ -197,7 +197,7 @@ async function showMap(a) {
   state.mapOf = k;
   const res = await api("GET", `/api/v1/alarms/${encodeURIComponent(a.id)}/map`, { tenant: a.tenant });
   if (state.mapOf !== k) return;  // another alarm was opened meanwhile
-  if (res.status !== 200) { section.hidden = true; return; }
+  if (res.status !== 200) { section.hidden = true; state.mapOf = null; return; }  // again next time
   section.hidden = false;
   drawMap($("#map"), $("#map-text"), res.data, CONFIG.map_tiles || "", CONFIG.map_attribution || "");
 }
@@ -355,6 +355,7 @@ function listen(tenant) {
   url.searchParams.set("tenant", tenant);
   url.searchParams.append("type", "alarm.");
   url.searchParams.append("type", "device.");
+  url.searchParams.append("type", "position.reported");
   const source = new EventSource(url);
   source.onopen = () => { state.connected.add(tenant); setStatus(); };
   source.onerror = () => { state.connected.delete(tenant); setStatus(); };
@@ -362,13 +363,17 @@ function listen(tenant) {
     clearTimeout(state.reload.get(`${tenant}:${what}`));
     state.reload.set(`${tenant}:${what}`, setTimeout(async () => {
       if (what === "alarms") await loadAlarms(tenant);
-      else { await loadDirectory(tenant); renderHealth(); renderQueue(); }
+      else if (what === "position") {  // a new fix: the open GPS alarm's track moves on
+        if (state.mapOf && state.mapOf.startsWith(`${tenant}/`)) { state.mapOf = null; renderDetail(); }
+      } else { await loadDirectory(tenant); renderHealth(); renderQueue(); }
     }, 150));
   };
-  const onEvent = (ev) => soon(ev.type.startsWith("alarm.") ? "alarms" : "devices");
+  const onEvent = (ev) => soon(ev.type.startsWith("alarm.") ? "alarms"
+    : ev.type === "position.reported" ? "position" : "devices");
   for (const type of ["alarm.raised", "alarm.updated", "alarm.cancelled", "alarm.acknowledged",
                       "alarm.escalated", "alarm.dispatched", "alarm.attended", "alarm.closed",
-                      "device.battery", "device.offline", "device.online"]) {
+                      "device.battery", "device.offline", "device.online",
+                      "position.reported"]) {
     source.addEventListener(type, onEvent);
   }
 }
