@@ -23,8 +23,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "console.md"
 TARGET = ROOT / "docs" / "console"
 TESTS = ["tests/api/test_console_browser.py", "tests/api/test_homecare_browser.py",
-         "tests/api/test_gpsmap_browser.py", "tests/api/test_followup_browser.py"]
-"""The browser tests that take the pictures (an admin screen's test adds itself here)."""
+         "tests/api/test_gpsmap_browser.py", "tests/api/test_followup_browser.py",
+         "tests/api/test_admin_browser.py", "tests/api/test_catalogue_browser.py"]
+"""The browser tests that take the pictures (a new screen's test adds itself here)."""
 
 
 def shown(doc: Path = DOC) -> list[str]:
