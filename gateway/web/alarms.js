@@ -357,7 +357,6 @@ function listen(tenant) {
   url.searchParams.append("type", "device.");
   url.searchParams.append("type", "position.reported");
   const source = new EventSource(url);
-  source.onopen = () => { state.connected.add(tenant); setStatus(); };
   source.onerror = () => { state.connected.delete(tenant); setStatus(); };
   const soon = (what) => {
     clearTimeout(state.reload.get(`${tenant}:${what}`));
@@ -367,6 +366,12 @@ function listen(tenant) {
         if (state.mapOf && state.mapOf.startsWith(`${tenant}/`)) { state.mapOf = null; renderDetail(); }
       } else { await loadDirectory(tenant); renderHealth(); renderQueue(); }
     }, 150));
+  };
+  // Whatever happened between the page's first read and this stream (or while it was
+  // down) is read again once it is open: a new stream starts from now, so an alarm
+  // raised in that gap would otherwise wait for the next event to appear.
+  source.onopen = () => {
+    state.connected.add(tenant); setStatus(); soon("alarms"); soon("devices");
   };
   const onEvent = (ev) => soon(ev.type.startsWith("alarm.") ? "alarms"
     : ev.type === "position.reported" ? "position" : "devices");

@@ -473,12 +473,14 @@ function listen(tenant) {
   url.searchParams.append("type", "alarm.");
   url.searchParams.append("type", "lock.");
   const source = new EventSource(url);
-  source.onopen = () => { state.connected.add(tenant); setStatus(); };
   source.onerror = () => { state.connected.delete(tenant); setStatus(); };
   const soon = () => {
     clearTimeout(state.reload.get(tenant));
     state.reload.set(tenant, setTimeout(() => load(tenant), 150));
   };
+  // What happened before the stream opened (or while it was down) is read again then:
+  // a new stream starts from now.
+  source.onopen = () => { state.connected.add(tenant); setStatus(); soon(); };
   for (const type of ["alarm.updated", "alarm.cancelled", "alarm.dispatched", "alarm.attended",
                       "alarm.closed", "alarm.escalated"]) {
     source.addEventListener(type, soon);

@@ -365,3 +365,32 @@ def test_keyboard_path_through_a_queue_most_urgent_first(live: Running, browser:
     expect(rows.nth(1)).not_to_have_class("new")  # opened: no longer flagged new
     expect(rows.nth(0)).to_have_class("new")
     assert errors == []
+
+
+def test_an_alarm_raised_before_the_stream_opened_is_shown_when_it_opens(
+        live: Running, browser: Any) -> None:
+    """The queue's first read and its live stream are two requests: an alarm raised
+    between them (or while the stream was down) must appear once the stream opens,
+    not wait for the next event. The first stream request is refused here, the alarm
+    raised, and the browser's own reconnect (a new stream starts from now) opens it."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    refused: list[str] = []
+
+    def first_refused(route: Any) -> None:
+        if not refused:
+            refused.append(route.request.url)
+            live.fall()  # raised after the queue's first read, before any stream is open
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/stream*", first_refused)
+    sign_in(page, live.url)
+    expect(page.locator("#status")).to_have_text("Live")  # the reconnect opened
+    assert refused, "the stream was never requested"
+    expect(page.locator("#queue tbody tr")).to_have_count(1)
+    expect(page.locator("#queue tbody tr")).to_contain_text("zigbee2mqtt:r1_fall")
+    assert errors == []
