@@ -103,7 +103,8 @@ class Trust:
                 "message": self.message}
 
 
-UNCHECKED: Final = Trust("unchecked", "registered in code, not from an installed package")
+UNCHECKED: Final = Trust("unchecked", "not an installed package (registered in code, or an "
+                         "out-of-process adapter declared in remote_adapters): no files to sign")
 
 
 @dataclass
