@@ -101,6 +101,17 @@ class AuditEntry:
         }
 
 
+def _as_stored(when: datetime) -> str:
+    """``when`` as the log writes times (ISO 8601 in UTC), to compare with them; a time
+    whose UTC lies beyond the calendar's ends is that end."""
+    if when.tzinfo is None:
+        return when.isoformat()
+    try:
+        return when.astimezone(UTC).isoformat()
+    except OverflowError:
+        return (datetime.min if when.year == 1 else datetime.max).replace(tzinfo=UTC).isoformat()
+
+
 def _row_to_entry(row: Mapping[str, Any]) -> AuditEntry:
     return AuditEntry(
         seq=int(row["seq"]), time=datetime.fromisoformat(row["time"]), tenant=row["tenant"],
@@ -215,10 +226,10 @@ class AuditLog:
                 args.append(val)
         if since is not None:
             sql.append("AND time >= ?")
-            args.append(since.astimezone(UTC).isoformat() if since.tzinfo else since.isoformat())
+            args.append(_as_stored(since))
         if until is not None:
             sql.append("AND time < ?")
-            args.append(until.astimezone(UTC).isoformat() if until.tzinfo else until.isoformat())
+            args.append(_as_stored(until))
         if action:
             escaped = action.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
                 "_", "\\_")

@@ -98,6 +98,9 @@ async def test_audit_search_by_action_and_time(
     assert await search(action="residents", since=middle.isoformat()) == [
         ("adm-1", "api PATCH /api/v1/residents/{resident}")]
     assert await search(actor="nobody") == []
+    # the calendar's ends, in any time zone: everything, or nothing; never a server error
+    assert len(await search(action="residents", since="0001-01-01T00:00:00+01:00")) == 2
+    assert await search(action="residents", since="9999-12-31T23:59:59-01:00") == []
 
 
 async def test_routing_says_who_receives_what_and_who_takes_over(
