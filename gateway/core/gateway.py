@@ -504,10 +504,13 @@ class Gateway:
             return
         from gateway.transports.factory import start_mqtt
 
+        from .security.mqtt_tls import device_tls_listener
+
+        mqtt = self.settings.mqtt
+        tls = (device_tls_listener(mqtt, self.settings.data_dir / "pki")  # the device CA
+               if mqtt.mode == "embedded" and mqtt.device_tls_port else None)
         self._broker, self._mqtt = await start_mqtt(
-            self.settings.mqtt, data_dir=self.settings.data_dir / "mqtt",
-            pki_dir=self.settings.data_dir / "pki",  # the device CA (mqtt.device_tls_port)
-        )
+            mqtt, data_dir=self.settings.data_dir / "mqtt", tls=tls)
         port = getattr(self._broker, "port", None)  # an embedded broker on a port it chose
         if isinstance(port, int) and port:
             self.outbound.add_listener(getattr(self._broker, "host", None), port,

@@ -1,0 +1,1 @@
+"""Security: tokens, users, the device CA, signing, outbound policy, secrets at rest."""
