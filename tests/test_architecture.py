@@ -44,3 +44,18 @@ def test_importing_gateway_loads_no_runtime() -> None:
     loaded = json.loads(run.stdout)
     assert "gateway.sdk.model" in loaded
     assert [m for m in loaded if m != "gateway" and not m.startswith("gateway.sdk")] == []
+
+
+def test_every_source_directory_is_a_package_the_contracts_can_see() -> None:
+    """import-linter sees only regular packages: a directory of modules without an
+    ``__init__.py`` (a namespace package) is invisible to the contracts, so an import
+    into it from a forbidden layer would pass unnoticed."""
+    skip = {"__pycache__", "template", "templates", "static", "vendor", "messages", "web"}
+    missing = sorted(
+        str(d.relative_to(ROOT))
+        for top in ("gateway", "plugins", "simulators")
+        for d in [ROOT / top, *(ROOT / top).rglob("*")]
+        if d.is_dir() and not skip.intersection(d.relative_to(ROOT).parts)
+        and any(d.glob("*.py")) and not (d / "__init__.py").exists()
+    )
+    assert missing == [], f"directories of modules without __init__.py: {missing}"
