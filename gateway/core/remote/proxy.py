@@ -299,9 +299,11 @@ class RemoteAdapter(AdapterBase):
                                  "id": command.requested_by.id}}
         try:
             await self._publish(self.topics.commands, body)
-            timer = asyncio.ensure_future(clock.sleep(self.config.command_timeout_s))
+            timer: asyncio.Future[None] = asyncio.ensure_future(
+                clock.sleep(self.config.command_timeout_s))
             try:
-                done, _ = await asyncio.wait({fut, timer}, return_when=asyncio.FIRST_COMPLETED)
+                waiting: set[asyncio.Future[Any]] = {fut, timer}
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
             finally:
                 timer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
