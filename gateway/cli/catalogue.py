@@ -20,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
 
 def entries(config: str | None) -> list[CatalogueEntry]:
     from gateway.core.plugins import build_plugin_manager
+    from gateway.core.remote import remote_plugins
     from gateway.core.settings import load_settings
 
     if config is None:  # no deployment named: the development key, the built-in files
@@ -30,8 +31,9 @@ def entries(config: str | None) -> list[CatalogueEntry]:
     settings = load_settings(config)
     trust = TrustPolicy.from_settings(settings)
     reports, indexes = sources(settings.plugins)
-    return build_catalogue(build_plugin_manager(settings.disabled_plugins, trust=trust), trust,
-                           reports=reports, indexes=indexes)
+    plugins = build_plugin_manager(settings.disabled_plugins, trust=trust,
+                                   extra=remote_plugins(settings.remote_adapters))
+    return build_catalogue(plugins, trust, reports=reports, indexes=indexes)
 
 
 def catalogue(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@
     navet conformance ADAPTER [--json] [--report DIR]
     navet conformance --all [--report DIR]
     navet conformance --all --check DIR     regenerate and compare with committed reports
+    navet conformance ADAPTER --config FILE a deployment's adapters, out-of-process ones too
 
 Exit status 0 only when no check failed (and, with ``--check``, the committed
 reports are what the kit says now, apart from ``generated_at`` and
@@ -32,6 +33,9 @@ def add_parser(sub: Any) -> None:
                    help="write DIR/<adapter>.json and DIR/<adapter>.md")
     p.add_argument("--check", metavar="DIR", default=None,
                    help="compare with the reports committed in DIR (fails when they differ)")
+    p.add_argument("--config", metavar="FILE", default=None,
+                   help="settings file: its block list and its out-of-process adapters "
+                   "(remote_adapters) beside the installed ones")
     p.set_defaults(func=run)
 
 
@@ -42,7 +46,15 @@ def run(args: argparse.Namespace) -> int:
     if bool(args.adapter) == bool(args.all):
         print("navet: error: name one adapter, or --all", file=sys.stderr)
         return 2
-    plugins = build_plugin_manager()
+    if args.config:
+        from gateway.core.remote import remote_plugins
+        from gateway.core.settings import load_settings
+
+        settings = load_settings(args.config)
+        plugins = build_plugin_manager(settings.disabled_plugins,
+                                       extra=remote_plugins(settings.remote_adapters))
+    else:
+        plugins = build_plugin_manager()
     names = all_adapters(plugins) if args.all else [args.adapter]
     reports = [run_adapter(name, plugins) for name in names]
     if args.report:

@@ -188,6 +188,9 @@ def load_declaration(module: ModuleType | None, adapter: str,
     the adapter class as ``conformance``); None when there is none."""
     file = getattr(module, "__file__", None) if module is not None else None
     path = Path(file).with_name(FILE_NAME) if file else None
+    beside = getattr(cls, "conformance_file", None) if cls is not None else None
+    if isinstance(beside, Path) and beside.exists():  # an out-of-process adapter's manifest
+        path = beside
     if path is None or not path.exists():
         return _from_class(cls, adapter)
     try:

@@ -66,7 +66,9 @@ def subject_of(plugins: GatewayPlugins, adapter: str) -> tuple[Subject, str]:
     info = plugins.infos.get(plugin)
     module: ModuleType | None = None
     digest = ""
-    if info is not None:
+    if info is not None and getattr(cls, "conformance_file", None) is None:
+        # (an out-of-process adapter's proxy: its code is the vendor's process, not a
+        # package here; its manifest and declaration sit beside each other)
         try:
             module = importlib.import_module(info.module)
             digest = plugin_digest(info.module)

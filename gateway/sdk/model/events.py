@@ -178,6 +178,7 @@ def make_event(
 def _describe(event_type: str, err: ValidationError) -> str:
     """One readable line naming every field that is wrong."""
     problems = "; ".join(
-        f"{'.'.join(str(p) for p in e['loc'][1:]) or e['loc'][0]}: {e['msg']}" for e in err.errors()
+        f"{'.'.join(str(p) for p in e['loc'][1:]) or (e['loc'][0] if e['loc'] else 'event')}: "
+        f"{e['msg']}" for e in err.errors()
     )
     return f"event of type {event_type!r} breaks contract v1: {problems}"
