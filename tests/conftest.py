@@ -26,6 +26,7 @@ from tests.postgres import (
     start_server,
 )
 from tests.services import free_port, services_required, unavailable
+from tests.store_use import _watch_store_use, mark, write_record  # noqa: F401  (autouse)
 
 # --------------------------------------------------------------------------- which store
 
@@ -181,7 +182,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             + r5_definitions.missing_reason())
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark(items)  # the store marker: what the PostgreSQL pass runs (tests/store_use.py)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    write_record(session)
     logging.getLogger().removeHandler(_LOGSCAN)
     leaks = _LOGSCAN.leaks()
     if leaks:

@@ -18,7 +18,7 @@ MACHINE_PATH = re.compile(r"(?<![\w.~])(/work/|/root/|/home/\w|/Users/|/tmp/pyte
 VENV = "python3 -m venv .venv && . .venv/bin/activate"
 DEMO = "python3 -m pip install -e . && navet demo"
 TESTS = ("python3 -m pip install -e '.[test]' && python3 -m pip install --no-deps dc09-spt==0.0.4"
-         " && python3 -m pytest && NAVET_TEST_DATABASE=postgresql python3 -m pytest")
+         " && python3 -m pytest && NAVET_TEST_DATABASE=postgresql python3 -m pytest -m store")
 
 
 def _shell_blocks(text: str) -> list[str]:
