@@ -267,11 +267,9 @@ def read_alarms(conn: Any, tenant: str | None = None, *,
 
 def alarm_history(conn: Any, records: Iterable[AlarmRecord]) -> None:
     """Fill each record's ``history``: its events and its folded alarms', oldest first."""
-    by_id: dict[tuple[str, str], AlarmRecord] = {}
     owner: dict[tuple[str, str], AlarmRecord] = {}
     for rec in records:
         rec.history = []
-        by_id[(rec.tenant, rec.id)] = rec
         for a in (rec.id, *rec.folded):
             owner[(rec.tenant, a)] = rec
     found: dict[int, tuple[AlarmRecord, EventBase]] = {}
