@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests.services import require_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,9 +26,7 @@ def _env() -> dict[str, str]:
 
 
 def test_the_import_contracts_are_kept() -> None:
-    exe = shutil.which("lint-imports")
-    if exe is None:
-        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    exe = require_binary("lint-imports", "pip install -e '.[test]' (import-linter)")
     run = subprocess.run([exe, "--no-cache"], cwd=ROOT, env=_env(), capture_output=True,
                          text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]

@@ -29,7 +29,9 @@ class Row(Protocol):
 
 
 class Cursor(Protocol):
-    def fetchone(self) -> Row | None: ...
+    def fetchone(self) -> Any:
+        """The next row (a :class:`Row`), or None."""
+        ...
 
     def fetchall(self) -> list[Row]: ...
 

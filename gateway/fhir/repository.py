@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.sdk.hookspecs import FhirModel
 from gateway.sdk.model import EventBase
 
 from . import mapping as m
@@ -240,8 +241,7 @@ class FhirRepository:
         plugin = self.gw.plugins.event_to_fhir(event)
         if isinstance(plugin, dict) and plugin.get("resourceType") == rtype:
             res = plugin
-        elif plugin is not None and hasattr(plugin, "model_dump") \
-                and plugin.get_resource_type() == rtype:
+        elif isinstance(plugin, FhirModel) and plugin.get_resource_type() == rtype:
             res = plugin.model_dump(mode="json")
         elif rtype == "Provenance":
             res = m.provenance(event)

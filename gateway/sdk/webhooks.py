@@ -9,7 +9,7 @@ runs, so the handler gets a :class:`WebhookRequest` whole and answers with a
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ from typing import Any
 class Headers(Mapping[str, str]):
     """HTTP headers, looked up case-insensitively (the last value of a repeated name)."""
 
-    def __init__(self, items: Mapping[str, str] | list[tuple[str, str]] = ()) -> None:
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         pairs = items.items() if isinstance(items, Mapping) else items
         self._items: dict[str, str] = {k.lower(): v for k, v in pairs}
 

@@ -560,14 +560,6 @@ class Store:
         ).fetchone()
         return StoredEvent(row["seq"], EventAdapter.validate_json(row["body"])) if row else None
 
-    def alarm_last_type(self, tenant: str, alarm: str) -> str | None:
-        row = self._reader().execute(
-            "SELECT type FROM events WHERE tenant = ? AND alarm = ? AND type LIKE 'alarm.%'"
-            " ORDER BY seq DESC LIMIT 1",
-            (tenant, alarm),
-        ).fetchone()
-        return str(row[0]) if row else None
-
     def count_events(self, tenant: str | None = None) -> dict[str, int]:
         sql = "SELECT type, count(*) AS n FROM events"
         args: tuple[Any, ...] = ()

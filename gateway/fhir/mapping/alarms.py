@@ -93,7 +93,8 @@ def task(record: AlarmView) -> dict[str, Any]:
     for ev in history:
         if ev.type == "alarm.acknowledged" and "start" not in period:
             period["start"] = ts(ev.time)
-        if ev.type in ("alarm.closed", "alarm.cancelled") and not record.is_open:
+        if ev.type in ("alarm.closed", "alarm.cancelled") \
+                and record.state in ("closed", "cancelled"):
             period["end"] = ts(ev.time)
     if period:
         out["executionPeriod"] = period

@@ -32,7 +32,3 @@ SIA_CODE_FOR_KIND: dict[str, str] = {
 SIA_RESTORE: dict[str, str] = {"QA": "QH", "MA": "MH", "WA": "WH", "YT": "YR", "AT": "AR",
                                "YC": "YK", "YX": "YZ", "FA": "FH"}
 """SIA code -> its restoral (sent when the resident cancels before handling)."""
-
-
-def sia_code(kind: str) -> str:
-    return SIA_CODE_FOR_KIND.get(kind, "MA")

@@ -9,6 +9,7 @@ import pytest
 
 from gateway import FakeClock, make_event
 from gateway.core.gateway import Gateway
+from gateway.testing import wait_until
 from simulators.scaip import Dialect, ScaipUnit
 
 from .conftest import server
@@ -50,15 +51,6 @@ async def acknowledge(gateway: Gateway, clock: FakeClock, alarm: str) -> None:
         alarm=alarm, data={"by": {"kind": "operator", "id": "op-1"}})])
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (real time, bounded) for something a network peer does."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.01)
-
-
 @pytest.mark.parametrize("transport", ["udp", "tcp"])
 async def test_register_with_digest_and_wrong_password_is_refused(
     units: Callable[..., object], transport: str
@@ -78,14 +70,14 @@ async def test_alarm_is_held_until_acknowledged_then_answered_ok(
     unit = await units(transport=transport)  # type: ignore[misc]
     assert await unit.register() == 200
     session = asyncio.create_task(unit.alarm("personal_button"))
-    await wait_for(lambda: unit.holds >= 1 or session.done())
+    await wait_until(lambda: unit.holds >= 1 or session.done())
     assert not session.done()
     (raised,) = events(gateway, "alarm.raised")
     assert raised.data.kind == "personal_button" and raised.priority == "critical"
     assert raised.device.id == "scaip:unit7"
 
     await clock.advance(10)  # the unit polls again: still held, nothing new stored
-    await wait_for(lambda: unit.holds >= 2)
+    await wait_until(lambda: unit.holds >= 2)
     assert len(events(gateway, "alarm.raised")) == 1
 
     await acknowledge(gateway, clock, raised.alarm)
@@ -103,7 +95,7 @@ async def test_unit_that_is_never_answered_aborts_with_re(
     await unit.register()
     session = asyncio.create_task(unit.alarm("fall"))
     for _ in range(4):
-        await wait_for(lambda: session.done() or len(unit.received) > unit.holds - 1)
+        await wait_until(lambda: session.done() or len(unit.received) > unit.holds - 1)
         await clock.advance(10)
     last = await asyncio.wait_for(session, 10)
     assert last.snu == 4
@@ -143,7 +135,7 @@ async def test_alarm_cancelled_by_the_resident_ends_the_hold(
     unit = await units()  # type: ignore[misc]
     await unit.register()
     session = asyncio.create_task(unit.alarm("personal_button"))
-    await wait_for(lambda: unit.holds >= 1)
+    await wait_until(lambda: unit.holds >= 1)
     assert (await unit.event("cancel")).snu == 0  # pressed while the unit polls
     await clock.advance(10)
     assert (await asyncio.wait_for(session, 10)).snu == 0
@@ -158,7 +150,7 @@ async def test_vendor_dialect_no_register_mrs_in_200_and_odd_xml(
     unit = await units("unit8", dialect=dialect, mrs_in_200=True)  # type: ignore[misc]
     assert (await unit.heartbeat()).snu == 0
     session = asyncio.create_task(unit.alarm("bed_exit", lco=12))
-    await wait_for(lambda: unit.holds >= 1)
+    await wait_until(lambda: unit.holds >= 1)
     (raised,) = events(gateway, "alarm.raised")
     assert raised.data.kind == "passive.bed_exit" and raised.location.text == "bedroom"
     assert not raised.source.ref.isdigit()
@@ -240,17 +232,17 @@ async def test_a_second_alarm_folded_into_the_open_one_is_held_until_a_person_ta
     unit = await units("unit10", transport=transport)  # type: ignore[misc]
     assert await unit.register() == 200
     first = asyncio.create_task(unit.alarm("personal_button"))
-    await wait_for(lambda: unit.holds >= 1)
+    await wait_until(lambda: unit.holds >= 1)
     second = asyncio.create_task(unit.alarm("personal_button"))
-    await wait_for(lambda: unit.holds >= 2)
-    await wait_for(lambda: len(events(gateway, "alarm.updated")) == 1)  # the fold
+    await wait_until(lambda: unit.holds >= 2)
+    await wait_until(lambda: len(events(gateway, "alarm.updated")) == 1)  # the fold
     one, two = events(gateway, "alarm.raised")
     assert one.alarm != two.alarm and one.source.ref != two.source.ref
 
     for _ in range(3):  # poll after poll, nobody has taken the alarm: both refs stay held
         polled = len(unit.received)
         await clock.advance(10)
-        await wait_for(lambda n=polled: len(unit.received) >= n + 2 or second.done())  # type: ignore[misc]
+        await wait_until(lambda n=polled: len(unit.received) >= n + 2 or second.done())  # type: ignore[misc]
         assert not second.done() and not first.done()
     assert {m.snu for m in unit.received} == {4}
     assert events(gateway, "alarm.cancelled") == []  # the second press was nobody's cancel

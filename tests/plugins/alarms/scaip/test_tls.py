@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from gateway import FakeClock, make_event
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from gateway.transports.memory import MemoryBroker
 from plugins.alarms.scaip.models import ScaipSettings
 from simulators.scaip import ScaipUnit
@@ -135,14 +136,6 @@ def stored(gw: Gateway, type_: str) -> list[Any]:
     return [s.event for s in gw.store.query_events(TENANT, types=[type_])]
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, "timed out waiting for the peer"
-        await asyncio.sleep(0.01)
-
-
 async def test_a_unit_with_its_certificate_registers_and_is_held_over_tls(
     strict: Gateway, clock: FakeClock, units: Callable[..., Any], pki: Pki
 ) -> None:
@@ -150,7 +143,7 @@ async def test_a_unit_with_its_certificate_registers_and_is_held_over_tls(
     assert await unit.register() == 200
     assert (await unit.heartbeat()).snu == 0
     session = asyncio.create_task(unit.alarm("personal_button"))
-    await wait_for(lambda: unit.holds >= 1)
+    await wait_until(lambda: unit.holds >= 1)
     [raised] = stored(strict, "alarm.raised")
     assert raised.device.id == "scaip:unit7" and raised.priority == "critical"
     # the raw frame is kept as it came: over SIP/TLS
