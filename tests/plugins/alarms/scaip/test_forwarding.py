@@ -20,12 +20,11 @@ import pytest
 from gateway import Actor, FakeClock
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until as wait_for
 from gateway.transports.memory import MemoryBroker
 from plugins.alarms.scaip.forwarder import ScaipForwardSink, mrq_ref
 from simulators.scaip import ScaipUnit
 from tests.services import loopback_outbound
-
-from .test_receiver import wait_for
 
 
 @pytest.fixture

@@ -15,10 +15,10 @@ import pytest
 
 from gateway import FakeClock, OutboundPolicy, TransportError, make_event
 from gateway.core.security.outbound.policy import OutboundSettings
+from gateway.testing import wait_until as wait_for
 from plugins.alarms.scaip import sip
 from plugins.alarms.scaip.forwarder import ScaipForwardSink
 
-from .test_receiver import wait_for
 from .test_transaction import UDP_SCHEDULE
 
 

@@ -19,6 +19,7 @@ import pytest
 from gateway import FakeClock, OutboundPolicy, RawFrame
 from gateway.core.gateway import Gateway
 from gateway.core.security.outbound.policy import OutboundSettings
+from gateway.testing import wait_until as wait_for
 from plugins.alarms.dc09 import Dc09Adapter
 from plugins.alarms.dc09.frame import clear_content, encode_frame
 from plugins.alarms.scaip.forwarder import ScaipForwardSink, mrq_ref
@@ -29,7 +30,6 @@ from tests.services import free_port
 from .test_forwarding import _port, _raised
 from .test_forwarding import centre as centre  # fixtures
 from .test_forwarding import navet as navet
-from .test_receiver import wait_for
 from .test_sipp import FIXTURES, finish_sipp, start_sipp
 
 

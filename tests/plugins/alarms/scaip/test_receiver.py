@@ -282,7 +282,7 @@ async def test_a_message_body_is_parsed_once(
     unit = await units()  # type: ignore[misc]
     assert await unit.register() == 200
     session = asyncio.create_task(unit.alarm("personal_button"))
-    await wait_for(lambda: unit.holds >= 1 or session.done())
+    await wait_until(lambda: unit.holds >= 1 or session.done())
     (raised,) = events(gateway, "alarm.raised")
     assert raised.data.kind == "personal_button"
     await acknowledge(gateway, clock, raised.alarm)

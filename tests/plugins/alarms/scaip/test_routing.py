@@ -28,10 +28,10 @@ import pytest
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until as wait_for
 from plugins.alarms.scaip import sip
 
 from .conftest import server
-from .test_receiver import wait_for
 from .test_transaction import UDP_SCHEDULE
 
 UNITS: dict[str, Any] = {
