@@ -60,6 +60,7 @@ class RulesRunner:
         self.notifier = notifier
         self.after = after
         self._wake = asyncio.Event()
+        self._stepping = asyncio.Lock()  # one step at a time (the loop's, or drain's)
         self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
         self._committed: deque[StoredEvent] = deque()  # appended on the writer's thread
@@ -133,8 +134,14 @@ class RulesRunner:
         """Run the rules over the next chunk of unruled events; one transaction per chunk.
 
         Events a rule derives from event *n* are stored with the chunk and seen by
-        the rules in the next step, after every event of this chunk.
+        the rules in the next step, after every event of this chunk. One step at a
+        time: :meth:`drain` waits for a step the loop has in flight (its events are
+        taken but not yet ruled) instead of finding nothing and returning early.
         """
+        async with self._stepping:
+            return await self._step_once()
+
+    async def _step_once(self) -> bool:
         pending: list[StoredEvent] = []
         if self._scan:
             pending = await self.store.read(lambda conn: self.store.unruled())
