@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "dc09.json",
-  "digest": "sha256:7c1a80a702b82361ef7ffa2104569240fb08f289795386b65d24a2f7b7bc7f59",
-  "signature": "lKbNTAKnyQv9mTVJ08wLtaK+fm8WjLHgrTQmEa6ZWPgBxNlQ+BhJsSK/Z1AA0uedTUslF903a6iXYeqDPoKUDw=="
+  "digest": "sha256:3d7664fc59655213c7908691a21e8a1fa1b5bfc7ce7023191afff330c1059599",
+  "signature": "reET9XjCF7O8yayB/GjxN3xtDUjpKnON31k1EeyWBtYsMbpLdf9SjyMTxyVspjGmVWvDQgZ4af+7EUn7h8cxBw=="
 }

@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "dosvakt.json",
-  "digest": "sha256:f0d68d8221d744daf3742abc0d8f2335e088d038039c739aa75a93ebfd56905e",
-  "signature": "m6X9n//DbGMLuE2vr01WkcFNygH5MK/XX5EgnERJHl2sONqRq/g8ZmIuU3AwHM9kBI2mhEJhzea5dRU0hH4tAw=="
+  "digest": "sha256:7e5c3c1f1aafa59c1d0bf6bd1e63d2b4e79e169aec5422e9c63d483c2180c9d1",
+  "signature": "XWd73eUGRCsQcjMJ4P1qGEFa6enmNJ0leWxPGNxTPEZ99qcXQVpcwnFSS83SjXzjTGxtP0//IfN4zqyFnWiHCg=="
 }

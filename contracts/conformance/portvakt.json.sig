@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "portvakt.json",
-  "digest": "sha256:965c364ebb303a36dfd432fdb616fe105bd03ed30057eff3708a452c0ce71e0a",
-  "signature": "QBsZ3PRcE/Eago+eGkPoVPuRZbNg72+nuYxedtL2fyFmInU0v/LRYPCLCH3pYBhEkrq1P0THJgPPsCe+q3raCw=="
+  "digest": "sha256:6b00702af2f72088d03fedc16b954561f163f67687a7664a38249f02c14e1a8f",
+  "signature": "Ofm96RutXuamg0SpT/4ytYsaeMadK7uuiCtNgyfd+z/zijG9GIi3Az4y0UGLCl08PDkc5jSFh0krL/Yiq9zEAg=="
 }

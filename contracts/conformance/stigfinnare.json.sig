@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "stigfinnare.json",
-  "digest": "sha256:a61e97c5bea50d616656ee79df08b03bf0844ac23b4f7843453e723833b39dbc",
-  "signature": "ZOlfRfgwY3T1heJVGOTw/PsdC9GHVQJMFXWo+mWsJAIr6hgrHKcefqk+eQJrtP7sMNLliq71ictl9GPlVv8aAw=="
+  "digest": "sha256:6205bcaaeb25d270a7d5f613250f2f864e24cf3900bd4e883fd747e5d2935163",
+  "signature": "tssP5BhDRlCeUF/GxBT4fOXNxEPqQgLuefMa4hTnJ0/VCCqnSgtX/IrA/pTCRJeR3MtYE/VcslOIkwUBuQTGBQ=="
 }

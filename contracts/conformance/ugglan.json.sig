@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "ugglan.json",
-  "digest": "sha256:e5b92849615227e8da7a8b90fa6dcdd16e5bbc1bd593083d7c47fc7e3dc998c0",
-  "signature": "ZG5/u+slwchCKflTFhXLDPPNLshh2EWE+34Ior6AZso0jazMagg0pbu/MkURxxseHtOHTGz9p/8G0powkVRJBw=="
+  "digest": "sha256:13e1068e5c4ec81ffcc048cdbcc00c12a802e0f27ea81c1a52e9dcdc90354494",
+  "signature": "yrde/laTBsEI/0XS8Btl3qv9kZLLf+sJNElC2gRVWRYRR3RZBxqo6nPkmTBijYdou7DzHMbV2SeJ5IVbMbk/Dg=="
 }

@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "vaktaren.json",
-  "digest": "sha256:6c931d1048f27afdc5a46ae7d510a7f8fa48abe7f35739f51ca0198d0272a29e",
-  "signature": "6V8DgfKhdtUm3iLWklRFk2q66E4fGtpf+Q1SorcNyowyBUtMNh8dqoIKPBNEvTJ53UMvofhJTAuNF96siNpMAw=="
+  "digest": "sha256:1be2a2d09d6c3740aa65e869425e64d098ea01a0dcf855eadc8f4a31fcc8f569",
+  "signature": "uOwubxGS3A3S6iAOVz6ty1HRo0fc37ZHJmBj4+mDZH6jzjiNjNTvnNia14FSJzoPweZQdhCiyPNDMXqcxzMKCg=="
 }

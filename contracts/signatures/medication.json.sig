@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "medication.json",
-  "digest": "sha256:22fc7fbc8d472d363f64030d4aabd83e51f7adcc70fc407ed0314019b252ddbd",
-  "signature": "TN0XAUoaRSCMzCctEYIkYbi8KSBZXvrU0RybvoBKoptnAVERsokIsHdAX6wRk+dk+ZiTAyPiQt4rAu0seKs/DQ=="
+  "digest": "sha256:2bbf709cdd115c0009848863a28a05f34382d2cb3dbf040086c527aa7adecdfa",
+  "signature": "WtEURz5jj7ppxv1GNWl6E2vCogBjMupvo9nPllQRnR+WTbP0dAlfpEjKITfWFWBFG7gTnwb6zsvFFF/5TiBDAA=="
 }
