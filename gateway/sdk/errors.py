@@ -32,6 +32,8 @@ device and topic involved::
     ├── UserError                a console account cannot be made or changed
     │                                (core.security.users)
     ├── DecryptionError          sealed personal data cannot be opened (core.security.pii)
+    ├── SignatureError           a signature or a signed file does not hold
+    │                                (core.security.signing)
     ├── FhirValidationError      a resource fails FHIR R5 validation (gateway.fhir.checks)
     └── PeriodError              a follow-up period is not valid (gateway.followup.period)
 
