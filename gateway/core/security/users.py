@@ -31,6 +31,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from gateway.errors import NavetError
 
+from ..store.records import Engine
 from ..store.repos import users as rows
 from .tokens import ROLES, Principal
 
@@ -192,3 +193,30 @@ def find_session(conn: Any, token: str, now: datetime) -> Session | None:
 
 def end_session(conn: Any, token: str) -> bool:
     return rows.delete_session(conn, _token_id(token))
+
+
+# ----------------------------------------------------------------------- through the store
+
+
+class Accounts:
+    """Accounts and sessions in the store: each call one read or one write job."""
+
+    def __init__(self, store: Engine) -> None:
+        self.store = store
+
+    async def find_user(self, subject: str) -> tuple[User, str | None] | None:
+        return await self.store.read(lambda conn: find_user(conn, subject))
+
+    async def set_password_hash(self, subject: str, password_hash: str) -> None:
+        await self.store.write(lambda conn: set_password_hash(conn, subject, password_hash))
+
+    async def open_session(self, principal: Principal, *, name: str, via: str, now: datetime,
+                           ttl_s: int) -> tuple[str, Session]:
+        return await self.store.write(lambda conn: open_session(
+            conn, principal, name=name, via=via, now=now, ttl_s=ttl_s))
+
+    async def find_session(self, token: str, now: datetime) -> Session | None:
+        return await self.store.read(lambda conn: find_session(conn, token, now))
+
+    async def end_session(self, token: str) -> bool:
+        return await self.store.write(lambda conn: end_session(conn, token))

@@ -435,8 +435,23 @@ class Store:
 
     # ------------------------------------------------------------------ queries
 
-    def query_events(self, tenant: str, **filters: Any) -> list[StoredEvent]:
-        return self.events.query(tenant, **filters)
+    def query_events(
+        self,
+        tenant: str,
+        *,
+        types: Sequence[str] = (),
+        resident: str | None = None,
+        device: str | None = None,
+        alarm: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[StoredEvent]:
+        return self.events.query(
+            tenant, types=types, resident=resident, device=device, alarm=alarm, since=since,
+            until=until, after_seq=after_seq, limit=limit, newest_first=newest_first)
 
     def get_event(self, tenant: str, event_id: str) -> StoredEvent | None:
         return self.events.get(tenant, event_id)

@@ -216,8 +216,23 @@ class EventRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def query(self, tenant: str, **filters: Any) -> list[StoredEvent]:
-        return self.engine.read_sync(lambda conn: query_events(conn, tenant, **filters))
+    def query(
+        self,
+        tenant: str,
+        *,
+        types: Sequence[str] = (),
+        resident: str | None = None,
+        device: str | None = None,
+        alarm: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        after_seq: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[StoredEvent]:
+        return self.engine.read_sync(lambda conn: query_events(
+            conn, tenant, types=types, resident=resident, device=device, alarm=alarm, since=since,
+            until=until, after_seq=after_seq, limit=limit, newest_first=newest_first))
 
     def get(self, tenant: str, event_id: str) -> StoredEvent | None:
         return self.engine.read_sync(lambda conn: get_event(conn, tenant, event_id))

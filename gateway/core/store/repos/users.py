@@ -54,11 +54,6 @@ def set_password(conn: DbConnection, subject: str, password_hash: str) -> None:
     conn.execute("UPDATE users SET password = ? WHERE subject = ?", (password_hash, subject))
 
 
-def password_of(conn: DbConnection, subject: str) -> str | None:
-    row = conn.execute("SELECT password FROM users WHERE subject = ?", (subject,)).fetchone()
-    return None if row is None else row[0]
-
-
 # ----------------------------------------------------------------------- sessions
 
 
