@@ -45,6 +45,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..care import AlarmSettings, MedicationPlan, Tenant, tenant_care
 from ..model import AlarmKind, DeviceRef, EventAdapter, EventBase, Location, event_id
+from ..store.repos import events as event_rows
 from .alarms import (
     NAVET,
     SYSTEM,
@@ -230,10 +231,8 @@ class MissedDoseRule:
 
     @staticmethod
     def _closed(ctx: RuleContext, rec: AlarmRecord) -> bool:
-        row = ctx.store.read_sync(lambda conn: conn.execute(
-            "SELECT 1 FROM events WHERE tenant = ? AND alarm = ? AND type IN"
-            " ('alarm.closed', 'alarm.cancelled') LIMIT 1", (rec.tenant, rec.id)).fetchone())
-        return row is not None
+        return ctx.store.read_sync(lambda conn: event_rows.any_of_alarm(
+            conn, rec.tenant, rec.id, ("alarm.closed", "alarm.cancelled")))
 
     # ------------------------------------------------------------------ Navet's deadline
 
@@ -319,11 +318,9 @@ class MissedDoseRule:
 
 
 def _taken_in_store(ctx: RuleContext, dose: _Dose) -> bool:
-    row = ctx.store.read_sync(lambda conn: conn.execute(
-        "SELECT 1 FROM events WHERE tenant = ? AND device = ? AND type = 'medication.dose_taken'"
-        " AND json_extract(body, '$.data.dose') = ? LIMIT 1",
-        (dose.tenant, dose.device.id, dose.dose)).fetchone())
-    return row is not None
+    return ctx.store.read_sync(lambda conn: event_rows.exists(
+        conn, dose.tenant, "medication.dose_taken", device=dose.device.id,
+        data_equals=("$.data.dose", dose.dose)))
 
 
 def _local(care: Tenant | None, when: datetime) -> str:
