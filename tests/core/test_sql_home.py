@@ -19,15 +19,9 @@ STATEMENT = re.compile(
     r"CREATE\s+(TABLE|INDEX|UNIQUE)\s|ALTER\s+TABLE\s|DROP\s+TABLE\s|WITH\s+\w+\s+AS\s*\()")
 CONNECTIONS = frozenset({"conn", "connection", "cur", "cursor", "db", "pg", "src", "dst"})
 
-ALLOWED = {
-    # The rules' own reads of the event history (what was ruled, a fold, a resident's
-    # last activity). The alarm projection (store/alarms.py) now answers the console and
-    # the API, not these: they are still to move into a repository (a rules reader the
-    # runner hands its rules). A file may hold at most this many SQL sites; it may hold
-    # fewer.
-    "gateway/core/rules/alarms.py": 6,
-    "gateway/core/rules/medication.py": 2,
-    "gateway/core/rules/passive.py": 6,
+ALLOWED: dict[str, int] = {
+    # A file outside the store that must hold SQL, with how many sites at most (none now:
+    # the rules' reads of the event history went to gateway/core/store/repos/rules.py).
 }
 
 

@@ -46,6 +46,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..care import AlarmSettings, MedicationPlan, Tenant, tenant_care
 from ..model import AlarmKind, DeviceRef, EventAdapter, EventBase, Location, event_id
 from ..store.repos import events as event_rows
+from ..store.repos import rules as rule_rows
 from .alarms import (
     NAVET,
     SYSTEM,
@@ -290,11 +291,10 @@ class MissedDoseRule:
         self._loaded = True
         self.book.ensure_loaded(ctx.store)
         since = (ctx.clock.now() - KEEP).isoformat()
-        rows = ctx.store.read_sync(lambda conn: conn.execute(
-            "SELECT body FROM events WHERE ruled = 1 AND type IN (?, ?, ?, ?) AND time >= ?"
-            " ORDER BY seq", (*DOSE_TYPES, since)).fetchall())
-        for row in rows:
-            ev = EventAdapter.validate_json(row[0])
+        bodies = ctx.store.read_sync(
+            lambda conn: rule_rows.ruled_bodies(conn, DOSE_TYPES, since))
+        for body in bodies:
+            ev = EventAdapter.validate_json(body)
             if ev.device is None or ev.source.adapter == NAVET:
                 continue
             data: Any = ev.data
