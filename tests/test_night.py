@@ -166,10 +166,10 @@ async def night(settings: Settings, clock: FakeClock,
     for sensor in flat.sensors.values():
         sensor.battery, sensor.drain_per_h = 90.0, 0.1  # no low-battery alarms tonight
     await flat.mqtt.connect()
-    unit = ScaipUnit("unit1", "s3cret", ("127.0.0.1", gw.adapter_instances["scaip"].ports["udp"]),
+    unit = ScaipUnit("unit1", "s3cret", ("127.0.0.1", gw.adapter_instances.by_adapter("scaip").ports["udp"]),
                      clock=clock, transport="udp")
     await unit.start()
-    tcp = gw.adapter_instances["dc09"].tcp_address
+    tcp = gw.adapter_instances.by_adapter("dc09").tcp_address
     panel = Dc09Transmitter(tcp[0], tcp[1], account="4321", transport="tcp", clock=clock,
                             ack_timeout=5.0, retry_delay_s=0)
     try:

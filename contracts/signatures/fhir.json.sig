@@ -2,6 +2,6 @@
   "algorithm": "Ed25519",
   "key_id": "ed25519:2080c9e4dc88ba24",
   "signed": "fhir.json",
-  "digest": "sha256:aad1be5735f6a5b6553013e7eaf6041226b06300b5622bf2bf3eae8ab498904a",
-  "signature": "QmUP8S9FfvvX+riFmuf9luhd//IEt6olnOFfrIaRb7h4a0VJacOHUE/PLIXvXB3I0XGUux1IALfn/uxpQi4XAg=="
+  "digest": "sha256:bec7a0f43fdec3cdf6299ee246008ea88eb2255bf21a8974fa6b4f94bda99fe9",
+  "signature": "yswA0ZsYRhLEKfMFEfMjq2VlpqVtXd1nxoFnBuyZwRFFF0k/LTgfhdyzWM3osTfM8U1xBOcKMHbryzmKaorEDw=="
 }

@@ -71,7 +71,7 @@ def create_app(settings: Settings | None = None, *, gateway: Gateway | None = No
         gw = gateway if gateway is not None else Gateway(chosen)
         if not gw.started:  # navet serve and demo start it first, to report a failure plainly
             await gw.start()
-        collector = health.StoreCollector(gw.store)
+        collector = health.StoreCollector(gw.store.dead_letter_repo)
         gw.metrics.registry.register(collector)
         app.state.gateway = gw
         try:

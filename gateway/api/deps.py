@@ -11,14 +11,22 @@ configuration) checks each of them itself, through the core.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
+from gateway.core.care import Tenant as CareTenant
+from gateway.core.care import tenant_care
 from gateway.core.gateway import Gateway
 from gateway.core.model import CATALOGUE
+from gateway.core.security.users import Accounts
+from gateway.core.store import Store
+from gateway.core.store.repos.events import EventRepository
+from gateway.core.store.repos.frames import DeadLetterRepository
+from gateway.core.store.repos.outbox import OutboxRepository
 
 from .security import DEVELOPMENT, principal_of
 
@@ -32,6 +40,64 @@ def get_gateway(request: Request) -> Gateway:
 
 
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+# ---------------------------------------------------------------------- what routes may use
+# Small dependencies instead of ``gateway.store``: a route names the repository or reader it
+# needs, and gets only that.
+
+
+def get_store(gateway: GatewayDep) -> Store:
+    """The store engine, for the read/write jobs of core functions that take it."""
+    return gateway.store
+
+
+StoreDep = Annotated[Store, Depends(get_store)]
+
+
+def get_events(gateway: GatewayDep) -> EventRepository:
+    return gateway.store.events
+
+
+EventsDep = Annotated[EventRepository, Depends(get_events)]
+
+
+def get_outbox(gateway: GatewayDep) -> OutboxRepository:
+    return gateway.store.outbox
+
+
+OutboxDep = Annotated[OutboxRepository, Depends(get_outbox)]
+
+
+def get_dead_letters(gateway: GatewayDep) -> DeadLetterRepository:
+    return gateway.store.dead_letter_repo
+
+
+DeadLettersDep = Annotated[DeadLetterRepository, Depends(get_dead_letters)]
+
+
+def get_accounts(gateway: GatewayDep) -> Accounts:
+    """Console accounts and sessions."""
+    return Accounts(gateway.store)
+
+
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+
+
+class CareReader:
+    """Reads a tenant's care configuration off the event loop (None: not configured)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    async def __call__(self, tenant: str) -> CareTenant | None:
+        return await asyncio.to_thread(tenant_care, self._store, tenant)
+
+
+def get_care(gateway: GatewayDep) -> CareReader:
+    return CareReader(gateway.store)
+
+
+CareDep = Annotated[CareReader, Depends(get_care)]
 
 
 def known_tenants(gateway: Gateway) -> dict[str, str]:
@@ -47,6 +113,14 @@ def known_tenants(gateway: Gateway) -> dict[str, str]:
             s.tenant for s in settings.subscriptions]:
         names.setdefault(tenant, tenant)
     return dict(sorted(names.items()))
+
+
+async def tenant_names(gateway: GatewayDep) -> dict[str, str]:
+    """:func:`known_tenants`, read off the event loop."""
+    return await asyncio.to_thread(known_tenants, gateway)
+
+
+TenantNamesDep = Annotated[dict[str, str], Depends(tenant_names)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +142,7 @@ async def tenant_scope(
     if not principal_of(request).may_see(tenant):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"the token is not valid for tenant {tenant!r}")
-    tenants = await gateway.store.read(lambda conn: known_tenants(gateway))
+    tenants = await tenant_names(gateway)
     if tenant not in tenants:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown tenant {tenant!r}")
     return Tenant(tenant, tenants[tenant])

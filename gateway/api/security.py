@@ -43,8 +43,7 @@ from gateway.core.security.tokens import (
     Principal,
     TokenVerifier,
 )
-from gateway.core.security.users import Session
-from gateway.core.security.users import find_session as find_session_row
+from gateway.core.security.users import Accounts, Session
 from gateway.core.settings import Settings
 from gateway.errors import ConfigError, OutboundRefused
 
@@ -230,9 +229,7 @@ async def find_session(conn: HTTPConnection) -> Session | None:
     if not token or gateway is None:
         return None
     now = gateway.clock.now()
-    found: Session | None = await gateway.store.read(
-        lambda db: find_session_row(db, token, now))
-    return found
+    return await Accounts(gateway.store).find_session(token, now)
 
 
 async def _session_principal(conn: HTTPConnection, method: str) -> Principal:

@@ -9,7 +9,8 @@ import sys
 from gateway.core.security.pii import PiiCipher
 from gateway.core.settings import load_settings
 from gateway.core.store import Store, make_store
-from gateway.core.store.copy import TABLES, copy_store
+from gateway.core.store.copy import copy_store
+from gateway.core.store.repos.meta import row_counts
 
 from .context import data_cipher
 
@@ -57,8 +58,7 @@ def info_cmd(args: argparse.Namespace) -> int:
     try:
         conn = store.connect()
         try:
-            rows = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0])  # fixed
-                    for t, _ in TABLES}
+            rows = row_counts(conn)
         finally:
             conn.close()
         found = {"kind": store.kind, "database": store.label,

@@ -23,17 +23,40 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from .model import make_event
+from gateway.transports.base import MqttClient
+
+from .clock import Clock
+from .metrics import Metrics
+from .model import EventBase, make_event
+from .store import Store
 
 log = logging.getLogger(__name__)
 
 
 class SystemAlerts:
-    def __init__(self, gateway: Any, *, check_s: float = 1.0) -> None:
-        self.gw = gateway
+    """Watches the store; tells operators when it cannot write, and when it can again.
+
+    :param mqtt: the MQTT client to publish on, asked for at each alert (it connects
+        after this is made, and may be down too).
+    :param tenants: the tenants of the settings (adapter instances), besides those of
+        the care configuration, whose streams get the technical alarm after an outage.
+    """
+
+    def __init__(self, store: Store, clock: Clock, metrics: Metrics,
+                 emit: Callable[[list[EventBase]], Awaitable[None]], *,
+                 mqtt: Callable[[], MqttClient], prefix: str = "navet",
+                 tenants: Callable[[], set[str]] = set, check_s: float = 1.0) -> None:
+        self.store = store
+        self.clock = clock
+        self.metrics = metrics
+        self.emit = emit
+        self.mqtt = mqtt
+        self.prefix = prefix
+        self.tenants = tenants
         self.check_s = check_s
         self.active: dict[str, dict[str, Any]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -58,10 +81,10 @@ class SystemAlerts:
                 raise
             except Exception:
                 log.exception("system alert check failed")
-            await self.gw.clock.sleep(self.check_s)
+            await self.clock.sleep(self.check_s)
 
     async def check(self) -> None:
-        store = self.gw.store
+        store = self.store
         if not store.healthy and "store" not in self.active:
             await self._raise("store", f"Navet cannot store incoming events: "
                               f"{store.last_error or 'the database is not writable'}. Devices "
@@ -72,27 +95,27 @@ class SystemAlerts:
             await self._after_store_outage(since)
 
     async def _raise(self, name: str, text: str) -> None:
-        now = self.gw.clock.now()
+        now = self.clock.now()
         self.active[name] = {"since": now, "text": text}
         self.history.append((name, "active", now))
         log.error("SYSTEM ALERT %s: %s", name, text)
-        self.gw.metrics.system_alert.labels(name).set(1)
+        self.metrics.system_alert.labels(name).set(1)
         await self._publish(name, {"alert": name, "state": "active", "since": now.isoformat(),
                                    "text": text})
 
     async def _clear(self, name: str) -> None:
-        now = self.gw.clock.now()
+        now = self.clock.now()
         since = self.active.pop(name)["since"]
         self.history.append((name, "cleared", now))
         log.warning("system alert %s cleared (active since %s)", name, since.isoformat())
-        self.gw.metrics.system_alert.labels(name).set(0)
+        self.metrics.system_alert.labels(name).set(0)
         await self._publish(name, {"alert": name, "state": "cleared",
                                    "since": since.isoformat(), "cleared": now.isoformat()})
 
     async def _publish(self, name: str, body: dict[str, Any]) -> None:
-        prefix = self.gw.settings.mqtt.northbound_prefix
+        prefix = self.prefix
         try:
-            mqtt = self.gw.mqtt
+            mqtt = self.mqtt()
             await mqtt.publish(f"{prefix}/system/alerts/{name}", json.dumps(body).encode(),
                                qos=1, retain=True)
         except Exception as err:  # the broker may be down too; the log and /readyz remain
@@ -100,9 +123,8 @@ class SystemAlerts:
 
     async def _after_store_outage(self, since: datetime) -> None:
         """Put the gap in every tenant's stream as a technical alarm for a person to close."""
-        now = self.gw.clock.now()
-        tenants = {row["id"] for row in self.gw.store.rows("tenants")} | \
-            {a.tenant for a in self.gw.settings.adapters}
+        now = self.clock.now()
+        tenants = {row["id"] for row in self.store.rows("tenants")} | self.tenants()
         text = (f"Navet could not store incoming events from {since.isoformat()} to "
                 f"{now.isoformat()}; devices were not acknowledged and were asked to resend. "
                 "Check that nothing was lost at devices that do not retry.")
@@ -113,4 +135,4 @@ class SystemAlerts:
             data={"kind": "technical.other", "text": text[:500], "code": "navet:store"})
             for tenant in sorted(tenants)]
         if events:
-            await self.gw.emit(events)
+            await self.emit(events)

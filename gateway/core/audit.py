@@ -60,6 +60,7 @@ from .audit_verify import (
 from .clock import Clock
 from .model import Actor
 from .store import DbConnection, Store
+from .store.repos import audit as audit_rows
 
 __all__ = ["GENESIS", "AuditEntry", "AuditError", "AuditKeyMissing", "AuditKeys", "AuditLog",
            "Checkpoint", "CheckpointFile", "VerifyResult", "entry_hash", "verify_database",
@@ -125,9 +126,9 @@ def _row_to_entry(row: Mapping[str, Any]) -> AuditEntry:
 def _tail(conn: DbConnection) -> tuple[int, str]:
     """Sequence number and hash the next entry follows: the last entry, else the prune
     anchor, else the start of the chain."""
-    last = conn.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    last = audit_rows.last_entry(conn)
     if last is not None:
-        return int(last[0]), str(last[1])
+        return last
     anchor = latest_anchor(conn)
     return (anchor.seq, anchor.hash) if anchor is not None else (0, GENESIS)
 
@@ -160,8 +161,7 @@ class AuditLog:
         if self.keys is None:
             return
         _ = self.keys.current  # reads the key file, or creates it with a first key
-        head = await self.store.read(lambda conn: conn.execute(
-            "SELECT seq, kid FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone())
+        head = await self.store.read(audit_rows.head_key)
         if head is not None and head[1] is not None and not self.keys.knows(str(head[1])):
             text = (f"the audit log's last entry ({head[0]}) is keyed with audit key {head[1]}, "
                     f"which {self.keys.path} does not hold: restore the key file from the "
@@ -199,9 +199,7 @@ class AuditLog:
                 "reason": reason, "detail": body, "prev": prev, "kid": kid,
             }
             row["hash"] = entry_hash(row, keys)
-            conn.execute(
-                f"INSERT INTO audit_log ({', '.join(row)}) VALUES "  # fixed column names
-                f"({', '.join('?' for _ in row)})", tuple(row.values()))
+            audit_rows.insert_entry(conn, row)
             return _row_to_entry(row)
 
         entry = await self.store.write(job)
@@ -218,26 +216,10 @@ class AuditLog:
         ``since`` is inclusive, ``until`` exclusive; ``action`` matches entries whose action
         contains it, in any case (``residents`` finds ``api POST /api/v1/residents``).
         """
-        sql = ["SELECT * FROM audit_log WHERE tenant = ?"]
-        args: list[Any] = [tenant]
-        for col, val in (("resident", resident), ("device", device), ("actor", actor)):
-            if val is not None:
-                sql.append(f"AND {col} = ?")
-                args.append(val)
-        if since is not None:
-            sql.append("AND time >= ?")
-            args.append(_as_stored(since))
-        if until is not None:
-            sql.append("AND time < ?")
-            args.append(_as_stored(until))
-        if action:
-            escaped = action.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
-                "_", "\\_")
-            sql.append("AND LOWER(action) LIKE ? ESCAPE '\\'")
-            args.append(f"%{escaped}%")
-        sql.append("ORDER BY seq DESC LIMIT ?")
-        args.append(limit)
-        rows = await self.store.read(lambda conn: conn.execute(" ".join(sql), args).fetchall())
+        rows = await self.store.read(lambda conn: audit_rows.entries(
+            conn, tenant, resident=resident, device=device, actor=actor,
+            since=None if since is None else _as_stored(since),
+            until=None if until is None else _as_stored(until), action=action, limit=limit))
         return [_row_to_entry(r) for r in rows]
 
     async def verify(self, *, expect_head: str | None = None) -> VerifyResult:
@@ -332,9 +314,8 @@ class AuditLog:
         cutoff = before.isoformat()
 
         def plan(conn: DbConnection) -> tuple[int, str, VerifyResult] | None:
-            first_kept = conn.execute("SELECT min(seq) FROM audit_log WHERE time >= ?",
-                                      (cutoff,)).fetchone()[0]
-            head = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
+            first_kept = audit_rows.first_since(conn, cutoff)
+            head = audit_rows.head_seq(conn)
             upto = int(first_kept) - 1 if first_kept is not None else head
             anchor = latest_anchor(conn)
             if upto is None or upto <= (anchor.seq if anchor is not None else 0):
@@ -354,14 +335,11 @@ class AuditLog:
 
         def job(conn: DbConnection) -> int:
             self.store.serialise(conn, "audit")
-            row = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (upto,)).fetchone()
-            if row is None or str(row[0]) != upto_hash:  # changed since it was verified
+            if audit_rows.hash_at(conn, upto) != upto_hash:  # changed since it was verified
                 raise AuditError(f"audit entry {upto} changed while it was being pruned")
-            conn.execute("INSERT INTO audit_anchor (seq, hash, time, kid, mac) VALUES "
-                         "(?,?,?,?,?)", (anchor.seq, anchor.hash, anchor.time, anchor.kid,
-                                         anchor.mac))
-            return int(conn.execute("DELETE FROM audit_log WHERE seq <= ?",
-                                    (upto,)).rowcount)
+            audit_rows.insert_anchor(conn, anchor.seq, anchor.hash, anchor.time, anchor.kid,
+                                     anchor.mac)
+            return audit_rows.delete_upto(conn, upto)
 
         removed = await self.store.write(job)
         if self.checkpoints is not None:

@@ -21,6 +21,7 @@ from gateway.errors import ConfigError
 
 from .audit_anchor import ENTRY, AuditKeys, Checkpoint, CheckpointFile, canonical
 from .store import SQLITE_URL, DbConnection, is_postgres, make_store
+from .store.repos import audit as audit_rows
 
 GENESIS = "0" * 64
 """``prev`` of the first entry."""
@@ -197,8 +198,7 @@ def _matches(result: VerifyResult, seen: Mapping[int, str], seq: int, known: str
 def latest_anchor(conn: DbConnection) -> Checkpoint | None:
     """The newest prune anchor in the database (None when nothing was ever pruned)."""
     try:
-        row = conn.execute("SELECT seq, hash, time, kid, mac FROM audit_anchor "
-                           "ORDER BY seq DESC LIMIT 1").fetchone()
+        row = audit_rows.latest_anchor_row(conn)
     except Exception as err:  # a database from before schema 5 has no anchors
         if "audit_anchor" not in str(err):
             raise
@@ -223,18 +223,12 @@ def verify_connection(conn: DbConnection, *, keys: AuditKeys | None = None,
     result_extra: list[tuple[int, str]] = []
     if after is not None and (anchor is None or after.seq > anchor.seq):
         start = after
-        if after.seq > 0:
-            row = conn.execute("SELECT hash FROM audit_log WHERE seq = ?",
-                               (after.seq,)).fetchone()
-            if row is None or str(row[0]) != after.hash:
-                result_extra.append((after.seq, "is not the entry the checkpoint of "
-                                                f"{after.time} vouches for (the chain was "
-                                                "rewritten or cut)"))
-    sql, args = "SELECT * FROM audit_log WHERE seq > ?", [start.seq if start else 0]
-    if upto is not None:
-        sql += " AND seq <= ?"
-        args.append(upto)
-    result = verify_rows(conn.execute(sql + " ORDER BY seq", args), keys=keys, start=start,
+        if after.seq > 0 and audit_rows.hash_at(conn, after.seq) != after.hash:
+            result_extra.append((after.seq, "is not the entry the checkpoint of "
+                                            f"{after.time} vouches for (the chain was "
+                                            "rewritten or cut)"))
+    rows = audit_rows.rows_after(conn, start.seq if start else 0, upto)
+    result = verify_rows(rows, keys=keys, start=start,
                          checkpoints=checkpoints, expect=expect, expect_head=expect_head)
     for seq, text in result_extra:
         result.problem(seq, text)
@@ -271,7 +265,7 @@ def verify_database(database: str | Path, *, keys: AuditKeys | None = None,
     if is_postgres(text):
         pg = make_store(text).connect()
         try:
-            if pg.execute("SELECT to_regclass('audit_log')").fetchone()[0] is None:
+            if not audit_rows.has_audit_table_postgres(pg):
                 return with_checkpoint_file(verify_rows([], keys=keys, checkpoints=signed),
                                             checkpoints, file_problems)
             return run(pg)
@@ -283,9 +277,7 @@ def verify_database(database: str | Path, *, keys: AuditKeys | None = None,
     conn = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
     conn.row_factory = sqlite3.Row
     try:
-        has = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-                           "'audit_log'").fetchone()
-        if not has:
+        if not audit_rows.has_audit_table_sqlite(conn):
             return with_checkpoint_file(verify_rows([], keys=keys, checkpoints=signed),
                                         checkpoints, file_problems)
         return run(conn)

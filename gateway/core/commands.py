@@ -26,20 +26,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.errors import NavetError, TransportError
 from gateway.sdk.commands import Command, CommandResult
 
 from .audit import AuditEntry, AuditLog
 from .care import tenant_care
+from .clock import Clock
+from .directory import DeviceDirectory
+from .instances import AdapterInstances
 from .model import Actor, ActorKind, DeviceKind, DeviceRef, EventBase, make_event
 from .policy import Decision, LockPolicy, PolicyContext
-
-if TYPE_CHECKING:
-    from .running import RunningGateway
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -89,16 +90,20 @@ DENIED_EVENT = {"lock.unlock": "lock.denied", "lock.lock": "lock.denied"}
 class CommandService:
     """Executes commands for a running gateway. See the module docstring."""
 
-    def __init__(self, gateway: RunningGateway, audit: AuditLog) -> None:
-        self.gateway = gateway
+    def __init__(self, store: Store, clock: Clock, directory: DeviceDirectory,
+                 instances: AdapterInstances, alarms: Any,
+                 emit: Callable[[list[EventBase]], Awaitable[None]], audit: AuditLog) -> None:
+        self.store = store
+        self.clock = clock
+        self.directory = directory
+        self.instances = instances
+        self.alarms = alarms  # the alarm service: the lock policy asks about dispatches
+        self.emit = emit
         self.audit = audit
 
     def adapter_for(self, tenant: str, adapter: str) -> tuple[str, Any] | None:
         """The running instance (id, adapter object) of ``adapter`` for ``tenant``."""
-        for instance_id, host in self.gateway.hosts.items():
-            if host.instance.adapter == adapter and host.tenant == tenant:
-                return instance_id, self.gateway.adapter_instances[instance_id]
-        return None
+        return self.instances.find(tenant, adapter)
 
     async def execute(self, tenant: str, actor_id: str, device_id: str, name: str,
                       args: Mapping[str, Any] | None = None) -> CommandOutcome:
@@ -110,14 +115,13 @@ class CommandService:
         if policy is None:
             raise UnknownCommandError(f"no such command {name!r} (known: "
                                       f"{', '.join(sorted(POLICIES))})")
-        gw = self.gateway
-        now = gw.clock.now()
-        entry = gw.directory.get(device_id)
+        now = self.clock.now()
+        entry = self.directory.get(device_id)
         if entry is not None and entry.tenant != tenant:
             entry = None  # another tenant's device does not exist for this caller
-        care = await gw.store.read(lambda conn: tenant_care(gw.store, tenant))
+        care = await self.store.read(lambda conn: tenant_care(self.store, tenant))
         actor = Actor(kind=ActorKind.STAFF, id=actor_id)
-        ctx = PolicyContext(now=now, tenant=care, device=entry, alarms=gw.alarms)
+        ctx = PolicyContext(now=now, tenant=care, device=entry, alarms=self.alarms)
         decision = await policy.decide(name, actor_id, ctx)
         command = Command(
             id=str(uuid.uuid4()), name=name, tenant=tenant, device=device_id,
@@ -186,7 +190,7 @@ class CommandService:
         return await self.audit.append(
             tenant=command.tenant, actor=command.requested_by, action=command.name,
             decision=decision, reason=reason, resident=resident, device=device,
-            detail={"command": command.id, **detail}, time=self.gateway.clock.now())
+            detail={"command": command.id, **detail}, time=self.clock.now())
 
     async def _denied(self, command: Command, entry: Any, reason: str) -> EventBase | None:
         """Store the denial as an event (``lock.denied``), attached to the door when known."""
@@ -205,5 +209,5 @@ class CommandService:
             data={"by": command.requested_by, "reason": reason[:500]},
             id_parts=("denied",),
         )
-        await self.gateway.emit([event])
+        await self.emit([event])
         return event

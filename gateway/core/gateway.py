@@ -35,6 +35,7 @@ from .care import Consent, apply_care_config, load_care_config, tenant_care
 from .clock import Clock, SystemClock
 from .commands import CommandService
 from .directory import DeviceDirectory
+from .instances import AdapterInstances
 from .metrics import Metrics
 from .notifier import Notifier
 from .outbox import OutboxDispatcher
@@ -187,7 +188,7 @@ class Gateway:
         )
         self._mqtt = mqtt
         self._broker: Any = None
-        self.adapter_instances: dict[str, Any] = {}
+        self.adapter_instances = AdapterInstances()  # by instance id only
         self.hosts: dict[str, AdapterHostImpl] = {}
         self.webhooks: dict[str, WebhookHandler] = {}
         self.sinks: dict[str, Any] = {}
@@ -200,14 +201,23 @@ class Gateway:
         self.outbox: OutboxDispatcher | None = None
         self.alarms = AlarmService(self.store, self.clock, self.emit)
         self.alarm_reads = StoredAlarms(self.store)  # the FHIR facade's alarm reads
-        self.supervision = SupervisionService(self)  # camera checks (policy/cameras.py)
         self.audit = AuditLog(self.store, self.clock,
                               keys=AuditKeys.at(settings.audit_key_path),
                               checkpoints=CheckpointFile(settings.audit_checkpoint_path))
-        self.commands = CommandService(self, self.audit)  # API -> policy -> audit -> adapter
+        # camera checks (policy/cameras.py)
+        self.supervision = SupervisionService(self.store, self.clock, self.directory,
+                                              self.adapter_instances, self.emit, self.audit)
+        # API -> policy -> audit -> adapter
+        self.commands = CommandService(self.store, self.clock, self.directory,
+                                       self.adapter_instances, self.alarms, self.emit,
+                                       self.audit)
         self.started = False
         self._instance_mqtt: dict[str, MqttClient] = {}
-        self.alerts = SystemAlerts(self)  # alarms about Navet itself (store unwritable)
+        # alarms about Navet itself (store unwritable)
+        self.alerts = SystemAlerts(self.store, self.clock, self.metrics, self.emit,
+                                   mqtt=lambda: self.mqtt,
+                                   prefix=settings.mqtt.northbound_prefix,
+                                   tenants=lambda: {a.tenant for a in self.settings.adapters})
         self._retention: asyncio.Task[None] | None = None
 
     @property
@@ -388,8 +398,7 @@ class Gateway:
             ) from err
         host = AdapterHostImpl(self, inst, self.clock)
         await self._isolate_mqtt(inst.instance_id, cls)
-        self.adapter_instances[inst.instance_id] = adapter
-        self.adapter_instances.setdefault(inst.adapter, adapter)
+        self.adapter_instances.add(inst, adapter)
         self.hosts[inst.instance_id] = host
         start = getattr(adapter, "start", None)
         if start is not None:

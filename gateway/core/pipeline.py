@@ -45,6 +45,10 @@ class Pipeline:
         self.metrics = metrics
         self.on_committed = on_committed
 
+    def _first_of(self, adapter: str) -> Adapter | None:
+        by_adapter = getattr(self.adapters, "by_adapter", None)  # AdapterInstances
+        return by_adapter(adapter) if by_adapter is not None else None
+
     async def ingest(self, frame: RawFrame) -> IngestResult:
         """Take one raw frame; return once it is durably stored (events or dead letter).
 
@@ -79,7 +83,7 @@ class Pipeline:
         # decode with the instance that received the frame (its settings: base topic, keys,
         # accounts); a frame that names no instance goes to the adapter's first instance
         adapter = (self.adapters.get(frame.instance) if frame.instance else None) \
-            or self.adapters.get(frame.adapter)
+            or self.adapters.get(frame.adapter) or self._first_of(frame.adapter)
         if adapter is None:
             raise PayloadError("no such adapter is running", adapter=frame.adapter)
         if len(frame.payload) > MAX_FRAME_BYTES:

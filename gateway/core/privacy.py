@@ -20,15 +20,10 @@ from typing import Any
 
 from .security.pii import PiiCipher
 from .store import DbConnection, Store
-
-OPEN_ALARM_SQL = """
-SELECT a.id FROM alarms a WHERE a.tenant = ? AND (
-    a.state IN ('raised', 'acknowledged', 'dispatched', 'attended')
-    OR a.folded_into IN (SELECT o.id FROM alarms o WHERE o.tenant = a.tenant
-                         AND o.state IN ('raised', 'acknowledged', 'dispatched', 'attended')))
-"""
-"""Open alarms and the alarms folded into them, from the alarm projection: retention keeps
-their events."""
+from .store.repos import audit as audit_rows
+from .store.repos import config, frames
+from .store.repos import events as event_rows
+from .store.repos import privacy as retention
 
 
 def resident_context(tenant: str, resident: str) -> str:
@@ -41,34 +36,23 @@ def export_resident(store: Store, cipher: PiiCipher | None, tenant: str,
     """Everything Navet holds about ``resident`` of ``tenant`` (None if unknown)."""
 
     def read(conn: DbConnection) -> dict[str, Any] | None:
-        row = conn.execute("SELECT body FROM residents WHERE tenant = ? AND id = ?",
-                           (tenant, resident)).fetchone()
-        if row is None:
+        body = config.row_body(conn, "residents", {"tenant": tenant, "id": resident})
+        if body is None:
             return None
-        record = json.loads(row["body"] or "{}")
+        record = json.loads(body)
         sealed = record.pop("personal_number_enc", None)
         if sealed and cipher is not None:
             record["personal_number"] = cipher.decrypt(
                 sealed, context=resident_context(tenant, resident))
-        devices = [dict(r) for r in conn.execute(
-            "SELECT id, adapter, address, kind, last_seen, body FROM devices "
-            "WHERE tenant = ? AND resident = ? ORDER BY id", (tenant, resident))]
+        devices = config.resident_devices(conn, tenant, resident)
         for d in devices:
             d["body"] = json.loads(d["body"] or "{}")
-        plans = [json.loads(r["body"]) for r in conn.execute(
-            "SELECT body FROM plans WHERE tenant = ? AND resident = ? ORDER BY id",
-            (tenant, resident))]
-        events = [json.loads(r["body"]) for r in conn.execute(
-            "SELECT body FROM events WHERE tenant = ? AND resident = ? ORDER BY seq",
-            (tenant, resident))]
-        tenant_row = conn.execute("SELECT body FROM tenants WHERE id = ?",
-                                  (tenant,)).fetchone()
-        tenant_body = json.loads(tenant_row["body"] or "{}") if tenant_row else {}
+        plans = [json.loads(b) for b in config.resident_plans(conn, tenant, resident)]
+        events = [json.loads(b) for b in event_rows.resident_bodies(conn, tenant, resident)]
+        tenant_body = json.loads(config.row_body(conn, "tenants", {"id": tenant}) or "{}")
         mine = {k: [x for x in tenant_body.get(k, []) if x.get("resident") == resident]
                 for k in ("consents", "relatives", "supervision", "geofences", "passive")}
-        audit = [dict(r) for r in conn.execute(
-            "SELECT * FROM audit_log WHERE tenant = ? AND resident = ? ORDER BY seq",
-            (tenant, resident))]
+        audit = audit_rows.resident_entries(conn, tenant, resident)
         return {"tenant": tenant, "resident": {"id": resident, **record},
                 "devices": devices, "plans": plans, **mine, "events": events, "audit": audit}
 
@@ -83,34 +67,10 @@ async def purge(store: Store, now: datetime, *, retention_days: int,
         counts = {"events": 0, "frames": 0, "dead_letters": 0}
         if retention_days > 0:
             cutoff = (now - timedelta(days=retention_days)).isoformat()
-            tenants = [r[0] for r in conn.execute("SELECT DISTINCT tenant FROM events")]
-            for tenant in tenants:
-                open_alarms = [r[0] for r in conn.execute(OPEN_ALARM_SQL, (tenant,))]
-                marks = ",".join("?" * len(open_alarms))
-                sql = ("DELETE FROM events WHERE tenant = ? AND received < ? "
-                       "AND seq NOT IN (SELECT seq FROM outbox WHERE state = 'pending')")
-                args: list[Any] = [tenant, cutoff]
-                if open_alarms:
-                    sql += f" AND (alarm IS NULL OR alarm NOT IN ({marks}))"
-                    args += open_alarms
-                counts["events"] += conn.execute(sql, args).rowcount
-            conn.execute("DELETE FROM outbox WHERE state != 'pending' AND seq NOT IN "
-                         "(SELECT seq FROM events)")
-            # The projection row of an alarm that is over and whose events are all gone
-            # goes with them (it names the resident and the device).
-            conn.execute(
-                "DELETE FROM alarms WHERE (state IS NULL OR state IN ('closed', 'cancelled')"
-                " OR folded_into IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM events e"
-                " WHERE e.tenant = alarms.tenant AND (e.alarm = alarms.id OR e.id = alarms.id))"
-                " AND NOT EXISTS (SELECT 1 FROM alarms o WHERE o.tenant = alarms.tenant"
-                " AND o.folded_into = alarms.id)")
+            counts["events"] = retention.purge_events(conn, cutoff)
         if frames_retention_days > 0:
             cutoff = (now - timedelta(days=frames_retention_days)).isoformat()
-            counts["dead_letters"] = conn.execute(
-                "DELETE FROM dead_letters WHERE received < ?", (cutoff,)).rowcount
-            counts["frames"] = conn.execute(
-                "DELETE FROM frames WHERE received < ? AND ref NOT IN "
-                "(SELECT frame FROM dead_letters)", (cutoff,)).rowcount
+            counts.update(frames.purge(conn, cutoff))
         return counts
 
     return await store.write(job)

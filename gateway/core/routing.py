@@ -53,7 +53,8 @@ from .care.models import in_window
 from .clock import Clock
 from .durations import Seconds
 from .model import CATALOGUE, EventAdapter, EventBase, Priority
-from .store import DbConnection, Store, Subscription, iso
+from .store import DbConnection, Store, Subscription
+from .store.repos import events, outbox
 
 log = logging.getLogger(__name__)
 
@@ -323,11 +324,8 @@ def _facts(conn: DbConnection, event: EventBase) -> Facts:
     priority, kind = event.priority, None
     if event.type.startswith("alarm."):
         alarm = event.alarm or event.id
-        row = conn.execute(
-            "SELECT body FROM events WHERE tenant = ? AND type = 'alarm.raised'"
-            " AND (alarm = ? OR id = ?) ORDER BY seq LIMIT 1",
-            (event.tenant, alarm, alarm)).fetchone()
-        raised: Any = EventAdapter.validate_json(row[0]) if row else (
+        body = events.first_of_alarm(conn, event.tenant, alarm, "alarm.raised")
+        raised: Any = EventAdapter.validate_json(body) if body else (
             event if event.type == "alarm.raised" else None)
         if raised is not None:
             kind = str(raised.data.kind)
@@ -337,25 +335,14 @@ def _facts(conn: DbConnection, event: EventBase) -> Facts:
 
 
 def _handed_over(conn: DbConnection, sub: str, seq: int) -> bool:
-    row = conn.execute("SELECT last_error FROM outbox WHERE subscription = ? AND seq = ?",
-                       (sub, seq)).fetchone()
-    return bool(row and row[0] and str(row[0]).startswith(HANDOVER))
+    error = outbox.last_error(conn, sub, seq)
+    return bool(error and str(error).startswith(HANDOVER))
 
 
 def _remove_unless_handed(conn: DbConnection, sub: str, seq: int) -> bool:
-    cur = conn.execute(
-        "DELETE FROM outbox WHERE subscription = ? AND seq = ? AND state = 'pending'"
-        " AND (last_error IS NULL OR last_error NOT LIKE ?)", (sub, seq, HANDOVER + "%"))
-    return cur.rowcount > 0
+    return outbox.remove_pending_unless(conn, sub, seq, HANDOVER)
 
 
 def _hand_over(conn: DbConnection, primary: str, fallback: str, seq: int, now: datetime,
                note: str) -> None:
-    when = iso(now)
-    conn.execute(
-        "INSERT INTO outbox (subscription, seq, lane, next_attempt, last_error)"
-        " SELECT ?, seq, lane, ?, ? FROM outbox WHERE subscription = ? AND seq = ?"
-        " ON CONFLICT (subscription, seq) DO UPDATE SET state = 'pending',"
-        " next_attempt = excluded.next_attempt, last_error = excluded.last_error",
-        (fallback, when, note, primary, seq))
-    conn.execute("DELETE FROM outbox WHERE subscription = ? AND seq = ?", (primary, seq))
+    outbox.move(conn, primary, fallback, seq, now, note)

@@ -52,6 +52,35 @@ class Stored(Protocol):
     def event(self) -> EventBase: ...
 
 
+class FhirStateStore(Protocol):
+    """The facade's own two tables (``fhir_subscription_state`` and ``fhir_notifications``,
+    schema 3), kept by the core's store: a Subscription's status and each event's number."""
+
+    async def set_status(self, sub: str, tenant: str, status: str,
+                         error: str | None) -> None: ...
+
+    async def status(self, sub: str) -> tuple[str | None, str | None]:
+        """(status, last error) of ``sub``; (None, None) when it has none."""
+        ...
+
+    def status_sync(self, sub: str) -> tuple[str | None, str | None]: ...
+
+    async def number(self, sub: str, event: str) -> int:
+        """The event's number in ``sub``, given now if it has none: the same on every retry."""
+        ...
+
+    async def count(self, sub: str) -> int: ...
+
+    async def numbered(self, sub: str, since: int, until: int) -> list[tuple[str, int]]:
+        """(event id, number) of the numbered events ``since`` .. ``until`` (inclusive)."""
+        ...
+
+
+class HasFhirState(Protocol):
+    @property
+    def fhir_state(self) -> FhirStateStore: ...
+
+
 class FhirStore(Protocol):
     """The store's reads and transactions the facade uses (its own two tables included:
     ``fhir_subscription_state`` and ``fhir_notifications``, schema 3)."""
@@ -72,6 +101,9 @@ class FhirStore(Protocol):
     def read(self, fn: Callable[[Any], T]) -> Awaitable[T]: ...
 
     def write(self, fn: Callable[[Any], T]) -> Awaitable[T]: ...
+
+    @property
+    def fhir_state(self) -> FhirStateStore: ...
 
 
 class FhirPlugins(Protocol):

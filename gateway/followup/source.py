@@ -23,6 +23,8 @@ from typing import Any
 
 from gateway.core.care import Tenant
 from gateway.core.store import Store, iso
+from gateway.core.store.repos.config import config_rows
+from gateway.core.store.repos.events import rows_between
 
 from .period import Period
 
@@ -90,20 +92,17 @@ def staff_opening(data: dict[str, Any]) -> bool:
 def _rows(conn: Any, columns: str, tenant: str, types: Iterable[str], since: datetime,
           until: datetime) -> Any:
     kinds = tuple(types)
-    marks = ", ".join("?" for _ in kinds)
     # Stored times keep the offset they were given in, so the text comparison is made a
     # day wider and the exact bounds are applied to the parsed times.
-    return conn.execute(
-        f"SELECT {columns} FROM events WHERE tenant = ? AND type IN ({marks}) "  # fixed names
-        "AND time >= ? AND time < ? ORDER BY seq",
-        (tenant, *kinds, iso(since - timedelta(days=1)), iso(until + timedelta(days=1))))
+    return rows_between(conn, columns, tenant, kinds, iso(since - timedelta(days=1)),
+                        iso(until + timedelta(days=1)))
 
 
 def load(store: Store, conn: Any, care: Tenant, period: Period) -> Source:
     """The follow-up source of tenant ``care`` for ``period``."""
     tenant = care.id
     devices = []
-    for row in store.rows("devices", tenant):
+    for row in config_rows(conn, "devices", tenant):
         body = json.loads(row["body"] or "{}")
         devices.append({"id": row["id"], "kind": row["kind"], "resident": row["resident"],
                         "vendor": body.get("vendor")})

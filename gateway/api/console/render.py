@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from gateway.core.security.tokens import ROLES
 
-from ..deps import known_tenants
+from ..deps import tenant_names
 from ..security import SESSION_COOKIE, find_session
 from .i18n import LANGUAGES, Translator, language_of
 from .screens import screens_for
@@ -54,7 +54,7 @@ async def viewer_of(request: Request) -> Viewer | None:
     if getattr(request.app.state, "verifier", None) is None:  # auth off: development
         tenants: list[str] = []
         if gateway is not None:
-            tenants = list(await gateway.store.read(lambda conn: known_tenants(gateway)))
+            tenants = list(await tenant_names(gateway))
         return Viewer("developer", "developer", frozenset(ROLES), tuple(tenants), "",
                       development=True)
     session = await find_session(request)

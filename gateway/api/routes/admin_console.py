@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 from ..console.admin import BY_NAME, OPTIONS, RESOURCES
 from ..console.render import Viewer, page, to_signin, viewer_of
 from ..console.screens import home_for
-from ..deps import GatewayDep, known_tenants
+from ..deps import GatewayDep, tenant_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,7 +31,7 @@ def _as_json(data: Any) -> str:
 
 
 async def _tenants(gateway: Any, viewer: Viewer) -> list[dict[str, str]]:
-    names = await gateway.store.read(lambda conn: known_tenants(gateway))
+    names = await tenant_names(gateway)
     return [{"id": t, "name": names.get(t, t)} for t in viewer.tenants if t in names]
 
 

@@ -32,7 +32,7 @@ from gateway.core.geo import Area
 from gateway.core.model import GeoPoint
 from gateway.core.rules.geofence import enforced
 
-from ..deps import GatewayDep, TenantScope
+from ..deps import GatewayDep, StoreDep, TenantScope
 from .alarms import CONFLICT, AlarmId
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -83,7 +83,8 @@ def _position(point: GeoPoint, time: datetime | None) -> MapPosition:
 
 @router.get("/{alarm}/map", response_model=AlarmMap, responses={404: CONFLICT[404]},
             summary="An alarm's position with the resident's geofences and recent track")
-async def alarm_map(gateway: GatewayDep, tenant: TenantScope, alarm: AlarmId) -> AlarmMap:
+async def alarm_map(gateway: GatewayDep, store: StoreDep, tenant: TenantScope,
+                    alarm: AlarmId) -> AlarmMap:
     rec = await gateway.alarms.alarm(tenant.id, alarm)
     if rec is None or rec.state is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm!r} in tenant "
@@ -99,7 +100,6 @@ async def alarm_map(gateway: GatewayDep, tenant: TenantScope, alarm: AlarmId) ->
                 break
     now = gateway.clock.now()
     since = (rec.raised or now) - timedelta(seconds=TRACK_BEFORE_S)
-    store = gateway.store
 
     def read(conn: Any) -> tuple[list[Any], list[Any], str]:
         care = tenant_care(store, tenant.id)

@@ -35,14 +35,13 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, sta
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.core.care import tenant_care
 from gateway.core.gateway import Gateway
 from gateway.core.model import Actor as ModelActor
 from gateway.core.model import ActorKind, AlarmOutcome, EventBase, Priority
 from gateway.core.rules.alarms import AlarmRecord
 from gateway.errors import TransitionError, UnknownAlarmError
 
-from ..deps import Actor, ActorDep, GatewayDep, TenantScope
+from ..deps import Actor, ActorDep, GatewayDep, TenantScope, get_care
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
@@ -252,7 +251,7 @@ async def _who(gateway: Gateway, actor: Actor) -> ModelActor:
     unknown id is an operator; a configured staff member with the
     ``alarm_operator`` role is an operator too.
     """
-    care = await gateway.store.read(lambda conn: tenant_care(gateway.store, actor.tenant))
+    care = await get_care(gateway)(actor.tenant)
     member = next((s for s in care.staff if s.id == actor.id), None) if care else None
     if member is None or "alarm_operator" in member.roles:
         kind = ActorKind.OPERATOR
@@ -263,7 +262,7 @@ async def _who(gateway: Gateway, actor: Actor) -> ModelActor:
 
 async def _target(gateway: Gateway, tenant: str, body: DispatchBody) -> ModelActor:
     """The dispatch target; checked against the tenant's staff and teams when it has any."""
-    care = await gateway.store.read(lambda conn: tenant_care(gateway.store, tenant))
+    care = await get_care(gateway)(tenant)
     staff = care.staff if care else []
     if body.staff is not None:
         member = next((s for s in staff if s.id == body.staff), None)

@@ -54,7 +54,7 @@ from gateway.core.care.merge import KEYS
 from gateway.core.security.tokens import TenantForbiddenError
 from gateway.errors import ConfigError
 
-from ..deps import GatewayDep, TenantScope
+from ..deps import GatewayDep, StoreDep, TenantScope, get_store
 from ..security import principal_of
 
 router = APIRouter(prefix="/api/v1", tags=["care configuration"])
@@ -113,23 +113,23 @@ def _routes(name: str, model: type[BaseModel], param: str, *, listed: bool) -> N
     async def add(gateway: GatewayDep, request: Request, tenant: TenantScope,
                   item: model) -> Changed:  # type: ignore[valid-type]  # a class per list
         return await _run(request, tenant.id, add_care_item(
-            gateway.store, gateway.directory, gateway.pii, tenant=tenant.id, name=name,
+            get_store(gateway), gateway.directory, gateway.pii, tenant=tenant.id, name=name,
             item=item, principal=principal_of(request)))
 
     async def change(gateway: GatewayDep, request: Request, tenant: TenantScope,
                      change: Change, **key: str) -> Changed:
         return await _run(request, tenant.id, change_care_item(
-            gateway.store, gateway.directory, gateway.pii, tenant=tenant.id, name=name,
+            get_store(gateway), gateway.directory, gateway.pii, tenant=tenant.id, name=name,
             key=key[param], change=change, principal=principal_of(request)))
 
     async def remove(gateway: GatewayDep, request: Request, tenant: TenantScope,
                      cascade: Cascade = False, **key: str) -> Changed:
         return await _run(request, tenant.id, remove_care_item(
-            gateway.store, gateway.directory, gateway.pii, tenant=tenant.id, name=name,
+            get_store(gateway), gateway.directory, gateway.pii, tenant=tenant.id, name=name,
             key=key[param], cascade=cascade, principal=principal_of(request)))
 
     async def one(gateway: GatewayDep, tenant: TenantScope, **key: str) -> dict[str, Any]:
-        items = await gateway.store.read(lambda conn: care_items(conn, tenant.id, name))
+        items = await get_store(gateway).read(lambda conn: care_items(conn, tenant.id, name))
         found = [i for i in items or [] if _key(name, i) == key[param]]
         if not found:
             raise HTTPException(status.HTTP_404_NOT_FOUND,
@@ -137,7 +137,7 @@ def _routes(name: str, model: type[BaseModel], param: str, *, listed: bool) -> N
         return found[0]
 
     async def every(gateway: GatewayDep, tenant: TenantScope) -> list[dict[str, Any]]:
-        return await gateway.store.read(lambda conn: care_items(conn, tenant.id, name)) or []
+        return await get_store(gateway).read(lambda conn: care_items(conn, tenant.id, name)) or []
 
     _with_key(change, param)
     _with_key(remove, param)
@@ -179,29 +179,29 @@ class Members(BaseModel):
 
 
 @router.get("/teams", response_model=list[Team], summary="Teams and their members")
-async def list_teams(gateway: GatewayDep, tenant: TenantScope) -> list[Team]:
+async def list_teams(gateway: GatewayDep, store: StoreDep, tenant: TenantScope) -> list[Team]:
     """A team is what its members' ``teams`` say (staff in the care configuration)."""
-    found = await gateway.store.read(lambda conn: teams(conn, tenant.id)) or {}
+    found = await store.read(lambda conn: teams(conn, tenant.id)) or {}
     return [Team(id=k, members=v) for k, v in found.items()]
 
 
 @router.put("/teams/{team}", response_model=Changed, responses=ERRORS,
             summary="Set a team's members")
-async def put_team(gateway: GatewayDep, request: Request, tenant: TenantScope, team: str,
-                   body: Members) -> Changed:
+async def put_team(gateway: GatewayDep, store: StoreDep, request: Request, tenant: TenantScope,
+                   team: str, body: Members) -> Changed:
     """The given staff are the team's members; every other member of staff leaves it."""
     return await _run(request, tenant.id, set_team(
-        gateway.store, gateway.directory, tenant=tenant.id, team=team, members=body.members,
+        store, gateway.directory, tenant=tenant.id, team=team, members=body.members,
         principal=principal_of(request)))
 
 
 @router.delete("/teams/{team}", response_model=Changed, responses=ERRORS,
                summary="Remove a team")
-async def delete_team(gateway: GatewayDep, request: Request, tenant: TenantScope,
+async def delete_team(gateway: GatewayDep, store: StoreDep, request: Request, tenant: TenantScope,
                       team: str) -> Changed:
     """Take the team from every member of staff (409 while visits name it)."""
     return await _run(request, tenant.id, remove_team(
-        gateway.store, gateway.directory, tenant=tenant.id, team=team,
+        store, gateway.directory, tenant=tenant.id, team=team,
         principal=principal_of(request)))
 
 

@@ -27,7 +27,7 @@ from gateway.core.care import CareConfig, apply_care_config
 from gateway.core.security.tokens import TenantForbiddenError
 from gateway.errors import ConfigError
 
-from ..deps import GatewayDep
+from ..deps import GatewayDep, StoreDep
 from ..security import principal_of
 
 router = APIRouter(prefix="/api/v1", tags=["configuration"])
@@ -45,11 +45,12 @@ class Applied(BaseModel):
                               "not valid for; nothing was written."},
                         422: {"description": "Invalid, alone or with what is stored; nothing "
                               "was written. The detail names the field."}})
-async def post_config(gateway: GatewayDep, request: Request, config: CareConfig) -> Applied:
+async def post_config(gateway: GatewayDep, store: StoreDep, request: Request,
+                      config: CareConfig) -> Applied:
     """Apply a care configuration document: merge into what is stored, replace only the
     lists a tenant names in ``replace``."""
     try:
-        done = await apply_care_config(config, gateway.store, gateway.directory, gateway.pii,
+        done = await apply_care_config(config, store, gateway.directory, gateway.pii,
                                        principal=principal_of(request))
     except TenantForbiddenError as err:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(err)) from err

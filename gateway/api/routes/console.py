@@ -20,7 +20,7 @@ from gateway.core.policy.cameras import ROLE as CAMERA_ROLE
 
 from ..console.render import SECURITY_HEADERS, page, to_signin, viewer_of
 from ..console.screens import home_for
-from ..deps import GatewayDep, known_tenants
+from ..deps import GatewayDep, get_store, tenant_names
 
 router = APIRouter(include_in_schema=False)
 
@@ -50,13 +50,13 @@ async def alarm_queue(request: Request, gateway: GatewayDep) -> Response:
         return to_signin(request)
     if "operator" not in viewer.roles:
         return RedirectResponse(home_for(viewer.roles), status_code=303)
-    names = await gateway.store.read(lambda conn: known_tenants(gateway))
+    names = await tenant_names(gateway)
 
     def chains(conn: Any) -> dict[str, dict[str, Any]]:
         """Each tenant's alarm chain, and the chain a resident's plan gives a missed dose."""
         out: dict[str, dict[str, Any]] = {}
         for tenant in viewer.tenants:
-            care = tenant_care(gateway.store, tenant)
+            care = tenant_care(get_store(gateway), tenant)
             out[tenant] = {
                 "receivers": list(care.alarms.receivers) if care else [],
                 "medication": {p.resident: list(p.medication.receivers)
@@ -65,7 +65,7 @@ async def alarm_queue(request: Request, gateway: GatewayDep) -> Response:
             }
         return out
 
-    routing = await gateway.store.read(chains)
+    routing = await get_store(gateway).read(chains)
     console = gateway.settings.console
     config = {
         "me": viewer.subject,
@@ -108,14 +108,14 @@ async def home_care(request: Request, gateway: GatewayDep) -> Response:
         return to_signin(request)
     if "staff" not in viewer.roles:
         return RedirectResponse(home_for(viewer.roles), status_code=303)
-    names = await gateway.store.read(lambda conn: known_tenants(gateway))
+    names = await tenant_names(gateway)
 
     def mine(conn: Any) -> list[dict[str, Any]]:
         """The tenants where the viewer is on the staff, and the camera schedules they may
         use there (night supervision role); the camera policy still decides each check."""
         out: list[dict[str, Any]] = []
         for tenant in viewer.tenants:
-            care = tenant_care(gateway.store, tenant)
+            care = tenant_care(get_store(gateway), tenant)
             member = next((s for s in care.staff if s.id == viewer.subject), None) \
                 if care else None
             if care is None or member is None:
@@ -131,7 +131,7 @@ async def home_care(request: Request, gateway: GatewayDep) -> Response:
         return out
 
     config = {"me": viewer.subject, "development": viewer.development,
-              "tenants": await gateway.store.read(mine),
+              "tenants": await get_store(gateway).read(mine),
               "map_tiles": gateway.settings.console.map_tiles or "",
               "map_attribution": gateway.settings.console.map_attribution}
     return with_tiles(gateway, page(

@@ -13,8 +13,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, Field
 
 from gateway.core.care import Grant, Housing, Sex
+from gateway.core.store import DbConnection, Store
+from gateway.core.store.repos.config import config_rows
 
-from ..deps import GatewayDep, TenantScope, known_tenants
+from ..deps import StoreDep, TenantNamesDep, TenantScope
 from ..security import principal_of
 
 router = APIRouter(prefix="/api/v1", tags=["directory"])
@@ -52,17 +54,15 @@ class ResidentOut(BaseModel):
 
 
 @router.get("/tenants", response_model=list[TenantOut])
-async def tenants(gateway: GatewayDep, request: Request) -> list[TenantOut]:
+async def tenants(found: TenantNamesDep, request: Request) -> list[TenantOut]:
     """Tenants this caller may pick: with tokens, only the token's tenants."""
-    found = await gateway.store.read(lambda conn: known_tenants(gateway))
     principal = principal_of(request)
     return [TenantOut(id=k, name=v) for k, v in found.items() if principal.may_see(k)]
 
 
 @router.get("/devices", response_model=list[DeviceOut])
-async def devices(gateway: GatewayDep, tenant: TenantScope) -> list[DeviceOut]:
-    store = gateway.store
-    rows = await store.read(lambda conn: store.rows("devices", tenant.id))
+async def devices(store: StoreDep, tenant: TenantScope) -> list[DeviceOut]:
+    rows = await store.read(lambda conn: config_rows(conn, "devices", tenant.id))
     out = []
     for row in rows:
         body = json.loads(row["body"] or "{}")
@@ -76,26 +76,24 @@ async def devices(gateway: GatewayDep, tenant: TenantScope) -> list[DeviceOut]:
 
 
 @router.get("/residents", response_model=list[ResidentOut])
-async def residents(gateway: GatewayDep, tenant: TenantScope) -> list[ResidentOut]:
-    return await _residents(gateway, tenant.id)
+async def residents(store: StoreDep, tenant: TenantScope) -> list[ResidentOut]:
+    return await _residents(store, tenant.id)
 
 
 @router.get("/residents/{resident}", response_model=ResidentOut,
             responses={404: {"description": "The tenant has no such resident."}})
-async def resident(gateway: GatewayDep, tenant: TenantScope, resident: str) -> ResidentOut:
+async def resident(store: StoreDep, tenant: TenantScope, resident: str) -> ResidentOut:
     """One resident (change with ``PATCH``, remove with ``DELETE``: routes/care.py)."""
-    found = [r for r in await _residents(gateway, tenant.id, resident) if r.id == resident]
+    found = [r for r in await _residents(store, tenant.id, resident) if r.id == resident]
     if not found:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"tenant {tenant.id} has no resident {resident}")
     return found[0]
 
 
-async def _residents(gateway: Any, tenant: str, only: str | None = None) -> list[ResidentOut]:
-    store = gateway.store
-
-    def read(conn: object) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        return store.rows("residents", tenant), store.rows("devices", tenant)
+async def _residents(store: Store, tenant: str, only: str | None = None) -> list[ResidentOut]:
+    def read(conn: DbConnection) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        return config_rows(conn, "residents", tenant), config_rows(conn, "devices", tenant)
 
     rows, devs = await store.read(read)
     out = []

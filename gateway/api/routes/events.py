@@ -8,6 +8,7 @@ switch between paging and streaming without gaps.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC
 from typing import Annotated, Any, Literal
 
@@ -16,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from gateway.core.store import StoredEvent
 
-from ..deps import GatewayDep, TenantScope, resolve_types
+from ..deps import EventsDep, TenantScope, resolve_types
 
 router = APIRouter(prefix="/api/v1/events", tags=["events"])
 
@@ -35,7 +36,7 @@ class EventPage(BaseModel):
 
 @router.get("", response_model=EventPage)
 async def list_events(
-    gateway: GatewayDep,
+    events: EventsDep,
     tenant: TenantScope,
     type: Annotated[
         list[str],
@@ -52,8 +53,7 @@ async def list_events(
     order: Literal["asc", "desc"] = "asc",
 ) -> EventPage:
     types = resolve_types(type, exclude)
-    store = gateway.store
-    items = await store.read(lambda conn: store.query_events(
+    items = await asyncio.to_thread(lambda: events.query(
         tenant.id, types=types, resident=resident, device=device, alarm=alarm,
         since=since.astimezone(UTC) if since else None,
         until=until.astimezone(UTC) if until else None,
@@ -64,9 +64,8 @@ async def list_events(
 
 
 @router.get("/{event_id}")
-async def get_event(gateway: GatewayDep, tenant: TenantScope, event_id: str) -> dict[str, Any]:
-    store = gateway.store
-    item = await store.read(lambda conn: store.get_event(tenant.id, event_id))
+async def get_event(events: EventsDep, tenant: TenantScope, event_id: str) -> dict[str, Any]:
+    item = await asyncio.to_thread(events.get, tenant.id, event_id)
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no event {event_id!r} in {tenant.id}")
     return event_json(item)

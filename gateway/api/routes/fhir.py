@@ -32,7 +32,7 @@ from gateway.fhir.search import SearchError, SearchQuery
 from gateway.fhir.subscriptions import SubscriptionRefused, subscriptions_for
 from gateway.fhir.topics import TOPICS
 
-from ..deps import GatewayDep, TenantScope
+from ..deps import GatewayDep, StoreDep, TenantScope, get_store
 from ..security import principal_of
 
 # Who may create a Subscription that makes Navet connect somewhere (rest-hook): the tenant's
@@ -160,12 +160,12 @@ async def create_subscription(request: Request, gateway: GatewayDep,
 
 
 @router.get("/Subscription", summary="Search Subscriptions")
-async def list_subscriptions(request: Request, gateway: GatewayDep,
+async def list_subscriptions(request: Request, gateway: GatewayDep, store: StoreDep,
                              tenant: TenantScope) -> FhirResponse:
     query = SearchQuery.parse("Subscription", request.query_params.multi_items(),
                               lambda fid: None)
     query.paging(request.query_params.get("_count"), request.query_params.get("_offset"))
-    found = [s for s in await gateway.store.read(
+    found = [s for s in await store.read(
         lambda conn: subscriptions_for(gateway).all(tenant.id)) if query.matches(s)]
     page = found[query.offset:query.offset + query.count]
     return FhirResponse(searchset(base_url(request), "Subscription", page,
@@ -176,8 +176,9 @@ async def list_subscriptions(request: Request, gateway: GatewayDep,
 
 
 @router.get("/Subscription/{fid}", summary="Read a Subscription (with its current status)")
-async def read_subscription(fid: str, gateway: GatewayDep, tenant: TenantScope) -> FhirResponse:
-    found = await gateway.store.read(lambda conn: subscriptions_for(gateway).read(tenant.id, fid))
+async def read_subscription(fid: str, gateway: GatewayDep, store: StoreDep,
+                            tenant: TenantScope) -> FhirResponse:
+    found = await store.read(lambda conn: subscriptions_for(gateway).read(tenant.id, fid))
     if found is None:
         raise HTTPException(404, f"Subscription/{fid} does not exist in tenant {tenant.id}")
     return FhirResponse(found)
@@ -187,10 +188,10 @@ async def read_subscription(fid: str, gateway: GatewayDep, tenant: TenantScope) 
              summary="A token to bind a websocket to this Subscription")
 @router.get("/Subscription/{fid}/$get-ws-binding-token", operation_id="get_ws_binding_token",
             summary="A token to bind a websocket to this Subscription (GET form)")
-async def ws_binding_token(fid: str, request: Request, gateway: GatewayDep,
+async def ws_binding_token(fid: str, request: Request, gateway: GatewayDep, store: StoreDep,
                            tenant: TenantScope) -> FhirResponse:
     manager = subscriptions_for(gateway)
-    found = await gateway.store.read(lambda conn: manager.read(tenant.id, fid))
+    found = await store.read(lambda conn: manager.read(tenant.id, fid))
     if found is None:
         raise HTTPException(404, f"Subscription/{fid} does not exist in tenant {tenant.id}")
     if found["channelType"]["code"] != "websocket":
@@ -202,7 +203,7 @@ async def ws_binding_token(fid: str, request: Request, gateway: GatewayDep,
 
 async def _sink(gateway: Any, tenant: str, fid: str) -> Any:
     manager = subscriptions_for(gateway)
-    found = await gateway.store.read(lambda conn: manager.read(tenant, fid))
+    found = await get_store(gateway).read(lambda conn: manager.read(tenant, fid))
     sink = manager.sink(fid) if found is not None else None
     if sink is None:
         raise HTTPException(404, f"Subscription/{fid} does not exist (or is off) in tenant "
@@ -266,12 +267,12 @@ async def subscription_socket(websocket: WebSocket) -> None:
 
 
 @router.get("/$event-message", summary="One Navet event as a FHIR message Bundle")
-async def event_message(request: Request, gateway: GatewayDep, tenant: TenantScope,
+async def event_message(request: Request, gateway: GatewayDep, store: StoreDep,
+                        tenant: TenantScope,
                         event: Annotated[str, Query(description="Navet event id.")],
                         _format: Annotated[str | None, Query(alias="_format")] = None,
                         ) -> FhirResponse:
     _format_ok(_format)
-    store = gateway.store
     repo = FhirRepository(gateway, tenant.id)
 
     def build() -> tuple[Any, list[dict[str, Any]], list[dict[str, Any]]] | None:
@@ -322,12 +323,11 @@ def _known_type(resource_type: str) -> None:
 
 
 @router.get("/{resource_type}", summary="Search one resource type")
-async def search(resource_type: str, request: Request, gateway: GatewayDep,
+async def search(resource_type: str, request: Request, gateway: GatewayDep, store: StoreDep,
                  tenant: TenantScope) -> FhirResponse:
     _known_type(resource_type)
     params = request.query_params
     _format_ok(params.get("_format"))
-    store = gateway.store
     query = SearchQuery.parse(resource_type, params.multi_items(),
                               lambda fid: patient_for(gateway, tenant.id, fid))
     query.paging(params.get("_count"), params.get("_offset"))
@@ -339,11 +339,11 @@ async def search(resource_type: str, request: Request, gateway: GatewayDep,
 
 
 @router.get("/{resource_type}/{fid}", summary="Read one resource")
-async def read(resource_type: str, fid: str, gateway: GatewayDep,
+async def read(resource_type: str, fid: str, gateway: GatewayDep, store: StoreDep,
                tenant: TenantScope) -> FhirResponse:
     _known_type(resource_type)
     repo = FhirRepository(gateway, tenant.id)
-    found = await gateway.store.read(lambda conn: repo.read(resource_type, fid))
+    found = await store.read(lambda conn: repo.read(resource_type, fid))
     if found is None:
         raise HTTPException(404, f"{resource_type}/{fid} does not exist in tenant {tenant.id}")
     return FhirResponse(found)

@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from gateway.core.care import CareConfig, FollowupSettings, apply_care_config, tenant_care
+from gateway.core.care import CareConfig, FollowupSettings, apply_care_config
 from gateway.core.model import Actor as ModelActor
 from gateway.core.model import ActorKind
 from gateway.core.security.tokens import TenantForbiddenError
@@ -31,7 +31,7 @@ from gateway.errors import ConfigError
 from gateway.followup import PeriodError, read_report, read_survey
 from gateway.followup.tables import to_csv
 
-from ..deps import GatewayDep, TenantScope, known_tenants
+from ..deps import GatewayDep, StoreDep, TenantScope, get_care, get_store, tenant_names
 from ..security import principal_of
 
 router = APIRouter(prefix="/api/v1/followup", tags=["follow-up"])
@@ -87,7 +87,7 @@ def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...] | None, name: str)
 async def _report(gateway: GatewayDep, tenant: str, first: date | None, last: date | None,
                   lang: Literal["sv", "en"]) -> dict[str, Any]:
     try:
-        report = await read_report(gateway.store, tenant, now=gateway.clock.now(),
+        report = await read_report(get_store(gateway), tenant, now=gateway.clock.now(),
                                    first=first, last=last, lang=lang)
     except PeriodError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from err
@@ -132,7 +132,7 @@ async def breakdown(gateway: GatewayDep, tenant: TenantScope, first: From = None
 
 
 @router.get("/survey", responses={200: {"content": {"text/csv": {}}}})
-async def survey(gateway: GatewayDep, tenant: TenantScope,
+async def survey(gateway: GatewayDep, store: StoreDep, tenant: TenantScope,
                  day: Annotated[date | None, Query(alias="date", description="The survey's "
                                                    "reference day; default today.")] = None,
                  format: Format = "json",
@@ -141,7 +141,7 @@ async def survey(gateway: GatewayDep, tenant: TenantScope,
     municipalities: per technology and housing, offered or not, and people in total, by
     sex and aged 80+."""
     try:
-        rows = await read_survey(gateway.store, tenant.id, now=gateway.clock.now(), day=day)
+        rows = await read_survey(store, tenant.id, now=gateway.clock.now(), day=day)
     except PeriodError as err:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from err
     if rows is None:
@@ -172,7 +172,7 @@ async def compare(gateway: GatewayDep, request: Request,
         if not principal.may_see(name):
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 f"the token is not valid for tenant {name!r}")
-    known = await gateway.store.read(lambda conn: known_tenants(gateway))
+    known = await tenant_names(gateway)
     for name in names:
         if name not in known:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown tenant {name!r}")
@@ -199,7 +199,7 @@ async def compare(gateway: GatewayDep, request: Request,
 
 @router.post("/settings", response_model=SettingsApplied,
              responses={422: {"description": "Invalid; nothing was written."}})
-async def post_settings(gateway: GatewayDep, tenant: TenantScope, request: Request,
+async def post_settings(gateway: GatewayDep, store: StoreDep, tenant: TenantScope, request: Request,
                         body: FollowupSettings) -> SettingsApplied:
     """Enter the yearly denominators, the baseline or the municipality's own targets.
 
@@ -209,7 +209,7 @@ async def post_settings(gateway: GatewayDep, tenant: TenantScope, request: Reque
         "id": tenant.id, "name": tenant.name,
         "followup": body.model_dump(mode="json", exclude_unset=True)}]})
     try:
-        await apply_care_config(doc, gateway.store, gateway.directory, gateway.pii,
+        await apply_care_config(doc, store, gateway.directory, gateway.pii,
                                 principal=principal_of(request))
     except TenantForbiddenError as err:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(err)) from err
@@ -224,6 +224,6 @@ async def post_settings(gateway: GatewayDep, tenant: TenantScope, request: Reque
             tenant=tenant.id, actor=ModelActor(kind=ActorKind.OPERATOR, id=principal.subject),
             action="followup settings", decision="applied",
             reason="follow-up denominators, targets or baseline entered", detail=entered)
-    care = await gateway.store.read(lambda conn: tenant_care(gateway.store, tenant.id))
+    care = await get_care(gateway)(tenant.id)
     assert care is not None  # just written
     return SettingsApplied(tenant=tenant.id, followup=care.followup)

@@ -24,9 +24,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from gateway.core.gateway import Gateway
-from gateway.core.store import Store
+from gateway.core.store.repos.frames import DeadLetterRepository
 
-from ..deps import GatewayDep
+from ..deps import GatewayDep, OutboxDep, StoreDep, get_store
 
 router = APIRouter(tags=["health"])
 
@@ -45,7 +45,7 @@ async def healthz(request: Request) -> dict[str, Any]:
 
 def readiness(gateway: Gateway) -> dict[str, str]:
     """Each check -> "ok" or why it fails."""
-    store = gateway.store
+    store = get_store(gateway)
     mqtt = getattr(gateway, "_mqtt", None)  # the property raises before MQTT is started
     return {
         "store": "ok" if store.healthy else f"failing: {store.last_error or 'not writable'}",
@@ -67,20 +67,20 @@ async def readyz(gateway: GatewayDep, request: Request) -> JSONResponse:
 class StoreCollector(Collector):
     """Figures read from the store at scrape time (they survive restarts, counters do not)."""
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, dead_letters: DeadLetterRepository) -> None:
+        self.dead_letters = dead_letters
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield GaugeMetricFamily(
             "navet_dead_letters_stored", "Frames in the dead-letter store, all tenants",
-            value=self.store.count_dead_letters(),
+            value=self.dead_letters.count(),
         )
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(gateway: GatewayDep) -> Response:
-    store, m = gateway.store, gateway.metrics
-    depth = await store.read(lambda conn: store.outbox_depth())
+async def metrics(gateway: GatewayDep, store: StoreDep, outbox: OutboxDep) -> Response:
+    m = gateway.metrics
+    depth = await asyncio.to_thread(outbox.depth)
     for sub in store.subscriptions:
         m.outbox_depth.labels(sub.id).set(depth.get(sub.id, 0))
     # Collectors read the store; keep that off the event loop.

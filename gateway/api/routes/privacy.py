@@ -14,14 +14,15 @@ from fastapi import APIRouter, HTTPException, status
 
 from gateway.core.privacy import export_resident
 
-from ..deps import GatewayDep, TenantScope
+from ..deps import GatewayDep, StoreDep, TenantScope
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
 
 @router.get("/residents/{resident}/export")
-async def export(gateway: GatewayDep, tenant: TenantScope, resident: str) -> dict[str, Any]:
-    found = await asyncio.to_thread(export_resident, gateway.store, gateway.pii, tenant.id,
+async def export(gateway: GatewayDep, store: StoreDep, tenant: TenantScope,
+                 resident: str) -> dict[str, Any]:
+    found = await asyncio.to_thread(export_resident, store, gateway.pii, tenant.id,
                                     resident)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,

@@ -6,6 +6,7 @@ with the reason so a person can fix the device or the adapter and replay it.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -13,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from gateway.core.model import CATALOGUE
 
-from ..deps import GatewayDep, TenantScope
+from ..deps import DeadLettersDep, EventsDep, TenantScope
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -36,21 +37,19 @@ class DeadLetter(BaseModel):
 
 
 @router.get("/summary", response_model=Summary)
-async def summary(gateway: GatewayDep, tenant: TenantScope) -> Summary:
-    store = gateway.store
-    counts = await store.read(lambda conn: store.count_events(tenant.id))
+async def summary(events: EventsDep, tenant: TenantScope) -> Summary:
+    counts = await asyncio.to_thread(events.counts, tenant.id)
     return Summary(tenant=tenant.id, total=sum(counts.values()), counts=counts)
 
 
 @router.get("/dead-letters", response_model=list[DeadLetter])
 async def dead_letters(
-    gateway: GatewayDep,
+    dead: DeadLettersDep,
     tenant: TenantScope,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[DeadLetter]:
     """Newest first."""
-    store = gateway.store
-    rows = await store.read(lambda conn: store.dead_letters(tenant.id, limit))
+    rows = await asyncio.to_thread(dead.list, tenant.id, limit)
     return [DeadLetter.model_validate(r) for r in rows]
 
 

@@ -23,14 +23,14 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from gateway.core.care import Tenant, tenant_care
+from gateway.core.care import Tenant
 from gateway.core.commands import CommandStatus
 from gateway.core.model import DeviceKind
 from gateway.core.policy.locks import dispatched_to
 from gateway.core.policy.visits import assigned, local_day, slots
 from gateway.core.rules.alarms import AlarmState
 
-from ..deps import ActorDep, GatewayDep, TenantScope
+from ..deps import ActorDep, GatewayDep, TenantScope, get_care
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
 
@@ -85,7 +85,7 @@ class CommandOut(BaseModel):
 
 
 async def _care(gateway: GatewayDep, tenant: str) -> Tenant:
-    care = await gateway.store.read(lambda conn: tenant_care(gateway.store, tenant))
+    care = await get_care(gateway)(tenant)
     if care is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"tenant {tenant!r} has no care configuration")

@@ -13,6 +13,7 @@ kept as last-seen, not fanned out (see DESIGN.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from functools import partial
@@ -23,9 +24,10 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from gateway.core.gateway import Gateway
 from gateway.core.model import to_cloudevent
-from gateway.core.store import DbConnection, StoredEvent
+from gateway.core.store import StoredEvent
+from gateway.core.store.repos.events import EventRepository
 
-from ..deps import GatewayDep, Tenant, TenantScope, resolve_types
+from ..deps import EventsDep, GatewayDep, Tenant, TenantScope, resolve_types
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -45,6 +47,7 @@ WAKE_S = 30.0
 )
 async def stream(
     gateway: GatewayDep,
+    events: EventsDep,
     tenant: TenantScope,
     type: Annotated[list[str], Query(description="Event types or prefixes. Repeatable.")] = [],  # noqa: B006  # repeatable query param
     exclude: Annotated[list[str], Query(description="Types or prefixes to leave out.")] = [],  # noqa: B006
@@ -68,22 +71,22 @@ async def stream(
     if cursor is None:
         cursor = gateway.notifier.seq  # a new client starts with what happens from now on
     return EventSourceResponse(
-        _events(gateway, tenant, types, cursor), ping=HEARTBEAT_S,
+        _events(gateway, events, tenant, types, cursor), ping=HEARTBEAT_S,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _events(
-    gateway: Gateway, tenant: Tenant, types: list[str], cursor: int
+    gateway: Gateway, events: EventRepository, tenant: Tenant, types: list[str], cursor: int
 ) -> AsyncIterator[ServerSentEvent]:
-    store, notifier = gateway.store, gateway.notifier
+    notifier = gateway.notifier
     gateway.metrics.stream_clients.inc()
     try:
         while True:
             # Take the mark before reading: a commit that lands during the read
             # moves the notifier past it, so the wait below returns at once.
             mark = notifier.seq
-            batch = await store.read(partial(_page, gateway, tenant.id, types, cursor))
+            batch = await asyncio.to_thread(partial(_page, events, tenant.id, types, cursor))
             for item in batch:
                 yield ServerSentEvent(
                     data=json.dumps(to_cloudevent(item.event), separators=(",", ":")),
@@ -99,7 +102,5 @@ async def _events(
         gateway.metrics.stream_clients.dec()
 
 
-def _page(
-    gateway: Gateway, tenant: str, types: list[str], after: int, conn: DbConnection
-) -> list[StoredEvent]:
-    return gateway.store.query_events(tenant, types=types, after_seq=after, limit=BATCH)
+def _page(events: EventRepository, tenant: str, types: list[str], after: int) -> list[StoredEvent]:
+    return events.query(tenant, types=types, after_seq=after, limit=BATCH)

@@ -18,6 +18,7 @@ leave the gateway: only what the sink's ``describe()`` returns is shown.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -29,10 +30,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from gateway.core.gateway import Gateway
 from gateway.core.model import Actor as ModelActor
 from gateway.core.model import ActorKind
-from gateway.core.store import Subscription
+from gateway.core.store import Store, Subscription
+from gateway.core.store.repos.outbox import OutboxRepository
 from gateway.errors import ConfigError, OutboundRefused, SubscriptionLimitError
 
-from ..deps import ActorDep, GatewayDep, TenantScope, resolve_types
+from ..deps import ActorDep, GatewayDep, OutboxDep, StoreDep, TenantScope, resolve_types
 
 log = logging.getLogger(__name__)
 
@@ -101,21 +103,21 @@ class Replay(BaseModel):
     queued: int = Field(description="Events queued again (or still waiting from before).")
 
 
-def _view(gateway: Gateway, sub: Subscription, *, dead: bool = False) -> SubscriptionView:
-    store = gateway.store
+def _view(gateway: Gateway, outbox: OutboxRepository, sub: Subscription, *,
+          dead: bool = False) -> SubscriptionView:
     sink = gateway.sinks.get(sub.id)
     describe = getattr(sink, "describe", None)
     return SubscriptionView(
         id=sub.id, tenant=sub.tenant, sink=sub.sink, types=list(sub.types), enabled=sub.enabled,
         running=sink is not None and sub.enabled,
         target=describe() if describe is not None else None,
-        delivery=Delivery(**store.outbox_status(sub.id)),
-        dead=[DeadDelivery(**d) for d in store.outbox_dead(sub.id)] if dead else [],
+        delivery=Delivery(**outbox.status(sub.id)),
+        dead=[DeadDelivery(**d) for d in outbox.dead(sub.id)] if dead else [],
     )
 
 
-def _find(gateway: Gateway, tenant: str, subscription_id: str) -> Subscription:
-    for sub in gateway.store.subscriptions:
+def _find(store: Store, tenant: str, subscription_id: str) -> Subscription:
+    for sub in store.subscriptions:
         if sub.id == subscription_id and sub.tenant == tenant:
             return sub
     raise HTTPException(status.HTTP_404_NOT_FOUND,
@@ -123,18 +125,18 @@ def _find(gateway: Gateway, tenant: str, subscription_id: str) -> Subscription:
 
 
 @router.get("", response_model=list[SubscriptionView])
-async def list_subscriptions(gateway: GatewayDep, tenant: TenantScope) -> list[SubscriptionView]:
+async def list_subscriptions(gateway: GatewayDep, store: StoreDep, outbox: OutboxDep,
+                             tenant: TenantScope) -> list[SubscriptionView]:
     """The tenant's subscriptions with their delivery state."""
-    subs = [s for s in gateway.store.subscriptions if s.tenant == tenant.id]
-    return await gateway.store.read(
-        lambda conn: [_view(gateway, s) for s in sorted(subs, key=lambda s: s.id)]
-    )
+    subs = [s for s in store.subscriptions if s.tenant == tenant.id]
+    return await asyncio.to_thread(
+        lambda: [_view(gateway, outbox, s) for s in sorted(subs, key=lambda s: s.id)])
 
 
 @router.post("", response_model=SubscriptionView, status_code=status.HTTP_201_CREATED)
 async def create_subscription(
-    gateway: GatewayDep, tenant: TenantScope, actor: ActorDep, body: NewSubscription,
-    response: Response,
+    gateway: GatewayDep, store: StoreDep, outbox: OutboxDep, tenant: TenantScope,
+    actor: ActorDep, body: NewSubscription, response: Response,
 ) -> SubscriptionView:
     """Create a webhook subscription for the tenant (administrators only).
 
@@ -152,7 +154,7 @@ async def create_subscription(
         if pattern != "*":
             resolve_types([pattern])  # 422 naming an unknown type
     sub_id = body.id or f"{body.sink}-{uuid.uuid4().hex[:12]}"
-    if any(s.id == sub_id for s in gateway.store.subscriptions):
+    if any(s.id == sub_id for s in store.subscriptions):
         raise HTTPException(status.HTTP_409_CONFLICT, f"subscription {sub_id!r} exists")
     sub = Subscription(sub_id, tenant.id, body.sink, tuple(body.types), dict(body.settings))
     try:
@@ -167,22 +169,25 @@ async def create_subscription(
     log.info("subscription %s (%s) created by %s", sub.id, sub.sink, actor.id,
              extra={"subscription": sub.id, "tenant": tenant.id})
     response.headers["Location"] = f"/api/v1/subscriptions/{sub.id}?tenant={tenant.id}"
-    return await gateway.store.read(lambda conn: _view(gateway, sub))
+    return await asyncio.to_thread(_view, gateway, outbox, sub)
 
 
 @router.get("/{subscription_id}", response_model=SubscriptionView)
 async def get_subscription(
-    gateway: GatewayDep, tenant: TenantScope, subscription_id: str
+    gateway: GatewayDep, store: StoreDep, outbox: OutboxDep, tenant: TenantScope,
+    subscription_id: str,
 ) -> SubscriptionView:
     """One subscription, its delivery state and its newest dead letters."""
-    sub = _find(gateway, tenant.id, subscription_id)
-    return await gateway.store.read(lambda conn: _view(gateway, sub, dead=True))
+    sub = _find(store, tenant.id, subscription_id)
+    return await asyncio.to_thread(lambda: _view(gateway, outbox, sub, dead=True))
 
 
 @router.post("/{subscription_id}/replay", response_model=Replay,
              status_code=status.HTTP_202_ACCEPTED)
 async def replay(
     gateway: GatewayDep,
+    store: StoreDep,
+    outbox: OutboxDep,
     tenant: TenantScope,
     actor: ActorDep,
     subscription_id: str,
@@ -198,7 +203,7 @@ async def replay(
     Events still waiting are not doubled; dead letters in the range are revived.
     Delivery is asynchronous: watch ``depth`` fall in the subscription list.
     """
-    sub = _find(gateway, tenant.id, subscription_id)
+    sub = _find(store, tenant.id, subscription_id)
     start = since.astimezone(UTC)
     end = until.astimezone(UTC) if until is not None else None
     if end is not None and end <= start:
@@ -206,7 +211,7 @@ async def replay(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"until ({end.isoformat()}) must be after since ({start.isoformat()})",
         )
-    queued = await gateway.store.outbox_replay(sub, start, gateway.clock.now(), end)
+    queued = await outbox.replay(sub, start, gateway.clock.now(), end)
     audit = getattr(gateway, "audit", None)
     if audit is not None:  # what was replayed; the audit trail has only the call itself
         await audit.append(

@@ -34,7 +34,7 @@ from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconn
 from gateway.core.gateway import Gateway
 from gateway.core.model import to_cloudevent
 
-from ..deps import known_tenants, resolve_types
+from ..deps import get_events, resolve_types, tenant_names
 from .stream import BATCH, WAKE_S
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ async def stream_ws(
         await websocket.close(status.WS_1011_INTERNAL_ERROR, "the gateway is not running")
         return
     try:
-        tenants = await gateway.store.read(lambda conn: known_tenants(gateway))
+        tenants = await tenant_names(gateway)
         if tenant not in tenants:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown tenant {tenant!r}")
         if not type and "device.heartbeat" not in exclude:
@@ -110,11 +110,11 @@ async def _until_closed(websocket: WebSocket) -> None:
 
 async def _send(websocket: WebSocket, gateway: Gateway, tenant: str, types: list[str],
                 resident: str | None, cursor: int) -> None:
-    store, notifier = gateway.store, gateway.notifier
+    events, notifier = get_events(gateway), gateway.notifier
     while True:
         mark = notifier.seq  # before the read: a commit during the read wakes the wait at once
         after = cursor
-        batch = await store.read(lambda conn: store.query_events(
+        batch = await asyncio.to_thread(lambda: events.query(
             tenant, types=types, resident=resident, after_seq=after, limit=BATCH))  # noqa: B023  # awaited here, before the loop moves on
         for item in batch:
             frame: dict[str, Any] = {"id": str(item.seq), "type": item.event.type,

@@ -18,12 +18,12 @@ from ..directory import DeviceDirectory, DeviceEntry
 from ..security.pii import PiiCipher
 from ..security.tokens import Principal, TenantForbiddenError
 from ..store import DbConnection, Store
+from ..store.repos.config import device_owners
 from .merge import KEYS, merge_tenant, removed
 from .models import CareConfig, Device, Tenant
 from .rows import (
     DEVICE_COLUMNS,
     delete_item,
-    device_owners,
     stored_tenant,
     write_device,
     write_plan,

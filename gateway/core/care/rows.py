@@ -16,11 +16,17 @@ Everything here is JSON-shaped dicts; the models live in :mod:`gateway.core.care
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..store.base import DbConnection, config_rows, delete_config_row, upsert_config_row
+from ..store.records import DbConnection
+from ..store.repos.config import (
+    config_rows,
+    delete_config_row,
+    delete_device,
+    upsert_config_row,
+)
 
 DEVICE_COLUMNS = ("adapter", "address", "kind", "resident", "heartbeat_s")
 
@@ -64,19 +70,6 @@ def stored_tenant(conn: DbConnection, tenant: str,
     return out
 
 
-def device_owners(conn: DbConnection, ids: Iterable[str]) -> dict[str, str]:
-    """Device id -> the tenant it is stored under, for those of ``ids`` that are stored."""
-    wanted = sorted(set(ids))
-    owners: dict[str, str] = {}
-    for start in range(0, len(wanted), 200):
-        part = wanted[start:start + 200]
-        marks = ", ".join("?" for _ in part)
-        for row in conn.execute(f"SELECT id, tenant FROM devices WHERE id IN ({marks})",
-                                tuple(part)).fetchall():
-            owners[str(row[0])] = str(row[1])
-    return owners
-
-
 def write_tenant(conn: DbConnection, tenant: str, name: str, body: dict[str, Any]) -> None:
     upsert_config_row(conn, "tenants", {"id": tenant}, {"name": name, "body": json.dumps(body)})
 
@@ -103,6 +96,6 @@ def write_plan(conn: DbConnection, tenant: str, plan: str, resident: str, body: 
 def delete_item(conn: DbConnection, tenant: str, table: str, key: str) -> None:
     """Remove a resident, device or plan of ``tenant`` (a ``replace`` left it out)."""
     if table == "devices":  # the key is global: never delete another tenant's device
-        conn.execute("DELETE FROM devices WHERE id = ? AND tenant = ?", (key, tenant))
+        delete_device(conn, tenant, key)
     else:
         delete_config_row(conn, table, {"tenant": tenant, "id": key})

@@ -60,9 +60,10 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway.errors import NavetError
@@ -71,7 +72,9 @@ from gateway.sdk.commands import Command
 from ..audit import AuditLog
 from ..care import Consent, SupervisionSchedule, Tenant, TimeWindow, tenant_care
 from ..care.models import in_window
-from ..directory import DeviceEntry
+from ..clock import Clock
+from ..directory import DeviceDirectory, DeviceEntry
+from ..instances import AdapterInstances
 from ..model import (
     Actor,
     ActorKind,
@@ -91,10 +94,9 @@ from ..rules.findings import SupervisionFindingsRule as SupervisionFindingsRule
 from ..rules.findings import allowed_session as allowed_session
 from ..rules.findings import derived_for as derived_for
 from ..rules.findings import unallowed_stream as unallowed_stream
+from ..store import Store
+from ..store.repos import events as event_rows
 from .base import Decision
-
-if TYPE_CHECKING:
-    from ..running import RunningGateway
 
 log = logging.getLogger(__name__)
 
@@ -247,8 +249,16 @@ def camera_ref(entry: DeviceEntry) -> DeviceRef:
 class SupervisionService:
     """Starts, watches and ends camera checks for one gateway (``Gateway.supervision``)."""
 
-    def __init__(self, gateway: RunningGateway) -> None:
-        self.gateway = gateway
+    def __init__(self, store: Store, clock: Clock, directory: DeviceDirectory,
+                 instances: AdapterInstances,
+                 emit: Callable[[list[EventBase]], Awaitable[None]],
+                 audit: AuditLog | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.directory = directory
+        self.instances = instances
+        self.emit = emit
+        self._given_audit = audit
         self.policy = CameraPolicy()
         self._audit: AuditLog | None = None
         self.sessions: dict[str, Session] = {}  # open ones
@@ -257,9 +267,7 @@ class SupervisionService:
     async def audit(self) -> AuditLog:
         """The gateway's audit log (created here when the gateway has none yet)."""
         if self._audit is None:
-            audit = getattr(self.gateway, "audit", None)
-            if not isinstance(audit, AuditLog):
-                audit = AuditLog(self.gateway.store, self.gateway.clock)
+            audit = self._given_audit or AuditLog(self.store, self.clock)
             await audit.open()
             self._audit = audit
         return self._audit
@@ -267,15 +275,12 @@ class SupervisionService:
     # ------------------------------------------------------------------ start
 
     def cameras(self, tenant: str, resident: str) -> list[DeviceEntry]:
-        return sorted((d for d in self.gateway.directory.for_tenant(tenant)
+        return sorted((d for d in self.directory.for_tenant(tenant)
                        if d.kind == DeviceKind.CAMERA and d.resident == resident),
                       key=lambda d: d.id)
 
     def _instance_for(self, tenant: str, adapter: str) -> tuple[str, Any] | None:
-        for instance_id, host in self.gateway.hosts.items():
-            if host.instance.adapter == adapter and host.tenant == tenant:
-                return instance_id, self.gateway.adapter_instances[instance_id]
-        return None
+        return self.instances.find(tenant, adapter)
 
     async def start_check(self, tenant: str, staff_id: str,
                           resident: str) -> CheckStarted | CheckRefused:
@@ -283,10 +288,9 @@ class SupervisionService:
 
         :raises CameraUnavailableError: allowed, but the vendor could not start it.
         """
-        gw = self.gateway
         async with self._lock:  # one decision at a time: two staff cannot both get the camera
-            now = gw.clock.now()
-            care = await gw.store.read(lambda conn: tenant_care(gw.store, tenant))
+            now = self.clock.now()
+            care = await self.store.read(lambda conn: tenant_care(self.store, tenant))
             decision = self.policy.decide(care, staff_id, resident, now)
             cameras = self.cameras(tenant, resident)
             found = next(((c, inst) for c in cameras
@@ -361,7 +365,7 @@ class SupervisionService:
             source={"adapter": NAVET, "protocol": NAVET, "ref": f"audit-{entry.seq}"},
             data={"by": actor, "reason": decision.reason[:500], "code": decision.code},
             id=event_id(NAVET, tenant, "supervision.refused", str(entry.seq)))
-        await self.gateway.emit([event])
+        await self.emit([event])
         log.info("check by %s refused: %s", staff_id, decision.code)
         return CheckRefused(decision.code, decision.reason, event.id)
 
@@ -383,7 +387,7 @@ class SupervisionService:
         """Audit the end, then tell the vendor (unless the vendor told us)."""
         if s.ended is not None:
             return
-        now = self.gateway.clock.now()
+        now = self.clock.now()
         s.ended, s.end_reason = now, reason
         s.duration_s = vendor_duration if vendor_duration is not None else \
             max(0, round((now - s.started).total_seconds()))
@@ -417,7 +421,7 @@ class SupervisionService:
 
     async def _watch(self, s: Session) -> None:
         """End ``s`` at its max length, when the policy stops holding, or when the vendor did."""
-        clock = self.gateway.clock
+        clock = self.clock
         try:
             while s.ended is None:
                 remaining = (s.ends_at - clock.now()).total_seconds()
@@ -433,8 +437,8 @@ class SupervisionService:
                     return
                 if clock.now() >= s.ends_at:
                     continue
-                care = await self.gateway.store.read(
-                    lambda conn: tenant_care(self.gateway.store, s.tenant))
+                care = await self.store.read(
+                    lambda conn: tenant_care(self.store, s.tenant))
                 decision = self.policy.decide(care, s.staff, s.resident, clock.now())
                 if not decision.allowed:
                     await self._finish(s, decision.code)
@@ -447,16 +451,12 @@ class SupervisionService:
                 await self._finish(s, "policy")
 
     async def _vendor_ended(self, s: Session) -> tuple[str, int] | None:
-        def query(conn: Any) -> Any:
-            return conn.execute(
-                "SELECT body FROM events WHERE tenant = ? AND type = 'supervision.ended' "
-                "AND device = ? AND json_extract(body, '$.data.session') = ? LIMIT 1",
-                (s.tenant, s.camera.id, s.id)).fetchone()
-
-        row = await self.gateway.store.read(query)
-        if row is None:
+        body = await self.store.read(lambda conn: event_rows.latest_body(
+            conn, s.tenant, "supervision.ended", device=s.camera.id,
+            data_equals=("$.data.session", s.id)))
+        if body is None:
             return None
-        data = json.loads(row[0])["data"]
+        data = json.loads(body)["data"]
         return str(data.get("reason") or "ended"), int(data.get("duration_s") or 0)
 
     async def stop(self, timeout_s: float = 3.0) -> None:
@@ -477,14 +477,13 @@ class SupervisionService:
 
         :raises UnknownSessionError: not a check of this caller, or too long ago.
         """
-        gw = self.gateway
-        now = gw.clock.now()
+        now = self.clock.now()
         found = await self._my_session(tenant, staff_id, session_id, now)
         if found is None:
             raise UnknownSessionError(
                 f"{staff_id} has no check {session_id} in the last {OBSERVE_WITHIN_S // 60} min")
         resident, camera = found
-        entry = gw.directory.get(camera) if camera else None
+        entry = self.directory.get(camera) if camera else None
         actor = Actor(kind=ActorKind.STAFF, id=staff_id)
         event = make_event(
             "supervision.observation", tenant=tenant, time=now, resident=resident,
@@ -493,7 +492,7 @@ class SupervisionService:
             data={"by": actor, "finding": Finding(finding), "session": session_id,
                   "note": note},
             id_parts=(staff_id, str(finding), now.isoformat()))  # a double tap is one
-        await gw.emit([event])
+        await self.emit([event])
         return event
 
     async def _my_session(self, tenant: str, staff_id: str, session_id: str,
@@ -520,15 +519,14 @@ class SupervisionService:
 
     async def my_checks(self, tenant: str, staff_id: str) -> list[dict[str, Any]]:
         """The caller's checks and refused attempts tonight, oldest first, with findings."""
-        gw = self.gateway
-        care = await gw.store.read(lambda conn: tenant_care(gw.store, tenant))
-        since = self.night_start(gw.clock.now(), care.timezone if care else "Europe/Stockholm")
+        care = await self.store.read(lambda conn: tenant_care(self.store, tenant))
+        since = self.night_start(self.clock.now(), care.timezone if care else "Europe/Stockholm")
         audit = await self.audit()
         entries = list(reversed(await audit.entries(tenant, actor=staff_id, since=since,
                                                     limit=1000)))
         ends = {e.detail.get("session"): e for e in await audit.entries(
             tenant, since=since, limit=5000) if e.action == STOP and e.decision == "ended"}
-        findings = await gw.store.read(lambda conn: _findings(conn, tenant, staff_id, since))
+        findings = await self.store.read(lambda conn: _findings(conn, tenant, staff_id, since))
         checks: list[dict[str, Any]] = []
         for e in entries:
             if e.action != START or e.decision not in ("started", "denied", "failed"):
@@ -556,9 +554,8 @@ class SupervisionService:
 
 def _findings(conn: Any, tenant: str, staff_id: str, since: datetime) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
-    for (body,) in conn.execute(
-            "SELECT body FROM events WHERE tenant = ? AND type = 'supervision.observation' "
-            "AND time >= ? ORDER BY seq", (tenant, since.isoformat())):
+    for body in event_rows.bodies_of_type(conn, tenant, "supervision.observation",
+                                          since=since.isoformat()):
         data = json.loads(body)["data"]
         if data.get("by", {}).get("id") == staff_id and data.get("session"):
             out.setdefault(data["session"], []).append(data["finding"])

@@ -55,6 +55,7 @@ from ..model import (
     make_event,
 )
 from ..store import DbConnection, Store
+from ..store.repos import rules as rule_rows
 from .engine import RuleContext
 
 log = logging.getLogger(__name__)
@@ -116,12 +117,8 @@ def load_alarms(
     """
     if alarm is not None:
         return _load_one(conn, tenant, alarm, open_only=open_only, ruled_only=ruled_only)
-    where = ["e.type LIKE 'alarm.%'"]
-    args: list[Any] = []
-    if tenant is not None:
-        where.append("e.tenant = ?")
-        args.append(tenant)
-    records = _fold(_select(conn, where, args, open_only=open_only, ruled_only=ruled_only))
+    records = _fold(_select(conn, tenant=tenant, open_only=open_only,
+                            ruled_only=ruled_only))
     found = [r for r in records if r.state is not None and (r.is_open or not open_only)]
     # An alarm folded into one that is closed meanwhile: the fold was not read above (it
     # is stored on the closed alarm), so ask for it. Only open alarms from devices can be.
@@ -130,22 +127,12 @@ def load_alarms(
                                                       ruled_only=ruled_only))]
 
 
-def _select(conn: DbConnection, where: list[str], args: list[Any], *, open_only: bool,
+def _select(conn: DbConnection, *, tenant: str | None, alarm: str | None = None,
+            alarms: list[str] | None = None, open_only: bool,
             ruled_only: bool) -> list[tuple[int, EventBase]]:
-    where = list(where)
-    if ruled_only:
-        where.append("e.ruled = 1")
-    if open_only:
-        where.append(
-            "NOT EXISTS (SELECT 1 FROM events c WHERE c.type = 'alarm.closed'"
-            " AND c.tenant = e.tenant AND c.alarm = coalesce(e.alarm, e.id)"
-            + (" AND c.ruled = 1" if ruled_only else "") + ")"
-        )
-    rows = conn.execute(
-        "SELECT e.seq, e.body FROM events e WHERE " + " AND ".join(where) + " ORDER BY e.seq",
-        args,
-    ).fetchall()
-    return [(int(row[0]), EventAdapter.validate_json(row[1])) for row in rows]
+    return [(seq, EventAdapter.validate_json(body)) for seq, body in rule_rows.alarm_events(
+        conn, tenant=tenant, alarm=alarm, alarms=alarms or (), open_only=open_only,
+        ruled_only=ruled_only)]
 
 
 def _fold(events: list[tuple[int, EventBase]]) -> list[AlarmRecord]:
@@ -177,11 +164,7 @@ def _folded_into(conn: DbConnection, tenant: str, alarm: str, device: DeviceRef 
     """
     if device is None:
         return None
-    rows = conn.execute(
-        "SELECT alarm, body FROM events WHERE tenant = ? AND device = ?"
-        " AND type = 'alarm.updated' AND body LIKE ?" + (" AND ruled = 1" if ruled_only else ""),
-        (tenant, device.id, '%"folded":{%'),
-    ).fetchall()
+    rows = rule_rows.fold_updates(conn, tenant, device.id, ruled_only=ruled_only)
     for row in rows:
         folded = getattr(EventAdapter.validate_json(row[1]).data, "folded", None)
         if folded is not None and folded.alarm == alarm and row[0]:
@@ -192,27 +175,20 @@ def _folded_into(conn: DbConnection, tenant: str, alarm: str, device: DeviceRef 
 def _load_one(conn: DbConnection, tenant: str | None, alarm: str, *, open_only: bool,
               ruled_only: bool) -> list[AlarmRecord]:
     """One alarm by id (a folded alarm's id gives the alarm it was folded into)."""
-    head = conn.execute(
-        "SELECT tenant, body FROM events WHERE (alarm = ? OR id = ?) AND type = 'alarm.raised'"
-        + (" AND tenant = ?" if tenant is not None else "") + " ORDER BY seq LIMIT 1",
-        (alarm, alarm, *([tenant] if tenant is not None else [])),
-    ).fetchone()
+    head = rule_rows.raised(conn, alarm, tenant)
     root = alarm
     if head is not None:
         raised = EventAdapter.validate_json(head[1])
         if _foldable(raised):
             root = _folded_into(conn, str(head[0]), alarm, raised.device,
                                 ruled_only=ruled_only) or alarm
-    base = ["e.type LIKE 'alarm.%'"] + (["e.tenant = ?"] if tenant is not None else [])
-    targs: list[Any] = [tenant] if tenant is not None else []
-    events = _select(conn, [*base, "(e.alarm = ? OR e.id = ?)"], [*targs, root, root],
-                     open_only=open_only, ruled_only=ruled_only)
+    events = _select(conn, tenant=tenant, alarm=root, open_only=open_only,
+                     ruled_only=ruled_only)
     folded = sorted({f.alarm for _, ev in events if ev.type == "alarm.updated"
                      and (f := getattr(ev.data, "folded", None)) is not None})
     if events and folded:  # the folded alarms' own events (a cancel, an update ...)
-        marks = ",".join("?" * len(folded))
-        events += _select(conn, [*base, f"e.alarm IN ({marks})"], [*targs, *folded],
-                          open_only=False, ruled_only=ruled_only)
+        events += _select(conn, tenant=tenant, alarms=folded, open_only=False,
+                          ruled_only=ruled_only)
     return [r for r in _fold(events) if r.id == root and r.state is not None
             and (r.is_open or not open_only)]
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from ..care import AlarmSettings
 from ..model import EventBase, Priority
+from ..store.repos import events as event_rows
 from .alarms import (
     AlarmBook,
     AlarmRecord,
@@ -140,8 +141,5 @@ class EscalationRule:
 
 def _taken_in_store(ctx: RuleContext, rec: AlarmRecord) -> bool:
     """Whether the store already holds what ends the raised state (rules may lag behind)."""
-    row = ctx.store.read_sync(lambda conn: conn.execute(
-        "SELECT 1 FROM events WHERE tenant = ? AND alarm = ? AND type IN"
-        " ('alarm.acknowledged', 'alarm.cancelled', 'alarm.closed') LIMIT 1",
-        (rec.tenant, rec.id)).fetchone())
-    return row is not None
+    return ctx.store.read_sync(lambda conn: event_rows.any_of_alarm(
+        conn, rec.tenant, rec.id, ("alarm.acknowledged", "alarm.cancelled", "alarm.closed")))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..model import AlarmKind, EventBase, Finding, Priority, event_id, make_event
+from ..store.repos import audit as audit_rows
 
 NAVET = "navet"
 START = "supervision.start"
@@ -53,13 +54,9 @@ def allowed_session(store: Any, tenant: str, session: str) -> bool:
     vendor was asked, so it is there before the vendor can report the session)."""
     def query(conn: Any) -> bool:
         try:
-            row = conn.execute(
-                "SELECT 1 FROM audit_log WHERE tenant = ? AND action = ? AND decision = "
-                "'allowed' AND json_extract(detail, '$.session') = ? LIMIT 1",
-                (tenant, START, session)).fetchone()
+            return audit_rows.has_allowed_session(conn, tenant, START, session)
         except Exception:  # no audit log yet: nothing was ever allowed
             return False
-        return row is not None
 
     return bool(store.read_sync(query))
 

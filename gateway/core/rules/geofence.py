@@ -63,6 +63,7 @@ from ..care import Geofence, tenant_care
 from ..care.models import in_window
 from ..geo import Area
 from ..model import AlarmKind, EventAdapter, EventBase, GeoPoint, Location, Priority, event_id
+from ..store.repos import events as event_rows
 from .alarms import NAVET, AlarmBook, AlarmRecord, derive
 from .engine import RuleContext
 
@@ -381,12 +382,10 @@ class GeofenceRule:
     @staticmethod
     def _stored_fix(ctx: RuleContext, tenant: str, resident: str) -> Fix | None:
         """The latest stored fix (after a restart, before any new one arrived)."""
-        row = ctx.store.read_sync(lambda conn: conn.execute(
-            "SELECT body FROM events WHERE tenant = ? AND resident = ? AND type = "
-            "'position.reported' ORDER BY time DESC LIMIT 1", (tenant, resident)).fetchone())
-        if row is None:
+        body = ctx.store.read_sync(lambda conn: event_rows.latest_position(conn, tenant, resident))
+        if body is None:
             return None
-        ev = EventAdapter.validate_json(row[0])
+        ev = EventAdapter.validate_json(body)
         return Fix(ev.id, ev.time, ev.data.point)  # type: ignore[attr-defined]
 
 

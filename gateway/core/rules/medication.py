@@ -45,6 +45,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..care import AlarmSettings, MedicationPlan, Tenant, tenant_care
 from ..model import AlarmKind, DeviceRef, EventAdapter, EventBase, Location, event_id
+from ..store.repos import events as event_rows
+from ..store.repos import rules as rule_rows
 from .alarms import (
     NAVET,
     SYSTEM,
@@ -230,10 +232,8 @@ class MissedDoseRule:
 
     @staticmethod
     def _closed(ctx: RuleContext, rec: AlarmRecord) -> bool:
-        row = ctx.store.read_sync(lambda conn: conn.execute(
-            "SELECT 1 FROM events WHERE tenant = ? AND alarm = ? AND type IN"
-            " ('alarm.closed', 'alarm.cancelled') LIMIT 1", (rec.tenant, rec.id)).fetchone())
-        return row is not None
+        return ctx.store.read_sync(lambda conn: event_rows.any_of_alarm(
+            conn, rec.tenant, rec.id, ("alarm.closed", "alarm.cancelled")))
 
     # ------------------------------------------------------------------ Navet's deadline
 
@@ -291,11 +291,10 @@ class MissedDoseRule:
         self._loaded = True
         self.book.ensure_loaded(ctx.store)
         since = (ctx.clock.now() - KEEP).isoformat()
-        rows = ctx.store.read_sync(lambda conn: conn.execute(
-            "SELECT body FROM events WHERE ruled = 1 AND type IN (?, ?, ?, ?) AND time >= ?"
-            " ORDER BY seq", (*DOSE_TYPES, since)).fetchall())
-        for row in rows:
-            ev = EventAdapter.validate_json(row[0])
+        bodies = ctx.store.read_sync(
+            lambda conn: rule_rows.ruled_bodies(conn, DOSE_TYPES, since))
+        for body in bodies:
+            ev = EventAdapter.validate_json(body)
             if ev.device is None or ev.source.adapter == NAVET:
                 continue
             data: Any = ev.data
@@ -319,11 +318,9 @@ class MissedDoseRule:
 
 
 def _taken_in_store(ctx: RuleContext, dose: _Dose) -> bool:
-    row = ctx.store.read_sync(lambda conn: conn.execute(
-        "SELECT 1 FROM events WHERE tenant = ? AND device = ? AND type = 'medication.dose_taken'"
-        " AND json_extract(body, '$.data.dose') = ? LIMIT 1",
-        (dose.tenant, dose.device.id, dose.dose)).fetchone())
-    return row is not None
+    return ctx.store.read_sync(lambda conn: event_rows.exists(
+        conn, dose.tenant, "medication.dose_taken", device=dose.device.id,
+        data_equals=("$.data.dose", dose.dose)))
 
 
 def _local(care: Tenant | None, when: datetime) -> str:

@@ -51,7 +51,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..care import PassiveRules, TimeWindow, role_from_address, tenant_care
 from ..care.models import in_window
 from ..model import AlarmKind, DeviceRef, EventBase, Location, Priority, event_id
-from ..store import DbConnection
+from ..store.repos import rules as rule_rows
 from .alarms import NAVET, AlarmBook, AlarmRecord, derive, sleep_or_wake
 from .engine import RuleContext
 
@@ -497,31 +497,16 @@ def _span(window: TimeWindow) -> str:
 
 def _unruled(ctx: RuleContext, tenant: str, column: str, value: str) -> bool:
     """Whether the store holds sensor reports of ``value`` the rules have not seen yet."""
-    assert column in ("device", "resident")
-    row = ctx.store.read_sync(lambda conn: conn.execute(
-        f"SELECT 1 FROM events WHERE ruled = 0 AND tenant = ? AND {column} = ?"  # fixed names
-        " AND type = 'sensor.reported' LIMIT 1", (tenant, value)).fetchone())
-    return row is not None
+    return bool(ctx.store.read_sync(
+        lambda conn: rule_rows.has_unruled_reports(conn, tenant, column, value)))
 
 
 def _seen_reports(ctx: RuleContext, tenant: str, since: str) -> list[Any]:
     """Sensor reports of ``tenant`` since ``since`` that the rules already processed."""
-
-    def query(conn: DbConnection) -> list[Any]:
-        return conn.execute(
-            "SELECT id, resident, time, json_extract(body, '$.device'),"
-            " json_extract(body, '$.data.readings'), json_extract(body, '$.location.zone')"
-            " FROM events WHERE tenant = ?"
-            " AND type = 'sensor.reported' AND time >= ? AND ruled = 1"
-            " AND json_extract(body, '$.source.adapter') != ? ORDER BY seq",
-            (tenant, since, NAVET)).fetchall()
-
-    return ctx.store.read_sync(query)
+    return ctx.store.read_sync(
+        lambda conn: rule_rows.seen_sensor_reports(conn, tenant, since, NAVET))
 
 
 def _latest_no_activity(ctx: RuleContext, tenant: str, resident: str) -> str | None:
-    row = ctx.store.read_sync(lambda conn: conn.execute(
-        "SELECT time FROM events WHERE tenant = ? AND resident = ? AND type = 'alarm.raised'"
-        " AND json_extract(body, '$.data.kind') = ? ORDER BY seq DESC LIMIT 1",
-        (tenant, resident, str(AlarmKind.PASSIVE_NO_ACTIVITY))).fetchone())
-    return str(row[0]) if row else None
+    return ctx.store.read_sync(lambda conn: rule_rows.latest_alarm_time(
+        conn, tenant, resident, str(AlarmKind.PASSIVE_NO_ACTIVITY)))

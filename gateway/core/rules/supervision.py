@@ -44,6 +44,8 @@ from ..model import (
     event_id,
     make_event,
 )
+from ..store.repos import events as event_rows
+from ..store.repos.config import device_last_seen
 from .alarms import (
     NAVET,
     SYSTEM,
@@ -365,17 +367,9 @@ def _parse(value: str | None) -> datetime | None:
 
 
 def _stored_last_seen(ctx: RuleContext, device: str) -> datetime | None:
-    row = ctx.store.read_sync(
-        lambda conn: conn.execute("SELECT last_seen FROM devices WHERE id = ?", (device,))
-        .fetchone())
-    return _parse(row[0]) if row else None
+    return _parse(ctx.store.read_sync(lambda conn: device_last_seen(conn, device)))
 
 
 def _announced(ctx: RuleContext, tenant: str, device: str) -> int | None:
     """The interval the device last announced in a heartbeat, if it ever did."""
-    row = ctx.store.read_sync(lambda conn: conn.execute(
-        "SELECT json_extract(body, '$.data.interval_s') FROM events WHERE tenant = ?"
-        " AND device = ? AND type = 'device.heartbeat'"
-        " AND json_extract(body, '$.data.interval_s') IS NOT NULL ORDER BY time DESC LIMIT 1",
-        (tenant, device)).fetchone())
-    return int(row[0]) if row and row[0] is not None else None
+    return ctx.store.read_sync(lambda conn: event_rows.announced_interval(conn, tenant, device))

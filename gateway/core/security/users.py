@@ -31,6 +31,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from gateway.errors import NavetError
 
+from ..store.records import Engine
+from ..store.repos import users as rows
 from .tokens import ROLES, Principal
 
 SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
@@ -112,39 +114,32 @@ def _token_id(token: str) -> str:
 def add_user(conn: Any, *, subject: str, name: str, roles: list[str], tenants: list[str],
              password_hash: str | None, now: datetime, replace: bool = False) -> User:
     check_user(subject, name, roles, tenants)
-    exists = conn.execute("SELECT 1 FROM users WHERE subject = ?", (subject,)).fetchone()
+    exists = rows.user_exists(conn, subject)
     if exists and not replace:
         raise UserError(f"user {subject!r} exists already")
     values = (name, password_hash, json.dumps(sorted(set(roles))),
               json.dumps(sorted(set(tenants))))
     if exists:
-        conn.execute("UPDATE users SET name = ?, password = ?, roles = ?, tenants = ?, "
-                     "disabled = 0 WHERE subject = ?", (*values, subject))
-        conn.execute("DELETE FROM sessions WHERE subject = ?", (subject,))
+        rows.update_user(conn, subject, *values)
     else:
-        conn.execute("INSERT INTO users (subject, name, password, roles, tenants, disabled, "
-                     "created) VALUES (?, ?, ?, ?, ?, 0, ?)", (subject, *values, now.isoformat()))
+        rows.insert_user(conn, subject, *values, now.isoformat())
     return User(subject, name, tuple(sorted(set(roles))), tuple(sorted(set(tenants))))
 
 
 def list_users(conn: Any) -> list[User]:
-    return [_user(r) for r in conn.execute(
-        "SELECT subject, name, roles, tenants, disabled FROM users ORDER BY subject")]
+    return [_user(r) for r in rows.user_rows(conn)]
 
 
 def disable_user(conn: Any, subject: str) -> int:
     """Disable ``subject`` and end its sessions; returns how many sessions ended."""
-    if conn.execute("SELECT 1 FROM users WHERE subject = ?", (subject,)).fetchone() is None:
+    if not rows.user_exists(conn, subject):
         raise UserError(f"no user {subject!r}")
-    conn.execute("UPDATE users SET disabled = 1 WHERE subject = ?", (subject,))
-    cur = conn.execute("DELETE FROM sessions WHERE subject = ? RETURNING id", (subject,))
-    return len(cur.fetchall())
+    return rows.disable(conn, subject)
 
 
 def find_user(conn: Any, subject: str) -> tuple[User, str | None] | None:
     """The user and their password hash, or None."""
-    row = conn.execute("SELECT subject, name, password, roles, tenants, disabled FROM users "
-                       "WHERE subject = ?", (subject,)).fetchone()
+    row = rows.user_row(conn, subject)
     return None if row is None else (_user(row), row["password"])
 
 
@@ -165,7 +160,7 @@ def check_password(found: tuple[User, str | None] | None,
 
 
 def set_password_hash(conn: Any, subject: str, password_hash: str) -> None:
-    conn.execute("UPDATE users SET password = ? WHERE subject = ?", (password_hash, subject))
+    rows.set_password(conn, subject, password_hash)
 
 
 # ----------------------------------------------------------------------- sessions
@@ -178,20 +173,15 @@ def open_session(conn: Any, principal: Principal, *, name: str, via: str, now: d
     session = Session(_token_id(token), principal.subject, name, tuple(sorted(principal.roles)),
                       tuple(sorted(principal.tenants)), secrets.token_urlsafe(24), via,
                       now + timedelta(seconds=ttl_s))
-    conn.execute("DELETE FROM sessions WHERE expires < ?", (now.isoformat(),))
-    conn.execute(
-        "INSERT INTO sessions (id, subject, name, roles, tenants, csrf, via, created, expires) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (session.id, session.subject, name, json.dumps(session.roles),
-         json.dumps(session.tenants), session.csrf, via, now.isoformat(),
-         session.expires.isoformat()))
+    rows.insert_session(conn, (session.id, session.subject, name, json.dumps(session.roles),
+                               json.dumps(session.tenants), session.csrf, via, now.isoformat(),
+                               session.expires.isoformat()), now.isoformat())
     return token, session
 
 
 def find_session(conn: Any, token: str, now: datetime) -> Session | None:
     """The live session the cookie's ``token`` opens, or None (unknown, ended or expired)."""
-    row = conn.execute("SELECT id, subject, name, roles, tenants, csrf, via, expires "
-                       "FROM sessions WHERE id = ?", (_token_id(token),)).fetchone()
+    row = rows.session_row(conn, _token_id(token))
     if row is None:
         return None
     expires = datetime.fromisoformat(row["expires"])
@@ -202,5 +192,31 @@ def find_session(conn: Any, token: str, now: datetime) -> Session | None:
 
 
 def end_session(conn: Any, token: str) -> bool:
-    cur = conn.execute("DELETE FROM sessions WHERE id = ? RETURNING id", (_token_id(token),))
-    return bool(cur.fetchall())
+    return rows.delete_session(conn, _token_id(token))
+
+
+# ----------------------------------------------------------------------- through the store
+
+
+class Accounts:
+    """Accounts and sessions in the store: each call one read or one write job."""
+
+    def __init__(self, store: Engine) -> None:
+        self.store = store
+
+    async def find_user(self, subject: str) -> tuple[User, str | None] | None:
+        return await self.store.read(lambda conn: find_user(conn, subject))
+
+    async def set_password_hash(self, subject: str, password_hash: str) -> None:
+        await self.store.write(lambda conn: set_password_hash(conn, subject, password_hash))
+
+    async def open_session(self, principal: Principal, *, name: str, via: str, now: datetime,
+                           ttl_s: int) -> tuple[str, Session]:
+        return await self.store.write(lambda conn: open_session(
+            conn, principal, name=name, via=via, now=now, ttl_s=ttl_s))
+
+    async def find_session(self, token: str, now: datetime) -> Session | None:
+        return await self.store.read(lambda conn: find_session(conn, token, now))
+
+    async def end_session(self, token: str) -> bool:
+        return await self.store.write(lambda conn: end_session(conn, token))

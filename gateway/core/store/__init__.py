@@ -10,23 +10,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..security.pii import PiiCipher
-from .base import (
-    SQLITE_URL,
+from .base import SQLITE_URL, Store, is_postgres, redact, schema_of, with_schema
+from .records import (
     AppendResult,
     DbConnection,
+    Engine,
     OutboxItem,
-    Store,
     StoredEvent,
     Subscription,
-    is_postgres,
     iso,
-    redact,
-    schema_of,
-    with_schema,
 )
 from .sqlite import SQLiteStore
 
-__all__ = ["SQLITE_URL", "AppendResult", "DbConnection", "OutboxItem", "SQLiteStore", "Store",
+__all__ = ["SQLITE_URL", "AppendResult", "DbConnection", "Engine", "OutboxItem", "SQLiteStore",
+           "Store",
            "StoredEvent", "Subscription", "is_postgres", "iso", "make_store", "redact",
            "schema_of", "with_schema"]
 

@@ -26,19 +26,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import StoreUnavailableError
-from gateway.sdk.sinks import Subscription as Subscription  # its home is the SDK
 
 from ..adapters import RawFrame
 from ..model import EventAdapter, EventBase
@@ -46,39 +43,25 @@ from ..security.pii import PiiCipher
 from . import sealed
 from .alarms import DDL as ALARMS_DDL
 from .alarms import AlarmIndex, project
+from .records import (
+    NOT_FANNED_OUT,
+    AppendResult,
+    OutboxItem,
+    StoredEvent,
+    Subscription,
+    iso,
+)
+from .repos import subscriptions as subscriptions_sql
+from .repos.config import config_rows, config_table, upsert_config_row
+from .repos.events import EventRepository
+from .repos.fhir import FhirStateRepository
+from .repos.frames import DeadLetterRepository
+from .repos.frames import insert_frame as _insert_frame
+from .repos.outbox import OutboxRepository
 from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-DbConnection = Any
-"""A connection handed to :meth:`Store.read`/:meth:`Store.write` callbacks: ``execute(sql,
-params)`` and ``executemany`` in Navet's SQL dialect; rows read by position or column name."""
-
-NOT_FANNED_OUT = frozenset({"device.heartbeat"})
-
-
-@dataclass(frozen=True, slots=True)
-class AppendResult:
-    accepted: tuple[str, ...]
-    duplicates: tuple[str, ...]
-    seqs: tuple[int, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    seq: int
-    event: EventBase
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxItem:
-    subscription: str
-    seq: int
-    attempts: int
-    event: EventBase
-    enqueued: datetime | None = None  # when it became due, if not when the event was received
-
 
 _PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 SQLITE_URL = "sqlite:///"
@@ -111,9 +94,6 @@ def redact(url: str) -> str:
         f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
 
-
-def iso(dt: datetime) -> str:
-    return dt.isoformat()
 
 
 class _Job:
@@ -167,6 +147,13 @@ class Store:
         self.alarm_index = AlarmIndex()
         """The open alarms in memory (:mod:`.alarms`), loaded at open, moved forward by the
         writer after each commit."""
+        # the repositories that hold the SQL; the methods below delegate to them
+        self.events = EventRepository(self)
+        self.outbox = OutboxRepository(self)
+        self.dead_letter_repo = DeadLetterRepository(self)
+        self.fhir_state = FhirStateRepository(self)
+        """The FHIR facade's tables, reached by the plugin as
+        :class:`gateway.fhir.host.FhirStateStore`."""
 
     # ------------------------------------------------------------------ backend hooks
 
@@ -489,17 +476,7 @@ class Store:
         return await self.write(job, committed)
 
     async def dead_letter(self, frame: RawFrame, reason: str) -> int:
-        def job(conn: Any) -> int:
-            _insert_frame(conn, frame)
-            row = conn.execute(
-                "INSERT INTO dead_letters (tenant, adapter, transport, address, received, reason,"
-                " frame) VALUES (?,?,?,?,?,?,?) RETURNING id",
-                (frame.tenant, frame.adapter, frame.transport, frame.address,
-                 iso(frame.received), reason, frame.ref),
-            ).fetchone()
-            return int(row[0])
-
-        return await self.write(job)
+        return await self.dead_letter_repo.add(frame, reason)
 
     def unruled(self, limit: int = 500) -> list[StoredEvent]:
         rows = self._reader().execute(
@@ -523,105 +500,36 @@ class Store:
         limit: int = 100,
         newest_first: bool = False,
     ) -> list[StoredEvent]:
-        sql = ["SELECT seq, body FROM events WHERE tenant = ?"]
-        args: list[Any] = [tenant]
-        if types:
-            parts = []
-            for t in types:
-                if t.endswith("."):
-                    parts.append("type LIKE ?")
-                    args.append(t + "%")
-                else:
-                    parts.append("type = ?")
-                    args.append(t)
-            sql.append("AND (" + " OR ".join(parts) + ")")
-        for col, val in (("resident", resident), ("device", device), ("alarm", alarm)):
-            if val is not None:
-                sql.append(f"AND {col} = ?")
-                args.append(val)
-        if since is not None:
-            sql.append("AND time >= ?")
-            args.append(iso(since))
-        if until is not None:
-            sql.append("AND time < ?")
-            args.append(iso(until))
-        if after_seq is not None:
-            sql.append("AND seq > ?")
-            args.append(after_seq)
-        sql.append("ORDER BY seq DESC" if newest_first else "ORDER BY seq")
-        sql.append("LIMIT ?")
-        args.append(limit)
-        rows = self._reader().execute(" ".join(sql), args).fetchall()
-        return [StoredEvent(r["seq"], EventAdapter.validate_json(r["body"])) for r in rows]
+        return self.events.query(
+            tenant, types=types, resident=resident, device=device, alarm=alarm, since=since,
+            until=until, after_seq=after_seq, limit=limit, newest_first=newest_first)
 
     def get_event(self, tenant: str, event_id: str) -> StoredEvent | None:
-        row = self._reader().execute(
-            "SELECT seq, body FROM events WHERE tenant = ? AND id = ?", (tenant, event_id)
-        ).fetchone()
-        return StoredEvent(row["seq"], EventAdapter.validate_json(row["body"])) if row else None
+        return self.events.get(tenant, event_id)
 
     def count_events(self, tenant: str | None = None) -> dict[str, int]:
-        sql = "SELECT type, count(*) AS n FROM events"
-        args: tuple[Any, ...] = ()
-        if tenant:
-            sql += " WHERE tenant = ?"
-            args = (tenant,)
-        rows = self._reader().execute(sql + " GROUP BY type ORDER BY type", args).fetchall()
-        return {r["type"]: r["n"] for r in rows}
+        return self.events.counts(tenant)
 
     def count_events_by_adapter(self, tenant: str | None = None,
                                 after_seq: int = 0) -> dict[str, dict[str, int]]:
-        """Events per adapter family (from the device id ``<adapter>:<address>``) and type."""
-        sql = ("SELECT substr(device, 1, instr(device, ':') - 1) AS adapter, type, "
-               "count(*) AS n FROM events "
-               "WHERE device IS NOT NULL AND instr(device, ':') > 0 AND seq > ?")
-        args: tuple[Any, ...] = (after_seq,)
-        if tenant:
-            sql += " AND tenant = ?"
-            args = (after_seq, tenant)
-        rows = self._reader().execute(sql + " GROUP BY adapter, type ORDER BY adapter, type",
-                                      args).fetchall()
-        out: dict[str, dict[str, int]] = {}
-        for r in rows:
-            out.setdefault(r["adapter"], {})[r["type"]] = r["n"]
-        return out
+        return self.events.counts_by_adapter(tenant, after_seq)
 
     def last_seq(self) -> int:
-        row = self._reader().execute("SELECT max(seq) FROM events").fetchone()
-        return int(row[0] or 0)
+        return self.events.last_seq()
 
     def dead_letters(self, tenant: str, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._reader().execute(
-            "SELECT d.id, d.tenant, d.adapter, d.transport, d.address, d.received, d.reason,"
-            " d.frame, f.payload FROM dead_letters d JOIN frames f ON f.ref = d.frame"
-            " WHERE d.tenant = ? ORDER BY d.id DESC LIMIT ?",
-            (tenant, limit),
-        ).fetchall()
-        out = []
-        for r in rows:
-            item = {k: r[k] for k in r.keys() if k != "payload"}
-            item["payload"] = bytes(r["payload"]).decode("utf-8", "replace")
-            out.append(item)
-        return out
+        return self.dead_letter_repo.list(tenant, limit)
 
     def count_dead_letters(self) -> int:
-        return int(self._reader().execute("SELECT count(*) FROM dead_letters").fetchone()[0])
+        return self.dead_letter_repo.count()
 
     def frame(self, ref: str) -> bytes | None:
-        row = self._reader().execute("SELECT payload FROM frames WHERE ref = ?", (ref,)).fetchone()
-        return bytes(row[0]) if row else None
+        return self.dead_letter_repo.frame(ref)
 
     # ------------------------------------------------------------------ subscriptions + outbox
 
     def _load_subscriptions(self, conn: Any) -> list[Subscription]:
-        rows = conn.execute("SELECT * FROM subscriptions").fetchall()
-        return [
-            Subscription(r["id"], r["tenant"], r["sink"], tuple(json.loads(r["types"])),
-                         sealed.unseal(self.cipher, r["tenant"], r["id"], r["settings"],
-                                       store=self.label),
-                         bool(r["enabled"]))
-            for r in rows
-        ]
+        return subscriptions_sql.load(conn, self.cipher, self.label)
 
     @property
     def subscriptions(self) -> list[Subscription]:
@@ -643,210 +551,49 @@ class Store:
         column = sealed.seal(self.cipher, sub.tenant, sub.id, sub.settings, store=self.label)
 
         def job(conn: Any) -> list[Subscription]:
-            conn.execute(
-                "INSERT INTO subscriptions (id, tenant, sink, types, settings, enabled)"
-                " VALUES (?,?,?,?,?,?) ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant,"
-                " sink = excluded.sink, types = excluded.types, settings = excluded.settings,"
-                " enabled = excluded.enabled",
-                (sub.id, sub.tenant, sub.sink, json.dumps(list(sub.types)), column,
-                 int(sub.enabled)),
-            )
+            subscriptions_sql.upsert(conn, sub, column)
             return self._load_subscriptions(conn)
 
         self._subscriptions = await self.write(job)
 
     def outbox_due(self, subscription: str, now: datetime, limit: int = 100) -> list[OutboxItem]:
-        """The oldest pending row of each lane (resident) that is due: order per lane holds."""
-        rows = self._reader().execute(
-            "SELECT o.seq, o.attempts, o.enqueued, e.body FROM outbox o"
-            " JOIN events e ON e.seq = o.seq"
-            " WHERE o.subscription = ? AND o.state = 'pending' AND o.next_attempt <= ?"
-            " AND o.seq IN ("
-            "   SELECT min(seq) FROM outbox WHERE subscription = ? AND state = 'pending'"
-            "   GROUP BY lane)"
-            " ORDER BY o.seq LIMIT ?",  # due-filter before LIMIT: lanes backing off starve none
-            (subscription, iso(now), subscription, limit),
-        ).fetchall()
-        return [
-            OutboxItem(subscription, r["seq"], r["attempts"], EventAdapter.validate_json(r["body"]),
-                       datetime.fromisoformat(r["enqueued"]) if r["enqueued"] else None)
-            for r in rows
-        ]
+        return self.outbox.due(subscription, now, limit)
 
     async def outbox_done(
         self, subscription: str, seqs: Sequence[int], *, at: datetime | None = None,
         last_event: str | None = None,
     ) -> None:
-        def job(conn: Any) -> None:
-            conn.executemany(
-                "DELETE FROM outbox WHERE subscription = ? AND seq = ?",
-                [(subscription, s) for s in seqs],
-            )
-            if at is not None:
-                conn.execute(
-                    "INSERT INTO outbox_state (subscription, delivered, last_delivered, last_event)"
-                    " VALUES (?,?,?,?) ON CONFLICT (subscription) DO UPDATE SET"
-                    " delivered = outbox_state.delivered + excluded.delivered,"
-                    " last_delivered = excluded.last_delivered, last_event = excluded.last_event",
-                    (subscription, len(seqs), iso(at), last_event),
-                )
-
-        await self.write(job)
+        await self.outbox.done(subscription, seqs, at=at, last_event=last_event)
 
     async def outbox_retry(
         self, subscription: str, seq: int, error: str, next_attempt: datetime, *, dead: bool,
         at: datetime | None = None,
     ) -> None:
-        def job(conn: Any) -> None:
-            conn.execute(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt = ?, last_error = ?,"
-                " state = ? WHERE subscription = ? AND seq = ?",
-                (iso(next_attempt), error[:500], "dead" if dead else "pending", subscription, seq),
-            )
-            if at is not None:
-                conn.execute(
-                    "INSERT INTO outbox_state (subscription, last_error, last_error_at)"
-                    " VALUES (?,?,?) ON CONFLICT (subscription) DO UPDATE SET"
-                    " last_error = excluded.last_error, last_error_at = excluded.last_error_at",
-                    (subscription, error[:500], iso(at)),
-                )
-
-        await self.write(job)
+        await self.outbox.retry(subscription, seq, error, next_attempt, dead=dead, at=at)
 
     def outbox_depth(self) -> dict[str, int]:
-        rows = self._reader().execute(
-            "SELECT subscription, count(*) AS n FROM outbox WHERE state = 'pending'"
-            " GROUP BY subscription"
-        ).fetchall()
-        return {r["subscription"]: r["n"] for r in rows}
+        return self.outbox.depth()
 
     async def outbox_replay(
         self, sub: Subscription, since: datetime, now: datetime, until: datetime | None = None
     ) -> int:
-        """Queue again every event of ``sub`` that Navet received in ``[since, until)``.
-
-        Rows are keyed on (subscription, seq), so an event still pending is not
-        doubled and a dead one becomes pending again; each lands in its lane by
-        its original position, so order per resident holds. Returns how many
-        events were queued.
-        """
-
-        def job(conn: Any) -> int:
-            sql = ("SELECT seq, type, coalesce(nullif(resident, ''), nullif(device, ''), '-')"
-                   " AS lane FROM events WHERE tenant = ? AND received >= ?")
-            args: list[Any] = [sub.tenant, iso(since)]
-            if until is not None:
-                sql += " AND received < ?"
-                args.append(iso(until))
-            rows = [(sub.id, r["seq"], r["lane"], iso(now), iso(now))
-                    for r in conn.execute(sql + " ORDER BY seq", args)
-                    if r["type"] not in NOT_FANNED_OUT and sub.matches(r["type"])]
-            conn.executemany(
-                "INSERT INTO outbox (subscription, seq, lane, next_attempt, enqueued)"
-                " VALUES (?,?,?,?,?) ON CONFLICT (subscription, seq) DO UPDATE SET"
-                " state = 'pending', attempts = 0, next_attempt = excluded.next_attempt,"
-                " enqueued = excluded.enqueued, last_error = NULL WHERE outbox.state = 'dead'",
-                rows,
-            )
-            return len(rows)
-
-        return await self.write(job)
+        return await self.outbox.replay(sub, since, now, until)
 
     def outbox_status(self, subscription: str) -> dict[str, Any]:
-        """Delivery state of one subscription: depth, dead letters, last delivery and error."""
-        conn = self._reader()
-        counts = {r["state"]: r["n"] for r in conn.execute(
-            "SELECT state, count(*) AS n FROM outbox WHERE subscription = ? GROUP BY state",
-            (subscription,))}
-        oldest = conn.execute(
-            "SELECT min(e.received) FROM outbox o JOIN events e ON e.seq = o.seq"
-            " WHERE o.subscription = ? AND o.state = 'pending'", (subscription,)).fetchone()[0]
-        row = conn.execute("SELECT * FROM outbox_state WHERE subscription = ?",
-                           (subscription,)).fetchone()
-        state = dict(row) if row else {}
-        return {
-            "depth": counts.get("pending", 0),
-            "dead_letters": counts.get("dead", 0),
-            "oldest_pending": oldest,
-            "delivered": state.get("delivered", 0),
-            "last_delivered": state.get("last_delivered"),
-            "last_event": state.get("last_event"),
-            "last_error": state.get("last_error"),
-            "last_error_at": state.get("last_error_at"),
-        }
+        return self.outbox.status(subscription)
 
     def outbox_dead(self, subscription: str, limit: int = 20) -> list[dict[str, Any]]:
-        """The newest dead deliveries of one subscription: event id, type, attempts, error."""
-        rows = self._reader().execute(
-            "SELECT e.id, e.type, e.received, o.attempts, o.last_error FROM outbox o"
-            " JOIN events e ON e.seq = o.seq WHERE o.subscription = ? AND o.state = 'dead'"
-            " ORDER BY o.seq DESC LIMIT ?", (subscription, limit)).fetchall()
-        return [dict(r) for r in rows]
+        return self.outbox.dead(subscription, limit)
 
     # ------------------------------------------------------------------ care configuration
 
     async def put_row(self, table: str, key: dict[str, Any], values: dict[str, Any]) -> None:
         """Upsert one configuration row (tenants, residents, devices, plans)."""
-        _config_table(table)
+        config_table(table)
         await self.write(lambda conn: upsert_config_row(conn, table, key, values))
 
     def rows(self, table: str, tenant: str | None = None) -> list[dict[str, Any]]:
         return config_rows(self._reader(), table, tenant)
-
-
-# ---------------------------------------------------------------------- care configuration rows
-# Module functions so that a caller can read and write several rows in one transaction
-# (gateway/core/care.py applies a whole care document in one Store.write job).
-
-CONFIG_TABLES = frozenset({"tenants", "residents", "devices", "plans"})
-
-
-def _config_table(table: str) -> str:
-    if table not in CONFIG_TABLES:
-        raise ValueError(f"not a configuration table: {table}")
-    return table
-
-
-def config_rows(conn: DbConnection, table: str, tenant: str | None = None) -> list[dict[str, Any]]:
-    """The rows of a configuration table, of one tenant or all, ordered by their key."""
-    _config_table(table)
-    col = "id" if table == "tenants" else "tenant"
-    sql = f"SELECT * FROM {table}"  # fixed names
-    args: tuple[Any, ...] = ()
-    if tenant is not None:
-        sql += f" WHERE {col} = ?"
-        args = (tenant,)
-    return [dict(r) for r in conn.execute(sql + " ORDER BY 1, 2", args).fetchall()]
-
-
-def upsert_config_row(conn: DbConnection, table: str, key: dict[str, Any],
-                      values: dict[str, Any]) -> None:
-    """Insert a configuration row, or update the given columns of the one with ``key``;
-    columns not in ``values`` (a device's ``last_seen``) keep what they hold."""
-    _config_table(table)
-    cols = {**key, **values}
-    names = ", ".join(cols)  # column names come from code, never from a request
-    marks = ", ".join("?" for _ in cols)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in values) or f"body = {table}.body"
-    conflict = ", ".join(key)
-    conn.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})"
-                 f" ON CONFLICT ({conflict}) DO UPDATE SET {updates}", tuple(cols.values()))
-
-
-def delete_config_row(conn: DbConnection, table: str, key: dict[str, Any]) -> None:
-    """Delete the configuration row with ``key`` (events and audit entries stay)."""
-    _config_table(table)
-    where = " AND ".join(f"{c} = ?" for c in key)
-    conn.execute(f"DELETE FROM {table} WHERE {where}", tuple(key.values()))
-
-
-def _insert_frame(conn: Any, frame: RawFrame) -> None:
-    conn.execute(
-        "INSERT INTO frames (ref, adapter, tenant, transport, address, received, payload)"
-        " VALUES (?,?,?,?,?,?,?) ON CONFLICT (ref) DO NOTHING",
-        (frame.ref, frame.adapter, frame.tenant, frame.transport, frame.address,
-         iso(frame.received), frame.payload),
-    )
 
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:

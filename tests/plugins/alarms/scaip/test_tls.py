@@ -118,7 +118,7 @@ async def units(clock: FakeClock, pki: Pki) -> AsyncIterator[Callable[..., Any]]
 
     async def make(gw: Gateway, cert: tuple[Path, Path] | None = None, *,
                    password: str = "s3cret", ca: Path | None = pki.ca) -> ScaipUnit:
-        port = gw.adapter_instances["scaip"].ports["tls"]
+        port = gw.adapter_instances.by_adapter("scaip").ports["tls"]
         unit = ScaipUnit("unit7", password, ("127.0.0.1", port), clock=clock, transport="tls",
                          tls_ca=str(ca) if ca else None, timeout_s=2.0,
                          tls_cert=str(cert[0]) if cert else None,
@@ -219,8 +219,8 @@ async def test_behind_a_balancer_the_proxy_header_comes_first_then_tls(
 
     gw = await start_gateway(tmp_path, clock, broker, scaip_settings(
         pki, listener={"proxy_protocol": {"trusted": ["127.0.0.1"]}}))
-    port = gw.adapter_instances["scaip"].ports["tls"]
-    listener = gw.adapter_instances["scaip"].ua.listener
+    port = gw.adapter_instances.by_adapter("scaip").ports["tls"]
+    listener = gw.adapter_instances.by_adapter("scaip").ua.listener
     client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(pki.ca))
     register = (b"REGISTER sip:navet.local SIP/2.0\r\nVia: SIP/2.0/TLS 198.51.100.7:51234;"
                 b"branch=z9hG4bKp1\r\nFrom: <sip:unit7@navet.local>;tag=t\r\n"
