@@ -215,6 +215,11 @@ class AlarmService:
         if (by is None or (by.kind, by.id) == (actor.kind, actor.id)) and same(earlier):
             return earlier
         who = f" by {by.kind} {by.id}" if by is not None else ""
+        if rec.state in ALLOWED[command]:
+            # Read before the earlier transition was stored (another operator or instance
+            # was first): name the state that event made, not the one before it.
+            rec = dataclasses.replace(rec, history=[])
+            rec.apply(earlier)
         raise TransitionError(
             f"cannot {command} alarm {rec.id}: it is {rec.state} ({earlier.type}{who} "
             f"at {earlier.time.isoformat()})",
