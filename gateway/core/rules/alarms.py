@@ -25,14 +25,14 @@ the alarm projection (:mod:`gateway.core.store.alarms`) that every reader uses.
 Its state is the open alarm's state, so a device is never told its second press
 was handled while nobody has taken the first.
 
-:func:`load_alarms` folds alarms from stored events; only the rules' book uses
-it, once at start, to see the open alarms as the rules last saw them (``ruled``
-events only). Nothing else folds history.
+The rules' :class:`AlarmBook` loads the open alarms from the alarm projection (with
+their events as history), at start and after a rollback; nothing folds history.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -47,14 +47,13 @@ from ..clock import Clock
 from ..model import (
     Actor,
     ActorKind,
-    DeviceRef,
-    EventAdapter,
     EventBase,
     SourceRef,
     event_id,
     make_event,
 )
 from ..store import DbConnection, Store
+from ..store.alarms import alarm_history, folded_into, read_alarms
 from ..store.repos import rules as rule_rows
 from .engine import RuleContext
 
@@ -98,99 +97,23 @@ def close_event(rec: AlarmRecord, *, by: Actor, outcome: str, note: str | None,
                   data={"by": by, "outcome": outcome, "note": note})
 
 
-# --------------------------------------------------------------------------- loading
+# --------------------------------------------------------------------------- settings
 
 
-def load_alarms(
-    conn: DbConnection,
-    *,
-    tenant: str | None = None,
-    alarm: str | None = None,
-    open_only: bool = True,
-    ruled_only: bool = False,
-) -> list[AlarmRecord]:
-    """Fold alarms from the store. ``ruled_only``: as the rules have seen them so far.
+def open_alarms(conn: DbConnection) -> tuple[list[AlarmRecord],
+                                             dict[tuple[str, str], str]]:
+    """The open alarms of the projection with their history, and the alarms folded into
+    them ((tenant, folded alarm) -> its alarm), as far as the rules have seen them.
 
-    An alarm folded into another (``alarm.updated`` with ``data.folded``) is no
-    alarm of its own: its events join the alarm it was folded into, and asking
-    for it by id gives that alarm.
-    """
-    if alarm is not None:
-        return _load_one(conn, tenant, alarm, open_only=open_only, ruled_only=ruled_only)
-    records = _fold(_select(conn, tenant=tenant, open_only=open_only,
-                            ruled_only=ruled_only))
-    found = [r for r in records if r.state is not None and (r.is_open or not open_only)]
-    # An alarm folded into one that is closed meanwhile: the fold was not read above (it
-    # is stored on the closed alarm), so ask for it. Only open alarms from devices can be.
-    return [r for r in found if not (open_only and r.history and _foldable(r.history[0])
-                                     and _folded_into(conn, r.tenant, r.id, r.device,
-                                                      ruled_only=ruled_only))]
-
-
-def _select(conn: DbConnection, *, tenant: str | None, alarm: str | None = None,
-            alarms: list[str] | None = None, open_only: bool,
-            ruled_only: bool) -> list[tuple[int, EventBase]]:
-    return [(seq, EventAdapter.validate_json(body)) for seq, body in rule_rows.alarm_events(
-        conn, tenant=tenant, alarm=alarm, alarms=alarms or (), open_only=open_only,
-        ruled_only=ruled_only)]
-
-
-def _fold(events: list[tuple[int, EventBase]]) -> list[AlarmRecord]:
-    """Records from events in storage order; a folded alarm's events join its alarm."""
-    into: dict[tuple[str, str], str] = {}
-    for _, ev in events:
-        folded = getattr(ev.data, "folded", None) if ev.type == "alarm.updated" else None
-        if folded is not None and ev.alarm:
-            into[(ev.tenant, folded.alarm)] = ev.alarm
-    records: dict[tuple[str, str], AlarmRecord] = {}
-    for _, ev in sorted(events, key=lambda pair: pair[0]):
-        key = (ev.tenant, ev.alarm or ev.id)
-        key = (key[0], into.get(key, key[1]))
-        records.setdefault(key, AlarmRecord(*key)).apply(ev)
-    return list(records.values())
-
-
-def _foldable(ev: EventBase) -> bool:
-    """Could the alarm this event raised have been folded? (a device's own alarm)"""
-    return ev.type == "alarm.raised" and ev.device is not None and ev.source.adapter != NAVET
-
-
-def _folded_into(conn: DbConnection, tenant: str, alarm: str, device: DeviceRef | None, *,
-                 ruled_only: bool = False) -> str | None:
-    """The alarm that ``alarm`` was folded into, or None.
-
-    The fold is an ``alarm.updated`` of the same device on the other alarm; the
-    body is only read for updates of that device that mention a fold.
-    """
-    if device is None:
-        return None
-    rows = rule_rows.fold_updates(conn, tenant, device.id, ruled_only=ruled_only)
-    for row in rows:
-        folded = getattr(EventAdapter.validate_json(row[1]).data, "folded", None)
-        if folded is not None and folded.alarm == alarm and row[0]:
-            return str(row[0])
-    return None
-
-
-def _load_one(conn: DbConnection, tenant: str | None, alarm: str, *, open_only: bool,
-              ruled_only: bool) -> list[AlarmRecord]:
-    """One alarm by id (a folded alarm's id gives the alarm it was folded into)."""
-    head = rule_rows.raised(conn, alarm, tenant)
-    root = alarm
-    if head is not None:
-        raised = EventAdapter.validate_json(head[1])
-        if _foldable(raised):
-            root = _folded_into(conn, str(head[0]), alarm, raised.device,
-                                ruled_only=ruled_only) or alarm
-    events = _select(conn, tenant=tenant, alarm=root, open_only=open_only,
-                     ruled_only=ruled_only)
-    folded = sorted({f.alarm for _, ev in events if ev.type == "alarm.updated"
-                     and (f := getattr(ev.data, "folded", None)) is not None})
-    if events and folded:  # the folded alarms' own events (a cancel, an update ...)
-        events += _select(conn, tenant=tenant, alarms=folded, open_only=False,
-                          ruled_only=ruled_only)
-    return [r for r in _fold(events) if r.id == root and r.state is not None
-            and (r.is_open or not open_only)]
+    The projection takes every stored event; an alarm raised by an event the rules
+    have not seen yet (stored while no rules ran: the backlog they rule at start) is
+    left out, so that the rules meet it as new when they reach that event (and fold
+    it, if it repeats an open one). Events the rules have not seen of an alarm they
+    know are in its history already, and observing them again changes nothing."""
+    unseen = rule_rows.unruled_raises(conn)
+    records = [rec for rec in read_alarms(conn) if (rec.tenant, rec.id) not in unseen]
+    alarm_history(conn, records)
+    return records, folded_into(conn, records)
 
 
 def tenant_alarm_settings(store: Store, tenant: str) -> AlarmSettings:
@@ -206,9 +129,12 @@ def tenant_alarm_settings(store: Store, tenant: str) -> AlarmSettings:
 class AlarmBook:
     """Open alarms in memory, shared by the alarm rules.
 
-    Loaded once from the store (alarms as the rules last saw them), then kept
-    current by every rule calling :meth:`observe` for each event; observing is
-    idempotent, so the order of rules does not matter for it.
+    Loaded from the alarm projection (:mod:`gateway.core.store.alarms`: the open
+    alarms, their folded alarms and their events as history) at start and after a
+    rollback, then kept current by every rule calling :meth:`observe` for each event
+    in the transaction that stores it; observing is idempotent (an event already in an
+    alarm's history changes nothing), so the order of rules does not matter for it, and
+    an event the projection has already taken is not applied twice.
     """
 
     def __init__(self) -> None:
@@ -219,12 +145,16 @@ class AlarmBook:
     def ensure_loaded(self, store: Store) -> None:
         if self.loaded:
             return
-        for rec in store.read_sync(lambda conn: load_alarms(conn, ruled_only=True)):
-            self.records[(rec.tenant, rec.id)] = rec
-            for alarm in rec.folded:
-                self.folded[(rec.tenant, alarm)] = rec.id
+        records, folded = store.read_sync(open_alarms)
+        self.records = {(rec.tenant, rec.id): rec for rec in records}
+        self.folded = folded
         self.loaded = True
-        log.info("alarm rules: %d open alarm(s) restored from the store", len(self.records))
+        log.info("alarm rules: %d open alarm(s) loaded from the alarm projection",
+                 len(self.records))
+
+    def reset(self) -> None:
+        """Forget everything; the next :meth:`ensure_loaded` reads the projection again."""
+        self.records, self.folded, self.loaded = {}, {}, False
 
     def fold(self, tenant: str, alarm: str, into: str) -> None:
         """From now on ``alarm`` is part of ``into``: its events apply to ``into``."""
@@ -289,6 +219,12 @@ class LifecycleRule:
     def __init__(self, book: AlarmBook | None = None) -> None:
         self.book = book or AlarmBook()
 
+    def load(self, ctx: RuleContext) -> None:
+        self.book.ensure_loaded(ctx.store)
+
+    def reset(self) -> None:
+        self.book.reset()
+
     def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
         self.book.ensure_loaded(ctx.store)
         derived: list[EventBase] = []
@@ -315,7 +251,39 @@ class LifecycleRule:
 # --------------------------------------------------------------------------- timers
 
 
-async def sleep_or_wake(clock: Clock, seconds: float | None, wake: asyncio.Event) -> None:
+class Wake:
+    """What wakes a rule's timer: set by the rule on the store's writer thread (where
+    rules see events), waited for on the event loop (where timers sleep)."""
+
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def set(self) -> None:
+        loop = self._loop
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if loop is None or here is loop:
+            self._event.set()
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+            loop.call_soon_threadsafe(self._event.set)
+
+    def clear(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    async def wait(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        await self._event.wait()
+
+
+async def sleep_or_wake(clock: Clock, seconds: float | None, wake: Wake | asyncio.Event) -> None:
     """Sleep ``seconds`` on ``clock`` (forever if None), or until ``wake`` is set."""
     if wake.is_set():
         return

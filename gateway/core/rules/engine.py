@@ -1,33 +1,53 @@
-"""Runs the rules over stored events, in storage order, exactly once each.
+"""Runs the rules over stored events, in storage order, exactly once each, inside the
+transaction that stores them.
 
-An event is marked ``ruled`` in the same transaction that stores what the
-rules derived from it, so after a crash the runner resumes where it stopped
-and derives nothing twice (derived ids are deterministic anyway).
+The runner is the store's :attr:`~gateway.core.store.Store.rules_hook`: each append
+job on the writer's thread stores its events, hands them to :meth:`RulesRunner.derive`,
+stores what the rules derive and hands that over too, until nothing new comes. The
+event and everything derived from it commit together, once: there is no moment and no
+crash in which an event is stored and not ruled, and nothing is read back. A rule's timer
+(``run``) decides what is due inside a write job as well (:meth:`RulesRunner.tick`), so
+rule state is only ever touched on the writer's thread, under one lock.
 
-The runner takes committed events from the store's writer as they commit
-(:attr:`Store.commit_listeners`, in commit order), so it never reads back and
-validates again what was just written. It reads the store (``unruled``) only
-when it may have missed something: at start (what a crash left unruled) and
-after a step failed (the store was down); once that read comes back empty it
-follows the writer again.
+Rule state is a cache of what is committed. When a job or a batch that moved it is
+rolled back (a store outage; one job of an optimistic PostgreSQL batch failing), the
+store calls :meth:`RulesRunner.rolled_back`, and before the next job uses them the
+rules are reset and load their state again from what that job's connection sees (the
+committed store, and what earlier jobs of its batch wrote). A rule that keeps state has
+``load(ctx)`` (read its state from the store; called before the job writes anything)
+and ``reset()`` (forget it).
+
+Events stored while no rules ran (``ruled = 0``: by tools, between a stop and the next
+start, or by a Navet that still ruled in a second transaction) are ruled at start and
+by :meth:`RulesRunner.drain`, oldest first (:meth:`Store.rule_backlog
+<gateway.core.store.Store.rule_backlog>`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import deque
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from datetime import datetime
+from typing import Any, Protocol, TypeVar
+
+from gateway.errors import StoreUnavailableError
 
 from ..clock import Clock
 from ..directory import DeviceDirectory
 from ..model import EventBase
 from ..notifier import Notifier
-from ..store import Store, StoredEvent
+from ..store import DbConnection, Store, StoredEvent
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Due = Callable[[datetime], tuple[list[EventBase], T]]
+"""A timer's decision at a moment: the events due then, and a value of its own (when it
+wants to look again)."""
 
 
 @dataclass
@@ -37,6 +57,20 @@ class RuleContext:
     directory: DeviceDirectory
     emit: Callable[[Sequence[EventBase]], Any]
     settings: dict[str, Any] = field(default_factory=dict)
+    timer: Callable[[Due[Any]], Awaitable[Any]] | None = None
+    """Runs a timer's decision where the rules run (the runner's :meth:`RulesRunner.tick`);
+    None (a rule tested alone): :meth:`tick` decides here and stores through ``emit``."""
+
+    async def tick(self, due: Due[T]) -> T:
+        """Decide what is due now and store it, ruled like any event; returns ``due``'s
+        own value."""
+        if self.timer is not None:
+            found: T = await self.timer(due)
+            return found
+        events, value = due(self.clock.now())
+        if events:
+            await self.emit(events)
+        return value
 
 
 class Rule(Protocol):
@@ -46,6 +80,11 @@ class Rule(Protocol):
 
 
 class RulesRunner:
+    """The rules inside the store's writer (:class:`gateway.core.store.records.RulesHook`)."""
+
+    catch_up_limit = 500
+    """Events of the backlog ruled per transaction."""
+
     def __init__(
         self,
         store: Store,
@@ -59,120 +98,157 @@ class RulesRunner:
         self.ctx = ctx
         self.notifier = notifier
         self.after = after
-        self._wake = asyncio.Event()
-        self._stepping = asyncio.Lock()  # one step at a time (the loop's, or drain's)
-        self._tasks: list[asyncio.Task[None]] = []
         self.processed = 0
-        self._committed: deque[StoredEvent] = deque()  # appended on the writer's thread
-        self._scan = True  # read unruled events from the store (at start, after a failure)
-        self._last = 0  # the last seq ruled: what is at or below it is not ruled again
+        self.resets = 0
+        """How often rule state was reloaded after a rollback."""
+        self._lock = threading.RLock()  # rule state: the writer's thread, and tests' direct calls
+        self._stale = False  # a rollback undid what the rules saw: reset before next use
+        self._loaded = False  # every rule's load() ran since the last reset
+        self._failed_loads: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        ctx.timer = self.tick
+
+    # ------------------------------------------------------------------ lifecycle
 
     def wake(self) -> None:
-        self._wake.set()
-
-    def _offer(self, stored: list[StoredEvent]) -> None:
-        """From the store's writer thread: events just committed, in commit order."""
-        self._committed.extend(stored)
-        if self._event_loop is not None:
-            self._event_loop.call_soon_threadsafe(self._wake.set)
+        """Nothing to wake: committed events were ruled in their own transaction."""
 
     async def start(self) -> None:
         self._event_loop = asyncio.get_running_loop()
-        self._scan = True
-        self.store.commit_listeners.append(self._offer)
-        self._tasks.append(asyncio.create_task(self._loop(), name="navet-rules"))
+        self.store.rules_hook = self
+        try:
+            await self.drain()  # what was stored while no rules ran, before anything new
+        except StoreUnavailableError as err:
+            log.warning("rules: the backlog waits for the store (%s)", err)
+            self._tasks.append(asyncio.create_task(self._catch_up(), name="navet-rules-catch-up"))
         for rule in self.rules:
             run = getattr(rule, "run", None)
             if run is not None:
                 self._tasks.append(asyncio.create_task(run(self.ctx), name=f"rule-{rule.name}"))
 
     async def stop(self) -> None:
-        if self._offer in self.store.commit_listeners:
-            self.store.commit_listeners.remove(self._offer)
+        if self.store.rules_hook is self:
+            self.store.rules_hook = None  # from now on events wait for drain() or a start
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):
-                pass
         self._tasks.clear()
 
     async def drain(self) -> None:
-        """Process every unruled event now (tests and shutdown)."""
-        while await self._step():
+        """Return once everything committed so far has been ruled (and its ``after`` run):
+        rules the backlog, if any; a write, so every append before it has committed."""
+        if self._event_loop is None:
+            self._event_loop = asyncio.get_running_loop()
+        while await self.store.rule_backlog(self, self.catch_up_limit):
             pass
 
-    async def _loop(self) -> None:
+    async def _catch_up(self) -> None:
         while True:
             try:
-                busy = await self._step()
-            except Exception:
-                log.exception("rules step failed; retrying in 1 s")
+                await self.drain()
+                return
+            except StoreUnavailableError:
                 await asyncio.sleep(1)
-                continue
-            if not busy:
-                self._wake.clear()
-                try:
-                    # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
-                    async with asyncio.timeout(1.0):
-                        await self._wake.wait()
-                except TimeoutError:
-                    pass
 
-    def _take(self, limit: int = 500) -> list[StoredEvent]:
-        """The next committed events not ruled yet, from memory."""
-        out: list[StoredEvent] = []
-        while self._committed and len(out) < limit:
-            stored = self._committed.popleft()
-            if stored.seq > self._last:
-                out.append(stored)
-        return out
-
-    async def _step(self) -> bool:
-        """Run the rules over the next chunk of unruled events; one transaction per chunk.
-
-        Events a rule derives from event *n* are stored with the chunk and seen by
-        the rules in the next step, after every event of this chunk. One step at a
-        time: :meth:`drain` waits for a step the loop has in flight (its events are
-        taken but not yet ruled) instead of finding nothing and returning early.
-        """
-        async with self._stepping:
-            return await self._step_once()
-
-    async def _step_once(self) -> bool:
-        pending: list[StoredEvent] = []
-        if self._scan:
-            pending = await self.store.read(lambda conn: self.store.unruled())
-            pending = [p for p in pending if p.seq > self._last]
-            if not pending:
-                self._scan = False  # all caught up: follow the writer from here
-        if not pending and not self._scan:
-            pending = self._take()
-        if not pending:
-            return False
-        try:
-            await self._rule(pending)
-        except BaseException:
-            self._scan = True  # what was taken is still unruled in the store: read it there
-            raise
-        return True
-
-    async def _rule(self, pending: list[StoredEvent]) -> None:
-        derived: list[EventBase] = []
-        for stored in pending:
-            for rule in self.rules:
-                try:
-                    derived.extend(rule.on_event(stored.event, self.ctx))
-                except Exception:
-                    log.exception("rule %s failed on event %s", rule.name, stored.event.id)
+    async def tick(self, due: Due[T]) -> T:
+        """Run a rule timer's decision on the writer's thread, at the clock's now, inside
+        a write job: what it decides is stored and ruled in that job's transaction. It may
+        run again after a rollback, with the state reloaded, at the same moment."""
         now = self.ctx.clock.now()
-        derived = [d.model_copy(update={"received": now}) for d in derived]
-        result = await self.store.append(derived, ruled_seqs=[p.seq for p in pending])
-        self._last = max(self._last, pending[-1].seq)
-        self.processed += len(pending)
-        for stored in pending:
-            self.after(stored.event)
-        if result.seqs:
-            self.notifier.advance(max(result.seqs))
+
+        def produce() -> tuple[list[EventBase], T]:
+            with self._lock:
+                events, value = due(now)
+            return [e.model_copy(update={"received": now}) for e in events], value
+
+        if self.store.rules_hook is not self:  # stopped: decide here, store for the backlog
+            events, value = produce()
+            if events:
+                await self.ctx.emit(events)
+            return value
+        written = await self.store.append_from(produce)
+        return written.value
+
+    # ------------------------------------------------------------------ the store's hook
+
+    def prepare(self, conn: DbConnection) -> None:
+        """Before a job writes: reset after a rollback, and let every rule load its state
+        from what ``conn`` sees (so what the job stores next is not in it twice)."""
+        with self._lock:
+            if self._stale:
+                self._reset()
+            if self._loaded:
+                return
+            for rule in self.rules:
+                load = getattr(rule, "load", None)
+                if load is not None:
+                    self._load(conn, rule, load)
+            self._loaded = True
+
+    def _load(self, conn: DbConnection, rule: Rule, load: Callable[[RuleContext], None]) -> None:
+        conn.execute("SAVEPOINT rule_load")  # a rule that cannot load must not sink the job
+        try:
+            load(self.ctx)
+        except Exception as err:
+            if self.store.is_fatal(err):
+                self._stale = True
+                raise
+            conn.execute("ROLLBACK TO rule_load")
+            if rule.name not in self._failed_loads:
+                self._failed_loads.add(rule.name)
+                log.exception("rule %s could not load its state; it loads on its next event",
+                              rule.name)
+        conn.execute("RELEASE rule_load")
+
+    def derive(self, stored: Sequence[StoredEvent]) -> list[EventBase]:
+        """Every rule over each event just stored, in seq order; what they derive, stamped
+        with the moment it was derived."""
+        derived: list[EventBase] = []
+        with self._lock:
+            for item in stored:
+                for rule in self.rules:
+                    try:
+                        derived.extend(rule.on_event(item.event, self.ctx))
+                    except Exception as err:
+                        if self.store.is_fatal(err):
+                            raise
+                        log.exception("rule %s failed on event %s", rule.name, item.event.id)
+        if not derived:
+            return []
+        now = self.ctx.clock.now()
+        return [d.model_copy(update={"received": now}) for d in derived]
+
+    def rolled_back(self) -> None:
+        """The store rolled back a job or batch that moved rule state."""
+        self._stale = True
+
+    def _reset(self) -> None:
+        for rule in self.rules:
+            reset = getattr(rule, "reset", None)
+            if reset is not None:
+                reset()
+        self._stale, self._loaded = False, False
+        self._failed_loads.clear()
+        self.resets += 1
+        log.info("rules: state reloaded from the store after a rollback")
+
+    def committed(self, ruled: Sequence[StoredEvent], stored: Sequence[StoredEvent]) -> None:
+        """On the writer's thread after COMMIT: plugins' ``after`` and the notifier, on the
+        event loop, before the writer answers the job (so ``append`` returning means they
+        have run)."""
+        self.processed += len(ruled)
+        loop = self._event_loop
+        if loop is None:
+            self._deliver(ruled, stored)
+            return
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+            loop.call_soon_threadsafe(self._deliver, list(ruled), list(stored))
+
+    def _deliver(self, ruled: Sequence[StoredEvent], stored: Sequence[StoredEvent]) -> None:
+        for item in ruled:
+            self.after(item.event)
+        if stored:
+            self.notifier.advance(max(s.seq for s in stored))

@@ -22,11 +22,11 @@ from datetime import datetime, timedelta
 
 from ..care import AlarmSettings
 from ..model import EventBase, Priority
-from ..store.repos import events as event_rows
 from .alarms import (
     AlarmBook,
     AlarmRecord,
     AlarmState,
+    Wake,
     derive,
     sleep_or_wake,
     tenant_alarm_settings,
@@ -65,8 +65,15 @@ class EscalationRule:
     def __init__(self, book: AlarmBook | None = None, routes: Sequence[Route] = ()) -> None:
         self.book = book or AlarmBook()
         self.routes = list(routes)  # per-alarm chains (a plan's), else the tenant's
-        self._wake = asyncio.Event()
+        self._wake = Wake()
         self._emitted: dict[tuple[str, str], int] = {}  # levels emitted, not yet observed
+
+    def load(self, ctx: RuleContext) -> None:
+        self.book.ensure_loaded(ctx.store)
+
+    def reset(self) -> None:
+        self.book.reset()
+        self._emitted.clear()
 
     def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
         self.book.ensure_loaded(ctx.store)
@@ -90,9 +97,6 @@ class EscalationRule:
                 self._emitted.pop(key, None)
                 continue
             level = max(rec.escalation_level, self._emitted.get(key, 0))
-            if (level + 1 < len(s.receivers) and now >= deadline(rec, s, level)
-                    and _taken_in_store(ctx, rec)):
-                continue  # acknowledged (or ended) but the rules have not seen it yet
             while level + 1 < len(s.receivers) and now >= deadline(rec, s, level):
                 at = deadline(rec, s, level)
                 level += 1
@@ -110,6 +114,13 @@ class EscalationRule:
             del self._emitted[gone]
         return events, nxt
 
+    def _due(self, ctx: RuleContext, now: datetime) -> tuple[list[EventBase], datetime | None]:
+        self.book.ensure_loaded(ctx.store)
+        events, nxt = self.due(ctx, now)
+        if events:
+            log.info("escalating %d alarm step(s)", len(events))
+        return events, nxt
+
     def settings_for(self, ctx: RuleContext, rec: AlarmRecord, tenant: AlarmSettings,
                      now: datetime) -> AlarmSettings:
         """Chain and deadline for ``rec``: the first route that names one, else the tenant's."""
@@ -120,15 +131,10 @@ class EscalationRule:
         return tenant
 
     async def run(self, ctx: RuleContext) -> None:
-        self.book.ensure_loaded(ctx.store)
         while True:
             self._wake.clear()
             try:
-                now = ctx.clock.now()
-                events, nxt = self.due(ctx, now)
-                if events:
-                    log.info("escalating %d alarm step(s)", len(events))
-                    await ctx.emit(events)
+                nxt = await ctx.tick(lambda now: self._due(ctx, now))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -138,8 +144,3 @@ class EscalationRule:
             delay = None if nxt is None else (nxt - ctx.clock.now()).total_seconds()
             await sleep_or_wake(ctx.clock, delay, self._wake)
 
-
-def _taken_in_store(ctx: RuleContext, rec: AlarmRecord) -> bool:
-    """Whether the store already holds what ends the raised state (rules may lag behind)."""
-    return ctx.store.read_sync(lambda conn: event_rows.any_of_alarm(
-        conn, rec.tenant, rec.id, ("alarm.acknowledged", "alarm.cancelled", "alarm.closed")))

@@ -44,8 +44,9 @@ device's ``personal_button`` alarm stands untouched: an SOS never waits for a fe
 An SOS or fall alarm that arrives without a position gets ``alarm.updated`` with the
 last known one.
 
-State lives in memory. After a restart a resident's state is unknown until the next
-confirmed fixes; a resident with an open exit alarm starts as outside, so coming back
+State lives in memory. After a restart (and after a rollback of a transaction the rule
+saw events in: rule state only ever holds what committed) a resident's state is unknown
+until the next confirmed fixes; a resident with an open exit alarm starts as outside, so coming back
 is still noted and walking on does not raise a second alarm.
 """
 
@@ -139,9 +140,18 @@ class GeofenceRule:
         self._config: dict[str, tuple[str, ZoneInfo, dict[str, list[Fence]]]] = {}
         # alarms this rule raised that the book has not seen yet (same rules step)
         self._fresh: dict[tuple[str, str, str], AlarmRecord] = {}
-        # what each recent event derived: an event seen twice (a rules step retried after
-        # a failed commit) derives the same events again instead of counting twice
+        # what each recent event derived: an event seen twice derives the same events
+        # again instead of counting twice
         self._seen: OrderedDict[str, list[EventBase]] = OrderedDict()
+
+    def load(self, ctx: RuleContext) -> None:
+        self.book.ensure_loaded(ctx.store)
+
+    def reset(self) -> None:
+        """After a rollback: as after a restart (tracks start unknown; see the module)."""
+        self.book.reset()
+        for state in (self._tracks, self._config, self._fresh, self._seen):
+            state.clear()
 
     # ------------------------------------------------------------------ configuration
 

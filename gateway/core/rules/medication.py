@@ -53,6 +53,7 @@ from .alarms import (
     AlarmBook,
     AlarmRecord,
     AlarmState,
+    Wake,
     close_event,
     derive,
     sleep_or_wake,
@@ -135,7 +136,15 @@ class MissedDoseRule:
     def __init__(self, book: AlarmBook | None = None) -> None:
         self.book = book or AlarmBook()
         self._doses: dict[tuple[str, str, str], _Dose] = {}
-        self._wake = asyncio.Event()
+        self._wake = Wake()
+        self._loaded = False
+
+    def load(self, ctx: RuleContext) -> None:
+        self._load(ctx)
+
+    def reset(self) -> None:
+        self.book.reset()
+        self._doses.clear()
         self._loaded = False
 
     # ------------------------------------------------------------------ escalation route
@@ -259,20 +268,21 @@ class MissedDoseRule:
             if now < at:
                 nxt = at if nxt is None or at < nxt else nxt
                 continue
-            if _taken_in_store(ctx, dose):
-                continue  # stored, the rules will see it next; no alarm for a taken dose
             events.append(self._raise(ctx, dose, at, "no report that it was taken"))
+        return events, nxt
+
+    def _due(self, ctx: RuleContext, now: datetime) -> tuple[list[EventBase], datetime | None]:
+        self._load(ctx)
+        events, nxt = self.due(ctx, now)
+        if events:
+            log.info("%d missed dose(s)", len(events))
         return events, nxt
 
     async def run(self, ctx: RuleContext) -> None:
         while True:
             self._wake.clear()
             try:
-                self._load(ctx)
-                events, nxt = self.due(ctx, ctx.clock.now())
-                if events:
-                    log.info("%d missed dose(s)", len(events))
-                    await ctx.emit(events)
+                nxt = await ctx.tick(lambda now: self._due(ctx, now))
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -316,11 +326,6 @@ class MissedDoseRule:
         if self._doses:
             log.info("missed-dose rule: %d dose(s) restored from the store", len(self._doses))
 
-
-def _taken_in_store(ctx: RuleContext, dose: _Dose) -> bool:
-    return ctx.store.read_sync(lambda conn: event_rows.exists(
-        conn, dose.tenant, "medication.dose_taken", device=dose.device.id,
-        data_equals=("$.data.dose", dose.dose)))
 
 
 def _local(care: Tenant | None, when: datetime) -> str:

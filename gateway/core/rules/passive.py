@@ -32,9 +32,9 @@ that caused it), so a replay or a restart never raises twice.
 Timers (exit deadlines, silences) sleep on the injected clock, like
 escalation and supervision. After a restart the rule folds the sensor reports
 of the last ``history_s`` from the store (readings, open exits, last activity)
-before it looks at anything new; before raising at a deadline it checks the
-store for reports it has not processed yet, so a slow rules loop never raises
-for a resident who is back in bed.
+before it looks at anything new. Deadlines are decided where the rules see events,
+inside the store's transaction (:meth:`RuleContext.tick`), so a report stored before
+a deadline has always been seen when it falls: nobody back in bed is alarmed for.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from ..care import PassiveRules, TimeWindow, role_from_address, tenant_care
 from ..care.models import in_window
 from ..model import AlarmKind, DeviceRef, EventBase, Location, Priority, event_id
 from ..store.repos import rules as rule_rows
-from .alarms import NAVET, AlarmBook, AlarmRecord, derive, sleep_or_wake
+from .alarms import NAVET, AlarmBook, AlarmRecord, Wake, derive, sleep_or_wake
 from .engine import RuleContext
 
 log = logging.getLogger(__name__)
@@ -172,9 +172,10 @@ class PassiveRule:
 
     def __init__(self, book: AlarmBook | None = None) -> None:
         self.book = book or AlarmBook()
-        self._wake = asyncio.Event()
+        self._wake = Wake()
         self._loaded = False
-        self._started: datetime | None = None
+        self._started: datetime | None = None  # kept by reset(): when Navet started
+        self._watched: datetime | None = None  # when configured residents were last read
         self._care: dict[str, _Care] = {}
         self._last: dict[str, dict[str, bool]] = {}  # device -> last known readings
         self._exits: dict[tuple[str, str], _Exit] = {}  # (tenant, device)
@@ -212,13 +213,24 @@ class PassiveRule:
 
     # ------------------------------------------------------------------ load
 
+    def reset(self) -> None:
+        """Forget what the rule knows (not when Navet started); it loads again."""
+        self.book.reset()
+        self._loaded, self._watched = False, None
+        for state in (self._care, self._last, self._exits, self._exit_alarms, self._silences,
+                      self._unseen):
+            state.clear()
+
+    def load(self, ctx: RuleContext) -> None:
+        self._load(ctx)
+
     def _load(self, ctx: RuleContext) -> None:
         """Rebuild readings, open exits and last activity from what the rules already saw."""
         if self._loaded:
             return
         self.book.ensure_loaded(ctx.store)
         now = ctx.clock.now()
-        self._started = now
+        self._started = self._started or now
         since = (now - timedelta(seconds=self.history_s)).isoformat()
         folded = 0
         for row in ctx.store.rows("tenants"):
@@ -388,9 +400,6 @@ class PassiveRule:
             if now < ex.due:
                 later(ex.due)
                 continue
-            if _unruled(ctx, ex.tenant, "device", ex.device.id):
-                later(now + timedelta(seconds=1))  # let the rules see it first
-                continue
             del self._exits[key]
             care = self.care(ctx, ex.tenant)
             what = "bed" if ex.kind is AlarmKind.PASSIVE_BED_EXIT else "chair"
@@ -415,9 +424,6 @@ class PassiveRule:
             if now < at:
                 later(at)
                 continue
-            if _unruled(ctx, tenant, "resident", resident):
-                later(now + timedelta(seconds=1))
-                continue
             silence.alarmed = True
             hours, mins = divmod(rules.no_activity_s // 60, 60)
             since = f"since {_local(last, care.tz)}" if silence.last else "since Navet started"
@@ -437,29 +443,29 @@ class PassiveRule:
                 if resident is not None and rules[resident].no_activity:
                     self._silence(row["id"], resident)
 
+    def _due(self, ctx: RuleContext, now: datetime) -> tuple[list[EventBase], datetime]:
+        """The timer's step: what is due, and when to look next (a refresh at the latest)."""
+        self._load(ctx)
+        if self._watched is None or (now - self._watched).total_seconds() >= self.refresh_s:
+            self._watch_configured(ctx)
+            self._watched = now
+        events, nxt = self.due(ctx, now)
+        if events:
+            log.info("%d passive alarm(s) due", len(events))
+        wake_at = self._watched + timedelta(seconds=self.refresh_s)
+        return events, (nxt if nxt is not None and nxt < wake_at else wake_at)
+
     async def run(self, ctx: RuleContext) -> None:
-        refreshed: datetime | None = None
         while True:
             self._wake.clear()
             try:
-                self._load(ctx)
-                now = ctx.clock.now()
-                if refreshed is None or (now - refreshed).total_seconds() >= self.refresh_s:
-                    self._watch_configured(ctx)
-                    refreshed = now
-                events, nxt = self.due(ctx, now)
-                if events:
-                    log.info("%d passive alarm(s) due", len(events))
-                    await ctx.emit(events)
+                wake_at = await ctx.tick(lambda now: self._due(ctx, now))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("passive-alarm timer failed; retrying in 5 s")
                 await ctx.clock.sleep(5)
                 continue
-            wake_at = refreshed + timedelta(seconds=self.refresh_s)
-            if nxt is not None and nxt < wake_at:
-                wake_at = nxt
             await sleep_or_wake(ctx.clock, (wake_at - ctx.clock.now()).total_seconds(),
                                 self._wake)
 
@@ -494,11 +500,6 @@ def _local(when: datetime, tz: ZoneInfo) -> str:
 def _span(window: TimeWindow) -> str:
     return f"{window.start.strftime('%H:%M')}-{window.end.strftime('%H:%M')}"
 
-
-def _unruled(ctx: RuleContext, tenant: str, column: str, value: str) -> bool:
-    """Whether the store holds sensor reports of ``value`` the rules have not seen yet."""
-    return bool(ctx.store.read_sync(
-        lambda conn: rule_rows.has_unruled_reports(conn, tenant, column, value)))
 
 
 def _seen_reports(ctx: RuleContext, tenant: str, since: str) -> list[Any]:

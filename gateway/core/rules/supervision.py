@@ -45,12 +45,12 @@ from ..model import (
     make_event,
 )
 from ..store.repos import events as event_rows
-from ..store.repos.config import device_last_seen
 from .alarms import (
     NAVET,
     SYSTEM,
     AlarmBook,
     AlarmRecord,
+    Wake,
     close_event,
     derive,
     sleep_or_wake,
@@ -97,6 +97,15 @@ class TechnicalAlarmsRule:
         self._episodes: dict[tuple[str, str, str], AlarmRecord] = {}
         self._offline: set[tuple[str, str, str]] = set()  # link_lost episodes from device.offline
         self._loaded = False
+
+    def reset(self) -> None:
+        self.book.reset()
+        self._episodes.clear()
+        self._offline.clear()
+        self._loaded = False
+
+    def load(self, ctx: RuleContext) -> None:
+        self._load(ctx)
 
     def _load(self, ctx: RuleContext) -> None:
         if self._loaded:
@@ -204,11 +213,20 @@ class SilentUnitRule:
     def __init__(self, book: AlarmBook | None = None) -> None:
         self.book = book or AlarmBook()
         self._watches: dict[str, _Watch] = {}
-        self._wake = asyncio.Event()
+        self._wake = Wake()
         self._loaded = False
         self._refreshed: datetime | None = None
 
     # ------------------------------------------------------------------ state
+
+    def reset(self) -> None:
+        self.book.reset()
+        self._watches.clear()
+        self._loaded = False
+        self._refreshed = None
+
+    def load(self, ctx: RuleContext) -> None:
+        self._load(ctx)
 
     def _load(self, ctx: RuleContext) -> None:
         if self._loaded:
@@ -297,11 +315,6 @@ class SilentUnitRule:
                 continue
             interval, tolerance = limits
             at = watch.last_seen + timedelta(seconds=tolerance)
-            if now >= at:
-                stored = _stored_last_seen(ctx, watch.device)  # stored but not yet ruled?
-                if stored is not None and stored > watch.last_seen:
-                    watch.last_seen = stored
-                    at = stored + timedelta(seconds=tolerance)
             if now < at:
                 nxt = at if nxt is None or at < nxt else nxt
                 continue
@@ -321,6 +334,18 @@ class SilentUnitRule:
                 rec, f"no sign of life for {int(tolerance)} s (expected every {interval} s)", at))
         return events, nxt
 
+    def _due(self, ctx: RuleContext, now: datetime) -> tuple[list[EventBase], datetime]:
+        """The timer's step: what is due, and when to look next (a refresh at the latest)."""
+        self._load(ctx)
+        if self._refreshed is None or (now - self._refreshed).total_seconds() >= self.refresh_s:
+            self._refresh(ctx, now)
+        assert self._refreshed is not None
+        events, nxt = self.due(ctx, now)
+        if events:
+            log.info("%d unit(s) silent", len(events))
+        wake_at = self._refreshed + timedelta(seconds=self.refresh_s)
+        return events, (nxt if nxt is not None and nxt < wake_at else wake_at)
+
     def _vendor_link_down(self, tenant: str, device: str) -> bool:
         """Whether a vendor link of the device's adapter in its tenant is reported down.
 
@@ -339,25 +364,13 @@ class SilentUnitRule:
         while True:
             self._wake.clear()
             try:
-                self._load(ctx)
-                now = ctx.clock.now()
-                if self._refreshed is None or (now - self._refreshed).total_seconds() >= \
-                        self.refresh_s:
-                    self._refresh(ctx, now)
-                events, nxt = self.due(ctx, now)
-                if events:
-                    log.info("%d unit(s) silent", len(events))
-                    await ctx.emit(events)
+                wake_at = await ctx.tick(lambda now: self._due(ctx, now))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("supervision timer failed; retrying in 5 s")
                 await ctx.clock.sleep(5)
                 continue
-            assert self._refreshed is not None
-            wake_at = self._refreshed + timedelta(seconds=self.refresh_s)
-            if nxt is not None and nxt < wake_at:
-                wake_at = nxt
             await sleep_or_wake(ctx.clock, (wake_at - ctx.clock.now()).total_seconds(),
                                 self._wake)
 
@@ -365,9 +378,6 @@ class SilentUnitRule:
 def _parse(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
-
-def _stored_last_seen(ctx: RuleContext, device: str) -> datetime | None:
-    return _parse(ctx.store.read_sync(lambda conn: device_last_seen(conn, device)))
 
 
 def _announced(ctx: RuleContext, tenant: str, device: str) -> int | None:

@@ -265,6 +265,14 @@ def read_alarms(conn: Any, tenant: str | None = None, *,
     return [record_from_row(r) for r in conn.execute(sql + " ORDER BY first_seq", args)]
 
 
+def folded_into(conn: Any, records: Iterable[AlarmRecord]) -> dict[tuple[str, str], str]:
+    """(tenant, folded alarm) -> the alarm of ``records`` it belongs to."""
+    roots = {(rec.tenant, rec.id) for rec in records}
+    return {(str(row[0]), str(row[1])): str(row[2]) for row in conn.execute(
+        "SELECT tenant, id, folded_into FROM alarms WHERE folded_into IS NOT NULL")
+        if (row[0], row[2]) in roots}
+
+
 def alarm_history(conn: Any, records: Iterable[AlarmRecord]) -> None:
     """Fill each record's ``history``: its events and its folded alarms', oldest first."""
     owner: dict[tuple[str, str], AlarmRecord] = {}

@@ -32,7 +32,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import StoreUnavailableError
@@ -42,11 +42,12 @@ from ..model import EventAdapter, EventBase
 from ..security.pii import PiiCipher
 from . import sealed
 from .alarms import DDL as ALARMS_DDL
-from .alarms import AlarmIndex, project
+from .alarms import AlarmIndex, Change, project
 from .records import (
     NOT_FANNED_OUT,
     AppendResult,
     OutboxItem,
+    RulesHook,
     StoredEvent,
     Subscription,
     iso,
@@ -96,6 +97,20 @@ def redact(url: str) -> str:
 
 
 
+class Written(Generic[T]):
+    """What one write job stored and ruled, handed from the job to its after-commit step."""
+
+    __slots__ = ("changes", "hook", "result", "ruled", "stored", "value")
+
+    def __init__(self, hook: RulesHook | None) -> None:
+        self.hook = hook
+        self.result = AppendResult((), (), ())  # of the caller's own events
+        self.changes: list[Change] = []  # what the job did to the alarm projection
+        self.stored: list[StoredEvent] = []  # every new row: the caller's, then derived
+        self.ruled: list[StoredEvent] = []  # what the rules saw, in the order they saw it
+        self.value: T = None  # type: ignore[assignment]  # what ``produce`` returned
+
+
 class _Job:
     __slots__ = ("committed", "fn", "future", "loop")
 
@@ -143,7 +158,15 @@ class Store:
         self.last_error: str | None = None
         self.commit_listeners: list[Callable[[list[StoredEvent]], None]] = []
         """Called on the writer's thread, in commit order, with the events each append
-        committed (the rules runner takes them from here instead of reading them back)."""
+        committed (those it was given, then what the rules derived from them)."""
+        self.rules_hook: RulesHook | None = None
+        """The rules, run inside each append's transaction (set by the rules runner while
+        it runs); without, events are stored ``ruled = 0`` for :meth:`rule_backlog`."""
+        self.rules_depth = 16
+        """Rounds of rules deriving from what they derived before one job gives up (a rule
+        that answers its own events); what the last round derived is stored, not ruled."""
+        self._batch_hooks: list[RulesHook] = []  # hooks a job of this batch used (writer)
+        self._job_hooks: list[RulesHook] = []  # ... of the job running now (writer)
         self.alarm_index = AlarmIndex()
         """The open alarms in memory (:mod:`.alarms`), loaded at open, moved forward by the
         writer after each commit."""
@@ -266,6 +289,9 @@ class Store:
             log.info("store %s migrated to schema %d", self.label, number)
 
     def _reader(self) -> Any:
+        conn = getattr(self._local, "job", None)  # the writer in a job: its own transaction
+        if conn is not None:
+            return conn
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._local.conn = self._connect()
@@ -296,11 +322,12 @@ class Store:
     def _run_batch(self, batch: list[_Job]) -> None:
         results: list[tuple[_Job, Any, BaseException | None]] = []
         conn = self._write_conn
+        self._batch_hooks = []
         try:
             if conn is None:
                 conn = self._write_conn = self._connect_writer()
                 log.info("store %s: the writer reconnected", self.label)
-            conn = self._write_conn = self._begin(conn)
+            conn = self._local.job = self._write_conn = self._begin(conn)
             if self.savepoint_each_job:
                 results = self._run_jobs(conn, batch)
             else:
@@ -310,12 +337,16 @@ class Store:
                     if self._is_fatal(err):
                         raise
                     conn.execute("ROLLBACK")  # one job failed: run them again, each guarded
-                    conn = self._write_conn = self._begin(conn)
+                    self._rolled_back(self._batch_hooks)
+                    conn = self._local.job = self._write_conn = self._begin(conn)
                     results = self._run_jobs(conn, batch)
             conn.execute("COMMIT")
+            self._local.job = None
             self.healthy, self.last_error = True, None
             results = [self._committed(job, value, error) for job, value, error in results]
         except Exception as err:
+            self._local.job = None
+            self._rolled_back(self._batch_hooks)
             if conn is not None:
                 with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
@@ -347,6 +378,7 @@ class Store:
         results: list[tuple[_Job, Any, BaseException | None]] = []
         for job in batch:
             conn.execute("SAVEPOINT job")
+            self._job_hooks = []
             try:
                 value = job.fn(conn)
             except Exception as err:  # one bad job must not sink the others
@@ -354,11 +386,32 @@ class Store:
                     raise  # disk full, read-only, connection lost: the whole batch fails
                 conn.execute("ROLLBACK TO job")
                 conn.execute("RELEASE job")
+                self._rolled_back(self._job_hooks)
                 results.append((job, None, err))
                 continue
             conn.execute("RELEASE job")
             results.append((job, value, None))
         return results
+
+    def _used(self, hook: RulesHook) -> None:
+        """A job is about to move ``hook``'s rule state (so a rollback must tell it)."""
+        for used in (self._batch_hooks, self._job_hooks):
+            if hook not in used:
+                used.append(hook)
+
+    @staticmethod
+    def _rolled_back(hooks: list[RulesHook]) -> None:
+        for hook in hooks:
+            try:
+                hook.rolled_back()
+            except Exception:
+                log.exception("store: the rules could not take a rollback")
+        hooks.clear()
+
+    def is_fatal(self, err: BaseException) -> bool:
+        """Whether ``err`` is a fault of the database (the whole batch fails), not of one
+        job's statement."""
+        return self._is_fatal(err)
 
     async def write(self, fn: Callable[[Any], Any],
                     committed: Callable[[Any], T] | None = None) -> T:
@@ -367,7 +420,10 @@ class Store:
         ``fn`` runs on the writer's thread, with other jobs in the same transaction. It
         may be run a second time after a rollback (when another job of its batch failed),
         so it must only touch the database and return a value, never change state of
-        its own. ``committed``, if given, runs on the writer's thread once the
+        its own (the rules, which do, are told of every rollback: :class:`RulesHook`).
+        Reads through the store on the writer's thread (``read_sync``) run inside the
+        transaction while a job runs, so they see what the batch wrote so far.
+        ``committed``, if given, runs on the writer's thread once the
         transaction has committed, in commit order, with what ``fn`` returned; its
         result is what ``write`` returns (in-memory state that follows the database,
         like :attr:`alarm_index`, moves there)."""
@@ -386,99 +442,172 @@ class Store:
 
     # ------------------------------------------------------------------ inbox
 
-    async def append(
-        self,
-        events: Sequence[EventBase],
-        *,
-        frame: RawFrame | None = None,
-        ruled_seqs: Sequence[int] = (),
-    ) -> AppendResult:
+    async def append(self, events: Sequence[EventBase], *,
+                     frame: RawFrame | None = None) -> AppendResult:
         """Store events (dedup on id), their raw frame, and their outbox rows, atomically.
 
         In the same transaction the devices' ``last_seen`` moves forward (any event
         from a device proves it is alive), the alarm projection takes the alarm
-        events (:func:`.alarms.project`), and ``ruled_seqs`` are marked as seen by
-        the rules, so what rules derived and the fact that they ran commit together.
+        events (:func:`.alarms.project`), and the rules (:attr:`rules_hook`, when the
+        gateway runs them) rule the new events and what they derive, which is stored
+        too: an event and everything derived from it commit together, once.
         """
+        written: Written[None] = await self.append_from(lambda: (events, None), frame=frame)
+        return written.result
+
+    async def append_from(self, produce: Callable[[], tuple[Sequence[EventBase], T]], *,
+                          frame: RawFrame | None = None) -> Written[T]:
+        """Like :meth:`append`, with the events made by ``produce`` on the writer's thread,
+        inside the job, once the rules are current (a rule's timer decides there what is
+        due: :meth:`RulesRunner.tick <gateway.core.rules.engine.RulesRunner.tick>`).
+        ``produce`` may run again after a rollback, so it returns the same given the same
+        state; it also returns a value of its own (``Written.value``)."""
         subs = self.subscriptions
 
-        def job(conn: Any) -> tuple[AppendResult, list[Any], list[StoredEvent]]:
+        def job(conn: Any) -> Written[T]:
+            hook = self.rules_hook
+            written: Written[T] = Written(hook)
+            if hook is not None:
+                self._used(hook)
+                hook.prepare(conn)
             if frame is not None:
                 _insert_frame(conn, frame)
-            # One statement for the events and one for their outbox rows (not one per
-            # row): on PostgreSQL every statement is a round trip to the server.
-            given: dict[str, int] = {}
-            for part in _chunks(events, 200):
-                given.update((str(r[0]), int(r[1])) for r in conn.execute(
-                    "INSERT INTO events (id, tenant, type, resident, device, alarm, time,"
-                    " received, body) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?)"] * len(part))
-                    + " ON CONFLICT (id) DO NOTHING RETURNING id, seq",
-                    [v for ev in part for v in (
-                        ev.id, ev.tenant, ev.type, ev.resident,
-                        ev.device.id if ev.device else None, ev.alarm, iso(ev.time),
-                        iso(ev.received or ev.time), ev.model_dump_json())],
-                ).fetchall())
-            accepted: list[str] = []
-            dups: list[str] = []
-            seqs: list[int] = []
-            queued: list[tuple[str, int, str, str]] = []
-            alarm_events: list[tuple[int, EventBase]] = []
-            stored: list[StoredEvent] = []
-            for ev in events:
-                seq = given.pop(ev.id, None)  # an id twice in one call: the second is a dup
-                if seq is None:
-                    dups.append(ev.id)
-                    continue
-                accepted.append(ev.id)
-                seqs.append(seq)
-                stored.append(StoredEvent(seq, ev))
-                if ev.type.startswith("alarm."):
-                    alarm_events.append((seq, ev))
-                if ev.type in NOT_FANNED_OUT:
-                    continue
-                lane = ev.resident or (ev.device.id if ev.device else "-")
-                queued += [(sub.id, seq, lane, iso(ev.received or ev.time)) for sub in subs
-                           if sub.enabled and sub.tenant == ev.tenant and sub.matches(ev.type)]
-            for rows in _chunks(queued, 500):
-                conn.execute(
-                    "INSERT INTO outbox (subscription, seq, lane, next_attempt) VALUES "
-                    + ",".join(["(?,?,?,?)"] * len(rows)), [v for row in rows for v in row])
-            seen: dict[str, str] = {}
-            for ev in events:
-                if ev.device is not None and ev.source.adapter != "navet":
-                    t = iso(ev.time)
-                    if seen.get(ev.device.id, "") < t:
-                        seen[ev.device.id] = t
-            for dev, t in seen.items():
-                conn.execute(
-                    "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL"
-                    " OR last_seen < ?)", (t, dev, t),
-                )
-            if ruled_seqs:
-                conn.executemany(
-                    "UPDATE events SET ruled = 1 WHERE seq = ?", [(q,) for q in ruled_seqs]
-                )
-            changes = project(conn, sorted(alarm_events, key=lambda p: p[0])) \
-                if alarm_events else []
-            return AppendResult(tuple(accepted), tuple(dups), tuple(seqs)), changes, stored
+            events, written.value = produce()
+            written.result = self._store_and_rule(conn, events, subs, hook, written)
+            return written
 
-        def committed(value: tuple[AppendResult, list[Any], list[StoredEvent]]) -> AppendResult:
-            result, changes, stored = value
-            if changes:
-                self.alarm_index.apply(changes)
-            for listener in self.commit_listeners if stored else ():
-                try:
-                    listener(stored)
-                except Exception:  # committed all the same: the rules fall back to a read
-                    log.exception("store: a commit listener failed")
-            return result
+        return await self.write(job, self._after_commit)
 
-        return await self.write(job, committed)
+    async def rule_backlog(self, hook: RulesHook, limit: int = 500) -> int:
+        """Rule up to ``limit`` stored events no rules have seen (``ruled = 0``: stored by a
+        Navet that ruled in a second transaction and stopped in between, or while no
+        rules ran), in seq order; what they derive commits with the mark. Returns how
+        many; a write, so once it returns everything committed before it has been ruled."""
+        subs = self.subscriptions
+
+        def job(conn: Any) -> Written[int]:
+            self._used(hook)
+            hook.prepare(conn)
+            written: Written[int] = Written(hook)
+            rows = conn.execute("SELECT seq, body FROM events WHERE ruled = 0 ORDER BY seq"
+                                " LIMIT ?", (limit,)).fetchall()
+            backlog = [StoredEvent(int(r[0]), EventAdapter.validate_json(r[1])) for r in rows]
+            written.value = len(backlog)
+            if backlog:
+                written.ruled += backlog
+                self._rule(conn, backlog, subs, hook, written)
+                conn.executemany("UPDATE events SET ruled = 1 WHERE seq = ?",
+                                 [(s.seq,) for s in backlog])
+            return written
+
+        written = await self.write(job, self._after_commit)
+        return written.value
+
+    def _store_and_rule(self, conn: Any, events: Sequence[EventBase], subs: list[Subscription],
+                        hook: RulesHook | None, written: Written[Any]) -> AppendResult:
+        result, stored = self._insert_events(conn, events, subs, written, ruled=hook is not None)
+        if hook is not None and stored:
+            written.ruled += stored
+            self._rule(conn, stored, subs, hook, written)
+        return result
+
+    def _rule(self, conn: Any, stored: list[StoredEvent], subs: list[Subscription],
+              hook: RulesHook, written: Written[Any]) -> None:
+        """Rule ``stored``, store what the rules derive, rule that, until nothing is new."""
+        for depth in range(1, self.rules_depth + 2):
+            derived = hook.derive(stored)
+            if not derived:
+                return
+            _, stored = self._insert_events(conn, derived, subs, written, ruled=True)
+            if depth > self.rules_depth:
+                log.error("rules: still deriving after %d rounds (a rule answering its own "
+                          "events?); stored without ruling: %s", self.rules_depth,
+                          ", ".join(f"{s.event.type} {s.event.id}" for s in stored[:10]))
+                return
+            written.ruled += stored
+
+    def _insert_events(self, conn: Any, events: Sequence[EventBase], subs: list[Subscription],
+                       written: Written[Any], *,
+                       ruled: bool) -> tuple[AppendResult, list[StoredEvent]]:
+        """Insert events, their outbox rows, devices' last_seen and the alarm projection."""
+        # One statement for the events and one for their outbox rows (not one per
+        # row): on PostgreSQL every statement is a round trip to the server.
+        given: dict[str, int] = {}
+        mark = 1 if ruled else 0
+        for part in _chunks(events, 200):
+            given.update((str(r[0]), int(r[1])) for r in conn.execute(
+                "INSERT INTO events (id, tenant, type, resident, device, alarm, time,"
+                " received, body, ruled) VALUES "
+                + ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * len(part))
+                + " ON CONFLICT (id) DO NOTHING RETURNING id, seq",
+                [v for ev in part for v in (
+                    ev.id, ev.tenant, ev.type, ev.resident,
+                    ev.device.id if ev.device else None, ev.alarm, iso(ev.time),
+                    iso(ev.received or ev.time), ev.model_dump_json(), mark)],
+            ).fetchall())
+        accepted: list[str] = []
+        dups: list[str] = []
+        seqs: list[int] = []
+        queued: list[tuple[str, int, str, str]] = []
+        alarm_events: list[tuple[int, EventBase]] = []
+        stored: list[StoredEvent] = []
+        for ev in events:
+            seq = given.pop(ev.id, None)  # an id twice in one call: the second is a dup
+            if seq is None:
+                dups.append(ev.id)
+                continue
+            accepted.append(ev.id)
+            seqs.append(seq)
+            stored.append(StoredEvent(seq, ev))
+            if ev.type.startswith("alarm."):
+                alarm_events.append((seq, ev))
+            if ev.type in NOT_FANNED_OUT:
+                continue
+            lane = ev.resident or (ev.device.id if ev.device else "-")
+            queued += [(sub.id, seq, lane, iso(ev.received or ev.time)) for sub in subs
+                       if sub.enabled and sub.tenant == ev.tenant and sub.matches(ev.type)]
+        for rows in _chunks(queued, 500):
+            conn.execute(
+                "INSERT INTO outbox (subscription, seq, lane, next_attempt) VALUES "
+                + ",".join(["(?,?,?,?)"] * len(rows)), [v for row in rows for v in row])
+        seen: dict[str, str] = {}
+        for ev in events:
+            if ev.device is not None and ev.source.adapter != "navet":
+                t = iso(ev.time)
+                if seen.get(ev.device.id, "") < t:
+                    seen[ev.device.id] = t
+        for dev, t in seen.items():
+            conn.execute(
+                "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL"
+                " OR last_seen < ?)", (t, dev, t),
+            )
+        if alarm_events:
+            written.changes += project(conn, sorted(alarm_events, key=lambda p: p[0]))
+        stored.sort(key=lambda s: s.seq)
+        written.stored += stored
+        return AppendResult(tuple(accepted), tuple(dups), tuple(seqs)), stored
+
+    def _after_commit(self, written: Written[T]) -> Written[T]:
+        """On the writer's thread, after COMMIT: in-memory state follows the database."""
+        if written.changes:
+            self.alarm_index.apply(written.changes)
+        for listener in self.commit_listeners if written.stored else ():
+            try:
+                listener(written.stored)
+            except Exception:  # committed all the same
+                log.exception("store: a commit listener failed")
+        if written.hook is not None and written.ruled:
+            try:
+                written.hook.committed(written.ruled, written.stored)
+            except Exception:  # committed all the same
+                log.exception("store: the rules' after-commit step failed")
+        return written
 
     async def dead_letter(self, frame: RawFrame, reason: str) -> int:
         return await self.dead_letter_repo.add(frame, reason)
 
     def unruled(self, limit: int = 500) -> list[StoredEvent]:
+        """Stored events no rules have seen yet (see :meth:`rule_backlog`)."""
         rows = self._reader().execute(
             "SELECT seq, body FROM events WHERE ruled = 0 ORDER BY seq LIMIT ?", (limit,)
         ).fetchall()

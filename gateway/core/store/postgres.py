@@ -304,6 +304,9 @@ class PostgresStore(Store):
         return conn
 
     def _reader(self) -> Connection:
+        job: Connection | None = getattr(self._local, "job", None)
+        if job is not None:  # the writer in a job: its own transaction (see Store._reader)
+            return job
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is not None and conn.broken:
             with self._readers_lock:

@@ -6,7 +6,7 @@ Plain records shared by the engine (:mod:`.base`) and the repositories
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
@@ -89,3 +89,26 @@ class OutboxItem:
     attempts: int
     event: EventBase
     enqueued: datetime | None = None  # when it became due, if not when the event was received
+
+
+class RulesHook(Protocol):
+    """What the store's writer calls to rule events inside the transaction that stores them
+    (:class:`gateway.core.rules.engine.RulesRunner` is the one implementation).
+
+    Every call comes on the writer's thread, inside a write job, where the rules' reads
+    through the store (``read_sync``, ``rows``, ``get_event`` ...) see the batch's rows not
+    yet committed. Rule state is a cache of what is committed: when a job or a batch that
+    moved it is rolled back, the store says so and the hook reloads before its next use.
+    """
+
+    def prepare(self, conn: DbConnection) -> None:
+        """Before the job stores anything: bring rule state up to what ``conn`` sees."""
+
+    def derive(self, stored: Sequence[StoredEvent]) -> list[EventBase]:
+        """The rules over events just stored, in seq order; what they derive."""
+
+    def rolled_back(self) -> None:
+        """What the rules did in the job or batch just rolled back never committed."""
+
+    def committed(self, ruled: Sequence[StoredEvent], stored: Sequence[StoredEvent]) -> None:
+        """After COMMIT, in commit order: ``ruled`` were ruled, ``stored`` are new rows."""

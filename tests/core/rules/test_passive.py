@@ -345,21 +345,32 @@ def test_windows_run_past_midnight_and_silence_counts_by_day() -> None:
                             local(15, 21), 7200) is None
 
 
-async def test_a_return_stored_but_not_yet_ruled_holds_the_alarm_back(database: str) -> None:
-    """The timer never outruns the rules loop: a return already in the store wins."""
+async def test_a_return_stored_before_the_deadline_has_been_seen_when_it_falls(
+        database: str) -> None:
+    """The rules see a report in the transaction that stores it, and the timer decides
+    inside a write job too: a return stored before the deadline always wins, and one
+    that does not come raises the alarm at the deadline, ruled in the same commit."""
+    import asyncio
+
     from gateway.core.care import apply_care_config
     from gateway.core.directory import DeviceDirectory
-    from gateway.core.rules import RuleContext
+    from gateway.core.notifier import Notifier
+    from gateway.core.rules import RuleContext, RulesRunner
+    from gateway.core.rules.alarms import AlarmBook, LifecycleRule
     from gateway.core.rules.passive import PassiveRule
     from gateway.core.store import make_store
 
     clock = FakeClock(local(15, 2))
     store, directory = make_store(database), DeviceDirectory()
     store.open()
+    emitted: list[Any] = []
     try:
         await apply_care_config(CareConfig.model_validate(CARE), store, directory)
-        ctx = RuleContext(clock, store, directory, emit=lambda events: None)
-        rule = PassiveRule()
+        ctx = RuleContext(clock, store, directory, emit=emitted.extend)
+        book = AlarmBook()
+        rule = PassiveRule(book)
+        runner = RulesRunner(store, [LifecycleRule(book), rule], ctx, Notifier())
+        await runner.start()
 
         def bed(ref: str, occupied: bool) -> Any:
             return make_event("sensor.reported", tenant=TENANT, time=clock.now(),
@@ -367,16 +378,36 @@ async def test_a_return_stored_but_not_yet_ruled_holds_the_alarm_back(database: 
                               source={"adapter": "zigbee2mqtt", "protocol": "zigbee2mqtt",
                                       "ref": ref}, data={"readings": {"occupancy": occupied}})
 
-        assert rule.on_event(bed("1", True), ctx) == []
-        await clock.advance(60)
-        assert rule.on_event(bed("2", False), ctx) == []  # out of bed at 02:01
-        await clock.advance(590)
-        back = bed("3", True)
-        await store.append([back])  # stored at 02:10:50, the rules have not seen it yet
-        await clock.advance(20)  # the deadline (02:11) passes
-        events, retry = rule.due(ctx, clock.now())
-        assert events == [] and retry == clock.now() + timedelta(seconds=1)
-        assert rule.on_event(back, ctx) == []  # the rules see it: the exit is over
-        assert rule.due(ctx, clock.now())[0] == []
+        async def settle() -> None:
+            for _ in range(3):  # the timer's tick is a write; then it sleeps on the clock
+                for _ in range(20):
+                    await asyncio.sleep(0)
+                await runner.drain()
+
+        async def exit_alarms() -> list[Any]:
+            await settle()
+            return [s.event for s in store.query_events(TENANT, types=["alarm.raised"])]
+
+        try:
+            await store.append([bed("1", True)])
+            await clock.advance(60)
+            await store.append([bed("2", False)])  # out of bed at 02:01: due at 02:11
+            await clock.advance(590)
+            await store.append([bed("3", True)])  # back at 02:10:50; no drain, no waiting
+            events, nxt = rule.due(ctx, clock.now() + timedelta(seconds=20))
+            assert events == [] and nxt == local(15, 9)  # seen: no exit, r-1002's silence next
+            await clock.advance(20)  # the deadline passes
+            assert await exit_alarms() == []
+
+            await store.append([bed("4", False)])  # out again at 02:11:10, and stays out
+            await settle()
+            await clock.advance(600)
+            [alarm] = await exit_alarms()
+            assert str(alarm.data.kind) == "passive.bed_exit"  # type: ignore[attr-defined]
+            assert alarm.time == local(15, 2, 21) + timedelta(seconds=10)
+            assert book.get(TENANT, str(alarm.alarm)) is not None  # seen in its own commit
+            assert emitted == []  # stored by the timer's own write job, not through emit
+        finally:
+            await runner.stop()
     finally:
         store.close()
