@@ -18,11 +18,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
+from gateway.core.accounts import Accounts
 from gateway.core.care import Tenant as CareTenant
 from gateway.core.care import tenant_care
 from gateway.core.gateway import Gateway
 from gateway.core.model import CATALOGUE
-from gateway.core.security.users import Accounts
 from gateway.core.store import Store
 from gateway.core.store.repos.events import EventRepository
 from gateway.core.store.repos.frames import DeadLetterRepository
