@@ -19,6 +19,7 @@ from typing import Annotated
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
 from gateway.core.accounts import Accounts
+from gateway.core.alarms import AlarmService
 from gateway.core.care import Tenant as CareTenant
 from gateway.core.care import tenant_care
 from gateway.core.gateway import Gateway
@@ -81,6 +82,14 @@ def get_accounts(gateway: GatewayDep) -> Accounts:
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+
+
+def get_alarms(gateway: GatewayDep) -> AlarmService:
+    """The alarm service: operators' commands and reads of the alarm projection."""
+    return gateway.alarms
+
+
+AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
 
 
 class CareReader:
