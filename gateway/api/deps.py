@@ -20,10 +20,12 @@ from fastapi import Depends, Header, HTTPException, Query, Request, status
 
 from gateway.core.accounts import Accounts
 from gateway.core.alarms import AlarmService
+from gateway.core.audit import AuditLog
 from gateway.core.care import Tenant as CareTenant
 from gateway.core.care import tenant_care
 from gateway.core.gateway import Gateway
 from gateway.core.model import CATALOGUE
+from gateway.core.policy.cameras import SupervisionService
 from gateway.core.store import Store
 from gateway.core.store.repos.events import EventRepository
 from gateway.core.store.repos.frames import DeadLetterRepository
@@ -90,6 +92,21 @@ def get_alarms(gateway: GatewayDep) -> AlarmService:
 
 
 AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
+
+
+def get_supervision(gateway: GatewayDep) -> SupervisionService:
+    """Camera checks (the camera policy decides)."""
+    return gateway.supervision
+
+
+SupervisionDep = Annotated[SupervisionService, Depends(get_supervision)]
+
+
+def get_audit(gateway: GatewayDep) -> AuditLog:
+    return gateway.audit
+
+
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
 
 
 class CareReader:
