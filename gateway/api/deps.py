@@ -18,11 +18,14 @@ from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Query, Request, status
 
+from gateway.core.accounts import Accounts
+from gateway.core.alarms import AlarmService
+from gateway.core.audit import AuditLog
 from gateway.core.care import Tenant as CareTenant
 from gateway.core.care import tenant_care
 from gateway.core.gateway import Gateway
 from gateway.core.model import CATALOGUE
-from gateway.core.security.users import Accounts
+from gateway.core.policy.cameras import SupervisionService
 from gateway.core.store import Store
 from gateway.core.store.repos.events import EventRepository
 from gateway.core.store.repos.frames import DeadLetterRepository
@@ -81,6 +84,29 @@ def get_accounts(gateway: GatewayDep) -> Accounts:
 
 
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+
+
+def get_alarms(gateway: GatewayDep) -> AlarmService:
+    """The alarm service: operators' commands and reads of the alarm projection."""
+    return gateway.alarms
+
+
+AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
+
+
+def get_supervision(gateway: GatewayDep) -> SupervisionService:
+    """Camera checks (the camera policy decides)."""
+    return gateway.supervision
+
+
+SupervisionDep = Annotated[SupervisionService, Depends(get_supervision)]
+
+
+def get_audit(gateway: GatewayDep) -> AuditLog:
+    return gateway.audit
+
+
+AuditDep = Annotated[AuditLog, Depends(get_audit)]
 
 
 class CareReader:

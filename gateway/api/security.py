@@ -6,7 +6,7 @@ dependency), which
 1. turns the bearer token (``Authorization: Bearer …``, or ``access_token=…``
    in the query for browsers' EventSource and WebSocket, which cannot set
    headers) into a :class:`~gateway.core.security.tokens.Principal`; without
-   a token, the console's session cookie (gateway/core/security/users.py):
+   a token, the console's session cookie (gateway/core/accounts.py):
    a request it authenticates that changes anything must carry the session's
    CSRF token in ``X-CSRF-Token``, and a WebSocket it authenticates must come
    from this origin;
@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
+from gateway.core.accounts import Accounts, Session
 from gateway.core.security.outbound import OutboundPolicy
 from gateway.core.security.tokens import (
     DEVELOPMENT,
@@ -43,7 +44,6 @@ from gateway.core.security.tokens import (
     Principal,
     TokenVerifier,
 )
-from gateway.core.security.users import Accounts, Session
 from gateway.core.settings import Settings
 from gateway.errors import ConfigError, OutboundRefused
 

@@ -14,9 +14,7 @@ import json
 import sys
 from typing import Any
 
-from gateway.core.clock import SystemClock
-from gateway.core.security.tokens import ROLES
-from gateway.core.security.users import (
+from gateway.core.accounts import (
     UserError,
     add_user,
     check_user,
@@ -24,6 +22,8 @@ from gateway.core.security.users import (
     hash_password,
     list_users,
 )
+from gateway.core.clock import SystemClock
+from gateway.core.security.tokens import ROLES
 from gateway.core.settings import Settings, load_settings
 from gateway.core.store import Store, make_store
 from gateway.errors import ConfigError

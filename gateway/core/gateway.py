@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,7 +27,7 @@ from gateway.errors import (
 from gateway.sdk.alarms import AlarmDesk, AlarmReader
 from gateway.transports.base import MqttClient
 
-from .adapters import AlarmStatus, IngestResult, RawFrame
+from .adapters import IngestResult, RawFrame
 from .alarms import AlarmService, StoredAlarms
 from .alerts import SystemAlerts
 from .audit import AuditLog
@@ -35,6 +36,7 @@ from .care import Consent, apply_care_config, load_care_config, tenant_care
 from .clock import Clock, SystemClock
 from .commands import CommandService
 from .directory import DeviceDirectory
+from .hosting import AdapterHostImpl, WebhookHandler
 from .instances import AdapterInstances
 from .metrics import Metrics
 from .notifier import Notifier
@@ -54,9 +56,6 @@ from .settings import AdapterInstance, Settings, SubscriptionLimits
 from .store import Store, Subscription, make_store
 
 log = logging.getLogger(__name__)
-
-WebhookHandler = Callable[[Any], Awaitable[Any]]
-
 
 @dataclass
 class SinkServices:
@@ -81,80 +80,6 @@ class SinkServices:
     def consents(self, tenant: str) -> list[Consent]:
         care = tenant_care(self.store, tenant) if self.store is not None else None
         return list(care.consents) if care else []
-
-
-@dataclass
-class AdapterHostImpl:
-    """The services one adapter instance gets. See ``gateway.core.adapters.AdapterHost``."""
-
-    gateway: Gateway
-    instance: AdapterInstance
-    clock: Clock
-    webhooks: dict[str, WebhookHandler] = field(default_factory=dict)
-
-    @property
-    def tenant(self) -> str:
-        return self.instance.tenant
-
-    @property
-    def outbound(self) -> OutboundPolicy:
-        """Where the adapter may connect to (a vendor cloud's API, ...)."""
-        return self.gateway.outbound
-
-    @property
-    def instance_id(self) -> str:
-        return self.instance.instance_id
-
-    @property
-    def environment(self) -> str:
-        return self.gateway.settings.environment
-
-    async def ingest(self, frame: RawFrame) -> IngestResult:
-        return await self.gateway.ingest(frame)
-
-    def mqtt(self) -> MqttClient:
-        return self.gateway.mqtt_for(self.instance_id)
-
-    def listener_refused(self, listener: str, reason: str, count: int = 1) -> None:
-        self.gateway.metrics.listener_refused.labels(listener, reason).inc(count)
-
-    async def keep_refused(self, frame: RawFrame, reason: str) -> None:
-        """A sample of refused input, kept as a dead letter (bounded by the listener)."""
-        self.gateway.metrics.dead_letters.labels(frame.adapter).inc()
-        await self.gateway.store.dead_letter(frame, reason)
-
-    async def alarm_state(self, alarm: str) -> str | None:
-        """The lifecycle state of ``alarm`` as ``alarm.<state>`` (None if unknown).
-
-        Protocol adapters use it to tell a device whether a person has its alarm
-        (SCAIP answers HOLD until ``alarm.acknowledged``). The state, not the latest
-        event: a note or an escalation after acknowledgement must not put it on HOLD again.
-        """
-        state = await self.gateway.alarms.state(self.tenant, alarm)
-        return f"alarm.{state}" if state is not None else None
-
-    async def alarm_status(self, alarm: str) -> AlarmStatus | None:
-        """The alarm ``alarm`` belongs to (itself, or the one it was folded into), its state."""
-        found = await self.gateway.alarms.status(self.tenant, alarm)  # the projection
-        if found is None:
-            return None
-        root, state = found
-        return AlarmStatus(root, f"alarm.{state}", folded=root != alarm)
-
-    @property
-    def public_url(self) -> str:
-        """This gateway's HTTP base URL, from ``settings.http`` (``public_url`` there wins),
-        for adapters that tell a vendor cloud where to post (``<url>/ingress/<instance>/..``)."""
-        http = self.gateway.settings.http
-        explicit = getattr(http, "public_url", None)
-        if explicit:
-            return str(explicit).rstrip("/")
-        host = "127.0.0.1" if http.host in ("0.0.0.0", "::", "") else http.host
-        return f"http://{host}:{http.port}"
-
-    def add_webhook(self, path: str, handler: WebhookHandler) -> None:
-        key = f"{self.instance_id}/{path.strip('/')}"
-        self.gateway.webhooks[key] = handler
 
 
 class Gateway:
@@ -396,7 +321,12 @@ class Gateway:
             raise ConfigError(
                 f"adapter instance {inst.instance_id}: bad settings: {describe_invalid(err)}"
             ) from err
-        host = AdapterHostImpl(self, inst, self.clock)
+        host = AdapterHostImpl(
+            inst, self.clock, store_frame=lambda frame: self.ingest(frame),  # looked up per call
+            mqtt_client=partial(self.mqtt_for, inst.instance_id), metrics=self.metrics,
+            dead_letters=self.store.dead_letter_repo, alarms=self.alarms,
+            outbound=self.outbound, environment=self.settings.environment,
+            http=self.settings.http, webhooks=self.webhooks)
         await self._isolate_mqtt(inst.instance_id, cls)
         self.adapter_instances.add(inst, adapter)
         self.hosts[inst.instance_id] = host

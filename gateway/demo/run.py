@@ -117,7 +117,7 @@ async def _simulator_client(gw: Gateway, settings: Settings) -> MqttClient:
 async def create_demo_users(gw: Gateway, care: CareConfig) -> list[str]:
     """The demo's accounts (made again on each start, so a reused data dir has them as
     documented); returns one line per account for the start message."""
-    from gateway.core.security.users import add_user, hash_password
+    from gateway.core.accounts import add_user, hash_password
 
     digest = hash_password(DEMO_PASSWORD)
     everywhere = [t.id for t in care.tenants]

@@ -30,7 +30,7 @@ device and topic involved::
     │   ├── NoRoleError              valid, but without the role the call needs
     │   └── TenantForbiddenError     valid, but not for that tenant
     ├── UserError                a console account cannot be made or changed
-    │                                (core.security.users)
+    │                                (core.accounts)
     ├── DecryptionError          sealed personal data cannot be opened (core.security.pii)
     ├── SignatureError           a signature or a signed file does not hold
     │                                (core.security.signing)

@@ -344,7 +344,7 @@ def test_an_admin_of_two_municipalities_picks_one_and_sees_only_theirs(
         admin_live: Running, browser: Any, axe: str) -> None:
     from playwright.sync_api import expect
 
-    from gateway.core.security.users import add_user, hash_password
+    from gateway.core.accounts import add_user, hash_password
 
     from .test_console_browser import PASSWORD
 

@@ -25,9 +25,9 @@ import uvicorn
 
 from gateway import FakeClock
 from gateway.api import create_app
+from gateway.core.accounts import add_user, hash_password
 from gateway.core.gateway import Gateway
 from gateway.core.security.tokens import LocalKeys, issue_token
-from gateway.core.security.users import add_user, hash_password
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from tests.followup import month

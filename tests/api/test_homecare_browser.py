@@ -26,9 +26,9 @@ import uvicorn
 
 from gateway import FakeClock
 from gateway.api import create_app
+from gateway.core.accounts import add_user, hash_password
 from gateway.core.gateway import Gateway
 from gateway.core.model import make_event
-from gateway.core.security.users import add_user, hash_password
 from gateway.core.settings import Settings
 from gateway.transports.memory import MemoryBroker
 from simulators.cameras_mqtt import VaktarenUnits

@@ -71,8 +71,8 @@ async def seed(store: Store, keys: AuditKeys) -> None:
     assert await audit.prune(T0 + timedelta(hours=1)) == 1  # an anchor row to copy
     await fhir_state.set_status(store, "fhir-1", "active", None, tenant="vasteras")
     await fhir_state.number(store, "fhir-1", "ev-1")
+    from gateway.core.accounts import add_user, open_session
     from gateway.core.security.tokens import Principal
-    from gateway.core.security.users import add_user, open_session
 
     await store.write(lambda conn: add_user(
         conn, subject="anna", name="Anna", roles=["operator"], tenants=["vasteras"],

@@ -1,7 +1,7 @@
 """Who is looking at a console page, and rendering a page for them.
 
 :func:`viewer_of` finds the person behind a page request: the session the
-cookie names (gateway/core/security/users.py), or, with ``auth.mode: off``
+cookie names (gateway/core/accounts.py), or, with ``auth.mode: off``
 (development), a developer who sees every tenant. Pages call it and send
 whoever has no session to the sign-in page, with where they were going.
 """

@@ -35,13 +35,13 @@ from fastapi import APIRouter, Header, HTTPException, Path, Query, Response, sta
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gateway.core.gateway import Gateway
+from gateway.core.alarms import AlarmService
 from gateway.core.model import Actor as ModelActor
 from gateway.core.model import ActorKind, AlarmOutcome, EventBase, Priority
 from gateway.core.rules.alarms import AlarmRecord
 from gateway.errors import TransitionError, UnknownAlarmError
 
-from ..deps import Actor, ActorDep, GatewayDep, TenantScope, get_care
+from ..deps import Actor, ActorDep, AlarmsDep, CareDep, CareReader, TenantScope
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
 
@@ -140,13 +140,13 @@ CONFLICT: dict[int | str, dict[str, Any]] = {
 
 @router.get("", response_model=AlarmList)
 async def list_alarms(
-    gateway: GatewayDep,
+    alarms: AlarmsDep,
     tenant: TenantScope,
     priority: Annotated[list[Priority], Query(description="Only these priorities.")] = [],  # noqa: B006  # repeatable query param
     resident: Annotated[str | None, Query(max_length=64)] = None,
 ) -> AlarmList:
     """Open alarms of the tenant, most urgent first, then oldest first."""
-    records = await gateway.alarms.open_alarms(tenant.id)
+    records = await alarms.open_alarms(tenant.id)
     chosen = [r for r in records
               if (not priority or (r.priority or Priority.NORMAL) in priority)
               and (resident is None or r.resident == resident)]
@@ -154,86 +154,88 @@ async def list_alarms(
 
 
 @router.get("/{alarm}", response_model=AlarmView, responses={404: CONFLICT[404]})
-async def get_alarm(gateway: GatewayDep, tenant: TenantScope, alarm: AlarmId) -> AlarmView:
-    return AlarmView.model_validate((await _record(gateway, tenant.id, alarm)).as_dict())
+async def get_alarm(alarms: AlarmsDep, tenant: TenantScope, alarm: AlarmId) -> AlarmView:
+    return AlarmView.model_validate((await _record(alarms, tenant.id, alarm)).as_dict())
 
 
 # --------------------------------------------------------------------------- commands
 
 
 @router.post("/{alarm}/acknowledge", response_model=CommandResult, responses=CONFLICT)
-async def acknowledge(gateway: GatewayDep, actor: ActorDep, alarm: AlarmId,
+async def acknowledge(alarms: AlarmsDep, care: CareDep, actor: ActorDep, alarm: AlarmId,
                       response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Take responsibility for a raised alarm; stops its escalation."""
-    who = await _who(gateway, actor)
-    return await _run(gateway, actor.tenant, alarm, response, idempotency_key,
-                      lambda: gateway.alarms.acknowledge(actor.tenant, alarm, who))
+    who = await _who(care, actor)
+    return await _run(alarms, actor.tenant, alarm, response, idempotency_key,
+                      lambda: alarms.acknowledge(actor.tenant, alarm, who))
 
 
 @router.post("/{alarm}/dispatch", response_model=CommandResult, responses=CONFLICT)
-async def dispatch(gateway: GatewayDep, actor: ActorDep, alarm: AlarmId, body: DispatchBody,
-                   response: Response, idempotency_key: IdempotencyKey = None) -> Any:
+async def dispatch(alarms: AlarmsDep, care: CareDep, actor: ActorDep, alarm: AlarmId,
+                   body: DispatchBody, response: Response,
+                   idempotency_key: IdempotencyKey = None) -> Any:
     """Send a team or a staff member to the resident (again, to send someone else too)."""
-    who = await _who(gateway, actor)
-    to = await _target(gateway, actor.tenant, body)
-    return await _run(gateway, actor.tenant, alarm, response, idempotency_key,
-                      lambda: gateway.alarms.dispatch(actor.tenant, alarm, who, to))
+    who = await _who(care, actor)
+    to = await _target(care, actor.tenant, body)
+    return await _run(alarms, actor.tenant, alarm, response, idempotency_key,
+                      lambda: alarms.dispatch(actor.tenant, alarm, who, to))
 
 
 @router.post("/{alarm}/attend", response_model=CommandResult, responses=CONFLICT)
-async def attend(gateway: GatewayDep, actor: ActorDep, alarm: AlarmId,
+async def attend(alarms: AlarmsDep, care: CareDep, actor: ActorDep, alarm: AlarmId,
                  response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """The caller is with the resident."""
-    who = await _who(gateway, actor)
-    return await _run(gateway, actor.tenant, alarm, response, idempotency_key,
-                      lambda: gateway.alarms.attend(actor.tenant, alarm, who))
+    who = await _who(care, actor)
+    return await _run(alarms, actor.tenant, alarm, response, idempotency_key,
+                      lambda: alarms.attend(actor.tenant, alarm, who))
 
 
 @router.post("/{alarm}/close", response_model=CommandResult, responses=CONFLICT)
-async def close(gateway: GatewayDep, actor: ActorDep, alarm: AlarmId, body: CloseBody,
+async def close(alarms: AlarmsDep, care: CareDep, actor: ActorDep, alarm: AlarmId, body: CloseBody,
                 response: Response, idempotency_key: IdempotencyKey = None) -> Any:
     """Close a handled alarm with its outcome. An alarm closes once."""
-    who = await _who(gateway, actor)
-    return await _run(gateway, actor.tenant, alarm, response, idempotency_key,
-                      lambda: gateway.alarms.close(actor.tenant, alarm, who, body.outcome,
-                                                   note=body.note))
+    who = await _who(care, actor)
+    return await _run(alarms, actor.tenant, alarm, response, idempotency_key,
+                      lambda: alarms.close(actor.tenant, alarm, who, body.outcome,
+                                           note=body.note))
 
 
 @router.post("/{alarm}/notes", response_model=CommandResult, responses=CONFLICT)
-async def add_note(gateway: GatewayDep, actor: ActorDep, alarm: AlarmId, body: NoteBody,
-                   response: Response, idempotency_key: IdempotencyKey = None) -> Any:
+async def add_note(alarms: AlarmsDep, care: CareDep, actor: ActorDep, alarm: AlarmId,
+                   body: NoteBody, response: Response,
+                   idempotency_key: IdempotencyKey = None) -> Any:
     """Add a note to an open alarm (stored as ``alarm.updated`` naming its author)."""
-    who = await _who(gateway, actor)
-    return await _run(gateway, actor.tenant, alarm, response, idempotency_key,
-                      lambda: gateway.alarms.add_note(actor.tenant, alarm, who, body.text,
-                                                      key=idempotency_key))
+    who = await _who(care, actor)
+    return await _run(alarms, actor.tenant, alarm, response, idempotency_key,
+                      lambda: alarms.add_note(actor.tenant, alarm, who, body.text,
+                                              key=idempotency_key))
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-async def _record(gateway: Gateway, tenant: str, alarm: str) -> AlarmRecord:
-    rec = await gateway.alarms.alarm(tenant, alarm)
+async def _record(alarms: AlarmService, tenant: str, alarm: str) -> AlarmRecord:
+    rec = await alarms.alarm(tenant, alarm)
     if rec is None or rec.state is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm!r} in tenant {tenant!r}")
     return rec
 
 
-async def _run(gateway: Gateway, tenant: str, alarm: str, response: Response,
+async def _run(alarms: AlarmService, tenant: str, alarm: str, response: Response,
                key: str | None, command: Any) -> Any:
-    before = await _record(gateway, tenant, alarm)
+    before = await _record(alarms, tenant, alarm)
     known = {h.id for h in before.history}
     try:
         event: EventBase = await command()
     except UnknownAlarmError as err:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(err)) from err
     except TransitionError as err:
-        now = await gateway.alarms.alarm(tenant, alarm)
+        now = await alarms.alarm(tenant, alarm)
         return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={
             "detail": str(err), "alarm": err.alarm, "state": err.current,
             "current": now.as_dict() if now else None,
         })
-    after = await gateway.alarms.alarm(tenant, alarm)
+    after = await alarms.alarm(tenant, alarm)
     repeated = event.id in known
     if repeated:
         response.headers["Idempotent-Replayed"] = "true"
@@ -244,14 +246,14 @@ async def _run(gateway: Gateway, tenant: str, alarm: str, response: Response,
                          repeated=repeated, event=event.model_dump(mode="json", exclude_none=True))
 
 
-async def _who(gateway: Gateway, actor: Actor) -> ModelActor:
+async def _who(care_of: CareReader, actor: Actor) -> ModelActor:
     """The caller as a contract Actor: ``staff`` if configured as staff, else ``operator``.
 
     Alarm centre operators are often not in the municipality's staff list, so an
     unknown id is an operator; a configured staff member with the
     ``alarm_operator`` role is an operator too.
     """
-    care = await get_care(gateway)(actor.tenant)
+    care = await care_of(actor.tenant)
     member = next((s for s in care.staff if s.id == actor.id), None) if care else None
     if member is None or "alarm_operator" in member.roles:
         kind = ActorKind.OPERATOR
@@ -260,9 +262,9 @@ async def _who(gateway: Gateway, actor: Actor) -> ModelActor:
     return ModelActor(kind=kind, id=actor.id, name=(member.label or None) if member else None)
 
 
-async def _target(gateway: Gateway, tenant: str, body: DispatchBody) -> ModelActor:
+async def _target(care_of: CareReader, tenant: str, body: DispatchBody) -> ModelActor:
     """The dispatch target; checked against the tenant's staff and teams when it has any."""
-    care = await get_care(gateway)(tenant)
+    care = await care_of(tenant)
     staff = care.staff if care else []
     if body.staff is not None:
         member = next((s for s in staff if s.id == body.staff), None)

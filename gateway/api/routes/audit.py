@@ -8,14 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ..deps import GatewayDep, TenantScope
+from ..deps import AuditDep, TenantScope
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/audit")
 async def audit_entries(
-    gateway: GatewayDep, tenant: TenantScope,
+    audit: AuditDep, tenant: TenantScope,
     resident: Annotated[str | None, Query(max_length=64)] = None,
     device: Annotated[str | None, Query(max_length=200)] = None,
     actor: Annotated[str | None, Query(max_length=128)] = None,
@@ -27,16 +27,16 @@ async def audit_entries(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """Entries of the tenant, newest first; ``resident`` gives a resident's log extract."""
-    found = await gateway.audit.entries(tenant.id, resident=resident, device=device,
-                                        actor=actor, action=action, since=since, until=until,
-                                        limit=limit)
+    found = await audit.entries(tenant.id, resident=resident, device=device,
+                                actor=actor, action=action, since=since, until=until,
+                                limit=limit)
     return [e.as_dict() for e in found]
 
 
 @router.get("/audit/verify")
-async def audit_verify(gateway: GatewayDep, tenant: TenantScope,
+async def audit_verify(audit: AuditDep, tenant: TenantScope,
                        head: Annotated[str | None, Query(max_length=64)] = None,
                        ) -> dict[str, Any]:
     """Recompute the chain (all tenants share one chain); ``head`` is a copy kept elsewhere."""
-    result = await gateway.audit.verify(expect_head=head)
+    result = await audit.verify(expect_head=head)
     return result.as_dict()

@@ -1,7 +1,7 @@
 """Signing in to the console and out again: ``/signin``, ``/signout``, ``/language``.
 
 ``auth.mode: local``: a form posts the user name and password; the password is
-checked against its Argon2id hash (gateway/core/security/users.py) and a
+checked against its Argon2id hash (gateway/core/accounts.py) and a
 session opens. ``auth.mode: oidc``: ``/signin/oidc`` sends the person to the
 municipality's identity provider (gateway/api/console/oidc.py). Either way the
 browser gets the session cookie: HttpOnly (no script reads it), SameSite=Lax
@@ -24,9 +24,9 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
+from gateway.core.accounts import check_password
 from gateway.core.model import Actor, ActorKind
 from gateway.core.security.tokens import Principal
-from gateway.core.security.users import check_password
 
 from ..console import oidc
 from ..console.i18n import COOKIE, COOKIE_MAX_AGE, LANGUAGES, Translator, language_of

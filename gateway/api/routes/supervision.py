@@ -25,7 +25,7 @@ from gateway.core.policy.cameras import (
     derived_for,
 )
 
-from ..deps import ActorDep, GatewayDep
+from ..deps import ActorDep, SupervisionDep
 
 router = APIRouter(prefix="/api/v1/supervision", tags=["supervision"])
 
@@ -75,11 +75,11 @@ class ObservationOut(BaseModel):
     responses={403: {"model": Refusal, "description": "Refused by the camera policy."},
                503: {"description": "Allowed, but the camera could not start the check."}},
 )
-async def start_check(body: StartCheck, actor: ActorDep, gateway: GatewayDep,
+async def start_check(body: StartCheck, actor: ActorDep, supervision: SupervisionDep,
                       response: Response) -> Any:
     """Start a camera check of a resident, if the policy allows it now."""
     try:
-        result = await gateway.supervision.start_check(actor.tenant, actor.id, body.resident)
+        result = await supervision.start_check(actor.tenant, actor.id, body.resident)
     except CameraUnavailableError as err:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(err)) from err
     if isinstance(result, CheckRefused):
@@ -93,10 +93,11 @@ async def start_check(body: StartCheck, actor: ActorDep, gateway: GatewayDep,
 
 
 @router.post("/checks/{session}/end")
-async def end_check(session: SessionId, actor: ActorDep, gateway: GatewayDep) -> dict[str, Any]:
+async def end_check(session: SessionId, actor: ActorDep,
+                    supervision: SupervisionDep) -> dict[str, Any]:
     """End my open check now."""
     try:
-        s = await gateway.supervision.end_check(actor.tenant, actor.id, session)
+        s = await supervision.end_check(actor.tenant, actor.id, session)
     except UnknownSessionError as err:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(err)) from err
     return {"session": s.id, "ended": s.ended.isoformat() if s.ended else None,
@@ -106,12 +107,12 @@ async def end_check(session: SessionId, actor: ActorDep, gateway: GatewayDep) ->
 @router.post("/checks/{session}/observations", status_code=status.HTTP_201_CREATED,
              response_model=ObservationOut)
 async def record_observation(session: SessionId, body: ObservationIn, actor: ActorDep,
-                             gateway: GatewayDep) -> ObservationOut:
+                             supervision: SupervisionDep) -> ObservationOut:
     """Record what I saw in my check: an alarm for needs_alarm, a visit request for
     needs_visit."""
     try:
-        event = await gateway.supervision.observe(actor.tenant, actor.id, session,
-                                                  body.finding, body.note)
+        event = await supervision.observe(actor.tenant, actor.id, session,
+                                          body.finding, body.note)
     except UnknownSessionError as err:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(err)) from err
     derived = {e.type: e.id for e in derived_for(event)}
@@ -121,7 +122,7 @@ async def record_observation(session: SessionId, body: ObservationIn, actor: Act
 
 
 @router.get("/checks/mine")
-async def my_checks(actor: ActorDep, gateway: GatewayDep) -> dict[str, Any]:
+async def my_checks(actor: ActorDep, supervision: SupervisionDep) -> dict[str, Any]:
     """My checks tonight (since noon local time), refused attempts included."""
-    checks = await gateway.supervision.my_checks(actor.tenant, actor.id)
+    checks = await supervision.my_checks(actor.tenant, actor.id)
     return {"staff": actor.id, "tenant": actor.tenant, "checks": checks}

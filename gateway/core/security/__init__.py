@@ -1,1 +1,1 @@
-"""Security: tokens, users, the device CA, signing, outbound policy, secrets at rest."""
+"""Security: tokens, the device CA, signing, outbound policy, secrets at rest."""

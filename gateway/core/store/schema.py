@@ -199,7 +199,7 @@ MIGRATIONS: list[Migration] = [
     """,
     # 6: people who sign in to the console: local accounts (Argon2id password hashes) and
     #    server-side sessions (the cookie carries a random token; only its SHA-256 is kept,
-    #    so a copy of the database signs nobody in). gateway/core/security/users.py
+    #    so a copy of the database signs nobody in). gateway/core/accounts.py
     """
     CREATE TABLE users (
         subject   TEXT PRIMARY KEY,

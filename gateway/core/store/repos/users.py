@@ -1,7 +1,7 @@
 """Local console accounts (``users``) and sign-in sessions (``sessions``).
 
 Rules about accounts (names, roles, password hashing) live in
-:mod:`gateway.core.security.users`; these are its rows.
+:mod:`gateway.core.accounts`; these are its rows.
 """
 
 from __future__ import annotations

@@ -1,5 +1,9 @@
 """People who sign in to the console: local accounts and their sessions.
 
+Accounts sit above the store (their rows are in ``store/repos/users.py``) and
+above ``security`` (roles, principals); ``security`` itself sits below the store,
+which seals personal data with it, so accounts are a module of their own.
+
 ``auth.mode: local`` keeps user accounts in the store (table ``users``): a
 subject (the id their actions are recorded under), a display name, roles,
 tenants, a disabled flag and an Argon2id password hash (argon2-cffi, with its
@@ -31,9 +35,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from gateway.errors import NavetError
 
-from ..store.records import Engine
-from ..store.repos import users as rows
-from .tokens import ROLES, Principal
+from .security.tokens import ROLES, Principal
+from .store.records import Engine
+from .store.repos import users as rows
 
 SUBJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 MIN_PASSWORD = 4
