@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -170,7 +171,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config",
                              str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=tmp_path)
-    ready = None
+    ready, proxied = None, {}
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and proc.poll() is None:
@@ -182,6 +183,8 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
                 pass
             time.sleep(0.2)
         tls_listening = _accepts(tls_port)
+        if ready is not None and ready.status_code == 200:
+            proxied = _through_the_proxy(tmp_path / "nginx", http_port)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -197,6 +200,27 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     assert proc.returncode == 0, log[-4000:]
     assert (tmp_path / "navet-audit" / "checkpoints.jsonl").stat().st_size > 0
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    # behind nginx: ready over https, and the console knows it is on https (Navet trusts
+    # X-Forwarded-Proto from loopback), so its cookies are Secure; straight to Navet they
+    # are not, which is what makes the proxy's header the cause
+    assert proxied["readyz"] == 200
+    assert proxied["redirect"] == (301, "https://127.0.0.1/signin")  # to 443, the real site's
+    assert "secure" in proxied["cookie_via_proxy"].lower()
+    assert "secure" not in proxied["cookie_direct"].lower()
+
+
+def _through_the_proxy(where: Path, navet_port: int) -> dict[str, object]:
+    where.mkdir()
+    with _nginx_in_front(where, navet_port) as (http, https), \
+            httpx.Client(verify=False, timeout=10) as client:
+        ready = client.get(f"https://127.0.0.1:{https}/readyz")
+        plain = client.get(f"http://127.0.0.1:{http}/signin")
+        via = client.get(f"https://127.0.0.1:{https}/signin")
+        direct = client.get(f"http://127.0.0.1:{navet_port}/signin")
+        return {"readyz": ready.status_code,
+                "redirect": (plain.status_code, plain.headers.get("location")),
+                "cookie_via_proxy": via.headers.get("set-cookie", ""),
+                "cookie_direct": direct.headers.get("set-cookie", "")}
 
 
 def _accepts(port: int) -> bool:
@@ -255,8 +279,10 @@ def test_the_systemd_unit_is_hardened() -> None:
     assert unit["ReadWritePaths"]
 
 
-def test_nginx_accepts_the_site(tmp_path: Path) -> None:
-    nginx = require_binary("nginx", "apt-get install nginx-light", "/usr/sbin/nginx")
+def _nginx_conf(tmp_path: Path, *, upstream: int | None = None, http: int | None = None,
+                https: int | None = None) -> Path:
+    """nginx.conf including deploy/nginx/navet.conf with this test's certificate and, when
+    given, its ports instead of 80, 443 and Navet's 8080."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "navet.example.se")])
     now = dt.datetime.now(dt.UTC)
@@ -269,18 +295,55 @@ def test_nginx_accepts_the_site(tmp_path: Path) -> None:
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()))
     site = NGINX.read_text(encoding="utf-8")
-    for path, mine in (("/etc/nginx/tls/navet.example.se.fullchain.pem", "cert.pem"),
-                       ("/etc/nginx/tls/navet.example.se.key", "key.pem")):
-        assert path in site
-        site = site.replace(path, str(tmp_path / mine))
+    swaps = [("/etc/nginx/tls/navet.example.se.fullchain.pem", str(tmp_path / "cert.pem")),
+             ("/etc/nginx/tls/navet.example.se.key", str(tmp_path / "key.pem"))]
+    if upstream is not None:
+        swaps.append(("server 127.0.0.1:8080;", f"server 127.0.0.1:{upstream};"))
+    if http is not None and https is not None:
+        swaps += [("listen 80;", f"listen 127.0.0.1:{http};"), ("listen [::]:80;", ""),
+                  ("listen 443 ssl;", f"listen 127.0.0.1:{https} ssl;"),
+                  ("listen [::]:443 ssl;", "")]
+    for old, mine in swaps:
+        assert old in site, old
+        site = site.replace(old, mine)
     (tmp_path / "site.conf").write_text(site, encoding="utf-8")
-    (tmp_path / "nginx.conf").write_text(
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
         f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
         f"http {{\n  access_log off;\n  include {tmp_path}/site.conf;\n}}\n", "utf-8")
-    result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+    return conf
+
+
+def test_nginx_accepts_the_site(tmp_path: Path) -> None:
+    nginx = require_binary("nginx", "apt-get install nginx-light", "/usr/sbin/nginx")
+    conf = _nginx_conf(tmp_path)
+    result = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(conf)],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "[warn]" not in result.stderr, result.stderr
+
+
+@contextlib.contextmanager
+def _nginx_in_front(tmp_path: Path, upstream: int) -> Iterator[tuple[int, int]]:
+    """nginx with deploy/nginx/navet.conf in front of Navet on ``upstream``: (http, https)."""
+    nginx = require_binary("nginx", "apt-get install nginx-light", "/usr/sbin/nginx")
+    http, https = free_port(), free_port()
+    conf = _nginx_conf(tmp_path, upstream=upstream, http=http, https=https)
+    proc = subprocess.Popen([nginx, "-p", str(tmp_path), "-c", str(conf), "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not _accepts(https) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _accepts(https), (tmp_path / "error.log").read_text(errors="replace")
+        yield http, https
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 # --------------------------------------------------------------------------- commands
