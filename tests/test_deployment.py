@@ -159,7 +159,8 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     data["data_dir"] = str(tmp_path / "data")
     data["audit"]["checkpoint_file"] = str(tmp_path / "navet-audit" / "checkpoints.jsonl")
     data["http"]["port"] = http_port
-    data["mqtt"].update(port=free_port(), device_tls_port=tls_port, device_tls_host="127.0.0.1")
+    name = _a_name_for_this_machine()
+    data["mqtt"].update(port=free_port(), device_tls_port=tls_port, device_tls_host=name)
     for inst in data["adapters"]:
         inst["settings"].update({"scaip": {"host": "127.0.0.1", "port": 0},
                                  "dc09": {"host": "127.0.0.1", "tcp_port": 0}}
@@ -182,7 +183,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
-        tls_listening = _accepts(tls_port)
+        bridge = _bridge_connects(tmp_path, name, tls_port) if ready is not None else None
         if ready is not None and ready.status_code == 200:
             proxied = _through_the_proxy(tmp_path / "nginx", http_port)
         proc.send_signal(signal.SIGTERM)
@@ -196,7 +197,11 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     body = ready.json()
     assert body["checks"] == {"store": "ok", "mqtt": "ok", "gateway": "ok"}
     assert body["api"] == "authenticated"
-    assert tls_listening, log[-4000:]
+    assert bridge == "Success", log[-4000:]  # by name, verified, with its enrolled certificate
+    broker = x509.load_pem_x509_certificate((tmp_path / "data" / "pki" / "mqtt-broker.pem")
+                                            .read_bytes())
+    names = broker.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert name in names.get_values_for_type(x509.DNSName)
     assert proc.returncode == 0, log[-4000:]
     assert (tmp_path / "navet-audit" / "checkpoints.jsonl").stat().st_size > 0
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
@@ -221,6 +226,56 @@ def _through_the_proxy(where: Path, navet_port: int) -> dict[str, object]:
                 "redirect": (plain.status_code, plain.headers.get("location")),
                 "cookie_via_proxy": via.headers.get("set-cookie", ""),
                 "cookie_direct": direct.headers.get("set-cookie", "")}
+
+
+def _a_name_for_this_machine() -> str:
+    """A host name other than localhost that resolves to loopback (the machine's own name,
+    usually), so the broker's certificate must name it for a bridge to verify it."""
+    name = socket.gethostname()
+    with contextlib.suppress(OSError):
+        if name != "localhost" and socket.gethostbyname(name).startswith("127."):
+            return name
+    return "localhost"
+
+
+def _bridge_connects(tmp_path: Path, host: str, port: int) -> str:
+    """A bridge enrolled as the guide says connects to the device listener by the name in
+    device_tls_host, verifying the broker's certificate against Navet's CA: the answer."""
+    import threading
+
+    import paho.mqtt.client as paho
+
+    from gateway.core.security.ca import NavetCA
+
+    ca = NavetCA(tmp_path / "data" / "pki")
+    issued = ca.enroll("z2m-kommun", tenant="kommun", topics=["zigbee2mqtt/kommun/#"])
+    files = tmp_path / "bridge"
+    files.mkdir()
+    for name, pem in (("ca.pem", issued.ca_pem), ("z2m.pem", issued.cert_pem),
+                      ("z2m.key", issued.key_pem)):
+        (files / name).write_bytes(pem)
+    answered, said = threading.Event(), []
+
+    def on_connect(client: object, userdata: object, flags: object, reason: object,
+                   properties: object) -> None:
+        said.append(str(reason))
+        answered.set()
+
+    client = paho.Client(paho.CallbackAPIVersion.VERSION2, client_id="z2m-kommun")
+    client.tls_set(ca_certs=str(files / "ca.pem"), certfile=str(files / "z2m.pem"),
+                   keyfile=str(files / "z2m.key"))
+    client.on_connect = on_connect
+    try:
+        client.connect(host, port)
+    except OSError as err:
+        return f"refused: {err}"
+    client.loop_start()
+    try:
+        answered.wait(15)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return said[0] if said else "no answer"
 
 
 def _accepts(port: int) -> bool:
