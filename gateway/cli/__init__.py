@@ -4,6 +4,7 @@
 
     navet demo      run the demo municipality with simulated devices and the live view
     navet serve     run the gateway from a config file (and NAVET_* variables)
+    navet check     check a config file and its care configuration without starting
     navet decode    push one raw frame through an adapter and print the events
     navet plugins   list plugins, their adapters, sinks and status
     navet plugin new  scaffold an adapter package that passes the conformance kit
@@ -114,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     from . import (
         audit,
         catalogue,
+        check,
         commands,
         conformance,
         devices,
@@ -185,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     signing.add_parser(sub)
     catalogue.add_parser(sub)
     conformance.add_parser(sub)
+    check.add_parser(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=commands.version)
