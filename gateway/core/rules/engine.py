@@ -189,19 +189,17 @@ class RulesRunner:
             self._loaded = True
 
     def _load(self, conn: DbConnection, rule: Rule, load: Callable[[RuleContext], None]) -> None:
-        conn.execute("SAVEPOINT rule_load")  # a rule that cannot load must not sink the job
         try:
-            load(self.ctx)
+            with self.store.savepoint(conn):  # a rule that cannot load must not sink the job
+                load(self.ctx)
         except Exception as err:
             if self.store.is_fatal(err):
                 self._stale = True
                 raise
-            conn.execute("ROLLBACK TO rule_load")
             if rule.name not in self._failed_loads:
                 self._failed_loads.add(rule.name)
                 log.exception("rule %s could not load its state; it loads on its next event",
                               rule.name)
-        conn.execute("RELEASE rule_load")
 
     def derive(self, stored: Sequence[StoredEvent]) -> list[EventBase]:
         """Every rule over each event just stored, in seq order; what they derive, stamped

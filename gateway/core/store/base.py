@@ -29,7 +29,7 @@ import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -407,6 +407,20 @@ class Store:
             except Exception:
                 log.exception("store: the rules could not take a rollback")
         hooks.clear()
+
+    @contextlib.contextmanager
+    def savepoint(self, conn: Any) -> Iterator[None]:
+        """Inside a job: what fails in the block is rolled back alone (unless the database
+        itself failed, which fails the batch), and the error goes on to the caller."""
+        conn.execute("SAVEPOINT guard")
+        try:
+            yield
+        except Exception as err:
+            if not self._is_fatal(err):
+                conn.execute("ROLLBACK TO guard")
+                conn.execute("RELEASE guard")
+            raise
+        conn.execute("RELEASE guard")
 
     def is_fatal(self, err: BaseException) -> bool:
         """Whether ``err`` is a fault of the database (the whole batch fails), not of one

@@ -19,7 +19,7 @@ import pytest
 
 from gateway import FakeClock, make_event
 from gateway.core.directory import DeviceDirectory
-from gateway.core.model import EventBase, event_id
+from gateway.core.model import EventAdapter, EventBase, event_id
 from gateway.core.notifier import Notifier
 from gateway.core.rules import RuleContext, RulesRunner
 from gateway.core.rules.alarms import AlarmBook, LifecycleRule
@@ -234,3 +234,23 @@ async def test_rules_deriving_without_end_are_stopped_and_the_event_is_stored(
     assert result.accepted == (raised("a-1", "1").id,)
     assert len(rig.events("alarm.updated")) == 4  # three rounds ruled, the fourth stored
     assert "still deriving after 3 rounds" in caplog.text
+
+
+async def test_a_rule_that_cannot_load_its_state_does_not_keep_events_out(
+        rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        name = "broken"
+
+        def load(self, ctx: RuleContext) -> None:
+            EventAdapter.validate_json('{"type": "a body the rule cannot read"}')
+
+        def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
+            return []
+
+    rig.runner.rules.insert(0, Broken())
+    with caplog.at_level(logging.ERROR, "gateway.core.rules.engine"):
+        await rig.runner.start()
+        await rig.store.append([battery("1", low=True)])
+    assert [str(e.data.kind) for e in rig.events("alarm.raised")] == [  # type: ignore[attr-defined]
+        "technical.low_battery"]  # the other rules ran, in the same transaction
+    assert caplog.text.count("rule broken could not load its state") == 1
