@@ -23,6 +23,9 @@ from gateway.core.alarms import AlarmService
 from gateway.core.audit import AuditLog
 from gateway.core.care import Tenant as CareTenant
 from gateway.core.care import tenant_care
+from gateway.core.clock import Clock
+from gateway.core.commands import CommandService
+from gateway.core.directory import DeviceDirectory
 from gateway.core.gateway import Gateway
 from gateway.core.model import CATALOGUE
 from gateway.core.policy.cameras import SupervisionService
@@ -92,6 +95,29 @@ def get_alarms(gateway: GatewayDep) -> AlarmService:
 
 
 AlarmsDep = Annotated[AlarmService, Depends(get_alarms)]
+
+
+def get_clock(gateway: GatewayDep) -> Clock:
+    return gateway.clock
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
+def get_directory(gateway: GatewayDep) -> DeviceDirectory:
+    """The devices Navet knows, by id and by tenant."""
+    return gateway.directory
+
+
+DirectoryDep = Annotated[DeviceDirectory, Depends(get_directory)]
+
+
+def get_commands(gateway: GatewayDep) -> CommandService:
+    """Commands to devices: policy, audit, then the adapter."""
+    return gateway.commands
+
+
+CommandsDep = Annotated[CommandService, Depends(get_commands)]
 
 
 def get_supervision(gateway: GatewayDep) -> SupervisionService:

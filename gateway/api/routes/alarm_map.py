@@ -32,7 +32,7 @@ from gateway.core.geo import Area
 from gateway.core.model import GeoPoint
 from gateway.core.rules.geofence import enforced
 
-from ..deps import GatewayDep, StoreDep, TenantScope
+from ..deps import AlarmsDep, ClockDep, StoreDep, TenantScope
 from .alarms import CONFLICT, AlarmId
 
 router = APIRouter(prefix="/api/v1/alarms", tags=["alarms"])
@@ -83,9 +83,9 @@ def _position(point: GeoPoint, time: datetime | None) -> MapPosition:
 
 @router.get("/{alarm}/map", response_model=AlarmMap, responses={404: CONFLICT[404]},
             summary="An alarm's position with the resident's geofences and recent track")
-async def alarm_map(gateway: GatewayDep, store: StoreDep, tenant: TenantScope,
+async def alarm_map(alarms: AlarmsDep, clock: ClockDep, store: StoreDep, tenant: TenantScope,
                     alarm: AlarmId) -> AlarmMap:
-    rec = await gateway.alarms.alarm(tenant.id, alarm)
+    rec = await alarms.alarm(tenant.id, alarm)
     if rec is None or rec.state is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alarm {alarm!r} in tenant "
                             f"{tenant.id!r}")
@@ -98,7 +98,7 @@ async def alarm_map(gateway: GatewayDep, store: StoreDep, tenant: TenantScope,
             if isinstance(point, GeoPoint):
                 where = _position(point, h.time)
                 break
-    now = gateway.clock.now()
+    now = clock.now()
     since = (rec.raised or now) - timedelta(seconds=TRACK_BEFORE_S)
 
     def read(conn: Any) -> tuple[list[Any], list[Any], str]:

@@ -24,13 +24,23 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from gateway.core.care import Tenant
-from gateway.core.commands import CommandStatus
+from gateway.core.commands import CommandService, CommandStatus
 from gateway.core.model import DeviceKind
 from gateway.core.policy.locks import dispatched_to
 from gateway.core.policy.visits import assigned, local_day, slots
 from gateway.core.rules.alarms import AlarmState
 
-from ..deps import ActorDep, GatewayDep, TenantScope, get_care
+from ..deps import (
+    Actor,
+    ActorDep,
+    AlarmsDep,
+    CareDep,
+    CareReader,
+    ClockDep,
+    CommandsDep,
+    DirectoryDep,
+    TenantScope,
+)
 
 router = APIRouter(prefix="/api/v1/staff", tags=["staff"])
 
@@ -84,8 +94,8 @@ class CommandOut(BaseModel):
     event: str | None
 
 
-async def _care(gateway: GatewayDep, tenant: str) -> Tenant:
-    care = await get_care(gateway)(tenant)
+async def _care(care_of: CareReader, tenant: str) -> Tenant:
+    care = await care_of(tenant)
     if care is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"tenant {tenant!r} has no care configuration")
@@ -93,23 +103,24 @@ async def _care(gateway: GatewayDep, tenant: str) -> Tenant:
 
 
 @router.get("", response_model=list[StaffOut])
-async def staff_list(gateway: GatewayDep, tenant: TenantScope) -> list[StaffOut]:
-    care = await _care(gateway, tenant.id)
+async def staff_list(care_of: CareDep, tenant: TenantScope) -> list[StaffOut]:
+    care = await _care(care_of, tenant.id)
     return [StaffOut(id=s.id, label=s.label, roles=list(s.roles), teams=list(s.teams))
             for s in care.staff]
 
 
 @router.get("/me/visits", response_model=MyVisits)
-async def my_visits(gateway: GatewayDep, actor: ActorDep) -> MyVisits:
-    care = await _care(gateway, actor.tenant)
+async def my_visits(care_of: CareDep, clock: ClockDep, directory: DirectoryDep,
+                    alarm_service: AlarmsDep, actor: ActorDep) -> MyVisits:
+    care = await _care(care_of, actor.tenant)
     me = next((s for s in care.staff if s.id == actor.id), None)
     if me is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"{actor.id!r} is not staff of {actor.tenant}")
-    now = gateway.clock.now()
+    now = clock.now()
     day_start, day_end = local_day(care, now)
     doors: dict[str, list[str]] = {}
-    for dev in gateway.directory.for_tenant(actor.tenant):
+    for dev in directory.for_tenant(actor.tenant):
         if dev.kind == DeviceKind.DOOR_LOCK and dev.resident:
             doors.setdefault(dev.resident, []).append(dev.id)
     labels = {r.id: r.label for r in care.residents}
@@ -127,7 +138,7 @@ async def my_visits(gateway: GatewayDep, actor: ActorDep) -> MyVisits:
     alarms = [
         AlarmOut(alarm=r.id, resident=r.resident, kind=r.kind, state=str(r.state),
                  doors=sorted(doors.get(r.resident or "", [])))
-        for r in await gateway.alarms.open_alarms(actor.tenant, history=False)
+        for r in await alarm_service.open_alarms(actor.tenant, history=False)
         if r.state in (AlarmState.DISPATCHED, AlarmState.ATTENDED) and dispatched_to(r, me)
     ]
     return MyVisits(staff=me.id, timezone=care.timezone, now=now.astimezone(day_start.tzinfo),
@@ -142,8 +153,8 @@ _STATUS = {
 }
 
 
-async def _door(gateway: GatewayDep, actor: ActorDep, device_id: str, name: str) -> Any:
-    outcome = await gateway.commands.execute(actor.tenant, actor.id, device_id, name)
+async def _door(commands: CommandService, actor: Actor, device_id: str, name: str) -> Any:
+    outcome = await commands.execute(actor.tenant, actor.id, device_id, name)
     body = CommandOut(**outcome.as_dict())
     code = _STATUS[outcome.status]
     if outcome.status == CommandStatus.DENIED:
@@ -161,14 +172,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.post("/doors/{device_id}/unlock", status_code=202, response_model=CommandOut,
              responses=_RESPONSES)
-async def unlock(gateway: GatewayDep, actor: ActorDep, device_id: str) -> Any:
+async def unlock(commands: CommandsDep, actor: ActorDep, device_id: str) -> Any:
     """Open a resident's door: allowed during the caller's planned visit (with grace) or
     for an alarm dispatched to them; everything is audited."""
-    return await _door(gateway, actor, device_id, "lock.unlock")
+    return await _door(commands, actor, device_id, "lock.unlock")
 
 
 @router.post("/doors/{device_id}/lock", status_code=202, response_model=CommandOut,
              responses=_RESPONSES)
-async def lock(gateway: GatewayDep, actor: ActorDep, device_id: str) -> Any:
+async def lock(commands: CommandsDep, actor: ActorDep, device_id: str) -> Any:
     """Lock a resident's door (same rule as opening it)."""
-    return await _door(gateway, actor, device_id, "lock.lock")
+    return await _door(commands, actor, device_id, "lock.lock")
