@@ -184,6 +184,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
                 pass
             time.sleep(0.2)
         bridge = _bridge_connects(tmp_path, name, tls_port) if ready is not None else None
+        added = _admin_adds_a_resident(config, http_port) if ready is not None else None
         if ready is not None and ready.status_code == 200:
             proxied = _through_the_proxy(tmp_path / "nginx", http_port)
         proc.send_signal(signal.SIGTERM)
@@ -197,6 +198,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     body = ready.json()
     assert body["checks"] == {"store": "ok", "mqtt": "ok", "gateway": "ok"}
     assert body["api"] == "authenticated"
+    assert added == 201, log[-4000:]  # a token from navet token create, an audited write
     assert bridge == "Success", log[-4000:]  # by name, verified, with its enrolled certificate
     broker = x509.load_pem_x509_certificate((tmp_path / "data" / "pki" / "mqtt-broker.pem")
                                             .read_bytes())
@@ -208,6 +210,9 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     # behind nginx: ready over https, and the console knows it is on https (Navet trusts
     # X-Forwarded-Proto from loopback), so its cookies are Secure; straight to Navet they
     # are not, which is what makes the proxy's header the cause
+    # the guide's backup: pg_dump of the schema, restored elsewhere, verifies with the keys
+    # and checkpoints kept beside it (a dump that lost or changed entries would not)
+    assert _restored_backup_verifies(pg_server, config, data["database"], schema) == 0, log[-2000:]
     assert proxied["readyz"] == 200
     assert proxied["redirect"] == (301, "https://127.0.0.1/signin")  # to 443, the real site's
     assert "secure" in proxied["cookie_via_proxy"].lower()
@@ -226,6 +231,48 @@ def _through_the_proxy(where: Path, navet_port: int) -> dict[str, object]:
                 "redirect": (plain.status_code, plain.headers.get("location")),
                 "cookie_via_proxy": via.headers.get("set-cookie", ""),
                 "cookie_direct": direct.headers.get("set-cookie", "")}
+
+
+def _admin_adds_a_resident(config: Path, http_port: int) -> int:
+    """As the guide's first steps: a token from ``navet token create``, then an audited
+    write over the API. The answer's status."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["token", "create", "--config", str(config), "--tenant", "kommun",
+                     "--role", "admin", "--subject", "admin-1", "--ttl", "1h"]) == 0
+    answer = httpx.post(f"http://127.0.0.1:{http_port}/api/v1/residents?tenant=kommun",
+                        json={"id": "r-0002", "label": "Lgh 1102"}, timeout=30,
+                        headers={"Authorization": f"Bearer {out.getvalue().strip()}"})
+    return answer.status_code
+
+
+def _restored_backup_verifies(pg: object, config: Path, url: str, schema: str) -> int:
+    """pg_dump --format=custom --schema=SCHEMA, pg_restore into a new database, then
+    ``navet audit verify`` on it: its exit code."""
+    bindir, port, host = pg.bindir, pg.port, pg.root  # type: ignore[attr-defined]
+    dump = config.parent / "navet.dump"
+    where = [f"--host={host}", f"--port={port}", "--username=navet"]
+    subprocess.run([str(bindir / "pg_dump"), *where, "--format=custom", f"--schema={schema}",
+                    f"--file={dump}", "navet"], check=True, capture_output=True, timeout=120)
+    restored = f"restored_{schema}"
+    subprocess.run([str(bindir / "psql"), *where, "-d", "navet", "-q", "-c",
+                    f'CREATE DATABASE "{restored}"'], check=True, capture_output=True,
+                   timeout=60)
+    try:
+        subprocess.run([str(bindir / "pg_restore"), *where, f"--dbname={restored}", "--clean",
+                        "--if-exists", str(dump)], check=True, capture_output=True, timeout=120)
+        env = {**os.environ, "NAVET_DATABASE": url.replace("/navet?", f"/{restored}?", 1)}
+        verify = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "verify",
+                                 "--config", str(config), "--json"], capture_output=True,
+                                text=True, env=env, timeout=120)
+        assert verify.returncode in (0, 3), verify.stderr
+        result = json.loads(verify.stdout)
+        assert restored in result["database"] and result["checked"] > 0, result
+        return verify.returncode
+    finally:
+        subprocess.run([str(bindir / "psql"), *where, "-d", "navet", "-q", "-c",
+                        f'DROP DATABASE IF EXISTS "{restored}"'], capture_output=True,
+                       timeout=60)
 
 
 def _a_name_for_this_machine() -> str:
