@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.cli import build_parser, main
-from gateway.core.settings import load_settings
+from gateway.core.settings import Settings, load_settings
 from tests.services import free_port, require_binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +46,15 @@ UNIT = DEPLOY / "systemd" / "navet.service"
 NGINX = DEPLOY / "nginx" / "navet.conf"
 CONTAINERFILE = DEPLOY / "Containerfile"
 GUIDE = ROOT / "docs" / "deployment.md"
+
+
+@pytest.fixture(autouse=True)
+def _only_the_examples_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NAVET_* settings of the environment would override the example's (the PostgreSQL
+    pass points NAVET_DATABASE at its own schema): the example's files alone count here."""
+    for key in list(os.environ):
+        if key.startswith("NAVET_") and key.lower()[6:].split("__")[0] in Settings.model_fields:
+            monkeypatch.delenv(key)
 
 
 def _env_assignments(*, commented: bool) -> dict[str, str]:
@@ -168,7 +177,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     config = tmp_path / "navet.yaml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
-    env = {**os.environ, **_env_assignments(commented=False)}
+    env = {**_clean_environment(), **_env_assignments(commented=False)}
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config",
                              str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=tmp_path)
@@ -233,6 +242,12 @@ def _through_the_proxy(where: Path, navet_port: int) -> dict[str, object]:
                 "cookie_direct": direct.headers.get("set-cookie", "")}
 
 
+def _clean_environment() -> dict[str, str]:
+    """This process's environment without NAVET_* settings (the PostgreSQL pass points
+    NAVET_DATABASE at its own schema; the example must use the database it names)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("NAVET_")}
+
+
 def _admin_adds_a_resident(config: Path, http_port: int) -> int:
     """As the guide's first steps: a token from ``navet token create``, then an audited
     write over the API. The answer's status."""
@@ -261,7 +276,7 @@ def _restored_backup_verifies(pg: object, config: Path, url: str, schema: str) -
     try:
         subprocess.run([str(bindir / "pg_restore"), *where, f"--dbname={restored}", "--clean",
                         "--if-exists", str(dump)], check=True, capture_output=True, timeout=120)
-        env = {**os.environ, "NAVET_DATABASE": url.replace("/navet?", f"/{restored}?", 1)}
+        env = {**_clean_environment(), "NAVET_DATABASE": url.replace("/navet?", f"/{restored}?", 1)}
         verify = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "verify",
                                  "--config", str(config), "--json"], capture_output=True,
                                 text=True, env=env, timeout=120)
