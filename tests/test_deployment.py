@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -602,3 +603,48 @@ def test_the_image_holds_every_package_and_what_navet_reads_beside_it() -> None:
     text = CONTAINERFILE.read_text(encoding="utf-8")
     user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert user and user[-1] not in ("root", "0")
+
+
+def test_the_images_tree_alone_runs_navet_with_its_signed_plugins_and_catalogue(
+        tmp_path: Path) -> None:
+    """Only what the Containerfile copies, laid out as it copies it: the built-in plugins
+    load and verify against their signatures, and the catalogue finds their conformance
+    reports. A file the runtime reads from outside the copied tree would show here."""
+    workdir = re.findall(r"^WORKDIR (\S+)", CONTAINERFILE.read_text("utf-8"), re.MULTILINE)
+    assert workdir == ["/opt/navet"]
+    tree = tmp_path / "opt" / "navet"
+    tree.mkdir(parents=True)
+    for words in _copies():
+        *sources, dest = words
+        for src in sources:
+            target = tree / dest / Path(src).name if dest.endswith("/") else tree / dest
+            if (ROOT / src).is_dir():
+                shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns(
+                    "__pycache__", "*.pyc"))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / src, target)
+    env = {**_clean_environment(), "PYTHONPATH": str(tree)}
+
+    def navet(*args: str) -> object:
+        done = subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    plugins = navet("plugins", "list", "--json")
+    builtin = set(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+                  ["project"]["entry-points"]["navet"])
+    seen = {p["name"]: p for p in plugins if p["name"] in builtin}  # type: ignore[attr-defined]
+    assert set(seen) == builtin
+    for plugin in seen.values():
+        assert plugin["status"] == "loaded", plugin
+        assert plugin["signature"]["status"] == "signed", plugin["signature"]
+        assert plugin["module"].split(".")[0] in ("plugins", "gateway")
+    assert all(str(tree) in p["signature"].get("statement", str(tree))
+               for p in seen.values())  # the copy's statements, not the repository's
+    catalogue = navet("catalogue", "--json")
+    builtin_adapters = [a for a in catalogue if a["installed"]]  # type: ignore[attr-defined]
+    assert builtin_adapters
+    assert all(a["conformance"] and a["conformance"]["outcome"] == "pass"
+               for a in builtin_adapters), builtin_adapters
