@@ -23,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from gateway.cli import build_parser, main
-from gateway.core.settings import load_settings
+from gateway.core.settings import Settings, load_settings
 from tests.services import free_port, require_binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,6 +47,15 @@ UNIT = DEPLOY / "systemd" / "navet.service"
 NGINX = DEPLOY / "nginx" / "navet.conf"
 CONTAINERFILE = DEPLOY / "Containerfile"
 GUIDE = ROOT / "docs" / "deployment.md"
+
+
+@pytest.fixture(autouse=True)
+def _only_the_examples_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NAVET_* settings of the environment would override the example's (the PostgreSQL
+    pass points NAVET_DATABASE at its own schema): the example's files alone count here."""
+    for key in list(os.environ):
+        if key.startswith("NAVET_") and key.lower()[6:].split("__")[0] in Settings.model_fields:
+            monkeypatch.delenv(key)
 
 
 def _env_assignments(*, commented: bool) -> dict[str, str]:
@@ -168,7 +178,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     config = tmp_path / "navet.yaml"
     config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
 
-    env = {**os.environ, **_env_assignments(commented=False)}
+    env = {**_clean_environment(), **_env_assignments(commented=False)}
     proc = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--config",
                              str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env=env, cwd=tmp_path)
@@ -184,6 +194,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
                 pass
             time.sleep(0.2)
         bridge = _bridge_connects(tmp_path, name, tls_port) if ready is not None else None
+        added = _admin_adds_a_resident(config, http_port) if ready is not None else None
         if ready is not None and ready.status_code == 200:
             proxied = _through_the_proxy(tmp_path / "nginx", http_port)
         proc.send_signal(signal.SIGTERM)
@@ -197,6 +208,7 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     body = ready.json()
     assert body["checks"] == {"store": "ok", "mqtt": "ok", "gateway": "ok"}
     assert body["api"] == "authenticated"
+    assert added == 201, log[-4000:]  # a token from navet token create, an audited write
     assert bridge == "Success", log[-4000:]  # by name, verified, with its enrolled certificate
     broker = x509.load_pem_x509_certificate((tmp_path / "data" / "pki" / "mqtt-broker.pem")
                                             .read_bytes())
@@ -208,6 +220,9 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     # behind nginx: ready over https, and the console knows it is on https (Navet trusts
     # X-Forwarded-Proto from loopback), so its cookies are Secure; straight to Navet they
     # are not, which is what makes the proxy's header the cause
+    # the guide's backup: pg_dump of the schema, restored elsewhere, verifies with the keys
+    # and checkpoints kept beside it (a dump that lost or changed entries would not)
+    assert _restored_backup_verifies(pg_server, config, data["database"], schema) == 0, log[-2000:]
     assert proxied["readyz"] == 200
     assert proxied["redirect"] == (301, "https://127.0.0.1/signin")  # to 443, the real site's
     assert "secure" in proxied["cookie_via_proxy"].lower()
@@ -226,6 +241,54 @@ def _through_the_proxy(where: Path, navet_port: int) -> dict[str, object]:
                 "redirect": (plain.status_code, plain.headers.get("location")),
                 "cookie_via_proxy": via.headers.get("set-cookie", ""),
                 "cookie_direct": direct.headers.get("set-cookie", "")}
+
+
+def _clean_environment() -> dict[str, str]:
+    """This process's environment without NAVET_* settings (the PostgreSQL pass points
+    NAVET_DATABASE at its own schema; the example must use the database it names)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("NAVET_")}
+
+
+def _admin_adds_a_resident(config: Path, http_port: int) -> int:
+    """As the guide's first steps: a token from ``navet token create``, then an audited
+    write over the API. The answer's status."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["token", "create", "--config", str(config), "--tenant", "kommun",
+                     "--role", "admin", "--subject", "admin-1", "--ttl", "1h"]) == 0
+    answer = httpx.post(f"http://127.0.0.1:{http_port}/api/v1/residents?tenant=kommun",
+                        json={"id": "r-0002", "label": "Lgh 1102"}, timeout=30,
+                        headers={"Authorization": f"Bearer {out.getvalue().strip()}"})
+    return answer.status_code
+
+
+def _restored_backup_verifies(pg: object, config: Path, url: str, schema: str) -> int:
+    """pg_dump --format=custom --schema=SCHEMA, pg_restore into a new database, then
+    ``navet audit verify`` on it: its exit code."""
+    bindir, port, host = pg.bindir, pg.port, pg.root  # type: ignore[attr-defined]
+    dump = config.parent / "navet.dump"
+    where = [f"--host={host}", f"--port={port}", "--username=navet"]
+    subprocess.run([str(bindir / "pg_dump"), *where, "--format=custom", f"--schema={schema}",
+                    f"--file={dump}", "navet"], check=True, capture_output=True, timeout=120)
+    restored = f"restored_{schema}"
+    subprocess.run([str(bindir / "psql"), *where, "-d", "navet", "-q", "-c",
+                    f'CREATE DATABASE "{restored}"'], check=True, capture_output=True,
+                   timeout=60)
+    try:
+        subprocess.run([str(bindir / "pg_restore"), *where, f"--dbname={restored}", "--clean",
+                        "--if-exists", str(dump)], check=True, capture_output=True, timeout=120)
+        env = {**_clean_environment(), "NAVET_DATABASE": url.replace("/navet?", f"/{restored}?", 1)}
+        verify = subprocess.run([sys.executable, "-m", "gateway.cli", "audit", "verify",
+                                 "--config", str(config), "--json"], capture_output=True,
+                                text=True, env=env, timeout=120)
+        assert verify.returncode in (0, 3), verify.stderr
+        result = json.loads(verify.stdout)
+        assert restored in result["database"] and result["checked"] > 0, result
+        return verify.returncode
+    finally:
+        subprocess.run([str(bindir / "psql"), *where, "-d", "navet", "-q", "-c",
+                        f'DROP DATABASE IF EXISTS "{restored}"'], capture_output=True,
+                       timeout=60)
 
 
 def _a_name_for_this_machine() -> str:
@@ -540,3 +603,48 @@ def test_the_image_holds_every_package_and_what_navet_reads_beside_it() -> None:
     text = CONTAINERFILE.read_text(encoding="utf-8")
     user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert user and user[-1] not in ("root", "0")
+
+
+def test_the_images_tree_alone_runs_navet_with_its_signed_plugins_and_catalogue(
+        tmp_path: Path) -> None:
+    """Only what the Containerfile copies, laid out as it copies it: the built-in plugins
+    load and verify against their signatures, and the catalogue finds their conformance
+    reports. A file the runtime reads from outside the copied tree would show here."""
+    workdir = re.findall(r"^WORKDIR (\S+)", CONTAINERFILE.read_text("utf-8"), re.MULTILINE)
+    assert workdir == ["/opt/navet"]
+    tree = tmp_path / "opt" / "navet"
+    tree.mkdir(parents=True)
+    for words in _copies():
+        *sources, dest = words
+        for src in sources:
+            target = tree / dest / Path(src).name if dest.endswith("/") else tree / dest
+            if (ROOT / src).is_dir():
+                shutil.copytree(ROOT / src, target, ignore=shutil.ignore_patterns(
+                    "__pycache__", "*.pyc"))
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(ROOT / src, target)
+    env = {**_clean_environment(), "PYTHONPATH": str(tree)}
+
+    def navet(*args: str) -> object:
+        done = subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    plugins = navet("plugins", "list", "--json")
+    builtin = set(tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+                  ["project"]["entry-points"]["navet"])
+    seen = {p["name"]: p for p in plugins if p["name"] in builtin}  # type: ignore[attr-defined]
+    assert set(seen) == builtin
+    for plugin in seen.values():
+        assert plugin["status"] == "loaded", plugin
+        assert plugin["signature"]["status"] == "signed", plugin["signature"]
+        assert plugin["module"].split(".")[0] in ("plugins", "gateway")
+    assert all(str(tree) in p["signature"].get("statement", str(tree))
+               for p in seen.values())  # the copy's statements, not the repository's
+    catalogue = navet("catalogue", "--json")
+    builtin_adapters = [a for a in catalogue if a["installed"]]  # type: ignore[attr-defined]
+    assert builtin_adapters
+    assert all(a["conformance"] and a["conformance"]["outcome"] == "pass"
+               for a in builtin_adapters), builtin_adapters
