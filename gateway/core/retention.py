@@ -112,7 +112,10 @@ class Pruner:
                     continue
                 if kind == "frames" and self._partitioned(conn):
                     result.partitions = [n for n, _ in frame_partitions.droppable(conn, cutoff)]
-                result.rows = _COUNT[kind](conn, cutoff)
+                if kind == "frames":
+                    result.rows = sql.count_frames(conn, cutoff, self.cutoff("dead_letters", now))
+                else:
+                    result.rows = _COUNT[kind](conn, cutoff)
             return out
 
         return await self.store.read(read)
@@ -207,7 +210,6 @@ class Pruner:
 
 _COUNT: dict[str, Callable[[DbConnection, str], int]] = {
     "dead_letters": sql.count_dead_letters,
-    "frames": sql.count_frames,
     "heartbeats": lambda c, cut: sql.count_events(c, cut, liveness=True),
     "events": lambda c, cut: sql.count_events(c, cut, liveness=False),
     "outbox": sql.count_outbox,

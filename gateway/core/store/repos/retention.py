@@ -73,9 +73,15 @@ _FRAME_WHERE = ("f.received < ? AND NOT EXISTS "
                 "(SELECT 1 FROM dead_letters d WHERE d.frame = f.ref)")
 
 
-def count_frames(conn: DbConnection, cutoff: str) -> int:
-    return int(conn.execute(f"SELECT count(*) FROM frames f WHERE {_FRAME_WHERE}",  # fixed
-                            (cutoff,)).fetchone()[0])
+def count_frames(conn: DbConnection, cutoff: str, dead_letters_cutoff: str | None) -> int:
+    """The frames a prune would remove: those of the dead letters that go with it too."""
+    if dead_letters_cutoff is None:
+        return int(conn.execute(f"SELECT count(*) FROM frames f WHERE {_FRAME_WHERE}",  # fixed
+                                (cutoff,)).fetchone()[0])
+    return int(conn.execute(
+        "SELECT count(*) FROM frames f WHERE f.received < ? AND NOT EXISTS (SELECT 1 FROM"
+        " dead_letters d WHERE d.frame = f.ref AND d.received >= ?)",
+        (cutoff, dead_letters_cutoff)).fetchone()[0])
 
 
 def delete_frames(conn: DbConnection, cutoff: str, limit: int) -> int:
