@@ -12,9 +12,8 @@ import pytest
 from gateway import FakeClock, RawFrame
 from gateway.core.retention import Pruner
 from gateway.core.settings import RetentionSettings
-from gateway.core.store import Store, make_store
+from gateway.core.store import Store, make_store, partitions
 from gateway.core.store import base as store_base
-from gateway.core.store import partitions
 from tests.postgres import PgServer
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
@@ -63,8 +62,8 @@ async def test_migration_9_partitions_an_existing_store_keeping_every_row(
         m.setattr(store_base, "MIGRATIONS", store_base.MIGRATIONS[:8])
         old = make_store(url)
         old.open()
-        for n, at in enumerate(times):
-            await old.write(lambda c, f=frame(n, at): store_base._insert_frame(c, f))
+        for f in [frame(n, at) for n, at in enumerate(times)]:
+            await old.write(lambda c, f=f: store_base._insert_frame(c, f))
         refused = frame(9, times[0], b"not json")
         await old.dead_letter(refused, "payload is not JSON")
         before = rows(old, "SELECT ref, received, payload FROM frames ORDER BY ref")
