@@ -184,11 +184,12 @@ AUDIT_MIN_DAYS = 5 * 365 + 1
 """The audit log is an access log: kept at least five years (HSLF-FS 2016:40 4 kap. 9 §)."""
 
 
-def check_audit_retention(days: int, setting: str) -> None:
-    """Refuse an audit retention shorter than five years, naming the setting."""
+def check_audit_retention(days: int, setting: str | None) -> None:
+    """Refuse an audit retention shorter than five years, naming the setting (None: pydantic
+    names it, the field's own check)."""
     if 0 < days < AUDIT_MIN_DAYS:
         raise ValueError(
-            f"{setting} is {days} days, shorter than the five years ({AUDIT_MIN_DAYS} days) an "
+            f"{setting + ' is ' if setting else ''}{days} days, shorter than the five years ({AUDIT_MIN_DAYS} days) an "
             "access log must be kept (HSLF-FS 2016:40 4 kap. 9 §, docs/operators.md "
             f"\"Retention\"); set 0 to keep it all, or at least {AUDIT_MIN_DAYS}")
 
@@ -231,7 +232,7 @@ class RetentionSettings(BaseModel):
     @field_validator("audit_days")
     @classmethod
     def _audit_five_years(cls, value: int) -> int:
-        check_audit_retention(value, "retention.audit_days")
+        check_audit_retention(value, None)  # pydantic puts retention.audit_days before it
         return value
 
 
