@@ -35,6 +35,7 @@ serve`` (:meth:`Pruner.every`, on the injected clock) both run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -130,7 +131,12 @@ class Pruner:
         partitioned = await self.store.read(self._partitioned)
         if partitioned:
             ahead = self.settings.partitions_ahead
-            made = await self.store.write(lambda c: frame_partitions.ensure(c, now, ahead))
+
+            def ensure(conn: DbConnection) -> list[str]:
+                self.store.serialise(conn, "retention")
+                return frame_partitions.ensure(conn, now, ahead)
+
+            made = await self.store.write(ensure)
             if made:
                 log.info("retention: made frame partitions %s", ", ".join(made))
         for kind in KINDS:
@@ -143,15 +149,14 @@ class Pruner:
                 continue
             if kind == "frames" and partitioned:
                 await self._drop_partitions(result, cutoff)
-            delete = _DELETE[kind]
-            while True:
-                gone = await self.store.write(
-                    lambda c, d=delete, cut=cutoff: d(c, cut, chunk))  # type: ignore[misc]
-                result.rows += gone
-                result.chunks += 1
-                if gone < chunk:
-                    break
-                await asyncio.sleep(0)  # let the event loop (and the writer's queue) breathe
+            if kind in ("heartbeats", "events"):  # per tenant: its (tenant, received) index
+                for tenant in await self.store.read(sql.event_tenants):
+                    await self._chunks(result, functools.partial(
+                        sql.delete_events, tenant=tenant, cutoff=cutoff, limit=chunk,
+                        liveness=kind == "heartbeats"), chunk)
+            else:
+                await self._chunks(result, functools.partial(
+                    _DELETE[kind], cutoff=cutoff, limit=chunk), chunk)
         if results["heartbeats"].rows or results["events"].rows:
             await self.store.write(sql.delete_orphans)
         self.last = results
@@ -165,8 +170,20 @@ class Pruner:
                     detail={k: r.as_dict() for k, r in results.items() if r.cutoff})
         return results
 
+    async def _chunks(self, result: KindResult, delete: Callable[[DbConnection], int],
+                      chunk: int) -> None:
+        """Run ``delete`` (at most ``chunk`` rows) as its own write job until less goes."""
+        while True:
+            gone = await self.store.write(delete)
+            result.rows += gone
+            result.chunks += 1
+            if gone < chunk:
+                return
+            await asyncio.sleep(0)  # let the event loop (and the writer's queue) breathe
+
     async def _drop_partitions(self, result: KindResult, cutoff: str) -> None:
         def job(conn: DbConnection) -> list[tuple[str, int]]:
+            self.store.serialise(conn, "retention")  # instances pruning at once take turns
             found = frame_partitions.droppable(conn, cutoff)
             for name, _ in found:
                 frame_partitions.drop(conn, name)
@@ -216,11 +233,9 @@ _COUNT: dict[str, Callable[[DbConnection, str], int]] = {
     "sessions": sql.count_sessions,
     "audit": sql.count_audit,
 }
-_DELETE: dict[str, Callable[[DbConnection, str, int], int]] = {
+_DELETE: dict[str, Callable[..., int]] = {  # (conn, cutoff=, limit=) -> rows gone
     "dead_letters": sql.delete_dead_letters,
     "frames": sql.delete_frames,
-    "heartbeats": lambda c, cut, n: sql.delete_events(c, cut, n, liveness=True),
-    "events": lambda c, cut, n: sql.delete_events(c, cut, n, liveness=False),
     "outbox": sql.delete_outbox,
     "sessions": sql.delete_sessions,
 }

@@ -33,26 +33,39 @@ _KEEP_EVENT = f"""
 """
 
 
+def event_tenants(conn: DbConnection) -> list[str]:
+    """The tenants that have events, by a walk of the (tenant, ...) index (one probe per
+    tenant, not a scan of every event)."""
+    return [str(r[0]) for r in conn.execute(
+        "WITH RECURSIVE t(tenant) AS (SELECT min(tenant) FROM events UNION ALL"
+        " SELECT (SELECT min(e.tenant) FROM events e WHERE e.tenant > t.tenant) FROM t"
+        " WHERE t.tenant IS NOT NULL) SELECT tenant FROM t WHERE tenant IS NOT NULL")]
+
+
 def _events_where(liveness: bool) -> tuple[str, list[Any]]:
+    # tenant and received first: the (tenant, received) index finds the old rows, so a
+    # chunk reads what is past the cutoff, not the whole table
     marks = ",".join("?" * len(LIVENESS_TYPES))
     test = "IN" if liveness else "NOT IN"
-    return (f"e.received < ? AND e.type {test} ({marks}) {_KEEP_EVENT}",
+    return (f"e.tenant = ? AND e.received < ? AND e.type {test} ({marks}) {_KEEP_EVENT}",
             list(LIVENESS_TYPES))
 
 
 def count_events(conn: DbConnection, cutoff: str, *, liveness: bool) -> int:
     where, types = _events_where(liveness)
-    return int(conn.execute(f"SELECT count(*) FROM events e WHERE {where}",  # fixed text
-                            [cutoff, *types]).fetchone()[0])
+    return sum(int(conn.execute(f"SELECT count(*) FROM events e WHERE {where}",  # fixed text
+                                [tenant, cutoff, *types]).fetchone()[0])
+               for tenant in event_tenants(conn))
 
 
-def delete_events(conn: DbConnection, cutoff: str, limit: int, *, liveness: bool) -> int:
-    """Delete up to ``limit`` of the oldest events past ``cutoff`` of one kind (liveness or
-    the rest), keeping what must stay; how many went."""
+def delete_events(conn: DbConnection, tenant: str, cutoff: str, limit: int, *,
+                  liveness: bool) -> int:
+    """Delete up to ``limit`` of ``tenant``'s events past ``cutoff`` of one kind (liveness
+    or the rest), keeping what must stay; how many went."""
     where, types = _events_where(liveness)
     return int(conn.execute(
         f"DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE {where}"  # fixed
-        " ORDER BY e.seq LIMIT ?)", [cutoff, *types, limit]).rowcount)
+        " LIMIT ?)", [tenant, cutoff, *types, limit]).rowcount)
 
 
 def delete_orphans(conn: DbConnection) -> int:
