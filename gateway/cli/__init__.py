@@ -11,7 +11,7 @@
     navet version   print the version and contract version
     navet audit     verify the audit log's keyed chain and checkpoints; export it
     navet privacy   a resident's data, retention, data keys
-    navet store     what the database holds; copy it (SQLite to PostgreSQL)
+    navet store     what the database holds; copy it (SQLite to PostgreSQL); prune it
     navet users     people who sign in to the console (add, list, disable)
     navet keys      make an Ed25519 signing key pair
     navet sign      sign files (conformance reports) or installed plugins

@@ -8,11 +8,11 @@ import json
 import sys
 from pathlib import Path
 
-from gateway.core.privacy import export_resident, purge, resident_context
+from gateway.core.privacy import export_resident, resident_context
 from gateway.core.security.files import write_private
 from gateway.core.settings import load_settings
 
-from .context import audit_log, data_cipher, open_store
+from .context import data_cipher, open_store
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
                         help="write it to a new file of mode 0600 instead of stdout (it holds "
                         "the personal number in clear)")
     export.set_defaults(func=export_cmd)
-    purge_p = psub.add_parser("purge", help="delete what is past its retention period now")
+    purge_p = psub.add_parser(
+        "purge", help="delete what is past its retention period now (navet store prune)")
     purge_p.add_argument("--config", default=None, metavar="FILE")
     purge_p.set_defaults(func=purge_cmd)
     rotate = psub.add_parser(
@@ -58,26 +59,11 @@ def export_cmd(args: argparse.Namespace) -> int:
 
 
 def purge_cmd(args: argparse.Namespace) -> int:
-    settings = load_settings(args.config)
+    """The same prune as ``navet store prune`` (gateway/cli/store_prune.py)."""
+    from .store_prune import prune
 
-    async def run() -> dict[str, int]:
-        from datetime import timedelta
-
-        from gateway.core.clock import SystemClock
-
-        now = SystemClock().now()
-        store = open_store(settings)
-        try:
-            counts = await purge(store, now, retention_days=settings.privacy.retention_days,
-                                 frames_retention_days=settings.privacy.frames_retention_days)
-            if settings.audit.retention_days:  # from a signed anchor (gateway/core/audit.py)
-                counts["audit"] = await audit_log(settings, store).prune(
-                    now - timedelta(days=settings.audit.retention_days))
-            return counts
-        finally:
-            store.close()
-
-    print(json.dumps(asyncio.run(run())))
+    results = prune(load_settings(args.config), dry_run=False)
+    print(json.dumps({kind: r.rows for kind, r in results.items()}))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""``navet store info|copy``: what a store holds, and moving it (SQLite to PostgreSQL)."""
+"""``navet store info|copy|prune``: what a store holds, moving it (SQLite to PostgreSQL),
+and retention (:mod:`.store_prune`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from gateway.core.store import Store, make_store
 from gateway.core.store.copy import copy_store
 from gateway.core.store.repos.meta import row_counts
 
+from . import store_prune
 from .context import data_cipher
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    store = sub.add_parser("store", help="the database: what it holds, copy it elsewhere")
+    store = sub.add_parser("store", help="the database: what it holds, copy it elsewhere, prune it")
     ssub = store.add_subparsers(dest="store_command", metavar="SUBCOMMAND")
     ssub.required = True
     info = ssub.add_parser("info", help="backend, schema version and rows per table")
@@ -34,6 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-ar
     copy.add_argument("--to", dest="target", required=True, metavar="URL|FILE",
                       help="the empty target, e.g. postgresql://navet@db/navet?schema=navet")
     copy.set_defaults(func=copy_cmd)
+    store_prune.add_parser(ssub)
 
 
 def _source(database: str | None, config: str | None) -> tuple[str, PiiCipher | None]:

@@ -298,8 +298,11 @@ class AuditLog:
 
     # ------------------------------------------------------------------ retention
 
-    async def prune(self, before: datetime) -> int:
+    async def prune(self, before: datetime, *, limit: int | None = None) -> int:
         """Delete the entries older than ``before`` from a signed anchor; returns how many.
+
+        ``limit`` bounds one call (at most that many entries go, each call its own anchor
+        and transaction); call again until it returns 0.
 
         Only a run of the oldest entries goes (up to the first entry at or after
         ``before``), and only once it verifies: a broken chain is kept as evidence. The
@@ -318,6 +321,8 @@ class AuditLog:
             head = audit_rows.head_seq(conn)
             upto = int(first_kept) - 1 if first_kept is not None else head
             anchor = latest_anchor(conn)
+            if upto is not None and limit is not None:
+                upto = min(upto, (anchor.seq if anchor is not None else 0) + limit)
             if upto is None or upto <= (anchor.seq if anchor is not None else 0):
                 return None
             result = verify_connection(conn, keys=keys, upto=upto)

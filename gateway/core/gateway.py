@@ -11,7 +11,6 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from types import ModuleType
@@ -45,7 +44,7 @@ from .pipeline import Pipeline
 from .plugin_trust import TrustPolicy
 from .plugins import GatewayPlugins, build_plugin_manager
 from .policy.cameras import SupervisionService
-from .privacy import purge
+from .retention import Pruner
 from .routing import Router
 from .rules import RuleContext, RulesRunner
 from .rules.builtin import builtin_rules
@@ -143,6 +142,7 @@ class Gateway:
                                    mqtt=lambda: self.mqtt,
                                    prefix=settings.mqtt.northbound_prefix,
                                    tenants=lambda: {a.tenant for a in self.settings.adapters})
+        self.pruner = Pruner(self.store, self.clock, settings.retention, self.audit)
         self._retention: asyncio.Task[None] | None = None
 
     @property
@@ -168,27 +168,6 @@ class Gateway:
         dirs = [s.data_dir, keys, s.data_dir / "pki", s.data_dir / "audit"]
         enforce_private(check_private(dirs, files), production=s.environment == "production",
                         log=log)
-
-    async def _retention_loop(self) -> None:
-        """Delete what is past its retention period, daily (gateway/core/privacy.py); prune
-        the audit log from a signed anchor after its own period."""
-        p, audit_days = self.settings.privacy, self.settings.audit.retention_days
-        while True:
-            try:
-                counts = await purge(self.store, self.clock.now(),
-                                     retention_days=p.retention_days,
-                                     frames_retention_days=p.frames_retention_days)
-                if audit_days:
-                    counts["audit"] = await self.audit.prune(
-                        self.clock.now() - timedelta(days=audit_days))
-                if any(counts.values()):
-                    log.info("retention: deleted %s", counts)
-                await self.clock.sleep(24 * 3600)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("retention purge failed; trying again in an hour")
-                await self.clock.sleep(3600)
 
     @property
     def broker(self) -> Any:
@@ -304,9 +283,9 @@ class Gateway:
         for inst in s.adapters:
             await self.start_adapter(inst)
         self.alerts.start()
-        if s.privacy.retention_days or s.privacy.frames_retention_days or \
-                s.audit.retention_days:
-            self._retention = asyncio.create_task(self._retention_loop(), name="retention")
+        if s.retention.prune_interval_s:  # at start, then daily (gateway/core/retention.py)
+            self._retention = asyncio.create_task(
+                self.pruner.every(s.retention.prune_interval_s), name="retention")
         self.started = True
         log.info(
             "gateway started: %d adapter instance(s), %d subscription(s), %d device(s)",

@@ -5,25 +5,26 @@
   consents, relatives, every stored event that names the resident, and audit
   entries about the resident. This answers a data subject's request for
   access (GDPR art. 15) in one JSON document.
-- :func:`purge` deletes events older than the retention period, except what
+- :func:`purge` deletes events older than a retention period, except what
   must stay: events still waiting in an outbox (a consumer has not got them
   yet) and every event of an alarm that is still open. Raw frames and dead
-  letters go after their own (shorter) period. The audit log is not touched
-  here: access logs are kept for their own, longer period (see docs/security.md).
+  letters go after their own (shorter) period. The per-kind periods, the
+  audit log's among them, are :mod:`gateway.core.retention`'s.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
+from .clock import FakeClock
 from .security.pii import PiiCipher
+from .settings import RetentionSettings
 from .store import DbConnection, Store
 from .store.repos import audit as audit_rows
-from .store.repos import config, frames
+from .store.repos import config
 from .store.repos import events as event_rows
-from .store.repos import privacy as retention
 
 
 def resident_context(tenant: str, resident: str) -> str:
@@ -61,16 +62,16 @@ def export_resident(store: Store, cipher: PiiCipher | None, tenant: str,
 
 async def purge(store: Store, now: datetime, *, retention_days: int,
                 frames_retention_days: int) -> dict[str, int]:
-    """Delete what is past its retention period. Returns counts of what went."""
+    """Delete events older than ``retention_days`` and raw frames and dead letters older
+    than ``frames_retention_days`` (0 keeps them), as of ``now``; counts of what went.
+    The per-kind rules and settings are :mod:`gateway.core.retention`'s; this is the
+    old two-period form of them."""
+    from .retention import Pruner
 
-    def job(conn: DbConnection) -> dict[str, int]:
-        counts = {"events": 0, "frames": 0, "dead_letters": 0}
-        if retention_days > 0:
-            cutoff = (now - timedelta(days=retention_days)).isoformat()
-            counts["events"] = retention.purge_events(conn, cutoff)
-        if frames_retention_days > 0:
-            cutoff = (now - timedelta(days=frames_retention_days)).isoformat()
-            counts.update(frames.purge(conn, cutoff))
-        return counts
-
-    return await store.write(job)
+    periods = RetentionSettings(
+        events_days=retention_days, heartbeats_days=retention_days,
+        frames_days=frames_retention_days, dead_letters_days=frames_retention_days,
+        outbox_days=0, sessions_days=0, audit_days=0)
+    went = await Pruner(store, FakeClock(now), periods).run()
+    return {"events": went["events"].rows + went["heartbeats"].rows,
+            "frames": went["frames"].rows, "dead_letters": went["dead_letters"].rows}

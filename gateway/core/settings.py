@@ -137,10 +137,10 @@ class PrivacySettings(BaseModel):
         default=None, description="AES-256 data keys for personal identifiers; default "
         "<data_dir>/keys/data-keys.json, created 0600 on first use.")
     retention_days: int = Field(
-        default=0, ge=0, description="Delete events older than this (0 keeps them); events "
-        "still waiting for a consumer and events of open alarms are kept.")
+        default=0, ge=0, description="Old name of retention.events_days (still read).")
     frames_retention_days: int = Field(
-        default=30, ge=0, description="Raw frames and dead letters are kept this long.")
+        default=30, ge=0, description="Old name of retention.frames_days and "
+        "retention.dead_letters_days (still read).")
 
 
 class SubscriptionLimits(BaseModel):
@@ -176,8 +176,64 @@ class AuditSettings(BaseModel):
         default=60.0, gt=0, description="A checkpoint this often while the log grows, and one "
         "at start and at stop.")
     retention_days: int = Field(
-        default=0, ge=0, description="Prune entries older than this, daily, from a signed "
-        "anchor (0 keeps them all).")
+        default=0, ge=0, description="Old name of retention.audit_days (still read; at "
+        "least five years).")
+
+
+AUDIT_MIN_DAYS = 5 * 365 + 1
+"""The audit log is an access log: kept at least five years (HSLF-FS 2016:40 4 kap. 9 §)."""
+
+
+def check_audit_retention(days: int, setting: str | None) -> None:
+    """Refuse an audit retention shorter than five years, naming the setting (None: pydantic
+    names it, the field's own check)."""
+    if 0 < days < AUDIT_MIN_DAYS:
+        raise ValueError(
+            f"{setting + ' is ' if setting else ''}{days} days, shorter than the five years ({AUDIT_MIN_DAYS} days) an "
+            "access log must be kept (HSLF-FS 2016:40 4 kap. 9 §, docs/operators.md "
+            f"\"Retention\"); set 0 to keep it all, or at least {AUDIT_MIN_DAYS}")
+
+
+class RetentionSettings(BaseModel):
+    """How long each kind of stored row is kept (gateway/core/retention.py,
+    docs/operators.md "Retention"). 0 keeps that kind for ever."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frames_days: int = Field(
+        default=30, ge=0, description="Raw frames (kept for audit and replay); a frame a dead "
+        "letter still refers to stays with it.")
+    dead_letters_days: int = Field(
+        default=30, ge=0, description="Frames the adapters refused (dead letters).")
+    heartbeats_days: int = Field(
+        default=7, ge=0, description="Liveness events (device.heartbeat, device.online, "
+        "device.offline): last-seen is kept on the device, the history only this long.")
+    events_days: int = Field(
+        default=0, ge=0, description="Every other event (alarms, locks, doses, ...). Events "
+        "still waiting for a consumer and every event of an open alarm are kept.")
+    outbox_days: int = Field(
+        default=30, ge=0, description="Outbox rows a delivery gave up on (dead), counted from "
+        "the last attempt; delivered rows go at delivery.")
+    sessions_days: int = Field(
+        default=1, ge=0, description="Console sessions, counted from when they expired.")
+    audit_days: int = Field(
+        default=0, ge=0, description="The audit log, pruned from a signed anchor: 0 (keep it "
+        f"all) or at least {AUDIT_MIN_DAYS} (five years).")
+    prune_interval_s: WholeSeconds = Field(
+        default=24 * 3600, ge=0, description="navet serve prunes at start and then this often "
+        "(seconds or 24h); 0: only navet store prune does.")
+    chunk_rows: int = Field(
+        default=2000, ge=100, le=100_000, description="Rows deleted per transaction, so a "
+        "prune never holds the writer for long.")
+    partitions_ahead: int = Field(
+        default=2, ge=1, le=24, description="PostgreSQL: monthly partitions made this many "
+        "months ahead.")
+
+    @field_validator("audit_days")
+    @classmethod
+    def _audit_five_years(cls, value: int) -> int:
+        check_audit_retention(value, None)  # pydantic puts retention.audit_days before it
+        return value
 
 
 class PluginSettings(BaseModel):
@@ -209,6 +265,15 @@ class PluginSettings(BaseModel):
         return self
 
 
+RETENTION_ALIASES: tuple[tuple[str, str, str], ...] = (
+    ("privacy", "retention_days", "events_days"),
+    ("privacy", "frames_retention_days", "frames_days"),
+    ("privacy", "frames_retention_days", "dead_letters_days"),
+    ("audit", "retention_days", "audit_days"),
+)
+"""(section, old setting, retention.<new>): the settings from before per-kind retention."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAVET_", env_nested_delimiter="__", extra="forbid"
@@ -232,6 +297,7 @@ class Settings(BaseSettings):
     subscription_limits: SubscriptionLimits = Field(default_factory=SubscriptionLimits)
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     disabled_plugins: list[str] = Field(default_factory=list)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     adapters: list[AdapterInstance] = Field(default_factory=list)
@@ -258,6 +324,28 @@ class Settings(BaseSettings):
             raise ValueError(f"{value!r} is not a log level; choose one of "
                              f"{', '.join(LOG_LEVELS)}")
         return level
+
+    @model_validator(mode="after")
+    def _retention_aliases(self) -> Settings:
+        """The settings from before ``retention:`` keep working: each fills the new one it
+        became unless that is set too (then they must agree)."""
+        given = self.retention.model_fields_set
+        update: dict[str, int] = {}
+        for section, old, new in RETENTION_ALIASES:
+            owner = getattr(self, section)
+            if old not in owner.model_fields_set:
+                continue
+            value = getattr(owner, old)
+            if new in given and getattr(self.retention, new) != value:
+                raise ValueError(f"{section}.{old} ({value}) and retention.{new} "
+                                 f"({getattr(self.retention, new)}) disagree; keep "
+                                 f"retention.{new} alone")
+            if section == "audit":
+                check_audit_retention(value, f"{section}.{old}")
+            update.setdefault(new, value)
+        if update:
+            self.retention = self.retention.model_copy(update=update)
+        return self
 
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import alarms
+from . import alarms, partitions
 from .sealed import seal_clear_rows
 
 
@@ -229,4 +229,7 @@ MIGRATIONS: list[Migration] = [
     alarms.DDL,
     # 8: ... filled once from the history already stored
     _fill_alarm_projection,
+    # 9: PostgreSQL: raw frames partitioned by month, so retention drops whole months
+    #    (gateway/core/store/partitions.py); every row is kept. SQLite: nothing.
+    partitions.migrate,
 ]

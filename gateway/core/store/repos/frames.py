@@ -9,11 +9,15 @@ from ..records import DbConnection, Engine, iso
 
 
 def insert_frame(conn: DbConnection, frame: RawFrame) -> None:
+    # Not ON CONFLICT (ref): on PostgreSQL frames are partitioned by month and the key is
+    # (ref, received) (store/partitions.py); a frame stored in any month is not stored again.
+    ref = frame.ref
     conn.execute(
         "INSERT INTO frames (ref, adapter, tenant, transport, address, received, payload)"
-        " VALUES (?,?,?,?,?,?,?) ON CONFLICT (ref) DO NOTHING",
-        (frame.ref, frame.adapter, frame.tenant, frame.transport, frame.address,
-         iso(frame.received), frame.payload),
+        " SELECT ?,?,?,?,?,?,? WHERE NOT EXISTS (SELECT 1 FROM frames WHERE ref = ?)"
+        " ON CONFLICT DO NOTHING",
+        (ref, frame.adapter, frame.tenant, frame.transport, frame.address,
+         iso(frame.received), frame.payload, ref),
     )
 
 
@@ -31,14 +35,14 @@ def insert_dead_letter(conn: DbConnection, frame: RawFrame, reason: str) -> int:
 def dead_letters(conn: DbConnection, tenant: str, limit: int = 100) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT d.id, d.tenant, d.adapter, d.transport, d.address, d.received, d.reason,"
-        " d.frame, f.payload FROM dead_letters d JOIN frames f ON f.ref = d.frame"
-        " WHERE d.tenant = ? ORDER BY d.id DESC LIMIT ?",
+        " d.frame, (SELECT f.payload FROM frames f WHERE f.ref = d.frame LIMIT 1) AS payload"
+        " FROM dead_letters d WHERE d.tenant = ? ORDER BY d.id DESC LIMIT ?",
         (tenant, limit),
     ).fetchall()
     out = []
     for r in rows:
         item = {k: r[k] for k in r.keys() if k != "payload"}  # noqa: SIM118 - a row iterates values
-        item["payload"] = bytes(r["payload"]).decode("utf-8", "replace")
+        item["payload"] = bytes(r["payload"] or b"").decode("utf-8", "replace")
         out.append(item)
     return out
 
@@ -48,17 +52,8 @@ def count_dead_letters(conn: DbConnection) -> int:
 
 
 def frame(conn: DbConnection, ref: str) -> bytes | None:
-    row = conn.execute("SELECT payload FROM frames WHERE ref = ?", (ref,)).fetchone()
+    row = conn.execute("SELECT payload FROM frames WHERE ref = ? LIMIT 1", (ref,)).fetchone()
     return bytes(row[0]) if row else None
-
-
-def purge(conn: DbConnection, cutoff: str) -> dict[str, int]:
-    """Delete dead letters received before ``cutoff`` and the frames nothing refers to."""
-    gone = conn.execute("DELETE FROM dead_letters WHERE received < ?", (cutoff,)).rowcount
-    frames = conn.execute(
-        "DELETE FROM frames WHERE received < ? AND ref NOT IN "
-        "(SELECT frame FROM dead_letters)", (cutoff,)).rowcount
-    return {"dead_letters": gone, "frames": frames}
 
 
 class DeadLetterRepository:
