@@ -434,7 +434,9 @@ class Gateway:
         from gateway.transports.mqtt import PahoMqttClient
 
         base = shared.settings  # the shared client's settings carry the broker's real port
-        client = PahoMqttClient(base, client_id=f"{base.client_id}.{instance_id}")
+        group = f"{base.share_group}.{instance_id}" if base.share_group else None
+        client = PahoMqttClient(base, client_id=f"{base.client_id}.{instance_id}",
+                                share_group=group)
         await client.connect()
         self._instance_mqtt[instance_id] = client
 
@@ -515,7 +517,9 @@ class Gateway:
 
         from .security.mqtt_tls import device_tls_listener
 
-        mqtt = self.settings.mqtt
+        # one client id per instance (scale-out): two clients with one id take turns at
+        # the broker, each disconnecting the other
+        mqtt = self.settings.mqtt.model_copy(update={"client_id": self.settings.mqtt_client_id})
         tls = (device_tls_listener(mqtt, self.settings.data_dir / "pki")  # the device CA
                if mqtt.mode == "embedded" and mqtt.device_tls_port else None)
         self._broker, self._mqtt = await start_mqtt(

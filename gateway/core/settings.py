@@ -8,6 +8,9 @@ Environment variables win over the file. Nested keys use ``__``:
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -215,6 +218,13 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "production"] = "development"
+    instance: str | None = Field(
+        default=None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="This process's name among several Navet instances on one PostgreSQL "
+        "schema and one broker (scale-out): unique per running process, it names the "
+        "process's MQTT client ids and its registration in the database. Default: "
+        "<host>-<pid> with mqtt.share_group, else none (one process, MQTT client id "
+        "mqtt.client_id as it is).")
     data_dir: Path = Path("./navet-data")
     database: str = Field(default="", description=(
         "Where Navet stores everything: a SQLite file (default <data_dir>/navet.db) or a URL, "
@@ -273,6 +283,28 @@ class Settings(BaseSettings):
                     "password or mqtt.tls_cert/tls_key"
                 )
         return self
+
+    @property
+    def instance_name(self) -> str:
+        """This process's instance name (``instance``, or ``<host>-<pid>``)."""
+        if self.instance:
+            return self.instance
+        host = socket.gethostname().split(".")[0] or "navet"
+        return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{host}-{os.getpid()}")
+
+    @property
+    def scale_out(self) -> bool:
+        """Several instances may share the database and the broker (``mqtt.share_group``)."""
+        return self.mqtt.share_group is not None
+
+    @property
+    def mqtt_client_id(self) -> str:
+        """The MQTT client id of this process: ``mqtt.client_id``, with the instance name
+        appended when there is one, so two instances never take over each other's session
+        (the broker disconnects the older client of two with one id)."""
+        if self.instance or self.scale_out:
+            return f"{self.mqtt.client_id}.{self.instance_name}"
+        return self.mqtt.client_id
 
     @property
     def database_is_url(self) -> bool:
