@@ -270,6 +270,14 @@ class Settings(BaseSettings):
         return level
 
     @model_validator(mode="after")
+    def _scale_out_on_postgres(self) -> Settings:
+        if self.mqtt.share_group is not None and not self.database_is_url:
+            raise ValueError("mqtt.share_group (several instances) needs a PostgreSQL "
+                             "database that every instance uses (docs/deployment.md); "
+                             "SQLite is one process")
+        return self
+
+    @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.environment == "production":
             if self.mqtt.mode == "memory":

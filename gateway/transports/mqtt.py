@@ -123,6 +123,8 @@ class PahoMqttClient:
         self.drain_timeout = drain_timeout
         self.retry_backoff = retry_backoff
         self.share_group = share_group
+        self.received = 0
+        """Messages received since this object was made (all connections)."""
         if share_group is not None:
             shared_filter(share_group, "x")  # a bad group name fails here, not at SUBACK
         self._routes: list[tuple[str, Handler, int]] = []
@@ -260,6 +262,11 @@ class PahoMqttClient:
             self._subacks.pop(mid, None)
 
     @property
+    def routes(self) -> list[tuple[str, Handler, int]]:
+        """(filter, handler, qos) of every :meth:`subscribe`, filters as sent to the broker."""
+        return list(self._routes)
+
+    @property
     def idle(self) -> bool:
         """Nothing received and not yet handled (a taken-over session is drained)."""
         return self._incoming.empty() and not self._replay and not self._acks
@@ -373,6 +380,7 @@ class PahoMqttClient:
                 fut.set_exception(err)
 
     def _received_cb(self, message: MqttMessage, mid: int) -> None:
+        self.received += 1
         self._incoming.put_nowait(_Incoming(message, mid, self._session))
 
     def _puback_cb(self, mid: int, failed: bool, reason: str) -> None:

@@ -28,13 +28,16 @@ def test_a_shared_filter_matches_what_its_filter_matches() -> None:
 
 
 def test_each_instance_has_its_own_client_id() -> None:
-    one = Settings(mqtt={"share_group": "navet"}, instance="a")
-    two = Settings(mqtt={"share_group": "navet"}, instance="b")
+    pg = "postgresql://navet@db/navet"
+    one = Settings(mqtt={"share_group": "navet"}, instance="a", database=pg)
+    two = Settings(mqtt={"share_group": "navet"}, instance="b", database=pg)
     assert (one.mqtt_client_id, two.mqtt_client_id) == ("navet-gateway.a", "navet-gateway.b")
-    default = Settings(mqtt={"share_group": "navet"})
+    default = Settings(mqtt={"share_group": "navet"}, database=pg)
     assert default.mqtt_client_id.startswith("navet-gateway.") and \
         default.instance_name.endswith(f"-{__import__('os').getpid()}")
     assert Settings().mqtt_client_id == "navet-gateway"  # one process: the id it always had
+    with pytest.raises(ValueError, match="needs a PostgreSQL database"):
+        Settings(mqtt={"share_group": "navet"})  # SQLite is one process
 
 
 async def test_two_clients_in_one_share_group_split_the_messages_none_twice(

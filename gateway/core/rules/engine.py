@@ -71,6 +71,11 @@ class RulesRunner:
     def wake(self) -> None:
         self._wake.set()
 
+    def rescan(self) -> None:
+        """Read the store for unruled events (another instance died before ruling its)."""
+        self._scan = True
+        self._wake.set()
+
     def _offer(self, stored: list[StoredEvent]) -> None:
         """From the store's writer thread: events just committed, in commit order."""
         self._committed.extend(stored)
