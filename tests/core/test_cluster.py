@@ -165,3 +165,48 @@ async def test_seqs_commit_in_order_across_instances_and_every_commit_is_announc
         assert await asyncio.to_thread(heard.wait, 5)  # b heard a commit (LISTEN/NOTIFY)
     finally:
         stop()
+
+
+# --------------------------------------------------------------------------- two gateways
+
+
+async def test_a_stream_on_one_instance_wakes_for_a_commit_of_another_and_one_delivers(
+        url: str, tmp_path: Any) -> None:
+    from gateway.core.gateway import Gateway
+    from gateway.core.settings import Settings
+    from gateway.transports.memory import MemoryBroker
+
+    broker = MemoryBroker()
+    gateways: list[Gateway] = []
+
+    def make(name: str) -> Gateway:
+        settings = Settings(
+            data_dir=tmp_path / name, database=url, instance=name,
+            mqtt={"mode": "memory", "share_group": "navet"},
+            subscriptions=[{"id": "nb", "tenant": "vasteras", "sink": "mqtt",
+                            "types": ["alarm.*"]}])
+        gw = Gateway(settings, mqtt=broker.client(f"navet-gateway.{name}"))
+        gateways.append(gw)
+        return gw
+
+    a, b = make("a"), make("b")
+    try:
+        await a.start()
+        await b.start()
+        seen = b.notifier.seq
+        result = await a.store.append([event(7)])
+        async with asyncio.timeout(10):  # b hears it (LISTEN/NOTIFY), not by polling a
+            while b.notifier.seq < result.seqs[0]:
+                await b.notifier.wait_past(seen, timeout=1)
+        stream = b.store.query_events("vasteras", after_seq=seen)
+        assert [s.event.id for s in stream] == ["ev-7"]
+        owners = {owner for owner, _ in (await a.store.read(sql.leases)).values()}
+        async with asyncio.timeout(10):
+            while not owners:
+                await asyncio.sleep(0.05)
+                owners = {o for o, _ in (await a.store.read(sql.leases)).values()}
+        assert len(owners) == 1 and owners <= {"a", "b"}  # one instance delivers "nb"
+    finally:
+        for gw in reversed(gateways):
+            if gw.started:
+                await gw.stop()
