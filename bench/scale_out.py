@@ -26,8 +26,11 @@ Figures (the last run's, with the killed instance; ``runs`` has each run):
                    broker redelivers what the killed one held unacknowledged): counted
                    from their ``navet_duplicates_total``, per frame.
 ``throughput_vs_one_instance``  frames/s of each run over frames/s of the one-instance run.
-``takeover_s``     from the SIGKILL until another instance had taken over the dead one's
-                   MQTT sessions and leases (its registration gone).
+``detected_s``     from the SIGKILL until another instance found it gone and began to take
+                   over (its name's lock in PostgreSQL was free).
+``takeover_s``     from the SIGKILL until that instance had handled everything the dead
+                   one's MQTT sessions held, erased them and freed its leases (its
+                   registration gone): under a backlog, this is draining a third of it.
 
 Per-device order: Mosquitto hands the messages of a shared subscription out round
 robin, so two frames of one device may be handled by two instances at once and
@@ -41,6 +44,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -218,6 +222,8 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
         takeover: dict[str, float] = {}
         start = time.time()
         for i in range(args.frames):
+            if args.rate > 0:  # frame i leaves at start + i / rate, not earlier
+                time.sleep(max(0.0, start + i / args.rate - time.time()))
             if i == kill_at:
                 for victim in instances[:kill]:
                     victim.kill()
@@ -243,6 +249,7 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
             deadline = time.monotonic() + 30  # the figure, even when the frames were quicker
             while "at" not in takeover and time.monotonic() < deadline:
                 time.sleep(0.1)
+        detected = _first_log_time([i for i in instances if i.alive()], "is gone")
         if os.environ.get("NAVET_BENCH_LOGS"):
             for inst in instances:
                 print(f"--- {inst.name}\n{inst.tail()}", file=sys.stderr)
@@ -254,7 +261,7 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
     out_of_order = 0
     last_received = start
     for device, when, received in rows:
-        k = int(round((datetime.fromisoformat(when) - T0).total_seconds() * 1000))
+        k = round((datetime.fromisoformat(when) - T0).total_seconds() * 1000)
         if k < seen[device]:
             out_of_order += 1
         seen[device] = max(seen[device], k)
@@ -274,9 +281,22 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
         "store_s": round(elapsed, 2),
     }
     if kill:
+        figures["detected_s"] = round(detected - killed_at, 2) if detected else None
         figures["takeover_s"] = round(takeover["at"] - killed_at, 2) if "at" in takeover \
             else None
     return figures
+
+
+def _first_log_time(instances: list[Instance], text: str) -> float | None:
+    """When the first of ``instances`` logged ``text`` (their logs are JSON lines)."""
+    times = []
+    for inst in instances:
+        for line in inst.log.read_text(errors="replace").splitlines():
+            if text in line and line.startswith("{"):
+                with contextlib.suppress(ValueError, KeyError):
+                    stamp = json.loads(line)["time"].replace("Z", "+00:00")
+                    times.append(datetime.fromisoformat(stamp).timestamp())
+    return min(times) if times else None
 
 
 def _watch_takeover(database: str, names: list[str], out: dict[str, float]) -> None:
@@ -315,7 +335,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "duplicated": final["duplicated"],
         "out_of_order": final["out_of_order"],
         "redelivered": final["redelivered"],
+        "detected_s": final.get("detected_s"),
         "takeover_s": final.get("takeover_s"),
+        "rate": args.rate,
         "throughput_vs_one_instance": {
             str(r["instances"]) + (" (one killed)" if r["killed"] else ""):
                 round(r["frames_per_s"] / one, 2) for r in runs},
@@ -334,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="an odd count spreads each device over the instances")
     parser.add_argument("--stall", type=float, default=40.0,
                         help="give up when nothing was stored for this many seconds")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="frames/s from all devices together; 0 = flat out (a backlog)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.kill >= args.instances:
