@@ -33,6 +33,7 @@ from .audit import AuditLog
 from .audit_anchor import AuditKeys, CheckpointFile
 from .care import Consent, apply_care_config, load_care_config, tenant_care
 from .clock import Clock, SystemClock
+from .cluster import Cluster, take_over_session
 from .commands import CommandService
 from .directory import DeviceDirectory
 from .hosting import AdapterHostImpl, WebhookHandler
@@ -101,6 +102,13 @@ class Gateway:
         self._pii = PiiCipher(DataKeys(settings.data_key_path))
         self.store = make_store(settings.database_target, synchronous=settings.db_synchronous,
                                 cipher=self._pii)
+        if settings.scale_out:  # several instances on one schema (gateway/core/cluster.py)
+            self.store.shared = True  # type: ignore[attr-defined]
+        if settings.instance or settings.scale_out:
+            self.store.instance = settings.instance_name  # type: ignore[attr-defined]
+        self.cluster: Cluster | None = None
+        self._seq_refresh: asyncio.Task[None] | None = None
+        self._seq_again = False
         self.directory = DeviceDirectory()
         self.notifier = Notifier()
         if settings.remote_adapters:  # out-of-process adapters (gateway/core/remote)
@@ -188,6 +196,61 @@ class Gateway:
     async def ingest(self, frame: RawFrame) -> IngestResult:
         return await self.pipeline.ingest(frame)
 
+    # ------------------------------------------------------------------ scale-out
+
+    def _committed_elsewhere(self) -> None:
+        """Another instance committed (LISTEN/NOTIFY): wake this one's streams."""
+        if self._seq_refresh is not None and not self._seq_refresh.done():
+            self._seq_again = True
+            return
+        self._seq_refresh = asyncio.ensure_future(self._refresh_seq())
+
+    async def _refresh_seq(self) -> None:
+        while True:
+            self._seq_again = False
+            try:
+                self.notifier.advance(await self.store.read(lambda conn: self.store.last_seq()))
+            except Exception as err:  # the store is down: the next commit wakes us again
+                log.warning("could not read the last seq after another instance's commit: %s",
+                            err)
+            if not self._seq_again:
+                return
+
+    def _mqtt_sessions(self) -> list[dict[str, Any]]:
+        """The MQTT sessions this instance holds, for another one to take over if it dies."""
+        out: list[dict[str, Any]] = []
+        if self._mqtt is not None and hasattr(self._mqtt, "routes"):
+            out.append({"client_id": self._mqtt.client_id, "adapter": None})  # type: ignore[attr-defined]
+        out += [{"client_id": c.client_id, "adapter": inst}  # type: ignore[attr-defined]
+                for inst, c in self._instance_mqtt.items()]
+        return out
+
+    async def _take_over(self, dead: dict[str, Any]) -> None:
+        """Handle what a dead instance's MQTT sessions hold with this instance's adapters,
+        then erase the sessions (gateway/core/cluster.py); rule what it left unruled."""
+        from gateway.transports.mqtt import PahoMqttClient
+
+        for session in dead["sessions"]:
+            adapter = session.get("adapter")
+            local = self._instance_mqtt.get(adapter) if adapter else self._mqtt
+            if local is None or not hasattr(local, "routes"):
+                log.error("instance %s left MQTT session %s of adapter instance %s, which "
+                          "this instance does not run; it stays with the broker",
+                          dead["name"], session["client_id"], adapter)
+                continue
+            client = PahoMqttClient(local.settings, client_id=session["client_id"])  # type: ignore[attr-defined]
+            for topic_filter, handler, qos in local.routes:  # type: ignore[attr-defined]
+                await client.subscribe(topic_filter, handler, qos)
+            handled = await take_over_session(client)
+            eraser = PahoMqttClient(local.settings, client_id=session["client_id"],  # type: ignore[attr-defined]
+                                    persistent=False)
+            await eraser.connect()  # a clean session replaces the old one: it is gone
+            await eraser.disconnect()
+            log.warning("took over MQTT session %s of instance %s: %d message(s)",
+                        session["client_id"], dead["name"], handled)
+        if self.rules is not None:
+            self.rules.rescan()  # what the dead instance stored but did not rule yet
+
     def adapter_health(self) -> dict[str, dict[str, Any]]:
         """Instance id -> what each adapter says about its vendor link (``health()``, when it
         has one): e.g. ``{"link": "down", "failures": 3, "last_error": ...}``. A vendor link
@@ -274,6 +337,10 @@ class Gateway:
         self.outbox = OutboxDispatcher(
             self.store, self.sinks, self.clock, self.metrics, self.notifier
         )
+        if s.scale_out:
+            self.cluster = Cluster(self.store, self.clock, s.instance_name,
+                                   adopt=self._take_over, on_commit=self._committed_elsewhere)
+            self.outbox.lease = self.cluster.holds  # one instance delivers a subscription
         if s.routing:  # per-tenant routing with fallbacks (gateway/core/routing.py)
             self.outbox.router = Router(s.routing, self.store, self.clock, lambda: [
                 sub.id for sub in self.store.subscriptions if sub.enabled and sub.id in self.sinks])
@@ -282,6 +349,9 @@ class Gateway:
 
         for inst in s.adapters:
             await self.start_adapter(inst)
+        if self.cluster is not None:
+            await self.cluster.start()
+            await self.cluster.set_sessions(self._mqtt_sessions())
         self.alerts.start()
         if s.retention.prune_interval_s:  # at start, then daily (gateway/core/retention.py)
             self._retention = asyncio.create_task(
@@ -343,7 +413,9 @@ class Gateway:
         from gateway.transports.mqtt import PahoMqttClient
 
         base = shared.settings  # the shared client's settings carry the broker's real port
-        client = PahoMqttClient(base, client_id=f"{base.client_id}.{instance_id}")
+        group = f"{base.share_group}.{instance_id}" if base.share_group else None
+        client = PahoMqttClient(base, client_id=f"{base.client_id}.{instance_id}",
+                                share_group=group)
         await client.connect()
         self._instance_mqtt[instance_id] = client
 
@@ -424,7 +496,9 @@ class Gateway:
 
         from .security.mqtt_tls import device_tls_listener
 
-        mqtt = self.settings.mqtt
+        # one client id per instance (scale-out): two clients with one id take turns at
+        # the broker, each disconnecting the other
+        mqtt = self.settings.mqtt.model_copy(update={"client_id": self.settings.mqtt_client_id})
         tls = (device_tls_listener(mqtt, self.settings.data_dir / "pki")  # the device CA
                if mqtt.mode == "embedded" and mqtt.device_tls_port else None)
         self._broker, self._mqtt = await start_mqtt(
@@ -437,6 +511,13 @@ class Gateway:
     async def stop(self) -> None:
         """Stop intake first, then let rules and delivery finish what was accepted."""
         await self.alerts.stop()
+        if self.settings.scale_out:  # leave the share groups, or the broker queues our turn
+            for client in [*self._instance_mqtt.values(), self._mqtt]:
+                try:
+                    await client.unsubscribe_all()  # type: ignore[union-attr]
+                except Exception:
+                    log.exception("MQTT unsubscribe at stop failed; another instance takes "
+                                  "over the session")
         for client in [*self._instance_mqtt.values(), self._mqtt]:
             stop_intake = getattr(client, "stop_intake", None)  # frames in hand finish first
             if stop_intake is not None:
@@ -467,6 +548,8 @@ class Gateway:
                 log.exception("rules could not drain at shutdown; they resume at next start")
         if self.outbox is not None:
             await self.outbox.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
         for sub_id, sink in self.sinks.items():  # sinks holding connections (webhooks) close them
             aclose = getattr(sink, "aclose", None)
             if aclose is not None:

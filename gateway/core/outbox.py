@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 class OutboxDispatcher:
     router: Router | None = None
     """Per-tenant routing (gateway/core/routing.py); the gateway sets it when configured."""
+    lease: Callable[[str], Awaitable[bool]] | None = None
+    """Scale-out: ``lease("outbox.<subscription>")`` says whether this instance delivers the
+    subscription now (gateway/core/cluster.py); None: this one always does."""
 
     def __init__(
         self,
@@ -86,6 +89,9 @@ class OutboxDispatcher:
         seen = 0
         while True:
             try:
+                if self.lease is not None and not await self.lease(f"outbox.{sub.id}"):
+                    await asyncio.sleep(self.idle_poll)  # another instance delivers it
+                    continue
                 delivered = await self.deliver_due(sub)
             except Exception:
                 log.exception("outbox worker %s failed; retrying", sub.id)

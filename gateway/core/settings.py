@@ -8,6 +8,9 @@ Environment variables win over the file. Nested keys use ``__``:
 from __future__ import annotations
 
 import json
+import os
+import re
+import socket
 from pathlib import Path
 from typing import Any, Literal
 
@@ -189,7 +192,8 @@ def check_audit_retention(days: int, setting: str | None) -> None:
     names it, the field's own check)."""
     if 0 < days < AUDIT_MIN_DAYS:
         raise ValueError(
-            f"{setting + ' is ' if setting else ''}{days} days, shorter than the five years ({AUDIT_MIN_DAYS} days) an "
+            f"{setting + ' is ' if setting else ''}{days} days, shorter than the five years "
+            f"({AUDIT_MIN_DAYS} days) an "
             "access log must be kept (HSLF-FS 2016:40 4 kap. 9 §, docs/operators.md "
             f"\"Retention\"); set 0 to keep it all, or at least {AUDIT_MIN_DAYS}")
 
@@ -280,6 +284,13 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "production"] = "development"
+    instance: str | None = Field(
+        default=None, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="This process's name among several Navet instances on one PostgreSQL "
+        "schema and one broker (scale-out): unique per running process, it names the "
+        "process's MQTT client ids and its registration in the database. Default: "
+        "<host>-<pid> with mqtt.share_group, else none (one process, MQTT client id "
+        "mqtt.client_id as it is).")
     data_dir: Path = Path("./navet-data")
     database: str = Field(default="", description=(
         "Where Navet stores everything: a SQLite file (default <data_dir>/navet.db) or a URL, "
@@ -348,6 +359,14 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _scale_out_on_postgres(self) -> Settings:
+        if self.mqtt.share_group is not None and not self.database_is_url:
+            raise ValueError("mqtt.share_group (several instances) needs a PostgreSQL "
+                             "database that every instance uses (docs/deployment.md); "
+                             "SQLite is one process")
+        return self
+
+    @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.environment == "production":
             if self.mqtt.mode == "memory":
@@ -361,6 +380,28 @@ class Settings(BaseSettings):
                     "password or mqtt.tls_cert/tls_key"
                 )
         return self
+
+    @property
+    def instance_name(self) -> str:
+        """This process's instance name (``instance``, or ``<host>-<pid>``)."""
+        if self.instance:
+            return self.instance
+        host = socket.gethostname().split(".")[0] or "navet"
+        return re.sub(r"[^A-Za-z0-9_.-]", "-", f"{host}-{os.getpid()}")
+
+    @property
+    def scale_out(self) -> bool:
+        """Several instances may share the database and the broker (``mqtt.share_group``)."""
+        return self.mqtt.share_group is not None
+
+    @property
+    def mqtt_client_id(self) -> str:
+        """The MQTT client id of this process: ``mqtt.client_id``, with the instance name
+        appended when there is one, so two instances never take over each other's session
+        (the broker disconnects the older client of two with one id)."""
+        if self.instance or self.scale_out:
+            return f"{self.mqtt.client_id}.{self.instance_name}"
+        return self.mqtt.client_id
 
     @property
     def database_is_url(self) -> bool:

@@ -47,8 +47,39 @@ class MqttClient(Protocol):
         ...
 
 
+SHARE_PREFIX = "$share/"
+
+
+def shared_filter(group: str, topic_filter: str) -> str:
+    """``topic_filter`` as a shared subscription of ``group``: ``$share/<group>/<filter>``.
+
+    The broker hands each matching message to one subscriber of the group (Mosquitto:
+    round robin), so several Navet instances on one broker split the messages instead of
+    each taking all of them. A filter that is already shared is left as it is.
+    """
+    if not group or any(c in group for c in "/+#"):
+        raise ValueError(f"a share group is a name without '/', '+' or '#', got {group!r}")
+    if topic_filter.startswith(SHARE_PREFIX):
+        return topic_filter
+    return f"{SHARE_PREFIX}{group}/{topic_filter}"
+
+
+def plain_filter(topic_filter: str) -> str:
+    """The filter a ``$share/<group>/<filter>`` subscription matches topics with."""
+    if topic_filter.startswith(SHARE_PREFIX):
+        parts = topic_filter.split("/", 2)
+        if len(parts) == 3 and parts[1] and parts[2]:
+            return parts[2]
+    return topic_filter
+
+
 def topic_matches(topic_filter: str, topic: str) -> bool:
-    """MQTT topic filter matching with ``+`` and ``#`` wildcards ($-topics excluded)."""
+    """MQTT topic filter matching with ``+`` and ``#`` wildcards ($-topics excluded).
+
+    A shared subscription (``$share/<group>/<filter>``) matches what its filter matches:
+    messages arriving on it go to the same handler as the plain filter's would.
+    """
+    topic_filter = plain_filter(topic_filter)
     if topic.startswith("$") and not topic_filter.startswith("$"):
         return False
     f_parts = topic_filter.split("/")

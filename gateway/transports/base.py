@@ -4,6 +4,8 @@ from gateway.sdk.mqtt import (
     Handler,
     MqttClient,
     MqttMessage,
+    plain_filter,
+    shared_filter,
     topic_matches,
 )
 
@@ -11,5 +13,7 @@ __all__ = [
     "Handler",
     "MqttClient",
     "MqttMessage",
+    "plain_filter",
+    "shared_filter",
     "topic_matches",
 ]

@@ -46,7 +46,7 @@ async def start_mqtt(
                                 tls=tls)
         await handle.start()
         settings = settings.model_copy(update={"port": handle.port})
-    client = PahoMqttClient(settings)
+    client = PahoMqttClient(settings, share_group=settings.share_group)
     try:
         await client.connect()
     except BaseException:

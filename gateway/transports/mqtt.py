@@ -53,7 +53,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from gateway.errors import TransportError
 
-from .base import Handler, MqttMessage, topic_matches
+from .base import Handler, MqttMessage, shared_filter, topic_matches
 from .settings import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -87,6 +87,9 @@ class PahoMqttClient:
     :param reconnect_delay: (first, max) seconds between reconnect attempts; doubles.
     :param retry_backoff: (first, max) seconds between tries of a message whose handler
         raised (the store could not write it); doubles.
+    :param share_group: subscribe every filter as ``$share/<group>/<filter>``, so several
+        gateways on one broker split the messages (scale-out); handlers are routed by the
+        plain filter all the same.
     """
 
     max_parked: int = 10_000
@@ -105,6 +108,7 @@ class PahoMqttClient:
         concurrency: int = 64,
         drain_timeout: float = 10.0,
         retry_backoff: tuple[float, float] = (0.2, 5.0),
+        share_group: str | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
@@ -118,6 +122,11 @@ class PahoMqttClient:
         self.publish_timeout = publish_timeout
         self.drain_timeout = drain_timeout
         self.retry_backoff = retry_backoff
+        self.share_group = share_group
+        self.received = 0
+        """Messages received since this object was made (all connections)."""
+        if share_group is not None:
+            shared_filter(share_group, "x")  # a bad group name fails here, not at SUBACK
         self._routes: list[tuple[str, Handler, int]] = []
         self._publishes: dict[int, asyncio.Future[None]] = {}
         self._subacks: dict[int, asyncio.Future[list[int]]] = {}
@@ -162,6 +171,7 @@ class PahoMqttClient:
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         client.on_subscribe = self._on_subscribe
+        client.on_unsubscribe = self._on_unsubscribe
         return client
 
     def __repr__(self) -> str:  # never shows the password
@@ -222,10 +232,44 @@ class PahoMqttClient:
 
     async def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
         """Route ``topic_filter`` to ``handler``; once connected, wait for the SUBACK."""
+        if self.share_group is not None and not topic_filter.startswith("$"):
+            topic_filter = shared_filter(self.share_group, topic_filter)
         self._routes.append((topic_filter, handler, qos))
         self._unpark(topic_filter)
         if self.connected:
             await self._send_subscribe([(topic_filter, qos)])
+
+    async def unsubscribe_all(self) -> None:
+        """Tell the broker to send this session nothing new (the routes stay, so what it
+        already queued or has in flight is still handled). Taking over a dead instance's
+        session ends with this, so the session leaves its share groups."""
+        filters = list(dict.fromkeys(f for f, _, _ in self._routes))
+        if not filters or not self.connected:
+            return
+        assert self._loop is not None
+        rc, mid = self._client.unsubscribe(filters)
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or mid is None:
+            raise TransportError(f"cannot unsubscribe from {filters} on MQTT broker "
+                                 f"{self.broker}: {paho.error_string(rc)}")
+        fut: asyncio.Future[list[int]] = self._loop.create_future()
+        self._subacks[mid] = fut  # UNSUBACK resolves it like a SUBACK
+        try:
+            await asyncio.wait_for(fut, self.publish_timeout)
+        except TimeoutError as err:
+            raise TransportError(f"no UNSUBACK for {filters} from MQTT broker "
+                                 f"{self.broker}") from err
+        finally:
+            self._subacks.pop(mid, None)
+
+    @property
+    def routes(self) -> list[tuple[str, Handler, int]]:
+        """(filter, handler, qos) of every :meth:`subscribe`, filters as sent to the broker."""
+        return list(self._routes)
+
+    @property
+    def idle(self) -> bool:
+        """Nothing received and not yet handled (a taken-over session is drained)."""
+        return self._incoming.empty() and not self._replay and not self._acks
 
     async def publish(
         self, topic: str, payload: bytes | str, qos: int = 1, retain: bool = False
@@ -296,6 +340,10 @@ class PahoMqttClient:
                       reasons: list[ReasonCode], properties: Any) -> None:
         self._to_loop(self._suback_cb, mid, [r.value for r in reasons])
 
+    def _on_unsubscribe(self, client: paho.Client, userdata: Any, mid: int,
+                        reasons: list[ReasonCode], properties: Any) -> None:
+        self._to_loop(self._suback_cb, mid, [r.value for r in reasons or []])
+
     # loop-side handlers
 
     def _connected_cb(self, ok: bool, reason: str, session_present: bool) -> None:
@@ -332,6 +380,7 @@ class PahoMqttClient:
                 fut.set_exception(err)
 
     def _received_cb(self, message: MqttMessage, mid: int) -> None:
+        self.received += 1
         self._incoming.put_nowait(_Incoming(message, mid, self._session))
 
     def _puback_cb(self, mid: int, failed: bool, reason: str) -> None:

@@ -36,6 +36,12 @@ class MqttSettings(BaseModel):
     device_tls_host: str | None = Field(
         default=None, description="Address of the device TLS listener (default: `host`); "
         "0.0.0.0 for devices on other machines.")
+    share_group: str | None = Field(
+        default=None, pattern=r"^[^/+#\s]+$", description="Scale-out: subscribe the adapters' "
+        "topics as MQTT shared subscriptions ($share/<group>.<adapter instance>/<filter>), so "
+        "several Navet instances on one broker split the messages instead of each taking all "
+        "of them. Every instance then needs its own client id: Navet appends its instance "
+        "name (docs/deployment.md, scale-out).")
     isolate_adapters: bool = Field(
         default=True, description="Give every adapter instance its own MQTT connection "
         "(client id '<client_id>.<instance>'), so a flood from one vendor's bridge queues in "

@@ -114,6 +114,12 @@ class RulesRunner:
     def wake(self) -> None:
         """Nothing to wake: committed events were ruled in their own transaction."""
 
+    def rescan(self) -> None:
+        """Rule what is stored but not ruled (``ruled = 0``: written by a tool, or by an
+        instance that ran without rules), in the background; an instance that died left
+        nothing half-ruled, since each event commits with what its rules derive."""
+        self._tasks.append(asyncio.create_task(self._catch_up(), name="navet-rules-rescan"))
+
     async def start(self) -> None:
         self._event_loop = asyncio.get_running_loop()
         self.store.rules_hook = self

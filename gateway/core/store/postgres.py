@@ -8,10 +8,21 @@ SQLite's (:mod:`.schema`), with PostgreSQL types: identity keys, ``BIGINT``,
 ``BYTEA``, and ``TEXT COLLATE "C"`` so that ISO timestamps and ids compare
 byte by byte, exactly as in SQLite, whatever the database's locale.
 
-One Navet process writes to a schema at a time: the writer holds an advisory
-lock for as long as it is connected, and a second process is refused at
-start. Event sequence numbers are then assigned and committed in one order,
-which the resumable streams rely on.
+One Navet process writes to a schema at a time, unless every process is set
+up for scale-out (``shared``, from ``mqtt.share_group``): the writer holds an
+advisory lock for as long as it is connected, exclusive for a lone process (a
+second one is refused at start), shared for scale-out instances (a lone process
+is refused beside them). Each instance also holds a lock on its own name, so two
+processes with one instance name are refused, and the others can tell at once
+that an instance died (its lock is free: :mod:`gateway.core.cluster`).
+
+Event sequence numbers must be committed in the order they are drawn, which
+the resumable streams and the rules rely on (a reader that saw seq 11 must
+never find 10 later). One writer guarantees that. With several, each batch
+takes a transaction-scoped advisory lock first (``navet.seq``), so batches of
+all instances commit one after another in seq order, and it notifies
+``navet.<schema>`` at commit, so every instance's streams wake up
+(:meth:`PostgresStore.listen`).
 
 If the connection breaks (database restart, failover), the batch in flight
 fails, so its frames are not acknowledged and the devices retry; the next
@@ -45,6 +56,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
     psycopg = None  # type: ignore[assignment]
 
 _LOCK_KEY = "navet.writer"
+_SEQ_KEY = "navet.seq"
+_INSTANCE_KEY = "navet.instance."
 _cursor_numbers = itertools.count(1)
 _DIALECT_FUNCTIONS = (
     # SQLite's json_extract(doc, '$.a.b') for the paths Navet uses: text of a scalar, JSON of
@@ -187,6 +200,10 @@ _IDENTITY = re.compile(r"CREATE TABLE (\w+) \(\s*(\w+)\s+INTEGER PRIMARY KEY AUT
 
 class PostgresStore(Store):
     kind = "postgresql"
+    instance: str | None = None
+    """This process's instance name (the gateway sets it): its writer holds the name's lock."""
+    shared = False
+    """Scale-out: several instances write to the schema (see the module docstring)."""
     begin_sql = "BEGIN"
     snapshot_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
     savepoint_each_job = False
@@ -243,12 +260,85 @@ class PostgresStore(Store):
         return conn
 
     def _take_writer_lock(self, conn: Connection) -> None:
-        got = conn.execute("SELECT pg_try_advisory_lock(hashtext(?), hashtext(current_schema()))",
-                           (_LOCK_KEY,)).fetchone()[0]
-        if not got:
+        if self.shared:
+            got = conn.execute("SELECT pg_try_advisory_lock_shared(hashtext(?),"
+                               " hashtext(current_schema()))", (_LOCK_KEY,)).fetchone()[0]
+            if not got:
+                raise StoreUnavailableError(
+                    f"a Navet process that is not set up for scale-out writes to schema "
+                    f"{self.schema!r} of {self.label}; every instance on one schema needs "
+                    "mqtt.share_group (docs/deployment.md)")
+        else:
+            got = conn.execute("SELECT pg_try_advisory_lock(hashtext(?),"
+                               " hashtext(current_schema()))", (_LOCK_KEY,)).fetchone()[0]
+            if not got:
+                raise StoreUnavailableError(
+                    f"another Navet process is writing to schema {self.schema!r} of "
+                    f"{self.label}; one process writes to a schema at a time (several need "
+                    "mqtt.share_group, docs/deployment.md)")
+        if self.instance and not self.instance_lock(conn, self.instance):
             raise StoreUnavailableError(
-                f"another Navet process is writing to schema {self.schema!r} of {self.label};"
-                " one process writes to a schema at a time")
+                f"instance {self.instance!r} already runs on schema {self.schema!r} of "
+                f"{self.label} (or a live instance is taking over what it left); give each "
+                "process its own instance name (settings: instance)")
+
+    def instance_lock(self, conn: Connection, name: str) -> bool:
+        """Take the session lock of instance ``name`` on ``conn``: True if it was free.
+
+        A running instance holds its own on the writer's connection, so a free lock
+        means the process is gone (the server drops a dead client's locks at once);
+        whoever takes it keeps the instance's name from starting again until it lets go
+        (:meth:`instance_unlock`)."""
+        return bool(conn.execute(
+            "SELECT pg_try_advisory_lock(hashtext(?), hashtext(current_schema()))",
+            (_INSTANCE_KEY + name,)).fetchone()[0])
+
+    def instance_unlock(self, conn: Connection, name: str) -> None:
+        conn.execute("SELECT pg_advisory_unlock(hashtext(?), hashtext(current_schema()))",
+                     (_INSTANCE_KEY + name,))
+
+    @property
+    def _channel(self) -> str:
+        return f"navet.{self.schema}"[:63]
+
+    def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback`` (on a thread of its own) whenever any instance committed a
+        batch on this schema; returns the function that stops listening."""
+        stop = threading.Event()
+
+        def run() -> None:
+            delay = 0.5
+            while not stop.is_set():
+                try:
+                    raw = self._connect_raw()
+                    try:
+                        raw.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(self._channel)))
+                        callback()  # whatever committed while not listening
+                        delay = 0.5
+                        while not stop.is_set():
+                            got = False
+                            for _ in raw.notifies(timeout=0.5, stop_after=1000):
+                                got = True
+                            if got:
+                                callback()
+                    finally:
+                        raw.close()
+                except Exception as err:  # the server went away: listen again when it is back
+                    if stop.is_set():
+                        return
+                    log.warning("store %s: listening for commits failed (%s); again in %gs",
+                                self.label, err, delay)
+                    stop.wait(delay)
+                    delay = min(delay * 2, 10.0)
+
+        thread = threading.Thread(target=run, name="navet-listen", daemon=True)
+        thread.start()
+
+        def close() -> None:
+            stop.set()
+            thread.join(timeout=5)
+
+        return close
 
     def continue_counters(self, conn: Any) -> None:
         for migration in MIGRATIONS:
@@ -281,11 +371,21 @@ class PostgresStore(Store):
         return isinstance(err, (psycopg.OperationalError, psycopg.InterfaceError,
                                 psycopg.InternalError, StoreUnavailableError))
 
+    @property
+    def _batch_begin(self) -> str:
+        """BEGIN; with several instances also take the seq lock (commits in seq order) and
+        notify the others (delivered at COMMIT, dropped at ROLLBACK), in one round trip."""
+        if not self.shared:
+            return self.begin_sql
+        channel = self._channel.replace("'", "''")
+        return (f"{self.begin_sql}; SELECT pg_advisory_xact_lock(hashtext('{_SEQ_KEY}'),"
+                f" hashtext(current_schema())); SELECT pg_notify('{channel}', '')")
+
     def _begin(self, conn: Any) -> Any:
         """A connection the server dropped while idle (a restart, a failover) is found
         out at BEGIN, before anything of the batch ran: connect again and go on."""
         try:
-            conn.execute(self.begin_sql)
+            conn.execute(self._batch_begin)
             return conn
         except psycopg.OperationalError:
             if not conn.broken:
@@ -293,7 +393,7 @@ class PostgresStore(Store):
         conn.close()
         fresh = self._connect_writer()
         log.info("store %s: the writer reconnected", self.label)
-        fresh.execute(self.begin_sql)
+        fresh.execute(self._batch_begin)
         return fresh
 
     def _after_failure(self, conn: Any) -> Any:

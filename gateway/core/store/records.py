@@ -46,6 +46,8 @@ TABLES: tuple[tuple[str, str], ...] = (
     ("sessions", "id"),
 )
 """Every table of the schema (tests/core/test_store_copy.py fails if one is missing)."""
+RUNTIME_TABLES: tuple[str, ...] = ("instances", "leases")
+"""Tables of the running processes (scale-out), not of the data: a copy leaves them out."""
 
 
 def iso(dt: datetime) -> str:

@@ -232,4 +232,24 @@ MIGRATIONS: list[Migration] = [
     # 9: PostgreSQL: raw frames partitioned by month, so retention drops whole months
     #    (gateway/core/store/partitions.py); every row is kept. SQLite: nothing.
     partitions.migrate,
+    # 10 (scale-out): the instances running on this
+    #    database, with the MQTT sessions each holds, and leases on work that must not run
+    #    twice (a subscription's deliveries), gateway/core/store/repos/cluster.py. IF NOT
+    #    EXISTS: runtime state only, harmless to run again over a database taken back to 7
+    """
+    CREATE TABLE IF NOT EXISTS instances (
+        name      TEXT PRIMARY KEY,
+        host      TEXT NOT NULL,
+        pid       INTEGER NOT NULL,
+        started   TEXT NOT NULL,
+        seen_ms   INTEGER NOT NULL,
+        sessions  TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE TABLE IF NOT EXISTS leases (
+        name      TEXT PRIMARY KEY,
+        owner     TEXT NOT NULL,
+        until_ms  INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS leases_owner ON leases (owner)
+    """,
 ]
