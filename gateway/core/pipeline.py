@@ -44,6 +44,7 @@ class Pipeline:
         self.clock = clock
         self.metrics = metrics
         self.on_committed = on_committed
+        self._counters: dict[tuple[str, ...], Any] = {}  # labelled metric children, by labels
 
     def _first_of(self, adapter: str) -> Adapter | None:
         by_adapter = getattr(self.adapters, "by_adapter", None)  # AdapterInstances
@@ -55,7 +56,7 @@ class Pipeline:
         :raises StoreUnavailableError: nothing was stored; do not acknowledge the device.
         """
         started = time.perf_counter()
-        self.metrics.frames_in.labels(frame.adapter).inc()
+        self._counter("frames", frame.adapter).inc()
         try:
             events = self._decode(frame)
             events = [self._bind(frame, ev) for ev in events]
@@ -71,13 +72,23 @@ class Pipeline:
             raise
         by_id = {e.id: e for e in events}
         for event_id in result.accepted:
-            self.metrics.events_in.labels(frame.adapter, by_id[event_id].type).inc()
+            self._counter("events", frame.adapter, by_id[event_id].type).inc()
         if result.duplicates:
             self.metrics.duplicates.labels(frame.adapter).inc(len(result.duplicates))
         self.metrics.ingest_latency.observe(time.perf_counter() - started)
         if result.seqs:
             self.on_committed(max(result.seqs))
         return IngestResult(frame=frame.ref, accepted=result.accepted, duplicates=result.duplicates)
+
+    def _counter(self, kind: str, *labels: str) -> Any:
+        """The metric child for ``labels`` (``labels()`` takes a lock and builds a key on
+        every call; a frame would pay for it once per event)."""
+        key = (kind, *labels)
+        child = self._counters.get(key)
+        if child is None:
+            family = self.metrics.frames_in if kind == "frames" else self.metrics.events_in
+            child = self._counters[key] = family.labels(*labels)
+        return child
 
     def _decode(self, frame: RawFrame) -> list[EventBase]:
         # decode with the instance that received the frame (its settings: base topic, keys,
