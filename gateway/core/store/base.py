@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -38,11 +37,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from gateway.errors import StoreUnavailableError
 
 from ..adapters import RawFrame
-from ..model import EventAdapter, EventBase
+from ..model import ALARM_TYPES, EventAdapter, EventBase
 from ..security.pii import PiiCipher
 from . import sealed
 from .alarms import DDL as ALARMS_DDL
 from .alarms import AlarmIndex, project
+from .lanes import WriteLanes
 from .records import (
     NOT_FANNED_OUT,
     AppendResult,
@@ -131,7 +131,7 @@ class Store:
         self.cipher = cipher
         """Seals subscription settings at rest (:mod:`.sealed`); None: a store that may
         hold no subscription settings (a tool given only a database)."""
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: WriteLanes[_Job] = WriteLanes()  # urgent (alarms) first: .lanes
         self._writer: threading.Thread | None = None
         self._write_conn: Any = None
         self.exclusive = True
@@ -275,21 +275,9 @@ class Store:
 
     def _write_loop(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            batch = [job]
-            stop = False
-            while len(batch) < self.max_batch:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            self._run_batch(batch)
+            batch, stop = self._jobs.take(self.max_batch)  # urgent jobs first (.lanes)
+            if batch:
+                self._run_batch(batch)
             if stop:
                 return
 
@@ -361,7 +349,7 @@ class Store:
         return results
 
     async def write(self, fn: Callable[[Any], Any],
-                    committed: Callable[[Any], T] | None = None) -> T:
+                    committed: Callable[[Any], T] | None = None, *, urgent: bool = False) -> T:
         """Run ``fn`` inside the next write transaction; return once it is committed.
 
         ``fn`` runs on the writer's thread, with other jobs in the same transaction. It
@@ -370,12 +358,13 @@ class Store:
         its own. ``committed``, if given, runs on the writer's thread once the
         transaction has committed, in commit order, with what ``fn`` returned; its
         result is what ``write`` returns (in-memory state that follows the database,
-        like :attr:`alarm_index`, moves there)."""
+        like :attr:`alarm_index`, moves there). ``urgent`` jobs (alarms) go ahead of
+        bulk ones waiting for the writer (:mod:`.lanes`)."""
         if self._writer is None:
             raise StoreUnavailableError(f"store {self.label} is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put(_Job(fn, loop, future, committed))
+        self._jobs.put(_Job(fn, loop, future, committed), urgent)
         return await future
 
     async def read(self, fn: Callable[[Any], T]) -> T:
@@ -392,6 +381,7 @@ class Store:
         *,
         frame: RawFrame | None = None,
         ruled_seqs: Sequence[int] = (),
+        urgent: bool = False,
     ) -> AppendResult:
         """Store events (dedup on id), their raw frame, and their outbox rows, atomically.
 
@@ -399,6 +389,7 @@ class Store:
         from a device proves it is alive), the alarm projection takes the alarm
         events (:func:`.alarms.project`), and ``ruled_seqs`` are marked as seen by
         the rules, so what rules derived and the fact that they ran commit together.
+        ``urgent`` (and any ``alarm.*`` event) puts the write in the writer's urgent lane.
         """
         subs = self.subscriptions
 
@@ -473,7 +464,8 @@ class Store:
                     log.exception("store: a commit listener failed")
             return result
 
-        return await self.write(job, committed)
+        urgent = urgent or any(ev.type in ALARM_TYPES for ev in events)
+        return await self.write(job, committed, urgent=urgent)
 
     async def dead_letter(self, frame: RawFrame, reason: str) -> int:
         return await self.dead_letter_repo.add(frame, reason)
