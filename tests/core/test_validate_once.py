@@ -1,19 +1,30 @@
-"""Validate once, hash once (issue 15): the fast paths give exactly what the slow ones gave."""
+"""Validate once, hash once, serialise once (issue 15): the fast paths give exactly what the
+slow ones gave."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway import ContractError, DeviceRef, RawFrame, SourceRef, event_id, make_event
+from gateway import (
+    ContractError,
+    DeviceRef,
+    RawFrame,
+    SourceRef,
+    event_id,
+    make_event,
+    to_cloudevent,
+)
 from gateway.contracts import example_event
 from gateway.core.model import CATALOGUE, EVENT_MODELS, EventAdapter, Location
 from gateway.sdk.model import bodies
+from gateway.sdk.model.cloudevents import stored_cloudevent
 from gateway.sdk.model.events import NAVET_NAMESPACE
 
 AT = datetime(2026, 1, 1, 7, 30, tzinfo=UTC)
@@ -84,3 +95,22 @@ def test_a_frame_is_hashed_once() -> None:
     assert frame.ref == "cached"  # not hashed again
     again = RawFrame("zigbee2mqtt", "vasteras", "mqtt", "zigbee2mqtt/hall_door", b"{}", AT)
     assert again.ref == first and again == frame  # the cache is no part of equality
+
+
+# --------------------------------------------------------------------------- serialise once
+
+
+@pytest.mark.parametrize("event_type", list(CATALOGUE))
+def test_the_stored_json_gives_the_cloudevent_the_model_gives(event_type: str) -> None:
+    """The live streams send the JSON the store wrote, rearranged as a CloudEvent; it is
+    the CloudEvent of the event, to the byte, whatever the times' offsets and precision."""
+    example = example_event(event_type)
+    for update in ({}, {"received": datetime(2026, 1, 1, 7, 30, 0, 123456, tzinfo=UTC)},
+                   {"time": datetime(2026, 1, 1, 7, 30, 0, 500,
+                                     tzinfo=timezone(timedelta(hours=1)))},
+                   {"resident": "r-7", "alarm": "a-1", "priority": "critical"}):
+        event = EVENT_MODELS[event_type].model_validate(
+            {**example.model_dump(), **update})
+        expected = json.dumps(to_cloudevent(event), separators=(",", ":"))
+        got = json.dumps(stored_cloudevent(event.model_dump_json()), separators=(",", ":"))
+        assert got == expected
