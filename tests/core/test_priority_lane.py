@@ -157,6 +157,27 @@ async def test_without_an_alarm_waiting_the_writer_takes_everything_in_one_batch
     assert store.batches - batches == 2 and store._jobs.urgent_batches == 0
 
 
+async def test_a_batch_wakes_the_waiting_loop_once_not_once_per_job(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    loop = asyncio.get_running_loop()
+    wake_ups: list[int] = []
+    schedule = loop.call_soon_threadsafe
+
+    def counted(callback: Any, *args: Any, **kwargs: Any) -> Any:
+        if getattr(callback, "__name__", "") == "_settle_all":
+            wake_ups.append(len(args[0]))
+        return schedule(callback, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_soon_threadsafe", counted)
+    gate, blocker = await _hold_writer(store)
+    bulk = [asyncio.ensure_future(store.append([_heartbeat(n)])) for n in range(20)]
+    await _queued(store, 20, bulk)
+    gate.set()
+    await blocker
+    await asyncio.gather(*bulk)
+    assert wake_ups == [1, 20]  # the blocker's batch, then the twenty settled at once
+
+
 # --------------------------------------------------------------------------- the pipeline
 
 

@@ -314,8 +314,12 @@ class Store:
             results = [(job, None, failure) for job in batch]
         self.batches += 1
         self.batched_jobs += len(batch)
+        # one wake-up of each waiting loop per batch, not one per job
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, Any]]] = {}
         for job, value, error in results:
-            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+            by_loop.setdefault(job.loop, []).append((job.future, value, error))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     @staticmethod
     def _committed(job: _Job, value: Any,
@@ -590,6 +594,11 @@ class Store:
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in settled:
+        _settle(future, value, error)
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:
