@@ -89,6 +89,7 @@ async def run(port: int, frames: int, qos: int, sync: str, timeout: float,
         await gw.start()
         try:
             rss_idle = psutil.Process().memory_info().rss
+            cpu_start = time.process_time()  # every thread of this process: loop, writer, paho
             follower = asyncio.create_task(gw.follow_alarms(alarms)) if alarms else None
             print("READY", flush=True)
             try:
@@ -107,6 +108,7 @@ async def run(port: int, frames: int, qos: int, sync: str, timeout: float,
                 lambda c: tuple(int(x or 0) for x in c.execute(ADAPTER_EVENTS_SQL).fetchone())
             )
             batches, jobs = gw.store.batches, gw.store.batched_jobs
+            cpu = time.process_time() - cpu_start
         finally:
             await gw.stop()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
@@ -121,6 +123,7 @@ async def run(port: int, frames: int, qos: int, sync: str, timeout: float,
         "latency": latency_ms(gw.latencies),
         **({"alarm_stream": {**latency_ms(gw.alarm_latencies),
                              "alarms": len(gw.alarm_latencies)}} if alarms else {}),
+        "cpu_ms_per_frame": round(cpu * 1000 / max(1, len(gw.latencies)), 3),
         "store_transactions": batches,
         "store_jobs": jobs,
         "rss_idle_mb": round(rss_idle / 2**20, 1),

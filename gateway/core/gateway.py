@@ -41,7 +41,7 @@ from .instances import AdapterInstances
 from .metrics import Metrics
 from .notifier import Notifier
 from .outbox import OutboxDispatcher
-from .pipeline import Pipeline
+from .pipeline import Pipeline, urgency
 from .plugin_trust import TrustPolicy
 from .plugins import GatewayPlugins, build_plugin_manager
 from .policy.cameras import SupervisionService
@@ -322,6 +322,7 @@ class Gateway:
             ctx, self.notifier, after=self.plugins.event_stored,
         )
         await self.rules.start()
+        self.pipeline.urgent = urgency(self.rules.rules, ctx)  # alarms ahead of bulk frames
 
         for stored in self.store.subscriptions:
             self._make_sink(stored)

@@ -4,6 +4,11 @@
 are committed, so a transport acknowledges its device after ``await
 ingest(...)`` and never before. Rules and delivery run after, from the store,
 so a crash between ack and delivery loses nothing.
+
+A frame is *urgent* when one of its events is an alarm, is marked critical or
+high, or a rule says it may raise an alarm at once (a rule's ``urgent(event, ctx)``,
+see :func:`urgency`). An urgent frame goes into the store writer's urgent lane
+(:mod:`gateway.core.store.lanes`): it never waits behind heartbeats and positions.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from gateway.errors import ContractError, PayloadError, StoreUnavailableError
@@ -20,12 +25,38 @@ from .adapters import Adapter, IngestResult, RawFrame
 from .clock import Clock
 from .directory import DeviceDirectory, DeviceEntry
 from .metrics import Metrics
-from .model import EVENT_MODELS, EventBase
+from .model import ALARM_TYPES, EVENT_MODELS, EventBase, Priority
 from .store import Store
 
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 256 * 1024
+
+_URGENT_PRIORITIES = frozenset({Priority.CRITICAL, Priority.HIGH})
+
+
+def is_urgent(event: EventBase) -> bool:
+    """An alarm event, or one its adapter marked critical or high."""
+    return event.type in ALARM_TYPES or event.priority in _URGENT_PRIORITIES
+
+
+def urgency(rules: Sequence[Any], ctx: Any) -> Callable[[EventBase], bool]:
+    """:func:`is_urgent`, or what a rule's ``urgent(event, ctx)`` says: whether the event
+    may make that rule raise an alarm at once (a water leak from a plain sensor report)."""
+    checks = [check for rule in rules if callable(check := getattr(rule, "urgent", None))]
+
+    def urgent(event: EventBase) -> bool:
+        if is_urgent(event):
+            return True
+        for check in checks:
+            try:
+                if check(event, ctx):
+                    return True
+            except Exception:  # a rule's bug costs the frame its lane, never the frame
+                log.exception("urgent() of a rule failed on event %s", event.id)
+        return False
+
+    return urgent
 
 
 class Pipeline:
@@ -44,6 +75,10 @@ class Pipeline:
         self.clock = clock
         self.metrics = metrics
         self.on_committed = on_committed
+        self._counters: dict[tuple[str, ...], Any] = {}  # labelled metric children, by labels
+        self.urgent: Callable[[EventBase], bool] = is_urgent
+        """Whether an event makes its frame urgent; the gateway sets :func:`urgency` of its
+        rules once they run."""
 
     def _first_of(self, adapter: str) -> Adapter | None:
         by_adapter = getattr(self.adapters, "by_adapter", None)  # AdapterInstances
@@ -55,7 +90,7 @@ class Pipeline:
         :raises StoreUnavailableError: nothing was stored; do not acknowledge the device.
         """
         started = time.perf_counter()
-        self.metrics.frames_in.labels(frame.adapter).inc()
+        self._counter("frames", frame.adapter).inc()
         try:
             events = self._decode(frame)
             events = [self._bind(frame, ev) for ev in events]
@@ -65,19 +100,30 @@ class Pipeline:
         try:
             for entry in new_devices:
                 await self._register(entry)
-            result = await self.store.append(events, frame=frame)
+            urgent = any(self.urgent(ev) for ev in events)
+            result = await self.store.append(events, frame=frame, urgent=urgent)
         except StoreUnavailableError:
             self.metrics.store_errors.inc()
             raise
         by_id = {e.id: e for e in events}
         for event_id in result.accepted:
-            self.metrics.events_in.labels(frame.adapter, by_id[event_id].type).inc()
+            self._counter("events", frame.adapter, by_id[event_id].type).inc()
         if result.duplicates:
             self.metrics.duplicates.labels(frame.adapter).inc(len(result.duplicates))
         self.metrics.ingest_latency.observe(time.perf_counter() - started)
         if result.seqs:
             self.on_committed(max(result.seqs))
         return IngestResult(frame=frame.ref, accepted=result.accepted, duplicates=result.duplicates)
+
+    def _counter(self, kind: str, *labels: str) -> Any:
+        """The metric child for ``labels`` (``labels()`` takes a lock and builds a key on
+        every call; a frame would pay for it once per event)."""
+        key = (kind, *labels)
+        child = self._counters.get(key)
+        if child is None:
+            family = self.metrics.frames_in if kind == "frames" else self.metrics.events_in
+            child = self._counters[key] = family.labels(*labels)
+        return child
 
     def _decode(self, frame: RawFrame) -> list[EventBase]:
         # decode with the instance that received the frame (its settings: base topic, keys,

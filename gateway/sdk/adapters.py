@@ -52,16 +52,24 @@ class RawFrame:
     received: datetime
     meta: Mapping[str, str] = field(default_factory=dict)
     instance: str = ""
+    _ref: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ref(self) -> str:
-        """Content address of the frame, used to keep it for audit and replay."""
-        h = hashlib.sha256()
-        for part in (self.adapter, self.tenant, self.transport, self.address):
-            h.update(part.encode())
-            h.update(b"\x1f")
-        h.update(self.payload)
-        return h.hexdigest()
+        """Content address of the frame, used to keep it for audit and replay.
+
+        Hashed once, on first use: the pipeline, the store and the ingest result all
+        name the frame by it."""
+        ref = self._ref
+        if ref is None:
+            h = hashlib.sha256()
+            for part in (self.adapter, self.tenant, self.transport, self.address):
+                h.update(part.encode())
+                h.update(b"\x1f")
+            h.update(self.payload)
+            ref = h.hexdigest()
+            object.__setattr__(self, "_ref", ref)  # frozen: the cache is not a field's value
+        return ref
 
     def json(self) -> Any:
         """The payload parsed as strict JSON (raises ``ValueError`` if it is not).

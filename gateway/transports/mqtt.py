@@ -144,6 +144,8 @@ class PahoMqttClient:
         self._closing = False
         self._draining = False  # stop_intake: a failing handler is not tried again
         self._given_up: set[tuple[int, str]] = set()  # (session, topic) left to the broker
+        self._handover: deque[tuple[Any, tuple[Any, ...]]] = deque()  # paho thread -> loop
+        self._wake_pending = False  # a _take_handover is scheduled and has not started
         self._client = self._make_client(reconnect_delay)
 
     def _make_client(self, reconnect_delay: tuple[float, float]) -> paho.Client:
@@ -189,6 +191,8 @@ class PahoMqttClient:
         if self.connected:
             return
         self._loop = asyncio.get_running_loop()
+        self._handover.clear()  # left from a loop that is gone: never to be run
+        self._wake_pending = False
         self._closing = False
         self._draining = False
         self._given_up.clear()
@@ -310,12 +314,36 @@ class PahoMqttClient:
 
         Paho calls back on its network thread; asyncio objects are not thread-safe,
         so the callbacks only copy what they need and schedule the real work.
+
+        Hand-overs are batched: each goes on one ordered queue (``deque.append`` is
+        atomic), and only the first after the loop emptied it wakes the loop
+        (``call_soon_threadsafe``, a write to the loop's self-pipe). Under load the
+        loop takes hundreds of messages per wake-up instead of one; connects,
+        disconnects and PUBACKs share the queue, so their order with the messages
+        is exactly the order paho saw them in.
         """
         loop = self._loop
         if loop is None or loop.is_closed():
             return
-        with contextlib.suppress(RuntimeError):  # loop closed between the check and the call
-            loop.call_soon_threadsafe(fn, *args)
+        self._handover.append((fn, args))
+        if self._wake_pending:
+            return
+        self._wake_pending = True
+        try:
+            loop.call_soon_threadsafe(self._take_handover)
+        except RuntimeError:  # loop closed between the check and the call
+            self._wake_pending = False
+
+    def _take_handover(self) -> None:
+        """On the loop: run everything paho handed over, in order."""
+        self._wake_pending = False  # first: a hand-over from now on wakes the loop again
+        handover = self._handover
+        while handover:
+            fn, args = handover.popleft()
+            try:
+                fn(*args)
+            except Exception:  # as call_soon would: log it, run the rest
+                log.exception("MQTT client %s: handling a paho callback failed", self.client_id)
 
     # paho callbacks (network thread): copy, hop, nothing else.
 

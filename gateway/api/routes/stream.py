@@ -1,6 +1,8 @@
 """Live stream of a tenant's events as Server-Sent Events: ``GET /api/v1/stream``.
 
-Each event goes out as ``id: <seq>``, ``event: <type>``, ``data: <CloudEvent>``.
+Each event goes out as ``id: <seq>``, ``event: <type>``, ``data: <CloudEvent>``,
+made from the JSON the store wrote for it (serialised once, not validated again per
+client: :func:`gateway.core.model.cloudevents.stored_cloudevent`).
 The stream always reads from the store, never from an in-memory fan-out: it
 sends what is stored after the client's cursor, then waits on the gateway's
 notifier for the next commit and reads again. So a client that reconnects with
@@ -23,9 +25,8 @@ from fastapi import APIRouter, Header, HTTPException, Query, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from gateway.core.gateway import Gateway
-from gateway.core.model import to_cloudevent
-from gateway.core.store import StoredEvent
 from gateway.core.store.repos.events import EventRepository
+from gateway.sdk.model.cloudevents import stored_cloudevent
 
 from ..deps import EventsDep, GatewayDep, Tenant, TenantScope, resolve_types
 
@@ -87,12 +88,12 @@ async def _events(
             # moves the notifier past it, so the wait below returns at once.
             mark = notifier.seq
             batch = await asyncio.to_thread(partial(_page, events, tenant.id, types, cursor))
-            for item in batch:
+            for seq, body in batch:
+                ce = stored_cloudevent(body)
                 yield ServerSentEvent(
-                    data=json.dumps(to_cloudevent(item.event), separators=(",", ":")),
-                    event=item.event.type, id=str(item.seq),
+                    data=json.dumps(ce, separators=(",", ":")), event=ce["type"], id=str(seq),
                 )
-                cursor = item.seq
+                cursor = seq
             if len(batch) == BATCH:
                 continue
             # Events of other tenants or types also wake us; they cost one empty read.
@@ -102,5 +103,6 @@ async def _events(
         gateway.metrics.stream_clients.dec()
 
 
-def _page(events: EventRepository, tenant: str, types: list[str], after: int) -> list[StoredEvent]:
-    return events.query(tenant, types=types, after_seq=after, limit=BATCH)
+def _page(events: EventRepository, tenant: str, types: list[str],
+          after: int) -> list[tuple[int, str]]:
+    return events.bodies(tenant, types=types, after_seq=after, limit=BATCH)

@@ -32,7 +32,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, WebSocket, WebSocketDisconnect, status
 
 from gateway.core.gateway import Gateway
-from gateway.core.model import to_cloudevent
+from gateway.sdk.model.cloudevents import stored_cloudevent
 
 from ..deps import get_events, resolve_types, tenant_names
 from .stream import BATCH, WAKE_S
@@ -114,13 +114,13 @@ async def _send(websocket: WebSocket, gateway: Gateway, tenant: str, types: list
     while True:
         mark = notifier.seq  # before the read: a commit during the read wakes the wait at once
         after = cursor
-        batch = await asyncio.to_thread(lambda: events.query(
+        batch = await asyncio.to_thread(lambda: events.bodies(
             tenant, types=types, resident=resident, after_seq=after, limit=BATCH))  # noqa: B023  # awaited here, before the loop moves on
-        for item in batch:
-            frame: dict[str, Any] = {"id": str(item.seq), "type": item.event.type,
-                                     "data": to_cloudevent(item.event)}
+        for seq, body in batch:  # the stored JSON, sent on as a CloudEvent (serialised once)
+            ce = stored_cloudevent(body)
+            frame: dict[str, Any] = {"id": str(seq), "type": ce["type"], "data": ce}
             await websocket.send_text(json.dumps(frame, separators=(",", ":")))
-            cursor = item.seq
+            cursor = seq
         if len(batch) == BATCH:
             continue
         cursor = max(cursor, mark)

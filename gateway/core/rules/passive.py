@@ -264,6 +264,30 @@ class PassiveRule:
 
     # ------------------------------------------------------------------ events
 
+    def urgent(self, event: EventBase, ctx: RuleContext) -> bool:
+        """Whether ``event`` may make this rule raise an alarm at once, so its frame goes
+        ahead of bulk traffic into the store (:mod:`gateway.core.pipeline`): a report of
+        a water leak or a fall (or vibration from a fall sensor), or a door opening
+        inside its resident's night window. Asked before the event is stored; a report
+        that changes nothing after all only costs an early commit."""
+        if event.type != "sensor.reported" or event.device is None \
+                or event.source.adapter == NAVET:
+            return False
+        readings: Any = event.data.readings  # type: ignore[attr-defined]  # sensor body
+        if readings.water_leak is True or readings.fall is True:
+            return True
+        if readings.vibration is not True and readings.contact is not False:
+            return False
+        role = self._role(ctx, event.device.id)
+        if role == "fall":
+            return readings.vibration is True
+        if role != "door" or readings.contact is not False or event.resident is None:
+            return False
+        care = self.care(ctx, event.tenant)
+        rules = care.rules.get(event.resident)
+        return rules is not None and rules.door_at_night \
+            and in_window(rules.night, event.time.astimezone(care.tz))
+
     def on_event(self, event: EventBase, ctx: RuleContext) -> list[EventBase]:
         self._load(ctx)
         self.book.observe(event)

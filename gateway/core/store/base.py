@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
@@ -38,11 +37,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from gateway.errors import StoreUnavailableError
 
 from ..adapters import RawFrame
-from ..model import EventAdapter, EventBase
+from ..model import ALARM_TYPES, EventAdapter, EventBase
 from ..security.pii import PiiCipher
 from . import sealed
 from .alarms import DDL as ALARMS_DDL
 from .alarms import AlarmIndex, Change, project
+from .lanes import WriteLanes
 from .records import (
     NOT_FANNED_OUT,
     AppendResult,
@@ -146,7 +146,7 @@ class Store:
         self.cipher = cipher
         """Seals subscription settings at rest (:mod:`.sealed`); None: a store that may
         hold no subscription settings (a tool given only a database)."""
-        self._jobs: queue.Queue[_Job | None] = queue.Queue()
+        self._jobs: WriteLanes[_Job] = WriteLanes()  # urgent (alarms) first: .lanes
         self._writer: threading.Thread | None = None
         self._write_conn: Any = None
         self.exclusive = True
@@ -301,21 +301,9 @@ class Store:
 
     def _write_loop(self) -> None:
         while True:
-            job = self._jobs.get()
-            if job is None:
-                return
-            batch = [job]
-            stop = False
-            while len(batch) < self.max_batch:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stop = True
-                    break
-                batch.append(nxt)
-            self._run_batch(batch)
+            batch, stop = self._jobs.take(self.max_batch)  # urgent jobs first (.lanes)
+            if batch:
+                self._run_batch(batch)
             if stop:
                 return
 
@@ -357,8 +345,12 @@ class Store:
             results = [(job, None, failure) for job in batch]
         self.batches += 1
         self.batched_jobs += len(batch)
+        # one wake-up of each waiting loop per batch, not one per job
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, Any]]] = {}
         for job, value, error in results:
-            job.loop.call_soon_threadsafe(_settle, job.future, value, error)
+            by_loop.setdefault(job.loop, []).append((job.future, value, error))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle_all, settled)
 
     @staticmethod
     def _committed(job: _Job, value: Any,
@@ -428,7 +420,7 @@ class Store:
         return self._is_fatal(err)
 
     async def write(self, fn: Callable[[Any], Any],
-                    committed: Callable[[Any], T] | None = None) -> T:
+                    committed: Callable[[Any], T] | None = None, *, urgent: bool = False) -> T:
         """Run ``fn`` inside the next write transaction; return once it is committed.
 
         ``fn`` runs on the writer's thread, with other jobs in the same transaction. It
@@ -440,12 +432,13 @@ class Store:
         ``committed``, if given, runs on the writer's thread once the
         transaction has committed, in commit order, with what ``fn`` returned; its
         result is what ``write`` returns (in-memory state that follows the database,
-        like :attr:`alarm_index`, moves there)."""
+        like :attr:`alarm_index`, moves there). ``urgent`` jobs (alarms) go ahead of
+        bulk ones waiting for the writer (:mod:`.lanes`)."""
         if self._writer is None:
             raise StoreUnavailableError(f"store {self.label} is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put(_Job(fn, loop, future, committed))
+        self._jobs.put(_Job(fn, loop, future, committed), urgent)
         return await future
 
     async def read(self, fn: Callable[[Any], T]) -> T:
@@ -457,7 +450,7 @@ class Store:
     # ------------------------------------------------------------------ inbox
 
     async def append(self, events: Sequence[EventBase], *,
-                     frame: RawFrame | None = None) -> AppendResult:
+                     frame: RawFrame | None = None, urgent: bool = False) -> AppendResult:
         """Store events (dedup on id), their raw frame, and their outbox rows, atomically.
 
         In the same transaction the devices' ``last_seen`` moves forward (any event
@@ -465,12 +458,15 @@ class Store:
         events (:func:`.alarms.project`), and the rules (:attr:`rules_hook`, when the
         gateway runs them) rule the new events and what they derive, which is stored
         too: an event and everything derived from it commit together, once.
+        ``urgent`` (and any ``alarm.*`` event) puts the write in the writer's urgent lane.
         """
-        written: Written[None] = await self.append_from(lambda: (events, None), frame=frame)
+        urgent = urgent or any(ev.type in ALARM_TYPES for ev in events)
+        written: Written[None] = await self.append_from(lambda: (events, None), frame=frame,
+                                                        urgent=urgent)
         return written.result
 
     async def append_from(self, produce: Callable[[], tuple[Sequence[EventBase], T]], *,
-                          frame: RawFrame | None = None) -> Written[T]:
+                          frame: RawFrame | None = None, urgent: bool = False) -> Written[T]:
         """Like :meth:`append`, with the events made by ``produce`` on the writer's thread,
         inside the job, once the rules are current (a rule's timer decides there what is
         due: :meth:`RulesRunner.tick <gateway.core.rules.engine.RulesRunner.tick>`).
@@ -490,7 +486,7 @@ class Store:
             written.result = self._store_and_rule(conn, events, subs, hook, written)
             return written
 
-        return await self.write(job, self._after_commit)
+        return await self.write(job, self._after_commit, urgent=urgent)
 
     async def rule_backlog(self, hook: RulesHook, limit: int = 500) -> int:
         """Rule up to ``limit`` stored events no rules have seen (``ruled = 0``: stored by a
@@ -741,6 +737,11 @@ class Store:
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, value, error in settled:
+        _settle(future, value, error)
 
 
 def _settle(future: asyncio.Future[Any], value: Any, error: BaseException | None) -> None:

@@ -33,6 +33,40 @@ def query_events(
     limit: int = 100,
     newest_first: bool = False,
 ) -> list[StoredEvent]:
+    return [_stored(r) for r in _select(
+        conn, tenant, types=types, resident=resident, device=device, alarm=alarm, since=since,
+        until=until, after_seq=after_seq, limit=limit, newest_first=newest_first)]
+
+
+def query_bodies(
+    conn: DbConnection,
+    tenant: str,
+    *,
+    types: Sequence[str] = (),
+    resident: str | None = None,
+    after_seq: int | None = None,
+    limit: int = 100,
+) -> list[tuple[int, str]]:
+    """``(seq, body)`` of what :func:`query_events` would give, the body as the store
+    wrote it (its JSON, not validated again): for the live streams, which send it on."""
+    return [(int(r[0]), str(r[1])) for r in _select(
+        conn, tenant, types=types, resident=resident, after_seq=after_seq, limit=limit)]
+
+
+def _select(
+    conn: DbConnection,
+    tenant: str,
+    *,
+    types: Sequence[str] = (),
+    resident: str | None = None,
+    device: str | None = None,
+    alarm: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    after_seq: int | None = None,
+    limit: int = 100,
+    newest_first: bool = False,
+) -> list[Any]:
     sql = ["SELECT seq, body FROM events WHERE tenant = ?"]
     args: list[Any] = [tenant]
     if types:
@@ -61,7 +95,7 @@ def query_events(
     sql.append("ORDER BY seq DESC" if newest_first else "ORDER BY seq")
     sql.append("LIMIT ?")
     args.append(limit)
-    return [_stored(r) for r in conn.execute(" ".join(sql), args).fetchall()]
+    return list(conn.execute(" ".join(sql), args).fetchall())
 
 
 def get_event(conn: DbConnection, tenant: str, event_id: str) -> StoredEvent | None:
@@ -233,6 +267,12 @@ class EventRepository:
         return self.engine.read_sync(lambda conn: query_events(
             conn, tenant, types=types, resident=resident, device=device, alarm=alarm, since=since,
             until=until, after_seq=after_seq, limit=limit, newest_first=newest_first))
+
+    def bodies(self, tenant: str, *, types: Sequence[str] = (), resident: str | None = None,
+               after_seq: int | None = None, limit: int = 100) -> list[tuple[int, str]]:
+        """``(seq, stored JSON)`` in seq order (:func:`query_bodies`)."""
+        return self.engine.read_sync(lambda conn: query_bodies(
+            conn, tenant, types=types, resident=resident, after_seq=after_seq, limit=limit))
 
     def get(self, tenant: str, event_id: str) -> StoredEvent | None:
         return self.engine.read_sync(lambda conn: get_event(conn, tenant, event_id))
