@@ -170,7 +170,9 @@ def test_the_production_example_starts_on_postgresql_and_mosquitto(
     data["audit"]["checkpoint_file"] = str(tmp_path / "navet-audit" / "checkpoints.jsonl")
     data["http"]["port"] = http_port
     name = _a_name_for_this_machine()
-    data["mqtt"].update(port=free_port(), device_tls_port=tls_port, device_tls_host=name)
+    assert data["mqtt"]["device_tls_names"]  # the example names what devices connect to
+    data["mqtt"].update(port=free_port(), device_tls_port=tls_port,
+                        device_tls_host="127.0.0.1", device_tls_names=[name])
     for inst in data["adapters"]:
         inst["settings"].update({"scaip": {"host": "127.0.0.1", "port": 0},
                                  "dc09": {"host": "127.0.0.1", "tcp_port": 0}}
@@ -293,7 +295,8 @@ def _restored_backup_verifies(pg: object, config: Path, url: str, schema: str) -
 
 def _a_name_for_this_machine() -> str:
     """A host name other than localhost that resolves to loopback (the machine's own name,
-    usually), so the broker's certificate must name it for a bridge to verify it."""
+    usually): the broker's certificate names it only through device_tls_names, and a
+    bridge connecting by it verifies it."""
     name = socket.gethostname()
     with contextlib.suppress(OSError):
         if name != "localhost" and socket.gethostbyname(name).startswith("127."):

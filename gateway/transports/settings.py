@@ -46,3 +46,9 @@ class MqttSettings(BaseModel):
         default=True, description="Give every adapter instance its own MQTT connection "
         "(client id '<client_id>.<instance>'), so a flood from one vendor's bridge queues in "
         "its own broker session and cannot hold back another vendor's alarms.")
+    device_tls_names: list[str] = Field(
+        default_factory=list, description="More names (DNS names or addresses) for the device "
+        "TLS listener's server certificate, besides device_tls_host, localhost and "
+        "127.0.0.1: the names devices connect to when the listener binds 0.0.0.0, runs in "
+        "a container or sits behind NAT. A certificate that lacks one is issued again at "
+        "start (docs/deployment.md).")
