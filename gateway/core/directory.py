@@ -55,7 +55,9 @@ class DeviceDirectory:
         return self._by_id.get(device)
 
     def for_tenant(self, tenant: str) -> list[DeviceEntry]:
-        return [d for d in self._by_id.values() if d.tenant == tenant]
+        # a copy first (one step under the GIL): the rules read this on the store's writer
+        # thread while the event loop may add a device
+        return [d for d in list(self._by_id.values()) if d.tenant == tenant]
 
     def __len__(self) -> int:
         return len(self._by_id)
