@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -154,6 +155,8 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
                        "bytes_per_device_day": round((before["total"] - empty) / device_days),
                        "tables": before["tables"]},
             "pruned": {k: r.rows for k, r in went.items()}, "prune_s": round(prune_s, 2),
+            "longest_chunk_ms": round(1000 * max(r.longest_chunk_s for r in went.values()), 1),
+            "chunk_rows": gw.settings.retention.chunk_rows,
             "after": {"bytes": after["total"], "rows": rows_after,
                       "bytes_per_device": round((after["total"] - empty) / args.devices),
                       "tables": after["tables"]},
@@ -174,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--postgres", action="store_true",
                    help="a throwaway local PostgreSQL server (started like the tests' one)")
     args = p.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server it started
     server = None
     try:
         if args.postgres:

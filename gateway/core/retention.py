@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -70,6 +71,8 @@ class KindResult:
     partitions: list[str] = field(default_factory=list)
     """PostgreSQL frames: the month partitions dropped whole (their rows are in ``rows``)."""
     chunks: int = 0
+    longest_chunk_s: float = 0.0
+    """The longest one chunk's write took, queue included (bench/storage_per_device.py)."""
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"days": self.days, "cutoff": self.cutoff, "rows": self.rows}
@@ -174,7 +177,9 @@ class Pruner:
                       chunk: int) -> None:
         """Run ``delete`` (at most ``chunk`` rows) as its own write job until less goes."""
         while True:
+            started = time.perf_counter()  # a figure for the benchmark, not for any logic
             gone = await self.store.write(delete)
+            result.longest_chunk_s = max(result.longest_chunk_s, time.perf_counter() - started)
             result.rows += gone
             result.chunks += 1
             if gone < chunk:

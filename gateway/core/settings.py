@@ -227,7 +227,7 @@ class RetentionSettings(BaseModel):
         default=24 * 3600, ge=0, description="navet serve prunes at start and then this often "
         "(seconds or 24h); 0: only navet store prune does.")
     chunk_rows: int = Field(
-        default=2000, ge=100, le=100_000, description="Rows deleted per transaction, so a "
+        default=500, ge=100, le=100_000, description="Rows deleted per transaction, so a "
         "prune never holds the writer for long.")
     partitions_ahead: int = Field(
         default=2, ge=1, le=24, description="PostgreSQL: monthly partitions made this many "

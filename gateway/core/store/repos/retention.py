@@ -77,7 +77,8 @@ def delete_orphans(conn: DbConnection) -> int:
     return int(conn.execute(
         "DELETE FROM alarms WHERE (state IS NULL OR state IN ('closed', 'cancelled')"
         " OR folded_into IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM events e"
-        " WHERE e.tenant = alarms.tenant AND (e.alarm = alarms.id OR e.id = alarms.id))"
+        " WHERE e.tenant = alarms.tenant AND e.alarm = alarms.id)"  # two probes, two indexes
+        " AND NOT EXISTS (SELECT 1 FROM events e WHERE e.id = alarms.id)"
         " AND NOT EXISTS (SELECT 1 FROM alarms o WHERE o.tenant = alarms.tenant"
         " AND o.folded_into = alarms.id)").rowcount)
 
