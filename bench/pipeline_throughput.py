@@ -43,7 +43,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `gateway` imp
 from bench.broker import BenchBroker
 from bench.children import Child, ChildError
 from bench.frames import events_for, is_alarm, store_kind
-from bench.inprocess import burst, lone_frames
+from bench.inprocess import alarms_behind_burst, burst, lone_frames
 
 
 def _relay_args(role: str, port: int, count: int, args: argparse.Namespace, timeout: float,
@@ -139,6 +139,13 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     figures["burst"] = asyncio.run(asyncio.wait_for(
         burst(args.messages, args.concurrency, args.sync), timeout))
     figures["lone"] = asyncio.run(asyncio.wait_for(lone_frames(args.lone, args.sync), timeout))
+    if args.behind_burst:
+        bulk = min(args.messages, args.behind_burst)
+        figures["behind_burst"] = {
+            name: asyncio.run(asyncio.wait_for(alarms_behind_burst(
+                bulk, args.concurrency, args.sync, lane=lane,
+                alarms=max(1, min(20, bulk // 20))), timeout))
+            for name, lane in (("lane", True), ("no_lane", False))}
     base = figures["baseline"]["msgs_per_s"]
     figures["ratio"] = {
         "navet_frames_vs_baseline": round(figures["navet"]["frames_per_s"] / base, 4),
@@ -183,6 +190,17 @@ def report(f: dict[str, Any]) -> str:
          f"{u['transactions']:,} transactions"),
         ("4 lone frame -> durable (idle)", f"p50 {llat['p50_ms']:.2f} ms",
          f"p99 {llat['p99_ms']:.2f}  max {llat['max_ms']:.2f} ms over {lone['frames']} frames"),
+        *([(f"5 alarm behind a burst ({bb['lane']['bulk_frames']:,} frames), lane",
+             f"p50 {bb['lane']['durable']['p50_ms']:,.1f} ms",
+             f"p99 {bb['lane']['durable']['p99_ms']:,.1f} ms to durable; alarm.raised p50 "
+             f"{bb['lane']['raised']['p50_ms']:,.1f} p99 {bb['lane']['raised']['p99_ms']:,.1f} ms"
+             f" over {bb['lane']['alarms']} alarms"),
+           ("  same, without the priority lane",
+            f"p50 {bb['no_lane']['durable']['p50_ms']:,.1f} ms",
+            f"p99 {bb['no_lane']['durable']['p99_ms']:,.1f} ms to durable; alarm.raised p50 "
+            f"{bb['no_lane']['raised']['p50_ms']:,.1f} p99 "
+            f"{bb['no_lane']['raised']['p99_ms']:,.1f} ms")]
+          if (bb := f.get("behind_burst")) else []),
         ("ratio navet over MQTT / baseline", f"{f['ratio']['navet_frames_vs_baseline']:.3f}", ""),
         ("ratio in-process burst / baseline", f"{f['ratio']['burst_frames_vs_baseline']:.3f}",
          ""),
@@ -218,6 +236,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--alarm-every", type=int, default=20,
                    help="paced run: every N-th frame is a water-leak alarm, timed from its "
                         "send to the operator stream (20; 0: none)")
+    p.add_argument("--behind-burst", type=int, default=4000,
+                   help="alarms ingested during an in-process burst of at most this many "
+                        "frames, with and without the store's priority lane (4000; 0: skip)")
     p.add_argument("--timeout", type=float, default=0.0,
                    help="seconds each stage may take (default 60 + messages/100)")
     args = p.parse_args(argv)

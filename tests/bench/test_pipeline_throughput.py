@@ -60,6 +60,12 @@ def test_json_output_has_every_stage_and_nothing_was_lost() -> None:
     assert figures["lone"]["frames"] == 5
     assert figures["lone"]["latency"]["p50_ms"] > 0
     assert figures["ratio"]["navet_frames_vs_baseline"] > 0
+    assert navet["cpu_ms_per_frame"] > 0 and burst["cpu_ms_per_frame"] > 0
+    behind = figures["behind_burst"]  # alarms in the middle of a burst, lane on and off
+    assert behind["lane"]["lane"] and not behind["no_lane"]["lane"]
+    for side in behind.values():
+        assert side["bulk_frames"] == 120 and side["alarms"] == 6
+        assert 0 < side["durable"]["p50_ms"] <= side["raised"]["p50_ms"]
 
 
 def test_table_output_names_each_figure_and_the_ratio() -> None:
@@ -68,8 +74,10 @@ def test_table_output_names_each_figure_and_the_ratio() -> None:
     table = done.stdout
     assert "QoS 0" in table and ("synchronous=NORMAL" in table or "PostgreSQL" in table)
     for label in ("baseline relay", "frames stored durably", "events stored durably",
-                  "publish -> durable latency", "paced at", "gateway process RSS", "in-process burst",
-                  "frames per store transaction", "lone frame", "ratio navet over MQTT"):
+                  "publish -> durable latency", "paced at", "gateway process RSS",
+                  "in-process burst",
+                  "frames per store transaction", "lone frame", "ratio navet over MQTT",
+                  "CPU per frame", "alarm behind a burst", "without the priority lane"):
         assert label in table, f"{label!r} missing from:\n{table}"
     assert "INCOMPLETE" not in table
 
