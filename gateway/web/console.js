@@ -21,6 +21,13 @@ function el(tag, text, cls) {
   return node;
 }
 
+// Signing out ends the session before the answer's redirect arrives; a call that meets the
+// 401 in between must not send the person to "session expired" instead of "signed out".
+let signingOut = false;
+document.addEventListener("submit", (e) => {
+  if (new URL(e.target.action, location.origin).pathname === "/signout") signingOut = true;
+});
+
 async function api(method, path, params, body) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params || {})) url.searchParams.append(k, v);
@@ -30,7 +37,7 @@ async function api(method, path, params, body) {
   const res = await fetch(url, { method, headers, credentials: "same-origin",
                                  body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 401) {
-    location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname)}`);
+    if (!signingOut) location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname)}`);
     throw new Error(t("action.signed_out"));
   }
   let data = null;

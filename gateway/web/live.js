@@ -20,13 +20,20 @@ const WARN_TYPES = new Set([
 const $ = (sel) => document.querySelector(sel);
 const state = { tenant: null, source: null, counts: {}, seen: new Set(), poll: null, soon: null };
 
+// Signing out ends the session before the answer's redirect arrives; a call that meets the
+// 401 in between must not send the person to "session expired" instead of "signed out".
+let signingOut = false;
+document.addEventListener("submit", (e) => {
+  if (new URL(e.target.action, location.origin).pathname === "/signout") signingOut = true;
+});
+
 async function getJSON(path, params) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(params || {})) {
     for (const one of [].concat(v)) url.searchParams.append(k, one);
   }
   const res = await fetch(url, { credentials: "same-origin" });
-  if (res.status === 401) {  // the session ended: sign in again, then come back here
+  if (res.status === 401 && !signingOut) {  // the session ended: sign in again, come back
     location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname + location.search)}`);
   }
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
