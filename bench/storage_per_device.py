@@ -8,7 +8,8 @@ the default retention settings unless overridden. Then:
 
 - ``before``: bytes the store holds (SQLite: file size after a checkpoint and
   VACUUM, per table from ``dbstat``; PostgreSQL: ``pg_total_relation_size`` of
-  every table, partitions included) and rows per kind, per device-day;
+  every table, partitions included, after VACUUM FULL) and rows per kind, per
+  device-day;
 - ``after``: the same after ``navet store prune``'s prune at the end of the run
   (what a store in steady state keeps: heartbeats for ``heartbeats_days``, raw
   frames for ``frames_days``, other events for ``events_days`` or for ever).
@@ -63,6 +64,7 @@ def sizes(gw: Gateway) -> dict[str, Any]:
     conn = store.connect()
     try:
         if store.kind == "postgresql":
+            conn.execute("VACUUM FULL")  # what deleted rows freed (autovacuum makes it reusable)
             rows = conn.execute(
                 "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c"
                 " WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'"
@@ -111,6 +113,8 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
     gw = Gateway(settings, clock=clock, mqtt=MemoryBroker().client("navet"))
     await gw.start()
     try:
+        pruner = Pruner(gw.store, clock, gw.settings.retention, gw.audit)
+        await pruner.run()  # as navet serve does at start: PostgreSQL's months made ahead
         empty = sizes(gw)["total"]
         units = [f"4600{n:06d}" for n in range(args.devices)]  # SCAIP cids are digits
         refs = dict.fromkeys(units, 0)
@@ -140,7 +144,6 @@ async def run(args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         device_days = args.devices * args.days
         before, rows_before = sizes(gw), kind_rows(gw)
         clock._now = START + timedelta(days=args.days)
-        pruner = Pruner(gw.store, clock, gw.settings.retention, gw.audit)
         started = time.perf_counter()
         went = await pruner.run()
         prune_s = time.perf_counter() - started

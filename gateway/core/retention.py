@@ -45,7 +45,7 @@ from typing import Any
 
 from .audit import AuditLog
 from .clock import Clock
-from .model import Actor
+from .model import Actor, ActorKind
 from .settings import RetentionSettings
 from .store import DbConnection, Store
 from .store import partitions as frame_partitions
@@ -57,7 +57,7 @@ KINDS: tuple[str, ...] = ("dead_letters", "frames", "heartbeats", "events", "out
                           "sessions", "audit")
 """In the order a prune takes them: dead letters before the frames they keep."""
 
-PRUNER = Actor(kind="system", id="navet-retention", name="Navet retention")
+PRUNER = Actor(kind=ActorKind.SYSTEM, id="navet-retention", name="Navet retention")
 
 
 @dataclass
@@ -139,7 +139,7 @@ class Pruner:
                 self.store.serialise(conn, "retention")
                 return frame_partitions.ensure(conn, now, ahead)
 
-            made = await self.store.write(ensure)
+            made: list[str] = await self.store.write(ensure)
             if made:
                 log.info("retention: made frame partitions %s", ", ".join(made))
         for kind in KINDS:
@@ -178,7 +178,7 @@ class Pruner:
         """Run ``delete`` (at most ``chunk`` rows) as its own write job until less goes."""
         while True:
             started = time.perf_counter()  # a figure for the benchmark, not for any logic
-            gone = await self.store.write(delete)
+            gone: int = await self.store.write(delete)
             result.longest_chunk_s = max(result.longest_chunk_s, time.perf_counter() - started)
             result.rows += gone
             result.chunks += 1
@@ -194,7 +194,8 @@ class Pruner:
                 frame_partitions.drop(conn, name)
             return found
 
-        for name, rows in await self.store.write(job):
+        dropped: list[tuple[str, int]] = await self.store.write(job)
+        for name, rows in dropped:
             result.partitions.append(name)
             result.rows += rows
 

@@ -157,6 +157,25 @@ async def test_each_kind_goes_after_its_own_period_in_chunks(
     assert json.loads(rows[-1][0])["events"]["rows"] == others - 1
 
 
+async def test_an_alarm_is_stored_between_two_chunks_of_a_prune(
+        gateway: Gateway, clock: FakeClock) -> None:
+    t0 = clock.now()
+    for start in range(0, 3000, 500):
+        await gateway.emit([heartbeat(n, t0) for n in range(start, start + 500)])
+    clock._now = t0 + timedelta(days=8)
+    pruner = Pruner(gateway.store, clock, gateway.settings.retention, gateway.audit)
+    prune = asyncio.create_task(pruner.run())  # 30 chunks of 100
+    for _ in range(2000):
+        counts = gateway.store.count_events("vasteras")
+        if counts.get("device.heartbeat", 3000) < 3000:
+            break
+        await asyncio.sleep(0.001)
+    stored = await gateway.store.append([reading(99, clock.now())])
+    assert stored.accepted and not prune.done()  # in between, not after the whole prune
+    went = await prune
+    assert went["heartbeats"].rows == 3000 and went["heartbeats"].chunks == 31
+
+
 async def test_the_audit_log_goes_only_after_five_years_from_a_signed_anchor(
         gateway: Gateway, clock: FakeClock) -> None:
     t0 = clock.now()
