@@ -403,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 bench/scale_out.py")
     parser.add_argument("--instances", type=int, default=3)
     parser.add_argument("--kill", type=int, default=1, help="instances SIGKILLed mid-run")
-    parser.add_argument("--frames", type=int, default=3000)
+    parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--devices", type=int, default=101,
                         help="an odd count spreads each device over the instances")
     parser.add_argument("--stall", type=float, default=40.0,
