@@ -271,7 +271,10 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
                 time.sleep(max(0.0, start + i / args.rate - time.time()))
             if i == kill_at:
                 for victim in instances[:kill]:
-                    victim.kill()
+                    if args.graceful:
+                        victim.proc.send_signal(signal.SIGTERM)  # a rolling restart's stop
+                    else:
+                        victim.kill()
                 killed_at = time.time()
                 threading.Thread(target=_watch_takeover, daemon=True, args=(
                     database, [v.name for v in instances[:kill]], takeover)).start()
@@ -390,6 +393,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "detected_s": final.get("detected_s"),
         "takeover_s": final.get("takeover_s"),
         "rate": args.rate,
+        "graceful": args.graceful,
         "throughput_vs_one_instance": {
             str(r["instances"]) + (" (one killed)" if r["killed"] else ""):
                 round(r["frames_per_s"] / one, 2) for r in runs},
@@ -410,6 +414,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="give up when nothing was stored for this many seconds")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="frames/s from all devices together; 0 = flat out (a backlog)")
+    parser.add_argument("--graceful", action="store_true",
+                        help="stop the --kill instances with SIGTERM instead (rolling restart)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.kill >= args.instances:

@@ -26,7 +26,8 @@ pytestmark = [pytest.mark.mosquitto, pytest.mark.slow]
 def test_two_instances_one_killed_lose_nothing_and_store_nothing_twice(
         pg_server: PgServer, tmp_path: Path) -> None:
     require_binary("mosquitto", "apt-get install mosquitto", "/usr/sbin/mosquitto")
-    args = argparse.Namespace(frames=300, devices=31, stall=40.0, rate=0.0)
+    args = argparse.Namespace(frames=300, devices=31, stall=40.0, rate=0.0,
+                              graceful=False)
     with BenchBroker(tmp_path, inflight=100) as broker:
         figures = one_run(2, args, pg_server, broker, tmp_path, tmp_path / "data", kill=1)
     assert figures["lost"] == 0, figures
