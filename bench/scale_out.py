@@ -25,6 +25,10 @@ Figures (the last run's, with the killed instance; ``runs`` has each run):
 ``redelivered``    frames the surviving instances were handed a second time (the
                    broker redelivers what the killed one held unacknowledged): counted
                    from their ``navet_duplicates_total``, per frame.
+``stream_missing`` events stored that a live SSE client of a surviving instance, following
+                   the stream from the start, was never sent (another instance committed
+                   them: it must hear of them, LISTEN/NOTIFY, and its cursor must not pass them).
+``stream_in_store_order``  that client got them in seq order, none twice.
 ``throughput_vs_one_instance``  frames/s of each run over frames/s of the one-instance run.
 ``detected_s``     from the SIGKILL until another instance found it gone and began to take
                    over (its name's lock in PostgreSQL was free).
@@ -138,6 +142,46 @@ class Instance:
         self.proc.wait(timeout=10)
 
 
+class StreamFollower:
+    """A live client of one instance's SSE stream (``/api/v1/stream``), from the start:
+    the events it is sent, in the order it is sent them."""
+
+    def __init__(self, port: int) -> None:
+        import httpx
+
+        self.ids: list[str] = []
+        self.error: str | None = None
+        self._client = httpx.Client(timeout=httpx.Timeout(10.0, read=None))
+        self._url = (f"http://127.0.0.1:{port}/api/v1/stream?tenant={TENANT}"
+                     "&type=sensor.reported&after=0")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            with self._client.stream("GET", self._url) as response:
+                response.raise_for_status()
+                for line in response.iter_lines():
+                    if self._stop.is_set():
+                        return
+                    if line.startswith("data:"):
+                        self.ids.append(json.loads(line[5:])["id"])
+        except Exception as err:
+            if not self._stop.is_set():
+                self.error = f"{type(err).__name__}: {err}"
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.ids) < count and time.monotonic() < deadline and self.error is None:
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._client.close()
+        self._thread.join(timeout=5)
+
+
 def _wait_registered(database: str, instances: list[Instance], timeout: float) -> None:
     """Until every instance registered its MQTT sessions (its adapters are subscribed)."""
     deadline = time.monotonic() + timeout
@@ -194,7 +238,7 @@ class Publisher:
         self.client.loop_stop()
 
 
-STORED = ("SELECT device, time, received FROM events WHERE type = 'sensor.reported'"
+STORED = ("SELECT device, time, received, id FROM events WHERE type = 'sensor.reported'"
           " ORDER BY seq")
 
 
@@ -216,6 +260,7 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
         instances += [Instance(f"{run_id}n{k}", workdir, database, broker.port, data_dir)
                       for k in range(1, n)]
         _wait_registered(database, instances, 90)
+        follower = StreamFollower(instances[-1].http_port)  # one that is not killed
         publisher = Publisher(broker.port, args.devices)
         kill_at = int(args.frames * 0.4) if kill else -1
         killed_at = 0.0
@@ -226,7 +271,10 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
                 time.sleep(max(0.0, start + i / args.rate - time.time()))
             if i == kill_at:
                 for victim in instances[:kill]:
-                    victim.kill()
+                    if args.graceful:
+                        victim.proc.send_signal(signal.SIGTERM)  # a rolling restart's stop
+                    else:
+                        victim.kill()
                 killed_at = time.time()
                 threading.Thread(target=_watch_takeover, daemon=True, args=(
                     database, [v.name for v in instances[:kill]], takeover)).start()
@@ -244,6 +292,8 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
                 break
             time.sleep(0.2)
         rows = query_database(database, STORED)
+        follower.wait_for(len(rows), 30)
+        follower.close()
         redelivered_events = sum(i.duplicates() for i in instances if i.alive())
         if kill:
             deadline = time.monotonic() + 30  # the figure, even when the frames were quicker
@@ -260,7 +310,7 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
     keys: set[tuple[str, str]] = set()
     out_of_order = 0
     last_received = start
-    for device, when, received in rows:
+    for device, when, received, _ in rows:
         k = round((datetime.fromisoformat(when) - T0).total_seconds() * 1000)
         if k < seen[device]:
             out_of_order += 1
@@ -277,6 +327,9 @@ def one_run(n: int, args: argparse.Namespace, server: Any, broker: BenchBroker,
         "out_of_order": out_of_order,
         "redelivered": round(redelivered_events / EVENTS_PER_FRAME),
         "frames_per_s": round(len(keys) / elapsed, 1),
+        "stream_missing": len({r[3] for r in rows} - set(follower.ids)),
+        "stream_in_store_order": follower.ids == [r[3] for r in rows],
+        **({"stream_error": follower.error} if follower.error else {}),
         "publish_s": round(published - start, 2),
         "store_s": round(elapsed, 2),
     }
@@ -335,9 +388,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "duplicated": final["duplicated"],
         "out_of_order": final["out_of_order"],
         "redelivered": final["redelivered"],
+        "stream_missing": final["stream_missing"],
+        "stream_in_store_order": final["stream_in_store_order"],
         "detected_s": final.get("detected_s"),
         "takeover_s": final.get("takeover_s"),
         "rate": args.rate,
+        "graceful": args.graceful,
         "throughput_vs_one_instance": {
             str(r["instances"]) + (" (one killed)" if r["killed"] else ""):
                 round(r["frames_per_s"] / one, 2) for r in runs},
@@ -351,13 +407,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 bench/scale_out.py")
     parser.add_argument("--instances", type=int, default=3)
     parser.add_argument("--kill", type=int, default=1, help="instances SIGKILLed mid-run")
-    parser.add_argument("--frames", type=int, default=3000)
+    parser.add_argument("--frames", type=int, default=2000)
     parser.add_argument("--devices", type=int, default=101,
                         help="an odd count spreads each device over the instances")
     parser.add_argument("--stall", type=float, default=40.0,
                         help="give up when nothing was stored for this many seconds")
     parser.add_argument("--rate", type=float, default=0.0,
                         help="frames/s from all devices together; 0 = flat out (a backlog)")
+    parser.add_argument("--graceful", action="store_true",
+                        help="stop the --kill instances with SIGTERM instead (rolling restart)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.kill >= args.instances:

@@ -103,9 +103,14 @@ class Cluster:
         if self._unlisten is not None:
             await asyncio.to_thread(self._unlisten)
             self._unlisten = None
+        held = list(self._held)
+
+        def release(conn: Any) -> None:
+            for lease in held:
+                sql.release(conn, lease, self.name)
+
         with contextlib.suppress(Exception):
-            await self.store.write(lambda conn: [sql.release(conn, lease, self.name)
-                                                 for lease in list(self._held)])
+            await self.store.write(release)
         self._held.clear()
         if self._probe is not None:
             with contextlib.suppress(Exception):
@@ -117,7 +122,7 @@ class Cluster:
     async def holds(self, lease: str) -> bool:
         """Take or renew ``lease`` for this instance; whether it is this one's now."""
         now = _ms(self.clock)
-        mine = await self.store.write(
+        mine: bool = await self.store.write(
             lambda conn: sql.claim(conn, lease, self.name, now, self.lease_ms))
         if mine and lease not in self._held:
             log.info("instance %s took %s", self.name, lease)

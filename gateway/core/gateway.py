@@ -514,8 +514,10 @@ class Gateway:
         await self.alerts.stop()
         if self.settings.scale_out:  # leave the share groups, or the broker queues our turn
             for client in [*self._instance_mqtt.values(), self._mqtt]:
+                unsubscribe = getattr(client, "unsubscribe_all", None)  # the in-memory twin: none
                 try:
-                    await client.unsubscribe_all()  # type: ignore[union-attr]
+                    if unsubscribe is not None:
+                        await unsubscribe()
                 except Exception:
                     log.exception("MQTT unsubscribe at stop failed; another instance takes "
                                   "over the session")
