@@ -90,6 +90,12 @@ class PahoMqttClient:
     :param share_group: subscribe every filter as ``$share/<group>/<filter>``, so several
         gateways on one broker split the messages (scale-out); handlers are routed by the
         plain filter all the same.
+    :param concurrency: messages handled at once (on different topics). The default is the
+        in-flight window Navet's Mosquitto configuration gives a client
+        (:class:`~gateway.transports.mosquitto.BrokerLimits`): every message the broker has
+        in flight to the gateway can then be on its way into the store's next commit,
+        instead of waiting here for a slot (with 64, commits held about 31 frames in the
+        throughput benchmark; with 100, about 44).
     """
 
     max_parked: int = 10_000
@@ -105,7 +111,7 @@ class PahoMqttClient:
         connect_timeout: float = 10.0,
         publish_timeout: float = 30.0,
         reconnect_delay: tuple[float, float] = (0.5, 30.0),
-        concurrency: int = 64,
+        concurrency: int = 100,
         drain_timeout: float = 10.0,
         retry_backoff: tuple[float, float] = (0.2, 5.0),
         share_group: str | None = None,

@@ -60,3 +60,11 @@ async def test_a_failing_callback_does_not_stop_the_ones_after_it() -> None:
     client._to_loop(seen.append, "after")
     await asyncio.sleep(0)
     assert seen == ["before", "after"]
+
+
+def test_the_client_handles_as_many_messages_at_once_as_the_broker_has_in_flight() -> None:
+    """With fewer slots than the broker's window, in-flight messages would wait for a slot
+    instead of sharing the store's next commit."""
+    from gateway.transports.mosquitto import BrokerLimits
+
+    assert _client().concurrency == BrokerLimits().max_inflight_messages
