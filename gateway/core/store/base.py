@@ -60,6 +60,7 @@ from .repos.frames import DeadLetterRepository
 from .repos.frames import insert_frame as _insert_frame
 from .repos.outbox import OutboxRepository
 from .schema import MIGRATIONS
+from .version import refuse_newer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -243,6 +244,8 @@ class Store:
 
     def _migrate(self, conn: Any) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        refuse_newer(conn.execute("SELECT max(version) FROM schema_version").fetchone()[0],
+                     self.label, len(MIGRATIONS))  # an older Navet on a newer schema
         for number, sql in enumerate(MIGRATIONS, start=1):
             conn.execute(self.begin_sql)
             try:
