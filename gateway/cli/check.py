@@ -2,7 +2,7 @@
 
 Run it after editing the settings or the care configuration, before a restart, or as the
 service's ``ExecStartPre`` (deploy/systemd/navet.service). It starts nothing: no broker,
-no listener, no database connection. It checks
+no listener, and it creates and migrates no database. It checks
 
 - the settings file with the ``NAVET_*`` variables over it, and what production refuses
   (an open API, an anonymous MQTT connection, the in-memory broker);
@@ -11,7 +11,10 @@ no listener, no database connection. It checks
   loaded (not blocked, refused by its contract range or unsigned);
 - each adapter instance's own settings (ports, TLS files, accounts);
 - the modes of the data directory and its key files, when they exist (production refuses
-  what group or others may read).
+  what group or others may read);
+- the database's schema version, when the database exists and answers (read only): a
+  schema newer than this Navet's migrations (a newer Navet ran on it) is refused, as
+  ``navet serve`` would refuse it.
 
 What only a start can tell (the database and the broker answer, a port is free, a sink's
 settings) is left to ``navet serve``. Exit 0 and one line saying what was checked, or exit
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from gateway.core.gateway import Gateway
     from gateway.core.logs import setup_logging
     from gateway.core.settings import load_settings
+    from gateway.core.store.version import check_database
 
     settings = load_settings(args.config)
     setup_logging(settings.log_level, "text")  # warnings (file modes) go to stderr
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         _check_adapter(gateway, inst)
     if settings.data_dir.is_dir():  # a new installation's directory is made private at start
         gateway.check_file_modes()
+    check_database(settings.database_target)  # a schema newer than this Navet's: refused
     tenants = {t.id for _, config in care for t in config.tenants}
     devices = sum(len(t.devices) for _, config in care for t in config.tenants)
     source = args.config or "NAVET_* variables"

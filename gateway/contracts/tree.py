@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from gateway.core.model import CATALOGUE, CONTRACT_VERSION
+from gateway.core.published import CONTRACTS
 
 from .asyncapi import asyncapi
 from .documents import cloudevents_md, diff, dump_json, fill_blocks
@@ -15,7 +16,7 @@ from .openapi import openapi, surface, surface_of_file
 from .schemas import envelope_schema, event_schema, union_schema
 from .vectors import check_vector
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "contracts"
+DEFAULT_DIR = CONTRACTS  # the source tree's contracts/, or the copy a wheel carries
 HAND_WRITTEN = ("adapter-contract.md", "CHANGELOG.md")
 
 

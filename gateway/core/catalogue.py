@@ -11,6 +11,7 @@ for the files installed now (its digest) and whether its signature verifies.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,10 +24,11 @@ from gateway.errors import ConfigError, PluginError
 from .plugin_digest import plugin_digest, plugin_root
 from .plugin_trust import REPO, TrustPolicy
 from .plugins import GatewayPlugins
+from .published import CONTRACTS
 from .security.signing import SignatureError, verify_file
 
-BUILTIN_INDEX: Final = REPO / "contracts" / "catalogue.json"
-BUILTIN_REPORTS: Final = REPO / "contracts" / "conformance"
+BUILTIN_INDEX: Final = CONTRACTS / "catalogue.json"
+BUILTIN_REPORTS: Final = CONTRACTS / "conformance"
 
 
 class Signature(BaseModel):
@@ -164,11 +166,12 @@ def _text(value: Any) -> str | None:
 
 
 def _shown(path: Path) -> str:
-    """A path relative to the source tree when it is inside it (stable in output)."""
-    try:
-        return path.resolve().relative_to(REPO).as_posix()
-    except ValueError:
-        return str(path)
+    """A path relative to the source tree when it is inside it, or as ``contracts/...``
+    when it is in the published contract a wheel carries (stable in output)."""
+    for base, prefix in ((CONTRACTS, "contracts/"), (REPO, "")):
+        with contextlib.suppress(ValueError):
+            return prefix + path.resolve().relative_to(base.resolve()).as_posix()
+    return str(path)
 
 
 def _manifest(module: str) -> dict[str, Any]:

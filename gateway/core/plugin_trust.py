@@ -35,6 +35,7 @@ from typing import Any, Final
 from gateway.errors import ConfigError, PluginError
 
 from .plugin_digest import plugin_digest, plugin_files, plugin_root
+from .published import CONTRACTS, SOURCE_TREE
 from .security.signing import (
     SignatureError,
     TrustStore,
@@ -42,10 +43,11 @@ from .security.signing import (
     verify_file,
 )
 
-REPO: Final = Path(__file__).resolve().parents[2]
-BUILTIN_SIGNATURES: Final = REPO / "contracts" / "signatures"
-"""Statements for the built-in plugins, signed with the development key (source tree)."""
-DEV_PUBLIC_KEY: Final = REPO / "contracts" / "keys" / "navet-dev.pub"
+REPO: Final = SOURCE_TREE
+BUILTIN_SIGNATURES: Final = CONTRACTS / "signatures"
+"""Statements for the built-in plugins, signed with the development key (contracts/, from
+the source tree or the copy a wheel carries: :mod:`.published`)."""
+DEV_PUBLIC_KEY: Final = CONTRACTS / "keys" / "navet-dev.pub"
 
 
 def plugin_version(module: str) -> str:

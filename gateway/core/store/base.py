@@ -32,7 +32,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import StoreUnavailableError
 
@@ -43,6 +42,7 @@ from . import sealed
 from .alarms import DDL as ALARMS_DDL
 from .alarms import AlarmIndex, Change, project
 from .lanes import WriteLanes
+from .pgurl import redact, schema_of, with_schema  # noqa: F401  (their old home)
 from .records import (
     NOT_FANNED_OUT,
     AppendResult,
@@ -60,6 +60,7 @@ from .repos.frames import DeadLetterRepository
 from .repos.frames import insert_frame as _insert_frame
 from .repos.outbox import OutboxRepository
 from .schema import MIGRATIONS
+from .version import refuse_newer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,30 +72,6 @@ SQLITE_URL = "sqlite:///"
 def is_postgres(database: str | Path) -> bool:
     """Whether ``database`` (a setting, a CLI argument) names a PostgreSQL store."""
     return str(database).startswith(_PG_SCHEMES)
-
-
-def schema_of(url: str) -> str:
-    """The schema a PostgreSQL URL's Navet tables live in (``?schema=``, default public)."""
-    found = [v for k, v in parse_qsl(urlsplit(url).query) if k == "schema"]
-    return found[0] if found and found[0] else "public"
-
-
-def with_schema(url: str, schema: str) -> str:
-    """``url`` with its ``schema`` parameter set to ``schema`` (replaced, never doubled)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "schema"]
-    return urlunsplit(parts._replace(query=urlencode([*query, ("schema", schema)])))
-
-
-def redact(url: str) -> str:
-    """``url`` without its password, for logs and error messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username or ''}:***@{parts.hostname or ''}" + (
-        f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
-
 
 
 class Written(Generic[T]):
@@ -267,6 +244,8 @@ class Store:
 
     def _migrate(self, conn: Any) -> None:
         conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        refuse_newer(conn.execute("SELECT max(version) FROM schema_version").fetchone()[0],
+                     self.label, len(MIGRATIONS))  # an older Navet on a newer schema
         for number, sql in enumerate(MIGRATIONS, start=1):
             conn.execute(self.begin_sql)
             try:

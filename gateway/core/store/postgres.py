@@ -3,7 +3,10 @@
 Configured by URL, ``postgresql://user:password@host:5432/dbname?schema=navet``
 (``schema`` is Navet's own parameter: the schema its tables live in, created
 if missing, default ``public``; every other parameter goes to libpq, e.g.
-``sslmode=verify-full``). The schema is the same numbered migrations as
+``sslmode=verify-full``). Every URL form libpq reads works, passed on as written
+(:mod:`.pgurl`): an empty host for the local socket
+(``postgresql:///navet?host=/var/run/postgresql``), several hosts (``db1:5432,db2:5432``,
+or ``?host=db1,db2&port=5432,5433``). The schema is the same numbered migrations as
 SQLite's (:mod:`.schema`), with PostgreSQL types: identity keys, ``BIGINT``,
 ``BYTEA``, and ``TEXT COLLATE "C"`` so that ISO timestamps and ids compare
 byte by byte, exactly as in SQLite, whatever the database's locale.
@@ -39,12 +42,12 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from gateway.errors import ConfigError, StoreUnavailableError
 
 from ..security.pii import PiiCipher
-from .base import Store, redact, schema_of
+from .base import Store
+from .pgurl import libpq_url, redact, schema_of
 from .schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -214,13 +217,8 @@ class PostgresStore(Store):
             raise ConfigError(
                 "the PostgreSQL store needs psycopg: pip install 'navet[postgres]'")
         super().__init__(redact(url), max_batch=max_batch, cipher=cipher)
-        parts = urlsplit(url)
         self.schema = schema_of(url)
-        rest = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-                if k != "schema"]
-        if not any(k == "connect_timeout" for k, _ in rest):
-            rest.append(("connect_timeout", str(connect_timeout_s)))
-        self._dsn = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(rest)))
+        self._dsn = libpq_url(url, connect_timeout_s=connect_timeout_s)
         self._readers: list[Connection] = []
         self._readers_lock = threading.Lock()
 
