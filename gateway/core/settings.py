@@ -296,7 +296,9 @@ class Settings(BaseSettings):
         "Where Navet stores everything: a SQLite file (default <data_dir>/navet.db) or a URL, "
         "sqlite:///path or postgresql://user:password@host:5432/db?schema=navet "
         "(docs/operators.md)."))
-    db_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    db_synchronous: Literal["FULL", "NORMAL", "OFF"] = Field(default="FULL", description=(
+        "SQLite: FULL survives power loss; NORMAL is faster and may lose the last commits "
+        "at a power cut; OFF is for tests only (refused in production)."))
     mqtt: MqttSettings = Field(default_factory=MqttSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     auth: AuthSettings = Field(default_factory=AuthSettings)
@@ -369,6 +371,9 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _safe_outside_development(self) -> Settings:
         if self.environment == "production":
+            if self.db_synchronous == "OFF":
+                raise ValueError("db_synchronous OFF is for tests: a commit is not on disk "
+                                 "when a device is acknowledged; use FULL or NORMAL")
             if self.mqtt.mode == "memory":
                 raise ValueError("mqtt.mode 'memory' is for tests; use embedded or external")
             if self.auth.mode == "off":

@@ -132,6 +132,7 @@ def settings_for(tmp_path: Path, routes: TenantRouting, *, disabled: tuple[str, 
                         "types": (types or {}).get(s, ["*"]), "enabled": s not in disabled}
                        for s in SUBS],
         routing=[routes.model_dump(mode="json")],
+        db_synchronous="OFF",  # a fake-clock test commits at every step; no crash here
     )
 
 

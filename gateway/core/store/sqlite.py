@@ -1,7 +1,11 @@
 """SQLite in WAL mode: the embedded default store.
 
 Reads run beside the writer (WAL). ``synchronous=FULL`` (the default) makes a
-commit durable before Navet acknowledges a device.
+commit durable before Navet acknowledges a device; ``NORMAL`` may lose the last
+commits at a power cut (never at a crash of Navet). ``OFF`` hands commits to the
+operating system without waiting for the disk at all: it is for tests that step
+a fake clock through hours of device life (each step commits), never for a
+deployment (settings refuse it in production).
 
 The database file is created 0600 (its directory 0700) before SQLite opens it;
 SQLite gives the ``-wal`` and ``-shm`` files the database file's mode, so all
@@ -17,6 +21,9 @@ from ..security.files import create_private
 from ..security.pii import PiiCipher
 from .base import Store
 
+SYNCHRONOUS = ("FULL", "NORMAL", "OFF")
+"""SQLite's ``synchronous`` levels Navet accepts, most durable first."""
+
 
 class SQLiteStore(Store):
     kind = "sqlite"
@@ -25,8 +32,17 @@ class SQLiteStore(Store):
     def __init__(self, path: str | Path, *, synchronous: str = "FULL",
                  max_batch: int = 512, cipher: PiiCipher | None = None) -> None:
         super().__init__(str(path), max_batch=max_batch, cipher=cipher)
+        level = synchronous.upper()
+        if level not in SYNCHRONOUS:  # it is formatted into a PRAGMA below
+            raise ValueError(f"SQLite synchronous is one of {', '.join(SYNCHRONOUS)}, "
+                             f"not {synchronous!r}")
         self.path = str(path)
-        self.synchronous = synchronous
+        self.synchronous = level
+
+    @property
+    def durable(self) -> bool:
+        """Whether a commit is on disk when it returns (survives a crash of the machine)."""
+        return self.synchronous != "OFF"
 
     def prepare(self) -> None:
         if self.path != ":memory:":

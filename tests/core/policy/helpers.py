@@ -104,6 +104,7 @@ async def lock_gateway(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Gatewa
     settings = Settings(
         data_dir=tmp_path, mqtt={"mode": "memory"}, care_config=[care],
         adapters=[{"adapter": "fakelock", "tenant": TENANT}],
+        db_synchronous="OFF",  # a fake-clock test commits at every step; no crash here
     )
     FakeLock.answer = "accept"
     FakeLock.executed = []

@@ -21,5 +21,6 @@ def settings(tmp_path: Path) -> Settings:
         mqtt={"mode": "memory"},
         adapters=[{"adapter": "zigbee2mqtt", "tenant": TENANT}],
         care_config=[care],
+        db_synchronous="OFF",  # a fake-clock test commits at every step; no crash here
     )
 

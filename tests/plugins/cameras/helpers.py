@@ -79,6 +79,7 @@ def settings(tmp_path: Path, adapter: str, adapter_settings: dict[str, Any],
     file = tmp_path / f"care-{tenant}.json"
     file.write_text(json.dumps(care(adapter, tenant)), encoding="utf-8")
     return Settings(data_dir=tmp_path, mqtt={"mode": "memory"}, care_config=[file],
+                    db_synchronous="OFF",  # fake-clock tests commit at every step
                     outbound={"allow_loopback": True},  # the simulated clouds run here
                     adapters=[{"adapter": adapter, "tenant": tenant,
                                "settings": adapter_settings}])
