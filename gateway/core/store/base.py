@@ -30,7 +30,6 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from gateway.errors import StoreUnavailableError
@@ -42,7 +41,7 @@ from . import sealed
 from .alarms import DDL as ALARMS_DDL
 from .alarms import AlarmIndex, Change, project
 from .lanes import WriteLanes
-from .pgurl import redact, schema_of, with_schema  # noqa: F401  (their old home)
+from .pgurl import SQLITE_URL, is_postgres, redact, schema_of, with_schema  # noqa: F401  (public here)
 from .records import (
     NOT_FANNED_OUT,
     AppendResult,
@@ -64,15 +63,6 @@ from .version import refuse_newer
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
-SQLITE_URL = "sqlite:///"
-
-
-def is_postgres(database: str | Path) -> bool:
-    """Whether ``database`` (a setting, a CLI argument) names a PostgreSQL store."""
-    return str(database).startswith(_PG_SCHEMES)
-
 
 class Written(Generic[T]):
     """What one write job stored and ruled, handed from the job to its after-commit step."""

@@ -12,6 +12,7 @@ parameter) and the password, and leaves the rest exactly as written for libpq.
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote, unquote_plus
 
 _SCHEMES = {"postgresql+psycopg://": "postgresql://"}
@@ -67,3 +68,12 @@ def redact(url: str) -> str:
                          for name, item in _params(query))
         tail = head + "?" + query
     return scheme + sep + authority + tail
+
+
+_PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+SQLITE_URL = "sqlite:///"
+
+
+def is_postgres(database: str | Path) -> bool:
+    """Whether ``database`` (a setting, a CLI argument) names a PostgreSQL store."""
+    return str(database).startswith(_PG_SCHEMES)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from gateway.errors import StoreError
 
-from .pgurl import libpq_url, redact, schema_of
+from .pgurl import SQLITE_URL, is_postgres, libpq_url, redact, schema_of
 from .schema import MIGRATIONS
 
 
@@ -46,7 +46,6 @@ def peek_schema_version(database: str | Path, *, connect_timeout_s: int = 5) -> 
     """The schema version ``database`` holds, read without creating or migrating anything;
     None when it cannot tell (no database yet, no schema yet, the server does not answer:
     what only a start can tell)."""
-    from .base import SQLITE_URL, is_postgres  # base refuses with this module's error
 
     text = str(database)
     if is_postgres(text):
