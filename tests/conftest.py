@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
@@ -27,6 +29,15 @@ from tests.postgres import (
 )
 from tests.services import free_port, services_required, unavailable
 from tests.store_use import _watch_store_use, mark, write_record  # noqa: F401  (autouse)
+
+# Property tests judge Navet's decoders, not how fast this machine draws examples: on a
+# loaded CI machine (two cores, other suites running) input generation alone took over
+# four seconds for one example, and Hypothesis's speed checks failed a correct decoder.
+# Each test's own max_examples still holds; only the timing checks are off.
+hypothesis_settings.register_profile(
+    "navet", deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+hypothesis_settings.load_profile("navet")
 
 # --------------------------------------------------------------------------- which store
 
