@@ -237,10 +237,11 @@ class SilentUnitRule:
 
     def __init__(self, book: AlarmBook | None = None, liveness: Liveness | None = None) -> None:
         self.book = book or AlarmBook()
-        self.liveness = liveness or Liveness()
+        self.liveness = liveness if liveness is not None else Liveness()
         """Set by the gateway to the pipeline's (heartbeats on the fast path)."""
         self._watches: dict[str, _Watch] = {}
         self._heap: list[tuple[float, str]] = []
+        self._silent_since: dict[str, float] = {}  # device in a silent episode -> last heard
         self._wake = asyncio.Event()
         self._sleep_until: float | None = None
         self._loaded = False
@@ -251,6 +252,18 @@ class SilentUnitRule:
         self._settings_at = 0.0
         self.raised = 0
         """Silent-unit alarms raised since start (benchmarks, metrics)."""
+
+    @property
+    def loaded(self) -> bool:
+        return self._loaded
+
+    def next_deadline(self) -> float | None:
+        """When the timer next has something to look at (POSIX seconds), if ever."""
+        return self._heap[0][0] if self._heap else None
+
+    def watched(self) -> int:
+        """How many devices are supervised."""
+        return len(self._watches)
 
     # ------------------------------------------------------------------ state
 
@@ -293,7 +306,7 @@ class SilentUnitRule:
             self.liveness.listeners.append(self._beat)
 
     def _install(self, ctx: RuleContext, announced: dict[str, int],
-                 seen: list[tuple[str, float]], chunk: int = 20_000) -> Iterator[None]:
+                 seen: list[tuple[str, float]], chunk: int = 2000) -> Iterator[None]:
         """Watch every device with an interval; yields between chunks."""
         for n, (device, at) in enumerate(seen):
             self.liveness.restore(device, at)
@@ -314,6 +327,9 @@ class SilentUnitRule:
                 watch = self._watches.get(rec.device.id)
                 if watch is not None:
                     watch.alarm = rec
+                    last = self.liveness.last(rec.device.id)
+                    self._silent_since[rec.device.id] = last if last is not None else (
+                        rec.raised.timestamp() if rec.raised else self._started)
         self._loaded, self._loading = True, False
 
     def _watch(self, ctx: RuleContext, device: str, tenant: str, announced: int = 0) -> _Watch:
@@ -390,7 +406,6 @@ class SilentUnitRule:
             return []
         device = event.device.id
         seen = event.received or event.time
-        before = self.liveness.last(device)
         self.liveness.seen(device, seen.timestamp())
         watch = self._watches.get(device)
         if event.type == "device.heartbeat":
@@ -408,7 +423,7 @@ class SilentUnitRule:
             return []
         out: list[EventBase] = []
         if watch.alarm is not None:
-            last = before if before is not None else self._started
+            last = self._silent_since.pop(device, self._started)
             silent_s = max(0, int(seen.timestamp() - last))
             rec, watch.alarm = watch.alarm, None
             if event.type != "device.online":
@@ -452,6 +467,7 @@ class SilentUnitRule:
         rec = technical_record(ctx, watch.tenant, ref, AlarmKind.TECHNICAL_UNIT_SILENT,
                                episode.isoformat(), Priority.HIGH)
         watch.alarm = rec
+        self._silent_since[device] = last if last is not None else self._started
         self.liveness.attend(device)  # its next sign of life ends the episode: store it
         return raise_event(
             rec, f"no sign of life for {int(tolerance)} s (expected every {interval} s)",
@@ -486,6 +502,7 @@ class SilentUnitRule:
         except BaseException:
             for device, watch, _ in out:  # not stored: raise them on the next attempt
                 watch.alarm = None
+                self._silent_since.pop(device, None)
                 self.liveness.attend(device, False)
                 self._arm(device, watch, now)
             raise
