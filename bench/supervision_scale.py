@@ -44,6 +44,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
 import sys
 import tempfile
@@ -56,7 +58,6 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import contextlib
 
 from gateway import FakeClock
 from gateway.core.directory import DeviceDirectory
@@ -86,6 +87,33 @@ async def insert_devices(store: Any, n: int, interval: int) -> None:
         await store.write(lambda conn, rows=rows: conn.executemany(
             "INSERT INTO devices (id, tenant, adapter, address, kind, heartbeat_s, body)"
             " VALUES (?, ?, ?, ?, ?, ?, '{}')", rows))
+
+
+class GcPauses:
+    """The longest pause of Python's cyclic garbage collector (it blocks the loop too)."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.collections = 0
+        self._began = 0.0
+        self.phase = "load"
+        self.worst_phase = ""
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._began = time.thread_time()
+        else:
+            took = time.thread_time() - self._began
+            if took > self.worst:
+                self.worst, self.worst_phase = took, self.phase
+            self.collections += info.get("generation") == 2
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self)
 
 
 class Ticker:
@@ -125,7 +153,7 @@ class Ticker:
 
 async def run(devices: int, silent: float, interval: int, step: int, warm: int,
               directory_path: Path) -> dict[str, Any]:
-    started_wall = time.perf_counter()
+    started_wall, started_cpu = time.perf_counter(), time.process_time()
     rss_start = rss()
     store = make_store(directory_path / "navet.db", synchronous="NORMAL")
     store.open()
@@ -146,6 +174,7 @@ async def run(devices: int, silent: float, interval: int, step: int, warm: int,
         rule = SilentUnitRule(AlarmBook(), liveness)
         ticker = Ticker()
         ticker.start()
+        pauses = GcPauses().__enter__()
         rss_rule = rss()
         task = asyncio.create_task(rule.run(ctx))
 
@@ -186,7 +215,9 @@ async def run(devices: int, silent: float, interval: int, step: int, warm: int,
                 await clock.advance(step)
                 await settle()
 
+        pauses.phase = "beats"
         await beat(warm * interval)
+        pauses.phase = "outage"
         rss_warm = rss()
         stride = round(1 / silent) if silent > 0 else 0
         silent_set = {i for i in range(0, devices, stride)} if stride else set()
@@ -197,6 +228,7 @@ async def run(devices: int, silent: float, interval: int, step: int, warm: int,
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await ticker.stop()
+        pauses.__exit__()
         silent_ids = {ids[i] for i in silent_set}
         outage = {d: t for d, t in raised.items() if t[0] >= outage_at}
         walls = sorted(w for _, w in outage.values())
@@ -212,6 +244,9 @@ async def run(devices: int, silent: float, interval: int, step: int, warm: int,
             "max_loop_block_ms": round(ticker.worst * 1000, 1),
             "blocks_over_50ms": ticker.over_50ms,
             "max_loop_gap_wall_ms": round(ticker.worst_wall * 1000, 1),
+            "max_gc_pause_ms": round(pauses.worst * 1000, 1),
+            "full_gc_runs": pauses.collections,
+            "max_gc_pause_in": pauses.worst_phase,
             "silent_devices": len(silent_ids),
             "silent_alarms_raised": len(silent_ids & set(raised)),
             "false_alarms": len(set(raised) - silent_ids),
@@ -221,6 +256,8 @@ async def run(devices: int, silent: float, interval: int, step: int, warm: int,
             "limit_s": limit,
             "within_limit": (bool(delays) and max(delays) <= limit + step) or not silent_ids,
             "wall_s": round(time.perf_counter() - started_wall, 1),
+            "cpu_s": round(time.process_time() - started_cpu, 1),
+            "load_average": round(psutil.getloadavg()[0], 1),
             "date": datetime.now(UTC).date().isoformat(),
         }
     finally:
