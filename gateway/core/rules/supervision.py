@@ -31,6 +31,7 @@ import asyncio
 import gc
 import heapq
 import logging
+import math
 import sys
 import time
 from collections.abc import Iterator
@@ -59,7 +60,6 @@ from .alarms import (
     AlarmRecord,
     close_event,
     derive,
-    sleep_or_wake,
     tenant_alarm_settings,
 )
 from .engine import RuleContext
@@ -559,10 +559,29 @@ class SilentUnitRule:
                 log.exception("supervision timer failed; retrying in 5 s")
                 await ctx.clock.sleep(5)
                 continue
-            self._sleep_until = self._heap[0][0] if self._heap else None
-            wait = None if self._sleep_until is None else \
-                self._sleep_until - ctx.clock.now().timestamp()
+            self._sleep_until = self._heap[0][0] if self._heap else math.inf
             try:
-                await sleep_or_wake(ctx.clock, wait, self._wake)
+                await self._sleep(ctx)
             finally:
                 self._sleep_until = None
+
+    async def _sleep(self, ctx: RuleContext) -> None:
+        """Until the next deadline, or until woken (an earlier deadline was armed).
+
+        The time left is reckoned when the sleep starts, not before: a fake clock
+        moved meanwhile must not make the timer oversleep its deadline."""
+        if self._wake.is_set():
+            return
+        until = self._sleep_until
+
+        async def sleep() -> None:
+            if until is None or until == math.inf:
+                await asyncio.Event().wait()  # nothing to supervise until something is armed
+            await ctx.clock.sleep(max(0.0, until - ctx.clock.now().timestamp()))  # type: ignore[operator]
+
+        tasks = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(sleep())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
