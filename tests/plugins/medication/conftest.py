@@ -48,6 +48,7 @@ def settings_for(tmp_path: Path, **dosvakt: Any) -> Settings:
         http={"host": "127.0.0.1", "port": free_port()},
         adapters=[{"adapter": "dosvakt", "tenant": TENANT, "settings": dv},
                   {"adapter": "medikub", "tenant": TENANT}],
+        heartbeats={"store": True},  # tests prove every vendor event is stored exactly once
     )
 
 
