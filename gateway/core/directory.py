@@ -8,6 +8,7 @@ the hot path.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,12 +40,17 @@ class DeviceEntry:
 class DeviceDirectory:
     def __init__(self) -> None:
         self._by_id: dict[str, DeviceEntry] = {}
+        self.listeners: list[Callable[[DeviceEntry], None]] = []
+        """Told of every entry put (added or changed) after the load: supervision
+        watches a newly configured device without scanning the directory."""
 
     def load(self, rows: list[dict[str, Any]]) -> None:
         self._by_id = {r["id"]: DeviceEntry.from_row(r) for r in rows}
 
     def put(self, entry: DeviceEntry) -> None:
         self._by_id[entry.id] = entry
+        for listener in self.listeners:
+            listener(entry)
 
     def remove(self, device: str) -> None:
         """Forget a device (its configuration was removed); if it reports again, the
@@ -58,6 +64,13 @@ class DeviceDirectory:
         # a copy first (one step under the GIL): the rules read this on the store's writer
         # thread while the event loop may add a device
         return [d for d in list(self._by_id.values()) if d.tenant == tenant]
+
+    def ids(self) -> list[str]:
+        """Every device id (a snapshot: safe to walk in slices while entries change)."""
+        return list(self._by_id)
+
+    def __iter__(self) -> Iterator[DeviceEntry]:
+        return iter(list(self._by_id.values()))
 
     def __len__(self) -> int:
         return len(self._by_id)

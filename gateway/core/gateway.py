@@ -38,6 +38,7 @@ from .commands import CommandService
 from .directory import DeviceDirectory
 from .hosting import AdapterHostImpl, WebhookHandler
 from .instances import AdapterInstances
+from .liveness import Liveness, flush_every
 from .metrics import Metrics
 from .notifier import Notifier
 from .outbox import OutboxDispatcher
@@ -124,10 +125,13 @@ class Gateway:
         self.hosts: dict[str, AdapterHostImpl] = {}
         self.webhooks: dict[str, WebhookHandler] = {}
         self.sinks: dict[str, Any] = {}
+        self.liveness = Liveness()  # last-seen in memory; heartbeats' fast path
         self.pipeline = Pipeline(
             self.store, self.adapter_instances, self.directory, self.clock, self.metrics,
-            on_committed=self._committed,
+            on_committed=self._committed, liveness=self.liveness,
+            store_heartbeats=settings.heartbeats.store,
         )
+        self._liveness_flush: asyncio.Task[None] | None = None
         self._rules = rules
         self.rules: RulesRunner | None = None
         self.outbox: OutboxDispatcher | None = None
@@ -317,12 +321,17 @@ class Gateway:
         await self._start_mqtt()
 
         ctx = RuleContext(self.clock, self.store, self.directory, self.emit)
-        self.rules = RulesRunner(
-            self.store, self._rules if self._rules is not None else builtin_rules(),
-            ctx, self.notifier, after=self.plugins.event_stored,
-        )
+        rules = self._rules if self._rules is not None else builtin_rules()
+        for rule in rules:  # supervision hears heartbeats that are not stored
+            if isinstance(getattr(rule, "liveness", None), Liveness):
+                rule.liveness = self.liveness
+        self.rules = RulesRunner(self.store, rules, ctx, self.notifier,
+                                 after=self.plugins.event_stored)
         await self.rules.start()
         self.pipeline.urgent = urgency(self.rules.rules, ctx)  # alarms ahead of bulk frames
+        self._liveness_flush = asyncio.create_task(flush_every(
+            self.liveness, self.store, self.clock, s.heartbeats.flush_interval_s),
+            name="liveness-flush")
 
         for stored in self.store.subscriptions:
             self._make_sink(stored)
@@ -549,6 +558,15 @@ class Gateway:
                 await self.rules.drain()
             except Exception:
                 log.exception("rules could not drain at shutdown; they resume at next start")
+        if self._liveness_flush is not None:
+            self._liveness_flush.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._liveness_flush
+            self._liveness_flush = None
+            try:
+                await self.liveness.flush(self.store)  # what was heard since the last flush
+            except Exception:
+                log.exception("last-seen times not written at shutdown")
         if self.outbox is not None:
             await self.outbox.stop()
         if self.cluster is not None:

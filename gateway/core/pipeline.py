@@ -24,6 +24,7 @@ from gateway.errors import ContractError, PayloadError, StoreUnavailableError
 from .adapters import Adapter, IngestResult, RawFrame
 from .clock import Clock
 from .directory import DeviceDirectory, DeviceEntry
+from .liveness import Liveness
 from .metrics import Metrics
 from .model import ALARM_TYPES, EVENT_MODELS, EventBase, Priority
 from .store import Store
@@ -68,6 +69,8 @@ class Pipeline:
         clock: Clock,
         metrics: Metrics,
         on_committed: Callable[[int], None] = lambda seq: None,
+        liveness: Liveness | None = None,
+        store_heartbeats: bool = False,
     ) -> None:
         self.store = store
         self.adapters = adapters
@@ -79,6 +82,10 @@ class Pipeline:
         self.urgent: Callable[[EventBase], bool] = is_urgent
         """Whether an event makes its frame urgent; the gateway sets :func:`urgency` of its
         rules once they run."""
+        self.liveness = liveness
+        """Where every device heard is noted (last-seen), and routine heartbeats go
+        instead of the store (:mod:`.liveness`); None: every event is stored."""
+        self.store_heartbeats = store_heartbeats
 
     def _first_of(self, adapter: str) -> Adapter | None:
         by_adapter = getattr(self.adapters, "by_adapter", None)  # AdapterInstances
@@ -96,6 +103,8 @@ class Pipeline:
             events = [self._bind(frame, ev) for ev in events]
         except (PayloadError, ContractError) as err:
             return await self._dead(frame, str(err))
+        if self._routine(events):
+            return self._beats(frame, events, started)
         new_devices = self._new_devices(frame, events)
         try:
             for entry in new_devices:
@@ -111,6 +120,8 @@ class Pipeline:
         if result.duplicates:
             self.metrics.duplicates.labels(frame.adapter).inc(len(result.duplicates))
         self.metrics.ingest_latency.observe(time.perf_counter() - started)
+        if self.liveness is not None:
+            self._heard(events)
         if result.seqs:
             self.on_committed(max(result.seqs))
         return IngestResult(frame=frame.ref, accepted=result.accepted, duplicates=result.duplicates)
@@ -124,6 +135,43 @@ class Pipeline:
             family = self.metrics.frames_in if kind == "frames" else self.metrics.events_in
             child = self._counters[key] = family.labels(*labels)
         return child
+    # ------------------------------------------------------------------ heartbeat fast path
+
+    def _routine(self, events: list[EventBase]) -> bool:
+        """Whether the frame is only heartbeats that tell nothing new (:meth:`.Liveness.routine`):
+        then it is not stored (unless ``heartbeats.store``), only last-seen moves."""
+        live = self.liveness
+        if live is None or self.store_heartbeats or not events:
+            return False
+        for ev in events:
+            if ev.type != "device.heartbeat" or ev.device is None \
+                    or self.directory.get(ev.device.id) is None \
+                    or not live.routine(ev.device.id, ev.data.interval_s):  # type: ignore[attr-defined]
+                return False
+        return True
+
+    def _beats(self, frame: RawFrame, events: list[EventBase], started: float) -> IngestResult:
+        assert self.liveness is not None
+        for ev in events:
+            assert ev.device is not None and ev.received is not None
+            self.liveness.beat(ev.tenant, ev.device.id, ev.received.timestamp())
+            self.metrics.events_in.labels(frame.adapter, ev.type).inc()
+        self.metrics.ingest_latency.observe(time.perf_counter() - started)
+        return IngestResult(frame=frame.ref, accepted=tuple(ev.id for ev in events))
+
+    def _heard(self, events: list[EventBase]) -> None:
+        """After a commit: the devices were heard; what a stored heartbeat announced is
+        known; a device reported offline has its next event stored (the rules end the
+        episode), any other event of it was that event."""
+        assert self.liveness is not None
+        for ev in events:
+            if ev.device is None or ev.received is None:
+                continue
+            device = ev.device.id
+            self.liveness.seen(device, ev.received.timestamp())
+            if ev.type == "device.heartbeat":
+                self.liveness.stored_heartbeat(device, ev.data.interval_s)  # type: ignore[attr-defined]
+            self.liveness.attend(device, ev.type == "device.offline")
 
     def _decode(self, frame: RawFrame) -> list[EventBase]:
         # decode with the instance that received the frame (its settings: base topic, keys,

@@ -240,6 +240,22 @@ class RetentionSettings(BaseModel):
         return value
 
 
+class HeartbeatSettings(BaseModel):
+    """The heartbeat fast path (gateway/core/liveness.py, docs/operators.md "Heartbeats")."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    store: bool = Field(
+        default=False, description="Store every heartbeat as a frame and event row. By "
+        "default a heartbeat that tells nothing new (a known device, the same interval, no "
+        "silence to end) only moves the device's last-seen time, kept in memory and written "
+        "to devices.last_seen every flush_interval_s.")
+    flush_interval_s: Seconds = Field(
+        default=60.0, gt=0, le=3600, description="How often last-seen times heard are "
+        "written to the database. A crash loses at most this much of them; supervision "
+        "gives every device one heartbeat interval from start, so no false silent alarm.")
+
+
 class PluginSettings(BaseModel):
     """Which plugins may load: signatures and trust (docs/signing.md), reports, catalogue."""
 
@@ -311,6 +327,7 @@ class Settings(BaseSettings):
 
     audit: AuditSettings = Field(default_factory=AuditSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    heartbeats: HeartbeatSettings = Field(default_factory=HeartbeatSettings)
     disabled_plugins: list[str] = Field(default_factory=list)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
     adapters: list[AdapterInstance] = Field(default_factory=list)

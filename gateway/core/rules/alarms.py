@@ -141,6 +141,9 @@ class AlarmBook:
         self.records: dict[tuple[str, str], AlarmRecord] = {}
         self.folded: dict[tuple[str, str], str] = {}  # (tenant, folded alarm) -> its alarm
         self.loaded = False
+        # open alarms by (tenant, device) and by (tenant, kind): found without a scan
+        self._by_device: dict[tuple[str, str], set[str]] = {}
+        self._by_kind: dict[tuple[str, str], set[str]] = {}
 
     def ensure_loaded(self, store: Store) -> None:
         if self.loaded:
@@ -148,6 +151,9 @@ class AlarmBook:
         records, folded = store.read_sync(open_alarms)
         self.records = {(rec.tenant, rec.id): rec for rec in records}
         self.folded = folded
+        self._by_device, self._by_kind = {}, {}
+        for rec in records:
+            self._index(rec)
         self.loaded = True
         log.info("alarm rules: %d open alarm(s) loaded from the alarm projection",
                  len(self.records))
@@ -155,11 +161,12 @@ class AlarmBook:
     def reset(self) -> None:
         """Forget everything; the next :meth:`ensure_loaded` reads the projection again."""
         self.records, self.folded, self.loaded = {}, {}, False
+        self._by_device, self._by_kind = {}, {}
 
     def fold(self, tenant: str, alarm: str, into: str) -> None:
         """From now on ``alarm`` is part of ``into``: its events apply to ``into``."""
         self.folded[(tenant, alarm)] = into
-        self.records.pop((tenant, alarm), None)
+        self._unindex(self.records.pop((tenant, alarm), None))
 
     def folds(self, rec: AlarmRecord) -> int:
         """How many alarms have been folded into ``rec`` so far."""
@@ -180,11 +187,32 @@ class AlarmBook:
             if ev.type != "alarm.raised" or key[1] != (ev.alarm or ev.id):
                 return None  # about an alarm that is closed (and forgotten) or unknown
             rec = self.records[key] = AlarmRecord(*key)
+        self._unindex(rec)
         rec.apply(ev)
         if not rec.is_open:
             del self.records[key]
-            self.folded = {k: v for k, v in self.folded.items() if (k[0], v) != key}
+            if self.folded:
+                self.folded = {k: v for k, v in self.folded.items() if (k[0], v) != key}
+        else:
+            self._index(rec)
         return rec
+
+    def _index(self, rec: AlarmRecord) -> None:
+        if rec.device is not None:
+            self._by_device.setdefault((rec.tenant, rec.device.id), set()).add(rec.id)
+        if rec.kind:
+            self._by_kind.setdefault((rec.tenant, rec.kind), set()).add(rec.id)
+
+    def _unindex(self, rec: AlarmRecord | None) -> None:
+        if rec is None:
+            return
+        for index, key in ((self._by_device, (rec.tenant, rec.device.id) if rec.device else None),
+                           (self._by_kind, (rec.tenant, rec.kind) if rec.kind else None)):
+            ids = index.get(key) if key is not None else None
+            if ids is not None:
+                ids.discard(rec.id)
+                if not ids:
+                    del index[key]  # type: ignore[arg-type]
 
     def get(self, tenant: str, alarm: str) -> AlarmRecord | None:
         return self.records.get(self.key(tenant, alarm))
@@ -193,11 +221,18 @@ class AlarmBook:
         return [r for r in self.records.values() if r.is_open]
 
     def find_open(self, tenant: str, device: str, kind: str) -> AlarmRecord | None:
-        for rec in self.records.values():
-            if (rec.tenant == tenant and rec.is_open and rec.kind == kind
-                    and rec.device is not None and rec.device.id == device):
+        """The device's open alarm of ``kind`` (from the index: no scan of the book)."""
+        for alarm in sorted(self._by_device.get((tenant, device), ())):
+            rec = self.records.get((tenant, alarm))
+            if rec is not None and rec.is_open and rec.kind == kind:
                 return rec
         return None
+
+    def open_of_kind(self, tenant: str, kind: str) -> list[AlarmRecord]:
+        """The tenant's open alarms of ``kind`` (from the index: no scan of the book)."""
+        found = (self.records.get((tenant, a)) for a in sorted(self._by_kind.get((tenant, kind),
+                                                                                 ())))
+        return [r for r in found if r is not None and r.is_open]
 
 
 class LifecycleRule:

@@ -49,6 +49,7 @@ def settings_for(tmp_path: Path, **dosvakt: Any) -> Settings:
         adapters=[{"adapter": "dosvakt", "tenant": TENANT, "settings": dv},
                   {"adapter": "medikub", "tenant": TENANT}],
         db_synchronous="OFF",  # a fake-clock test commits at every step; no crash here
+        heartbeats={"store": True},  # tests prove every vendor event is stored exactly once
     )
 
 

@@ -111,3 +111,17 @@ class ConfigRepository:
         """Upsert one configuration row (tenants, residents, devices, plans)."""
         config_table(table)
         await self.engine.write(lambda conn: upsert_config_row(conn, table, key, values))
+
+
+def write_last_seen(conn: DbConnection, rows: list[tuple[str, str, str]]) -> None:
+    """Move ``devices.last_seen`` forward for ``(time, device, time)`` rows (the liveness
+    flush, :mod:`gateway.core.liveness`); a stored time that is later stays."""
+    conn.executemany(
+        "UPDATE devices SET last_seen = ? WHERE id = ? AND (last_seen IS NULL"
+        " OR last_seen < ?)", rows)
+
+
+def last_seen_times(conn: DbConnection) -> list[tuple[str, str]]:
+    """``(device, last_seen)`` of every device heard at least once (supervision's start)."""
+    return [(str(r[0]), str(r[1])) for r in conn.execute(
+        "SELECT id, last_seen FROM devices WHERE last_seen IS NOT NULL")]

@@ -227,6 +227,18 @@ def announced_interval(conn: DbConnection, tenant: str, device: str) -> int | No
     return int(row[0]) if row and row[0] is not None else None
 
 
+def announced_intervals(conn: DbConnection) -> dict[str, int]:
+    """The interval every device last announced in a stored heartbeat (supervision's start:
+    one read for the whole fleet, not one per device)."""
+    found: dict[str, int] = {}
+    for row in conn.execute(
+            "SELECT device, json_extract(body, '$.data.interval_s') FROM events"
+            " WHERE type = 'device.heartbeat' AND device IS NOT NULL"
+            " AND json_extract(body, '$.data.interval_s') IS NOT NULL ORDER BY time, seq"):
+        found[str(row[0])] = int(row[1])
+    return found
+
+
 def resident_bodies(conn: DbConnection, tenant: str, resident: str) -> list[str]:
     """Every stored event body naming ``resident`` (a data subject's export), in order."""
     return [str(r[0]) for r in conn.execute(

@@ -31,4 +31,5 @@ def settings(tmp_path: Path) -> Settings:
             },
         }],
         subscriptions=[],
+        heartbeats={"store": True},  # the tests count stored polls as proof of each answer
     )

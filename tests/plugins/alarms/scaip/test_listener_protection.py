@@ -34,7 +34,8 @@ async def start(tmp_path: Path, clock: FakeClock) -> AsyncIterator[Start]:
         settings = Settings(
             data_dir=tmp_path / f"gw{len(running)}", mqtt={"mode": "memory"},
             adapters=[{"adapter": "scaip", "tenant": "vasteras", "settings": {
-                "host": "127.0.0.1", "port": 0, "units": UNITS, **extra}}])
+                "host": "127.0.0.1", "port": 0, "units": UNITS, **extra}}],
+            heartbeats={"store": True})  # a test counts the heartbeats stored
         gw = Gateway(settings, clock=clock)
         await gw.start()
         running.append(gw)
