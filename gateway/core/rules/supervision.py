@@ -510,6 +510,8 @@ class SilentUnitRule:
             if len(out) >= SLICE_ALARMS or time.perf_counter() - began >= SLICE_S:
                 count += await self._raise(ctx, out, now)
                 out = []
+                if count >= MASS_OUTAGE:
+                    settle_long_lived()  # the open alarms of an outage live until it ends
                 await asyncio.sleep(0)  # let the loop breathe between slices
                 began = time.perf_counter()
         count += await self._raise(ctx, out, now)
