@@ -495,28 +495,37 @@ class SilentUnitRule:
             datetime.fromtimestamp(at, UTC))
 
     async def fire(self, ctx: RuleContext, now: float) -> int:
-        """Raise what is due at ``now`` (POSIX seconds), in slices; return how many."""
+        """Raise what is due at ``now`` (POSIX seconds), in slices; return how many.
+
+        Once a pass has raised :data:`MASS_OUTAGE` alarms the cyclic collector waits
+        until the pass ends (its alarms live as long as the outage; a collection
+        halfway through would walk them all and hold the loop), then they are frozen."""
         heap, out, count = self._heap, [], 0
+        paused = False
         began = time.perf_counter()
-        while heap and heap[0][0] <= now:
-            at, device = heapq.heappop(heap)
-            watch = self._watches.get(device)
-            if watch is None or watch.armed != at:
-                continue  # armed again since (a changed interval): a stale entry
-            watch.armed = 0.0
-            event = self._check(ctx, device, watch, now)
-            if event is not None:
-                out.append((device, watch, event))
-            if len(out) >= SLICE_ALARMS or time.perf_counter() - began >= SLICE_S:
-                count += await self._raise(ctx, out, now)
-                out = []
-                if count >= MASS_OUTAGE:
-                    settle_long_lived()  # the open alarms of an outage live until it ends
-                await asyncio.sleep(0)  # let the loop breathe between slices
-                began = time.perf_counter()
-        count += await self._raise(ctx, out, now)
-        if count >= MASS_OUTAGE:
-            settle_long_lived()  # the open alarms of an outage live until it ends
+        try:
+            while heap and heap[0][0] <= now:
+                at, device = heapq.heappop(heap)
+                watch = self._watches.get(device)
+                if watch is None or watch.armed != at:
+                    continue  # armed again since (a changed interval): a stale entry
+                watch.armed = 0.0
+                event = self._check(ctx, device, watch, now)
+                if event is not None:
+                    out.append((device, watch, event))
+                if len(out) >= SLICE_ALARMS or time.perf_counter() - began >= SLICE_S:
+                    count += await self._raise(ctx, out, now)
+                    out = []
+                    if count >= MASS_OUTAGE and not paused and gc.isenabled():
+                        gc.disable()
+                        paused = True
+                    await asyncio.sleep(0)  # let the loop breathe between slices
+                    began = time.perf_counter()
+            count += await self._raise(ctx, out, now)
+        finally:
+            if paused:
+                settle_long_lived()  # the open alarms of an outage live until it ends
+                gc.enable()
         return count
 
     async def _raise(self, ctx: RuleContext, out: list[tuple[str, _Watch, EventBase]],
