@@ -258,6 +258,7 @@ async def run(devices: int, silent: float, interval: int, step: int, warm: int,
             "wall_s": round(time.perf_counter() - started_wall, 1),
             "cpu_s": round(time.process_time() - started_cpu, 1),
             "load_average": round(psutil.getloadavg()[0], 1),
+            "gc": gc.isenabled(),
             "date": datetime.now(UTC).date().isoformat(),
         }
     finally:
@@ -272,10 +273,16 @@ def main() -> int:
     parser.add_argument("--interval", type=int, default=300, help="heartbeat interval, s")
     parser.add_argument("--step", type=int, default=10, help="fake clock step, s")
     parser.add_argument("--warm", type=int, default=2, help="intervals of beats before")
+    parser.add_argument("--no-gc", action="store_true",
+                        help="run with the cyclic garbage collector off (reference counting "
+                        "still frees): the loop blocks of the supervision code alone")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if not 0 <= args.silent < 1:
         parser.error("--silent is a fraction: 0 <= FRACTION < 1")
+    if args.no_gc:
+        gc.disable()
+        gc.enable = lambda: None  # the rule turns it back on after its load: keep it off
     with tempfile.TemporaryDirectory(prefix="navet-supervision-") as tmp:
         out = asyncio.run(run(args.devices, args.silent, args.interval, args.step, args.warm,
                               Path(tmp)))

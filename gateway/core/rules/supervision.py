@@ -526,17 +526,25 @@ class SilentUnitRule:
         its own (a benchmark, a test without a runner) decides on the event loop."""
         if ctx.timer is None:
             return await self._fire_here(ctx, now)
-        count = 0
-        while True:
-            raised, more = await ctx.tick(lambda _at: self._slice(ctx, now))
-            count += raised
-            self.raised += raised
-            if not more:
-                break
-            await asyncio.sleep(0)  # let the loop breathe between slices
+        count, paused = 0, False
+        try:
+            while True:
+                raised, more = await ctx.tick(lambda _at: self._slice(ctx, now))
+                count += raised
+                self.raised += raised
+                if not more:
+                    break
+                if count >= MASS_OUTAGE and not paused and gc.isenabled():
+                    gc.disable()  # the outage's alarms live as long as it: no walk halfway
+                    paused = True
+                await asyncio.sleep(0)  # let the loop breathe between slices
+        finally:
+            if paused:
+                settle_long_lived()
+                gc.enable()
         if count:
             log.info("%d unit(s) silent", count)
-        if count >= MASS_OUTAGE:
+        if count >= MASS_OUTAGE and not paused:
             settle_long_lived()
         return count
 
@@ -559,26 +567,37 @@ class SilentUnitRule:
         return out, (len(out), bool(heap and heap[0][0] <= now))
 
     async def _fire_here(self, ctx: RuleContext, now: float) -> int:
-        """:meth:`fire` without a rules runner: decide here, store through ``emit``."""
+        """:meth:`fire` without a rules runner: decide here, store through ``emit``.
+
+        Once a pass has raised :data:`MASS_OUTAGE` alarms the cyclic collector waits
+        until the pass ends (its alarms live as long as the outage; a collection
+        halfway through would walk them all and hold the loop), then they are frozen."""
         heap, out, count = self._heap, [], 0
+        paused = False
         began = time.perf_counter()
-        while heap and heap[0][0] <= now:
-            at, device = heapq.heappop(heap)
-            watch = self._watches.get(device)
-            if watch is None or watch.armed != at:
-                continue  # armed again since (a changed interval): a stale entry
-            watch.armed = 0.0
-            event = self._check(ctx, device, watch, now)
-            if event is not None:
-                out.append((device, watch, event))
-            if len(out) >= SLICE_ALARMS or time.perf_counter() - began >= SLICE_S:
-                count += await self._raise(ctx, out, now)
-                out = []
-                await asyncio.sleep(0)  # let the loop breathe between slices
-                began = time.perf_counter()
-        count += await self._raise(ctx, out, now)
-        if count >= MASS_OUTAGE:
-            settle_long_lived()  # the open alarms of an outage live until it ends
+        try:
+            while heap and heap[0][0] <= now:
+                at, device = heapq.heappop(heap)
+                watch = self._watches.get(device)
+                if watch is None or watch.armed != at:
+                    continue  # armed again since (a changed interval): a stale entry
+                watch.armed = 0.0
+                event = self._check(ctx, device, watch, now)
+                if event is not None:
+                    out.append((device, watch, event))
+                if len(out) >= SLICE_ALARMS or time.perf_counter() - began >= SLICE_S:
+                    count += await self._raise(ctx, out, now)
+                    out = []
+                    if count >= MASS_OUTAGE and not paused and gc.isenabled():
+                        gc.disable()
+                        paused = True
+                    await asyncio.sleep(0)  # let the loop breathe between slices
+                    began = time.perf_counter()
+            count += await self._raise(ctx, out, now)
+        finally:
+            if paused:
+                settle_long_lived()  # the open alarms of an outage live until it ends
+                gc.enable()
         return count
 
     async def _raise(self, ctx: RuleContext, out: list[tuple[str, _Watch, EventBase]],
