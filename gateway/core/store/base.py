@@ -479,7 +479,7 @@ class Store:
                                  [(s.seq,) for s in backlog])
             return written
 
-        written = await self.write(job, self._after_commit)
+        written: Written[int] = await self.write(job, self._after_commit)
         return written.value
 
     def _store_and_rule(self, conn: Any, events: Sequence[EventBase], subs: list[Subscription],
