@@ -254,7 +254,8 @@ def test_store_prune_dry_run_then_prune(tmp_path: Path, capsys: pytest.CaptureFi
 
     now = SystemClock().now()
     cfg = tmp_path / "navet.yaml"
-    cfg.write_text(f"data_dir: {tmp_path}\nretention: {{heartbeats_days: 2}}\n")
+    cfg.write_text(f"data_dir: {tmp_path}\n"
+                   f"retention: {{heartbeats_days: 2, audit_days: {AUDIT_MIN_DAYS}}}\n")
     settings = load_settings(cfg)
 
     async def seed() -> None:
@@ -264,8 +265,10 @@ def test_store_prune_dry_run_then_prune(tmp_path: Path, capsys: pytest.CaptureFi
         await gw.start()
         try:
             await gw.emit([heartbeat(n, gw.clock.now()) for n in range(4)])
-            await gw.audit.append(tenant="vasteras", actor=STAFF, action="lock.unlock",
-                                  decision="allowed", reason="visit")
+            for years in (6, 0):  # one entry past the five years, one of today
+                await gw.audit.append(tenant="vasteras", actor=STAFF, action="lock.unlock",
+                                      decision="allowed", reason="visit",
+                                      time=now - timedelta(days=365 * years))
         finally:
             await gw.stop()
 
@@ -278,10 +281,12 @@ def test_store_prune_dry_run_then_prune(tmp_path: Path, capsys: pytest.CaptureFi
     text = capsys.readouterr().out
     assert "heartbeats" in text and "4 would go" in text and "kept for ever" in text
     assert prune_cmd(argparse.Namespace(config=str(cfg), dry_run=False, json=True)) == 0
-    assert json.loads(capsys.readouterr().out)["kinds"]["heartbeats"]["rows"] == 4
+    went = json.loads(capsys.readouterr().out)["kinds"]
+    assert went["heartbeats"]["rows"] == 4 and went["audit"]["rows"] == 1
     assert prune_cmd(argparse.Namespace(config=str(cfg), dry_run=True, json=True)) == 0
     assert json.loads(capsys.readouterr().out)["kinds"]["heartbeats"]["rows"] == 0
     # the prune's own audit entry keeps the chain whole
     assert verify_cmd(argparse.Namespace(config=str(cfg), database=None, json=False,
                                          head=None)) == 0
-    assert capsys.readouterr().out.startswith("audit log intact: 2 entries")  # + store.prune
+    # from the signed anchor: the day's entry and the prune's own
+    assert capsys.readouterr().out.startswith("audit log intact: 2 entries")
