@@ -226,6 +226,10 @@ SLICE_S = 0.02
 SLICE_ALARMS = 500
 """And after this many silent alarms, which it stores before it goes on."""
 MASS_OUTAGE = 1000
+LARGE_FLEET = 50_000
+"""From this many supervised devices on, the fleet's state is frozen out of the cyclic
+collector (:func:`settle_long_lived`); a small one (a test run) is left alone, so nothing
+that is garbage by then is frozen with it."""
 
 
 def settle_long_lived() -> None:
@@ -335,7 +339,8 @@ class SilentUnitRule:
             self._loading = False
             raise
         finally:
-            settle_long_lived()
+            if len(self._watches) >= LARGE_FLEET:
+                settle_long_lived()
             if collecting:
                 gc.enable()
 
@@ -596,7 +601,8 @@ class SilentUnitRule:
             count += await self._raise(ctx, out, now)
         finally:
             if paused:
-                settle_long_lived()  # the open alarms of an outage live until it ends
+                if len(self._watches) >= LARGE_FLEET:
+                    settle_long_lived()  # the open alarms of an outage live until it ends
                 gc.enable()
         return count
 
