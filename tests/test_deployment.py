@@ -569,10 +569,11 @@ def test_the_unit_and_the_image_run_navet_commands_that_parse() -> None:
 
 
 def _copies() -> list[list[str]]:
+    """The build stage's COPY lines (from the build context; not ``--from`` a stage)."""
     text = CONTAINERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
     out = []
     for line in text.splitlines():
-        if line.startswith(("COPY ", "ADD ")):
+        if line.startswith(("COPY ", "ADD ")) and "--from=" not in line:
             words = [w for w in shlex.split(line)[1:] if not w.startswith("--")]
             out.append(words)
     return out
@@ -586,36 +587,40 @@ def test_the_containerfile_copies_files_that_exist() -> None:
 
 
 def test_the_image_holds_every_package_and_what_navet_reads_beside_it() -> None:
-    """pyproject's packages, and the files the runtime reads relative to the source tree
-    (plugin signatures, catalogue, pyproject itself): without them the image would run a
-    Navet that refuses its own signed plugins or lists no catalogue."""
+    """pyproject's packages, setup.py (it puts contracts/ into the wheel) and the files the
+    runtime reads from contracts/ (plugin signatures, catalogue): without them the image
+    would run a Navet that refuses its own signed plugins or lists no catalogue."""
     import tomllib
 
     from gateway.contracts.tree import DEFAULT_DIR
     from gateway.core.catalogue import BUILTIN_INDEX, BUILTIN_REPORTS
     from gateway.core.plugin_trust import BUILTIN_SIGNATURES, DEV_PUBLIC_KEY
-    from gateway.core.plugins import PYPROJECT
 
     copied = {Path(src).parts[0] for words in _copies() for src in words[:-1]}
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     packages = {p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]}
-    assert packages <= copied
+    assert packages | {"pyproject.toml", "setup.py", "MANIFEST.in"} <= copied
     for path in (DEFAULT_DIR, BUILTIN_INDEX, BUILTIN_REPORTS, BUILTIN_SIGNATURES,
-                 DEV_PUBLIC_KEY, PYPROJECT):
+                 DEV_PUBLIC_KEY):
         assert path.resolve().relative_to(ROOT).parts[0] in copied, path
     text = CONTAINERFILE.read_text(encoding="utf-8")
+    assert "-e " not in text and "--editable" not in text  # the image installs the wheel
     user = re.findall(r"^USER (\S+)", text, re.MULTILINE)
     assert user and user[-1] not in ("root", "0")
 
 
-def test_the_images_tree_alone_runs_navet_with_its_signed_plugins_and_catalogue(
+@pytest.mark.slow
+def test_a_wheel_built_from_what_the_image_copies_runs_navet_with_its_signed_plugins(
         tmp_path: Path) -> None:
-    """Only what the Containerfile copies, laid out as it copies it: the built-in plugins
-    load and verify against their signatures, and the catalogue finds their conformance
-    reports. A file the runtime reads from outside the copied tree would show here."""
+    """What the Containerfile does, without a container engine: only the files its build
+    stage copies, laid out as it copies them, built into a wheel (``pip wheel``); the
+    wheel installed (not editable) into a fresh virtual environment; Navet run from there,
+    away from any source tree. The built-in plugins load and verify against the signatures
+    the wheel carries, and the catalogue finds their conformance reports. A file the
+    runtime reads from outside its installed package would show here."""
     workdir = re.findall(r"^WORKDIR (\S+)", CONTAINERFILE.read_text("utf-8"), re.MULTILINE)
-    assert workdir == ["/opt/navet"]
-    tree = tmp_path / "opt" / "navet"
+    assert workdir[0] == "/src"
+    tree = tmp_path / "src"
     tree.mkdir(parents=True)
     for words in _copies():
         *sources, dest = words
@@ -627,10 +632,37 @@ def test_the_images_tree_alone_runs_navet_with_its_signed_plugins_and_catalogue(
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(ROOT / src, target)
-    env = {**_clean_environment(), "PYTHONPATH": str(tree)}
+    dist, venv = tmp_path / "dist", tmp_path / "venv"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                            str(dist), str(tree)], capture_output=True, text=True,
+                           timeout=600, env=_clean_environment())
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = dist.glob("navet-*.whl")
+    import zipfile
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for must in ("gateway/contracts/published/keys/navet-dev.pub",
+                 "gateway/contracts/published/signatures/alarms.json.sig",
+                 "gateway/contracts/published/catalogue.json",
+                 "gateway/contracts/published/events/alarm.raised.json"):
+        assert must in names, must
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
+                   check=True, timeout=300)
+    python = str(venv / "bin" / "python3")
+    done = subprocess.run([python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
+                          capture_output=True, text=True, timeout=600,
+                          env=_clean_environment())
+    assert done.returncode == 0, done.stdout + done.stderr
+    shutil.rmtree(tree)  # nothing of the source tree is left to read
+    env = _clean_environment()
+    env.pop("PYTHONPATH", None)
+    where = subprocess.run([python, "-c", "import gateway.core.published as p; "
+                            "print(p.__file__); print(p.CONTRACTS)"], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=120, check=True)
+    assert all(line.startswith(str(venv)) for line in where.stdout.split()), where.stdout
 
     def navet(*args: str) -> object:
-        done = subprocess.run([sys.executable, "-m", "gateway.cli", *args], cwd=tmp_path,
+        done = subprocess.run([str(venv / "bin" / "navet"), *args], cwd=tmp_path,
                               env=env, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
@@ -644,8 +676,8 @@ def test_the_images_tree_alone_runs_navet_with_its_signed_plugins_and_catalogue(
         assert plugin["status"] == "loaded", plugin
         assert plugin["signature"]["status"] == "signed", plugin["signature"]
         assert plugin["module"].split(".")[0] in ("plugins", "gateway")
-    assert all(str(tree) in p["signature"].get("statement", str(tree))
-               for p in seen.values())  # the copy's statements, not the repository's
+    assert all(str(venv) in p["signature"].get("statement", str(venv))
+               for p in seen.values())  # the wheel's statements, not the repository's
     catalogue = navet("catalogue", "--json")
     builtin_adapters = [a for a in catalogue if a["installed"]]  # type: ignore[attr-defined]
     assert builtin_adapters

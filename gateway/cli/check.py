@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     from gateway.core.gateway import Gateway
     from gateway.core.logs import setup_logging
     from gateway.core.settings import load_settings
-    from gateway.core.store.version import check_database
+    from gateway.core.store.peek import check_database
 
     settings = load_settings(args.config)
     setup_logging(settings.log_level, "text")  # warnings (file modes) go to stderr

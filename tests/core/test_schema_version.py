@@ -22,8 +22,9 @@ import yaml
 import gateway.core.store.base as store_base
 from gateway.cli import main
 from gateway.core.store import make_store
+from gateway.core.store.peek import peek_schema_version
 from gateway.core.store.schema import MIGRATIONS
-from gateway.core.store.version import SchemaTooNewError, peek_schema_version
+from gateway.core.store.version import SchemaTooNewError
 from tests.postgres import PgServer
 from tests.services import free_port
 
