@@ -37,6 +37,7 @@ import yaml
 from gateway import RawFrame
 from gateway.core.plugins import build_plugin_manager
 from gateway.core.settings import MqttSettings
+from gateway.testing import wait_until
 from gateway.transports.base import MqttMessage
 from tests.postgres import query_database
 from tests.services import free_port, require_binary
@@ -160,11 +161,11 @@ class Gatewayprocess:
 
 
 async def _until(check: object, timeout: float, what: str, tail: object = lambda: "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():  # type: ignore[operator]
-        assert loop.time() < deadline, f"timed out waiting for {what}\n{tail()}"  # type: ignore[operator]
-        await asyncio.sleep(0.05)
+    """:func:`wait_until`, failing with the tail of the gateway's log (another process)."""
+    try:
+        await wait_until(check, what, timeout=timeout, interval=0.05)  # type: ignore[arg-type]
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{tail()}") from None  # type: ignore[operator]
 
 
 async def test_sigkill_mid_stream_loses_nothing_and_stores_nothing_twice(

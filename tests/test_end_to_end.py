@@ -16,7 +16,7 @@ import contextlib
 import hashlib
 import hmac
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from gateway import FakeClock
 from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from gateway.transports.base import MqttMessage
 from gateway.transports.memory import MemoryBroker
 from simulators.scaip import ScaipUnit
@@ -78,14 +79,6 @@ async def _serve(app: Any, port: int, lifespan: str = "on") -> tuple[_Server, as
             assert not task.done()
             await asyncio.sleep(0.01)
     return server, task
-
-
-async def _until(predicate: Callable[[], Any], what: str, timeout: float = WAIT) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -163,8 +156,8 @@ async def test_alarm_reaches_every_consumer_and_the_acknowledgement_reaches_the_
                     sse_lines.append(line)
 
         sse = asyncio.create_task(read_sse())
-        await _until(lambda: gw.metrics.registry.get_sample_value("navet_stream_clients"),
-                     "the operator's stream to connect")
+        await wait_until(lambda: gw.metrics.registry.get_sample_value("navet_stream_clients"),
+                         "the operator's stream to connect")
 
         port = gw.adapter_instances["scaip-vasteras"].ports["udp"]
         unit = ScaipUnit("unit7", "s3cret", ("127.0.0.1", port), clock=clock, hold_max_s=600)
@@ -172,21 +165,21 @@ async def test_alarm_reaches_every_consumer_and_the_acknowledgement_reaches_the_
         try:
             assert await unit.register() == 200
             session = asyncio.create_task(unit.alarm("personal_button"))
-            await _until(lambda: unit.holds >= 1, "HOLD for the unit")
+            await wait_until(lambda: unit.holds >= 1, "HOLD for the unit")
             (raised,) = [s.event for s in gw.store.query_events("vasteras")
                          if s.event.type == "alarm.raised"]
             alarm = raised.alarm
 
             # hop: the operator's live stream
-            await _until(lambda: "event: alarm.raised" in sse_lines, "the SSE stream")
+            await wait_until(lambda: "event: alarm.raised" in sse_lines, "the SSE stream")
             # hop: MQTT northbound, CloudEvents
-            await _until(lambda: any(m.topic.endswith("alarm.raised") for m in mqtt_seen),
-                         "MQTT northbound")
+            await wait_until(lambda: any(m.topic.endswith("alarm.raised") for m in mqtt_seen),
+                             "MQTT northbound")
             ce = json.loads(next(m.payload for m in mqtt_seen
                                  if m.topic.endswith("alarm.raised")))
             assert ce["specversion"] == "1.0" and ce["id"] == raised.id
             # hop: the webhook, signed as contracts/webhooks.md says
-            await _until(lambda: consumer.at("/webhook"), "the webhook")
+            await wait_until(lambda: consumer.at("/webhook"), "the webhook")
             headers, body = consumer.at("/webhook")[0]
             stamp, sig = dict(p.split("=", 1) for p in headers["navet-signature"].split(","))\
                 .values()
@@ -202,10 +195,10 @@ async def test_alarm_reaches_every_consumer_and_the_acknowledgement_reaches_the_
                     out += [e["resource"] for e in bundle.get("entry", [])
                             if e.get("resource", {}).get("resourceType") == "Task"]
                 return out
-            await _until(fhir_tasks, "a FHIR notification with a Task")
+            await wait_until(fhir_tasks, "a FHIR notification with a Task")
             assert json.loads(consumer.at("/fhir")[-1][1])["type"] == "subscription-notification"
             # hop: the legacy alarm receiving centre over DC-09
-            await _until(lambda: sia_events, "the DC-09 receiver")
+            await wait_until(lambda: sia_events, "the DC-09 receiver")
             assert sia_events[0].code == "QA" and sia_events[0].account == "1234"
 
             # the operator takes the alarm through the operator API
@@ -217,15 +210,15 @@ async def test_alarm_reaches_every_consumer_and_the_acknowledgement_reaches_the_
             await clock.advance(10)
             final = await asyncio.wait_for(session, WAIT)
             assert final.snu == 0
-            await _until(lambda: "event: alarm.acknowledged" in sse_lines, "SSE ack")
-            await _until(lambda: any(m.topic.endswith("alarm.acknowledged") for m in mqtt_seen),
-                         "MQTT ack")
-            await _until(lambda: any(json.loads(b)["type"] == "alarm.acknowledged"
+            await wait_until(lambda: "event: alarm.acknowledged" in sse_lines, "SSE ack")
+            await wait_until(lambda: any(m.topic.endswith("alarm.acknowledged") for m in mqtt_seen),
+                             "MQTT ack")
+            await wait_until(lambda: any(json.loads(b)["type"] == "alarm.acknowledged"
                                      for _, b in consumer.at("/webhook")), "webhook ack")
-            await _until(lambda: any(t.get("status") != fhir_tasks()[0].get("status")
+            await wait_until(lambda: any(t.get("status") != fhir_tasks()[0].get("status")
                                      or t.get("businessStatus") != fhir_tasks()[0].get(
                                          "businessStatus") for t in fhir_tasks()[1:]),
-                         "FHIR Task update")
+                             "FHIR Task update")
         finally:
             await unit.stop()
             sse.cancel()

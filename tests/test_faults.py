@@ -21,6 +21,7 @@ import pytest
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from gateway.transports.base import MqttMessage
 from gateway.transports.memory import MemoryBroker
 from simulators.scaip import ScaipUnit
@@ -36,14 +37,6 @@ def settings(tmp_path: Path) -> Settings:
             "host": "127.0.0.1", "port": 0, "units": {"unit7": {"password": "s3cret"}},
             "hold": False}}],
     )
-
-
-async def _until(predicate: object, timeout: float = 5.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.01)
 
 
 async def test_unwritable_store_leaves_devices_unacknowledged_and_tells_operators(
@@ -92,7 +85,7 @@ async def _store_outage(gateway: Gateway, clock: FakeClock, broker: MemoryBroker
             await unit.alarm("fall")  # not acknowledged: the unit still has its alarm
         assert not gateway.store.healthy
         await clock.advance(1)  # the watcher's next look
-        await _until(lambda: alerts and alerts[-1]["state"] == "active")
+        await wait_until(lambda: alerts and alerts[-1]["state"] == "active")
         assert "cannot store" in str(alerts[-1]["text"])
         assert gateway.alerts.active.keys() == {"store"}
 
@@ -100,8 +93,8 @@ async def _store_outage(gateway: Gateway, clock: FakeClock, broker: MemoryBroker
         resent = await unit.alarm("fall")  # the unit sends its alarm again: now it is stored
         assert resent.snu == 0
         await clock.advance(1)
-        await _until(lambda: alerts[-1]["state"] == "cleared")
-        await _until(lambda: "alarm.raised" in gateway.store.count_events("vasteras") and any(
+        await wait_until(lambda: alerts[-1]["state"] == "cleared")
+        await wait_until(lambda: "alarm.raised" in gateway.store.count_events("vasteras") and any(
             str(s.event.data.kind) == "technical.other"  # type: ignore[union-attr]
             for s in gateway.store.query_events("vasteras") if s.event.type == "alarm.raised"))
     finally:
@@ -152,7 +145,7 @@ async def test_broker_restart_under_load_is_reported_and_caught_up(tmp_path: Pat
         for i in range(frames):
             if i == frames // 2:
                 await broker.stop()
-                await _until(lambda: readiness(gw)["mqtt"] != "ok", timeout=15)
+                await wait_until(lambda: readiness(gw)["mqtt"] != "ok", timeout=15)
                 seen_down = True
                 await broker.start()
             payload = json.dumps({"occupancy": i % 2 == 0,
@@ -165,9 +158,9 @@ async def test_broker_restart_under_load_is_reported_and_caught_up(tmp_path: Pat
                     await asyncio.sleep(0.1)
             else:
                 pytest.fail(f"frame {i} could not be published after the restart")
-        await _until(lambda: gw.store.count_events("vasteras").get("sensor.reported", 0)
-                     >= frames, timeout=30)
-        await _until(lambda: readiness(gw)["mqtt"] == "ok", timeout=15)
+        await wait_until(lambda: gw.store.count_events("vasteras").get("sensor.reported", 0)
+                         >= frames, timeout=30)
+        await wait_until(lambda: readiness(gw)["mqtt"] == "ok", timeout=15)
     finally:
         await bridge.disconnect()
         await gw.stop()

@@ -15,9 +15,10 @@ from typing import Any
 from gateway import FakeClock, RawFrame
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from gateway.transports.memory import MemoryBroker
 
-from .test_end_to_end import Consumer, _serve, _until
+from .test_end_to_end import Consumer, _serve
 
 
 async def test_each_tenants_webhook_gets_only_its_own_events(
@@ -48,7 +49,7 @@ async def test_each_tenants_webhook_gets_only_its_own_events(
             await gw.ingest(RawFrame("zigbee2mqtt", "sala", "mqtt", f"z2m-sala/s{i}",
                                      b'{"contact": false}', clock.now(),
                                      instance="zigbee2mqtt-sala"))
-        await _until(lambda: len(consumer.at("/vasteras")) >= 5 and
+        await wait_until(lambda: len(consumer.at("/vasteras")) >= 5 and
                      len(consumer.at("/sala")) >= 5, "both consumers")
         await asyncio.sleep(0.2)  # anything misrouted would have arrived by now too
     finally:

@@ -17,7 +17,6 @@ import re
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.testing import wait_until_sync
 from simulators.dc09 import Dc09Transmitter
 from tests.services import free_port
 
@@ -187,9 +187,9 @@ def test_redirects_to_a_blocked_address_are_not_followed(
         w = webhook(admin, redirector.url + "/hook", allow_http=True)
         assert w.status_code == 201, w.text
         raise_alarm(navet)
-        error = wait_for(lambda: admin.get(f"/api/v1/subscriptions/{w.json()['id']}",
-                                           params={"tenant": "vasteras"}).json()
-                         ["delivery"]["last_error"])
+        error = wait_until_sync(lambda: admin.get(f"/api/v1/subscriptions/{w.json()['id']}",
+                                                  params={"tenant": "vasteras"}).json()
+                                ["delivery"]["last_error"], "the delivery error", interval=0.1)
         assert "redirects are not followed" in error
         assert len(redirector.requests) >= 2
         assert canary.requests == []  # nothing ever reached the address behind the redirect
@@ -242,7 +242,8 @@ def test_an_allowed_destination_works_and_verifies_as_standard_webhooks(
     w = webhook(admin, receiver.url + "/hook", allow_http=True)
     assert w.status_code == 201, w.text
     raise_alarm(navet)
-    wait_for(lambda: [r for r in receiver.requests if r[0] == "/hook"])
+    wait_until_sync(lambda: [r for r in receiver.requests if r[0] == "/hook"],
+                    "the hook's request")
     _, headers, body = next(r for r in receiver.requests if r[0] == "/hook")
     standardwebhooks = pytest.importorskip("standardwebhooks")
     event = standardwebhooks.Webhook(WHSEC).verify(body, headers)
@@ -274,14 +275,3 @@ def raise_alarm(navet: ServedGateway) -> None:
             assert answer.kind == "ACK", answer
 
     asyncio.run(send())
-
-
-def wait_for(probe: Callable[[], Any], timeout: float = WAIT_S) -> Any:
-    """Poll the running gateway (real time, bounded) until ``probe`` returns something."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out waiting for the gateway"
-        time.sleep(0.1)

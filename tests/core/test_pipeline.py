@@ -7,6 +7,7 @@ import json
 
 from gateway import FakeClock, RawFrame
 from gateway.core.gateway import Gateway
+from gateway.testing import wait_until
 from gateway.transports.base import MqttMessage
 from gateway.transports.memory import MemoryBroker
 
@@ -22,11 +23,8 @@ async def _settle(gw: Gateway, broker: MemoryBroker) -> None:
 
 async def _delivered(gw: Gateway, timeout: float = 5.0) -> None:
     """Wait until the outbox worker has delivered everything (real time, bounded)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while gw.store.outbox_depth():
-        assert loop.time() < deadline, f"outbox not drained: {gw.store.outbox_depth()}"
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: not gw.store.outbox_depth(), "the outbox to drain",
+                     timeout=timeout)
 
 
 async def test_sensor_frame_is_stored_fanned_out_and_published(

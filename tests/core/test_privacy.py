@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +16,7 @@ from gateway.core.care import CareConfig, apply_care_config, tenant_care
 from gateway.core.gateway import Gateway
 from gateway.core.privacy import export_resident, purge
 from gateway.core.security.pii import DecryptionError, normalise_personal_number
+from gateway.testing import wait_until
 from tests.postgres import stored_bytes
 
 PNR = "19121212-1212"  # the Swedish tax agency's well-known test number
@@ -97,10 +97,8 @@ async def test_retention_deletes_old_events_but_keeps_pending_and_open_alarms(
     await gateway.emit([open_alarm, *closed])
     if gateway.rules is not None:
         await gateway.rules.drain()
-    for _ in range(500):  # the root fixture's northbound subscription delivers meanwhile
-        if not gateway.store.outbox_depth():
-            break
-        await asyncio.sleep(0.01)
+    # the root fixture's northbound subscription delivers meanwhile
+    await wait_until(lambda: not gateway.store.outbox_depth(), "the outbox to drain")
     before = gateway.store.count_events("vasteras")
     counts = await purge(gateway.store, clock.now() + timedelta(days=40), retention_days=30,
                          frames_retention_days=0)

@@ -25,6 +25,7 @@ from gateway.core.gateway import Gateway
 from gateway.core.security.ca import GATEWAY_IDENTITY, NavetCA
 from gateway.core.settings import MqttSettings, Settings
 from gateway.errors import TransportError
+from gateway.testing import wait_until
 from gateway.transports.mosquitto import MosquittoProcess, TlsListener
 from gateway.transports.mqtt import PahoMqttClient
 from tests.services import free_port, require_binary
@@ -113,11 +114,11 @@ def _locks(gw: Gateway, tenant: str) -> dict[str, int]:
 
 
 async def _until(check: object, what: str, log: object = lambda: "") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + TIMEOUT
-    while not check():  # type: ignore[operator]
-        assert loop.time() < deadline, f"timed out waiting for {what}\n{log()}"  # type: ignore[operator]
-        await asyncio.sleep(0.05)
+    """:func:`wait_until`, failing with the adapter process's log."""
+    try:
+        await wait_until(check, what, timeout=TIMEOUT, interval=0.05)  # type: ignore[arg-type]
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{log()}") from None  # type: ignore[operator]
 
 
 async def test_node_adapter_over_tls_events_acks_and_a_command(

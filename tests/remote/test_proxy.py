@@ -7,7 +7,6 @@ acks only after the store, liveness from hello, will and heartbeats.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from gateway.core.remote import RemoteAdapters, RemoteTopics, load_manifest
 from gateway.core.remote.proxy import Hello
 from gateway.core.settings import Settings
 from gateway.errors import ConfigError, StoreUnavailableError
+from gateway.testing import wait_until
 from gateway.transports.base import MqttMessage
 from gateway.transports.memory import MemoryBroker, MemoryMqttClient
 
@@ -151,15 +151,6 @@ def test_manifests_are_loaded_with_errors_naming_file_and_field(tmp_path: Path) 
 # --------------------------------------------------------------------------- in a gateway
 
 
-async def until(cond: Any, what: str, limit: float = 10.0) -> None:
-    """Wait (real time, bounded) for work the store's writer finishes on its own."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not cond():
-        assert loop.time() < deadline, f"gave up waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
 @dataclass
 class Rig:
     gw: Gateway
@@ -280,7 +271,7 @@ async def test_liveness_from_hello_will_and_heartbeats(rig: Rig) -> None:
     assert rig.process_states() == ["device.online"]
     assert rig.proxy().health()["unacked"] == 2
     await rig.clock.advance(10)  # a hung process: no heartbeat for three intervals
-    await until(lambda: rig.proxy().state == "offline", "the watchdog to notice")
+    await wait_until(lambda: rig.proxy().state == "offline", "the watchdog to notice")
     assert rig.process_states() == ["device.online", "device.offline"]
     await rig.send(rig.topics.heartbeat, {"time": "y", "unacked": 0})  # heard again
     assert rig.proxy().state == "online"

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from gateway.core.settings import MqttSettings
+from gateway.testing import wait_until  # noqa: F401  (the tests here import it from here)
 from gateway.transports.base import MqttMessage
 from gateway.transports.broker import EmbeddedBroker
 from gateway.transports.mosquitto import MosquittoProcess
@@ -112,13 +113,3 @@ class Inbox:
         except TimeoutError:
             return False
         return True
-
-
-async def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
-    """Poll ``predicate`` (cheap, in-memory) until true; fail naming ``what`` on timeout."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.02)

@@ -324,9 +324,7 @@ async def test_topics_are_handled_concurrently_in_order_per_topic_and_acked_in_a
     assert handled == ["b1", "b2", "b3"]  # topic b went ahead; a2 waits behind a1
     assert acked == []  # a1 arrived first and is not stored yet: nothing may be acked
     release.set()
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while len(acked) < 5 and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(acked) >= 5, "five acknowledgements", timeout=WAIT)
     assert handled == ["b1", "b2", "b3", "a1", "a2"]
     assert len(acked) == 5 and acked == sorted(acked)  # arrival order (mids rise with it)
 
@@ -378,9 +376,7 @@ async def test_a_topic_backed_up_behind_itself_holds_no_slot_so_others_go_on(
     await asyncio.wait_for(leak.wait(), WAIT)  # not stuck behind the flood's four waiters
     assert handled == ["leak"]
     release.set()
-    deadline = asyncio.get_running_loop().time() + WAIT
-    while len(handled) < 6 and asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(handled) >= 6, "the flood handled", timeout=WAIT)
     assert handled == ["leak"] + [f"flood-{i}" for i in range(5)]
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from gateway import OutboundPolicy, OutboundRefused
 from gateway.core.security.outbound import DestinationUnreachable, OutboundSettings
+from gateway.testing import wait_until
 from tests.services import free_port
 
 LOOPBACK = OutboundSettings(allow_loopback=True)
@@ -153,10 +154,7 @@ async def test_udp_endpoints_go_to_the_checked_address_only(
         transport, _ = await policy.datagram_endpoint(asyncio.DatagramProtocol, "udp.example",
                                                       port, local_host="127.0.0.1")
         transport.sendto(b"frame")
-        for _ in range(100):
-            if received:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: received, "the datagram")
         transport.close()
         assert received == [b"frame"] and lookups == ["udp.example"]
         with pytest.raises(OutboundRefused, match="metadata"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from gateway import FakeClock, PayloadError, RawFrame, WebhookRequest
 from gateway.core.gateway import Gateway
 from gateway.core.policy.cameras import CameraUnavailableError, CheckStarted
 from gateway.errors import StoreUnavailableError
+from gateway.testing import wait_until
 from gateway.transports.memory import MemoryBroker
 from plugins.cameras.ugglan import UgglanAdapter, sign, verify_signature
 from simulators.cameras_cloud import UgglanCloud
@@ -125,10 +127,8 @@ def test_decode_is_total(kind: str, data: dict[str, Any], when: Any, raw: bytes)
     for payload in (json.dumps({"id": "e", "type": kind, "occurred_at": when,
                                 "camera": "cam-1", "data": data}).encode(), raw):
         frame = RawFrame("ugglan", TENANT, "webhook", "events", payload, T0)
-        try:
+        with contextlib.suppress(PayloadError):
             adapter.decode(frame)
-        except PayloadError:
-            pass
 
 
 # --------------------------------------------------------------------------- signatures
@@ -209,7 +209,7 @@ async def test_a_busy_or_offline_camera_is_reported_not_hidden(
         night: tuple[Gateway, UgglanCloud]) -> None:
     gw, cloud = night
     await cloud.fault("cam-1", True)
-    with pytest.raises(CameraUnavailableError, match="503.*offline"):
+    with pytest.raises(CameraUnavailableError, match=r"503.*offline"):
         await gw.supervision.start_check(TENANT, "natt-1", "r-1")
     assert gw.supervision.sessions == {}
     entries = await gw.supervision._audit.entries(TENANT)  # type: ignore[union-attr]
@@ -260,18 +260,12 @@ async def test_the_adapter_keeps_its_callback_registered_at_ugglan(
                  mqtt=broker.client("navet"))
     await gw.start()
     try:
-        import asyncio
-        for _ in range(200):  # the first PUT goes out as the adapter starts
-            if cloud.callback_url:
-                break
-            await asyncio.sleep(0.01)
+        # the first PUT goes out as the adapter starts
+        await wait_until(lambda: cloud.callback_url, "the callback URL at Ugglan")
         assert cloud.callback_url == "https://navet.example/ingress/ugglan-vasteras/events"
         cloud.callback_url = None  # e.g. Ugglan lost it: the next renewal puts it back
         await clock.advance(600)
-        for _ in range(200):
-            if cloud.callback_url:
-                break
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: cloud.callback_url, "the renewed callback URL")
         assert cloud.callback_url is not None
     finally:
         await gw.stop()

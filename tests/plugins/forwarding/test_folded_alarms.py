@@ -14,7 +14,7 @@ resident's cancel, at the end; never a restoral for the fold itself.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import pytest
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from gateway.transports.memory import MemoryBroker
 from simulators.scaip import ScaipUnit
 from tests.services import free_port
@@ -34,15 +35,6 @@ pysiaalarm = pytest.importorskip(
 from pysiaalarm import SIAAccount  # noqa: E402
 
 TENANT = "vasteras"
-
-
-async def until(predicate: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    """Wait (real time, bounded) for a network peer."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -107,24 +99,26 @@ async def test_a_folded_press_reaches_the_centres_as_a_repeat_never_as_a_restora
     try:
         assert await unit.register() == 200
         held.append(asyncio.create_task(unit.alarm("personal_button")))
-        await until(lambda: unit.holds >= 1, "the first alarm held")
+        await wait_until(lambda: unit.holds >= 1, "the first alarm held", timeout=15)
         held.append(asyncio.create_task(unit.alarm("personal_button")))
-        await until(lambda: unit.holds >= 2, "the second alarm held")
+        await wait_until(lambda: unit.holds >= 2, "the second alarm held", timeout=15)
 
         def stored(type_: str) -> list[Any]:
             return [s.event for s in navet.store.query_events(TENANT, types=[type_])]
 
-        await until(lambda: len(stored("alarm.updated")) == 1, "the fold")
+        await wait_until(lambda: len(stored("alarm.updated")) == 1, "the fold", timeout=15)
         first, second = stored("alarm.raised")
         (fold,) = stored("alarm.updated")
         assert fold.alarm == first.alarm
 
         # both presses reached both centres as alarms, the second as a repeat of the first
-        await until(lambda: len(dc09) >= 2 and len(sos.alarms) >= 2, "two alarms upstream")
+        await wait_until(lambda: len(dc09) >= 2 and len(sos.alarms) >= 2,
+                         "two alarms upstream", timeout=15)
 
         # the resident cancels at the unit: the one restoral each centre may see
         assert (await unit.event("cancel")).snu == 0
-        await until(lambda: len(dc09) >= 3 and len(sos.alarms) >= 3, "the restoral upstream")
+        await wait_until(lambda: len(dc09) >= 3 and len(sos.alarms) >= 3,
+                         "the restoral upstream", timeout=15)
         await asyncio.sleep(1.0)  # anything more the sinks would send arrives meanwhile
 
         assert [(e.account, e.code) for e in dc09] == [("1234", "QA"), ("1234", "QA"),

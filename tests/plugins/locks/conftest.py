@@ -20,6 +20,7 @@ from gateway import SystemClock
 from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from gateway.transports.memory import MemoryBroker
 from simulators.locks_cloud import CloudLock, PortvaktCloud
 from simulators.locks_mqtt import BridgeLock, LasbroBridge
@@ -70,16 +71,6 @@ class Rig:
         return self.gw.adapter_instances["portvakt-vasteras"]
 
 
-async def until(cond: Callable[[], Any], what: str, limit: float = 15.0) -> None:
-    """Wait for a condition, bounded (a safety net for a broken build, not a speed check)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limit
-    while not cond():
-        if loop.time() > deadline:
-            raise AssertionError(f"gave up waiting for: {what}")
-        await asyncio.sleep(0.02)
-
-
 @pytest.fixture
 async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
     clock = SystemClock()
@@ -115,7 +106,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
             await asyncio.sleep(0.01)
     await bridge.start()
     rig = Rig(gw, cloud, bridge, f"http://127.0.0.1:{port}")
-    await until(lambda: cloud.webhook_url is not None, "the adapter registers its webhook")
+    await wait_until(lambda: cloud.webhook_url is not None,
+                     "the adapter registers its webhook", timeout=15)
     try:
         yield rig
     finally:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.core.commands import CommandStatus
+from gateway.testing import wait_until
 
-from .conftest import TENANT, Rig, until
+from .conftest import TENANT, Rig
 
 SCENARIO_TYPES = ["lock.", "device.battery", "device.tamper"]
 
@@ -27,12 +28,12 @@ async def test_both_vendors_tell_the_same_story(rig: Rig) -> None:
         # staff opens and later locks the door through Navet
         out = await gw.commands.execute(TENANT, "s-anna", door, "lock.unlock")
         assert out.status == CommandStatus.SENT, (vendor, out.reason)
-        await until(lambda d=door: any(e.device.id == d for e in rig.events("lock.unlocked")),
-                    f"{vendor} reports the door unlocked")
+        await wait_until(lambda d=door: any(e.device.id == d for e in rig.events("lock.unlocked")),
+                         f"{vendor} reports the door unlocked", timeout=15)
         out = await gw.commands.execute(TENANT, "s-anna", door, "lock.lock")
         assert out.status == CommandStatus.SENT, (vendor, out.reason)
-        await until(lambda d=door: any(e.device.id == d for e in rig.events("lock.locked")),
-                    f"{vendor} reports the door locked")
+        await wait_until(lambda d=door: any(e.device.id == d for e in rig.events("lock.locked")),
+                         f"{vendor} reports the door locked", timeout=15)
     # then, at each door: a wrong code, a low battery, the cover opened, the bolt jams
     rig.cloud.happen("PV-1", "access.denied", actor={"type": "keypad"}, reason="invalid_code")
     rig.cloud.happen("PV-1", "lock.battery", battery={"percent": 15, "low": True})
@@ -42,7 +43,7 @@ async def test_both_vendors_tell_the_same_story(rig: Rig) -> None:
     await rig.bridge.happen("LB-1", "batt", lvl=15)
     await rig.bridge.happen("LB-1", "tamper", on=True)
     await rig.bridge.happen("LB-1", "jam")
-    await until(lambda: len(rig.events(*SCENARIO_TYPES)) == 12, "12 events stored")
+    await wait_until(lambda: len(rig.events(*SCENARIO_TYPES)) == 12, "12 events stored", timeout=15)
 
     by_door: dict[str, list[Any]] = {}
     for ev in rig.events(*SCENARIO_TYPES):

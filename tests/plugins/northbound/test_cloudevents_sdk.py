@@ -3,7 +3,6 @@ SDK (PyPI ``cloudevents``) reads it: consumers need no Navet-specific parser."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -12,6 +11,7 @@ from typing import Any
 import pytest
 
 from gateway import MqttMessage, from_cloudevent, make_event
+from gateway.testing import wait_until
 from gateway.transports.memory import MemoryBroker
 from plugins.northbound.mqtt_sink import MqttSink
 
@@ -56,9 +56,7 @@ async def test_every_published_event_parses_with_the_cloudevents_sdk() -> None:
     sent = events()
     for event in sent:
         await sink.deliver(event)
-    async with asyncio.timeout(5):
-        while len(got) < len(sent):
-            await asyncio.sleep(0.01)
+    await wait_until(lambda: len(got) >= len(sent), "every event at the subscriber")
 
     fmt = sdk_json.JSONFormat()
     for event, msg in zip(sent, got, strict=True):

@@ -64,9 +64,9 @@ async def z2m(gw: Gateway, body: dict[str, Any] | str, at: datetime, *,
 
 async def delivered(gw: Gateway, broker: MemoryBroker) -> None:
     """Wait until the outbox has handed everything to the broker and the broker settled."""
+    await wait_until(lambda: not gw.store.outbox_depth().get("mqtt-all", 0),
+                     "the outbox to hand everything to the broker")
     async with asyncio.timeout(10):
-        while gw.store.outbox_depth().get("mqtt-all", 0):
-            await asyncio.sleep(0.01)
         for client in broker.clients:
             await client.drain()
 

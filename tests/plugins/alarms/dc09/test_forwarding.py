@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from gateway import SystemClock, TransportError, make_event
+from gateway.testing import wait_until
 from plugins.alarms.dc09.frame import clear_content, encode_frame, format_timestamp, parse_frame
 from plugins.alarms.dc09.transmitter import Dc09ForwardSink
 from tests.services import free_port, loopback_outbound
@@ -76,21 +77,13 @@ async def sia_receiver() -> AsyncIterator[Callable[..., Any]]:
         await client.async_stop()
 
 
-async def _until(events: list[Any], n: int) -> None:
-    for _ in range(int(WAIT / 0.02)):
-        if len(events) >= n:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"receiver got {len(events)} events, expected {n}")
-
-
 async def test_sia_dcs_in_clear_reaches_an_independent_receiver(sia_receiver: Any) -> None:
     port, events = await sia_receiver()
     sink = _sink(port)
     try:
         await sink.deliver(_alarm("personal_button"))
         await sink.deliver(_alarm("technical.mains_lost", alarm="a-2"))
-        await _until(events, 2)
+        await wait_until(lambda: len(events) >= 2, "2 events at the receiver")
     finally:
         await sink.aclose()
     assert [(e.account, e.code) for e in events] == [("1234", "QA"), ("1234", "AT")]
@@ -106,7 +99,7 @@ async def test_encrypted_sia_dcs_with_position_and_per_resident_account(
     try:
         await sink.deliver(_alarm("gps.panic_outside", resident="r-2001",
                                   point=(59.6099, 16.5448)))
-        await _until(events, 1)
+        await wait_until(lambda: len(events) >= 1, "1 events at the receiver")
     finally:
         await sink.aclose()
     (event,) = events
@@ -121,7 +114,7 @@ async def test_contact_id_new_and_restore(sia_receiver: Any) -> None:
     try:
         await sink.deliver(_alarm("fall", alarm="a-9"))
         await sink.deliver(_alarm(alarm="a-9", etype="alarm.cancelled"))
-        await _until(events, 2)
+        await wait_until(lambda: len(events) >= 2, "2 events at the receiver")
     finally:
         await sink.aclose()
     # pysiaalarm maps Contact ID 100 (qualifier 1 / 3) to SIA MA / MH

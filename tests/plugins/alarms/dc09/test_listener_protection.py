@@ -22,6 +22,7 @@ from gateway import FakeClock, RawFrame
 from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from plugins.alarms.dc09 import Dc09Adapter
 from simulators.dc09 import Dc09Transmitter
 
@@ -124,15 +125,6 @@ def refused(gw: Gateway, transport: str, reason: str) -> float:
         "navet_listener_refused_total",
         {"listener": f"dc09-vasteras/{transport}", "reason": reason})
     return value or 0.0
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait (real time, bounded) for what the server does in the background."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 # --------------------------------------------------------------------------- TCP exhaustion
@@ -250,7 +242,7 @@ async def test_proxy_header_from_an_untrusted_peer_or_none_from_the_balancer_is_
         w.close()
     assert b'"ACK"' in reply
     assert (refused(gw, "tcp", "proxy_untrusted"), refused(gw, "tcp", "proxy_missing")) == (1, 1)
-    await until(lambda: len(gw.store.dead_letters("vasteras")) == 2)
+    await wait_until(lambda: len(gw.store.dead_letters("vasteras")) == 2)
     [sample] = [d for d in gw.store.dead_letters("vasteras") if "proxy_untrusted" in d["reason"]]
     assert sample["address"] == ATTACKER and sample["payload"].startswith("PROXY TCP4 10.9.9.9")
 
@@ -316,7 +308,7 @@ async def test_garbage_frames_are_counted_on_metrics_logged_once_and_sampled(
         reply = await exchange(writer, reader, good)
     writer.close()
     assert b'"ACK"' in reply  # the garbage cost the connection nothing
-    await until(lambda: len(gw.store.dead_letters("vasteras")) >= 2)
+    await wait_until(lambda: len(gw.store.dead_letters("vasteras")) >= 2)
     samples = gw.store.dead_letters("vasteras")
     assert (refused(gw, "tcp", "bad_crc"), refused(gw, "tcp", "malformed_frame")) == (20, 1)
     warnings = [r.getMessage() for r in caplog.records if r.name == "gateway.intake"]
@@ -346,7 +338,7 @@ async def test_refusal_counters_are_served_on_metrics(
         for _ in range(3):
             sock.sendto(b"\n0000000Bgarbage\r", (host, port))
         sock.close()
-        await until(lambda: refused(gw, "udp", "bad_length") == 3)
+        await wait_until(lambda: refused(gw, "udp", "bad_length") == 3)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://navet") as client:
             text = (await client.get("/metrics")).text

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -37,15 +36,6 @@ def transmitter(gw: Gateway, clock: FakeClock, transport: str, *, encrypted: boo
         addr[0], addr[1], transport=transport, clock=clock,
         account="5678" if encrypted else "1234", key=KEY if encrypted else None, **kw,
     )
-
-
-async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Wait (real time, bounded) for I/O in flight to land."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not check():
-        assert loop.time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.01)
 
 
 def stored(gw: Gateway, kind: str | None = None) -> list[Any]:

@@ -6,8 +6,9 @@ import asyncio
 
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
+from gateway.testing import wait_until
 
-from .test_receiver import stored, transmitter, until
+from .test_receiver import stored, transmitter
 
 
 async def test_polls_every_interval_become_heartbeats(gateway: Gateway, clock: FakeClock) -> None:
@@ -15,13 +16,13 @@ async def test_polls_every_interval_become_heartbeats(gateway: Gateway, clock: F
     async with transmitter(gateway, clock, "udp", encrypted=True) as tx:
         task = asyncio.create_task(tx.supervise(interval_s=85, count=3))
         try:
-            await until(lambda: len(tx.answers) == 1)
+            await wait_until(lambda: len(tx.answers) == 1)
             await clock.advance(84)
             assert len(tx.sent) == 1  # not yet: the interval is 85 s
             await clock.advance(1)
-            await until(lambda: len(tx.answers) == 2)
+            await wait_until(lambda: len(tx.answers) == 2)
             await clock.advance(85)
-            await until(lambda: len(tx.answers) == 3)
+            await wait_until(lambda: len(tx.answers) == 3)
             await asyncio.wait_for(task, 5)
         finally:
             task.cancel()

@@ -18,9 +18,10 @@ import pytest
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from tests.services import free_port
 
-from .test_receiver import transmitter, until
+from .test_receiver import transmitter
 
 pysiaalarm = pytest.importorskip("pysiaalarm.aio", reason="pip install pysiaalarm")
 from pysiaalarm import SIAAccount  # noqa: E402
@@ -67,9 +68,9 @@ async def test_the_panels_zone_arrives_at_the_upstream_centre(
     _, got = centre
     async with transmitter(gateway, clock, "tcp", encrypted=False) as tx:
         assert (await tx.send_sia("MA", "011")).kind == "ACK"
-        await until(lambda: len(got) >= 1, timeout=10)
+        await wait_until(lambda: len(got) >= 1, timeout=10)
         assert (await tx.send_sia("MH", "011")).kind == "ACK"
-        await until(lambda: len(got) >= 2, timeout=10)
+        await wait_until(lambda: len(got) >= 2, timeout=10)
     raised, restored = got
     if settings.subscriptions[0].settings["format"] == "ADM-CID":
         assert (raised.code, raised.ri) == ("QA", "011")  # Contact ID 101, CCC 011

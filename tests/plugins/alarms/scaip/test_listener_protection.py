@@ -18,6 +18,7 @@ import pytest
 from gateway import FakeClock
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from simulators.scaip import ScaipUnit
 
 from .conftest import UNITS
@@ -60,11 +61,8 @@ def refused(gw: Gateway, transport: str, reason: str) -> float:
 
 async def samples(gw: Gateway, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
     """The dead letters, once ``count`` are there (real time, bounded: kept in background)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while len(gw.store.dead_letters("vasteras")) < count:
-        assert loop.time() < deadline, "no sample kept in time"
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: len(gw.store.dead_letters("vasteras")) >= count,
+                     f"{count} samples kept", timeout=timeout)
     return gw.store.dead_letters("vasteras")
 
 
