@@ -15,7 +15,6 @@ from gateway.core.settings import Settings
 
 from .conftest import CARE
 
-
 # A deployment's own report, a day newer than any committed one, so it is the one shown.
 _COMMITTED = Path(__file__).resolve().parents[2] / "contracts" / "conformance"
 NEWER = (max(datetime.fromisoformat(json.loads(p.read_text())["generated_at"])

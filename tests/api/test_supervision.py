@@ -15,8 +15,7 @@ from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.transports.memory import MemoryBroker
 from simulators.cameras_mqtt import VaktarenUnits
-from tests.plugins.cameras.helpers import MAX_S, T0, TENANT, events, settle, tick, \
-    vaktaren_gateway
+from tests.plugins.cameras.helpers import MAX_S, T0, TENANT, events, settle, tick, vaktaren_gateway
 
 API = "/api/v1/supervision/checks"
 

@@ -13,7 +13,7 @@ import pytest
 
 from gateway import Actor, FakeClock
 from gateway.core.audit import GENESIS, AuditLog, verify_database
-from gateway.core.store import Store, make_store
+from gateway.core.store import make_store
 
 
 @pytest.fixture

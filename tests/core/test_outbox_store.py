@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from gateway import EventBase, make_event
-from gateway.core.store import SQLiteStore, Store, Subscription, make_store
+from gateway.core.store import Store, Subscription, make_store
 from gateway.core.store.schema import MIGRATIONS
 
 T0 = datetime.fromisoformat("2026-01-01T12:00:00+00:00")

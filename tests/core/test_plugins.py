@@ -9,8 +9,8 @@ import pluggy
 import pytest
 
 from gateway import AdapterBase, AdapterRegistry, DeviceKind, Manifest, RawFrame, hookimpl
-from gateway.core.plugins import BUILTIN_PLUGINS, GatewayPlugins, build_plugin_manager
 from gateway.core.model import CONTRACT_VERSION
+from gateway.core.plugins import BUILTIN_PLUGINS, GatewayPlugins, build_plugin_manager
 from gateway.errors import DuplicateAdapterError
 
 
