@@ -107,6 +107,12 @@ class RulesRunner:
         self._failed_loads: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self.timers_lease: Callable[[], Awaitable[bool]] | None = None
+        """Scale-out: rule timers (``run``) run only while this says this instance holds
+        their lease (:meth:`_lead_timers`); None: they always run (one process)."""
+        self.lease_every_s = 1.0
+        self.leading = False
+        """Whether this instance's rule timers run now (tests, logs)."""
         ctx.timer = self.tick
 
     # ------------------------------------------------------------------ lifecycle
@@ -128,10 +134,44 @@ class RulesRunner:
         except StoreUnavailableError as err:
             log.warning("rules: the backlog waits for the store (%s)", err)
             self._tasks.append(asyncio.create_task(self._catch_up(), name="navet-rules-catch-up"))
-        for rule in self.rules:
-            run = getattr(rule, "run", None)
-            if run is not None:
-                self._tasks.append(asyncio.create_task(run(self.ctx), name=f"rule-{rule.name}"))
+        if self.timers_lease is None:
+            self._tasks.extend(self._start_timers())
+        else:
+            self._tasks.append(asyncio.create_task(self._lead_timers(), name="rule-timers-lease"))
+
+    def _start_timers(self) -> list[asyncio.Task[None]]:
+        self.leading = True
+        return [asyncio.create_task(run(self.ctx), name=f"rule-{rule.name}")
+                for rule in self.rules if (run := getattr(rule, "run", None)) is not None]
+
+    async def _lead_timers(self) -> None:
+        """Scale-out: run the rule timers while this instance holds their lease, renewed
+        every :attr:`lease_every_s`; stop them the moment it is not renewed (another
+        instance may take it once it expires). Taking it, the rules reload their state from
+        the store first: what the other instances stored since is in it."""
+        assert self.timers_lease is not None
+        timers: list[asyncio.Task[None]] = []
+        try:
+            while True:
+                try:
+                    mine = await self.timers_lease()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    log.warning("rule timers: lease not renewed (%s); timers stop", err)
+                    mine = False
+                if mine and not timers:
+                    self.rolled_back()  # rule state: reload what every instance committed
+                    timers = self._start_timers()
+                    log.info("rule timers run on this instance")
+                elif not mine and timers:
+                    await _cancel(timers)
+                    timers, self.leading = [], False
+                    log.info("rule timers stopped: another instance holds their lease")
+                await asyncio.sleep(self.lease_every_s)
+        finally:
+            await _cancel(timers)
+            self.leading = False
 
     async def stop(self) -> None:
         if self.store.rules_hook is self:
@@ -256,3 +296,11 @@ class RulesRunner:
             self.after(item.event)
         if stored:
             self.notifier.advance(max(s.seq for s in stored))
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
