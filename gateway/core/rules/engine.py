@@ -41,6 +41,7 @@ from ..directory import DeviceDirectory
 from ..model import EventBase
 from ..notifier import Notifier
 from ..store import DbConnection, Store, StoredEvent
+from ..store.repos.events import alarm_events_after
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,7 @@ class RulesRunner:
         self.lease_every_s = 1.0
         self.leading = False
         """Whether this instance's rule timers run now (tests, logs)."""
+        self._followed = 0  # leading: the last seq whose alarm events the rules observed
         ctx.timer = self.tick
 
     # ------------------------------------------------------------------ lifecycle
@@ -161,9 +163,19 @@ class RulesRunner:
                     log.warning("rule timers: lease not renewed (%s); timers stop", err)
                     mine = False
                 if mine and not timers:
+                    self._followed = await asyncio.to_thread(self.store.last_seq)
                     self.rolled_back()  # rule state: reload what every instance committed
                     timers = self._start_timers()
                     log.info("rule timers run on this instance")
+                if mine:
+                    try:
+                        while await self.tick(lambda _now: ([], self._observe_others())):
+                            pass
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as err:
+                        log.warning("rule timers: the others' alarm events not observed yet "
+                                    "(%s); trying again", err)
                 elif not mine and timers:
                     await _cancel(timers)
                     timers, self.leading = [], False
@@ -217,6 +229,27 @@ class RulesRunner:
             return value
         written = await self.store.append_from(produce)
         return written.value
+
+    def _observe_others(self) -> bool:
+        """Leading: the alarm events committed since the last look (by the other instances;
+        this one's own were ruled as they were stored) to every rule's ``observe`` (state
+        only, nothing derived: their instance ruled them), on the writer's thread.
+        Observing is idempotent. Whether there may be more."""
+        found = self.store.read_sync(
+            lambda conn: alarm_events_after(conn, self._followed, self.catch_up_limit))
+        for item in found:
+            for rule in self.rules:
+                observe = getattr(rule, "observe", None)
+                if observe is not None:
+                    try:
+                        observe(item.event, self.ctx)
+                    except Exception as err:
+                        if self.store.is_fatal(err):
+                            raise
+                        log.exception("rule %s failed to observe event %s", rule.name,
+                                      item.event.id)
+            self._followed = item.seq
+        return len(found) >= self.catch_up_limit
 
     # ------------------------------------------------------------------ the store's hook
 

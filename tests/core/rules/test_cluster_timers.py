@@ -28,7 +28,7 @@ from gateway.core.store.repos import cluster as sql
 from gateway.transports.memory import MemoryBroker
 from tests.postgres import PgServer
 
-from .helpers import BED, CARE, TENANT, alarms_of, settle, stored, z2m
+from .helpers import BED, CARE, CHAIN, TENANT, alarms_of, raised, settle, stored, z2m
 
 SILENT = "technical.unit_silent"
 DAY_MS = 86_400_000
@@ -145,3 +145,21 @@ async def test_the_timers_move_when_their_holder_dies(
     await pass_time([a], clock, 600 + 1500 + 60 + 120)  # nobody heard the bed: silent
     [alarm] = alarms_of(a, SILENT, device=BED)
     assert alarm.device is not None and alarm.device.id == BED
+
+
+async def test_an_alarm_stored_by_another_instance_escalates_on_the_lease_holder(
+        cluster: Callable[[str], Gateway], clock: FakeClock) -> None:
+    b = cluster("b")
+    await start(b)
+    await leading(b)
+    a = cluster("a")
+    await start(a)
+    await asyncio.sleep(1.5)
+    assert a.rules is not None and not a.rules.leading
+
+    await a.store.append([raised(clock).model_copy(update={"received": clock.now()})])
+    await settle(a)
+    await asyncio.sleep(1.5)  # b observes the others' alarm events every second
+    await pass_time([a, b], clock, 130, step=10)  # ack_deadline_s 120: not acknowledged
+    [escalated] = stored(a, "alarm.escalated", alarm="a-1")
+    assert escalated.data.to == CHAIN[1]  # type: ignore[attr-defined]
