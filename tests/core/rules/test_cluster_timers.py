@@ -161,5 +161,9 @@ async def test_an_alarm_stored_by_another_instance_escalates_on_the_lease_holder
     await settle(a)
     await asyncio.sleep(1.5)  # b observes the others' alarm events every second
     await pass_time([a, b], clock, 130, step=10)  # ack_deadline_s 120: not acknowledged
+    async with asyncio.timeout(15):  # b's look at the others' commits runs in real time
+        while not stored(a, "alarm.escalated", alarm="a-1"):
+            await asyncio.sleep(0.1)
+            await settle(b)
     [escalated] = stored(a, "alarm.escalated", alarm="a-1")
     assert escalated.data.to == CHAIN[1]  # type: ignore[attr-defined]
