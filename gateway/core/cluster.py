@@ -19,7 +19,8 @@ shared in memory. What they share, and how:
   unsubscribes first, so there is little left to take.
 - **Work that must not run twice.** Leases (``leases``): a subscription's
   deliveries belong to one instance at a time (order per resident), renewed every
-  pass and taken over when they expire or their owner's row is gone.
+  pass and taken over when they expire or their owner's row is gone; so do the rule
+  timers (``rules.timers``, :class:`~gateway.core.rules.RulesRunner`).
 - **Streams.** Batches of all instances commit in seq order (the seq lock) and
   notify the others (LISTEN/NOTIFY), so a stream on any instance sees every commit,
   in order, promptly.

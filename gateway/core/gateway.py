@@ -58,6 +58,9 @@ from .store import Store, Subscription, make_store
 
 log = logging.getLogger(__name__)
 
+TIMERS_LEASE = "rules.timers"
+"""Scale-out: the lease of the instance whose rule timers run (docs/scale-out.md)."""
+
 @dataclass
 class SinkServices:
     """What a sink may use (:class:`gateway.SinkServices`): the MQTT client, the clock,
@@ -325,8 +328,12 @@ class Gateway:
         for rule in rules:  # supervision hears heartbeats that are not stored
             if isinstance(getattr(rule, "liveness", None), Liveness):
                 rule.liveness = self.liveness
+                if s.scale_out:  # the others' devices: from the store, a flush late
+                    rule.shared_s = s.heartbeats.flush_interval_s
         self.rules = RulesRunner(self.store, rules, ctx, self.notifier,
                                  after=self.plugins.event_stored)
+        if s.scale_out:  # rule timers run on one instance at a time
+            self.rules.timers_lease = self._timers_lease
         await self.rules.start()
         self.pipeline.urgent = urgency(self.rules.rules, ctx)  # alarms ahead of bulk frames
         self._liveness_flush = asyncio.create_task(flush_every(
@@ -371,6 +378,10 @@ class Gateway:
             "gateway started: %d adapter instance(s), %d subscription(s), %d device(s)",
             len(self.hosts), len(self.sinks), len(self.directory),
         )
+
+    async def _timers_lease(self) -> bool:
+        """Scale-out: whether this instance runs the rule timers (lease ``rules.timers``)."""
+        return self.cluster is not None and await self.cluster.holds(TIMERS_LEASE)
 
     async def start_adapter(self, inst: AdapterInstance) -> Any:
         cls = self.plugins.adapters.get(inst.adapter)

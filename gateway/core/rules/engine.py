@@ -41,6 +41,7 @@ from ..directory import DeviceDirectory
 from ..model import EventBase
 from ..notifier import Notifier
 from ..store import DbConnection, Store, StoredEvent
+from ..store.repos.events import alarm_events_after
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,13 @@ class RulesRunner:
         self._failed_loads: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._event_loop: asyncio.AbstractEventLoop | None = None
+        self.timers_lease: Callable[[], Awaitable[bool]] | None = None
+        """Scale-out: rule timers (``run``) run only while this says this instance holds
+        their lease (:meth:`_lead_timers`); None: they always run (one process)."""
+        self.lease_every_s = 1.0
+        self.leading = False
+        """Whether this instance's rule timers run now (tests, logs)."""
+        self._followed = 0  # leading: the last seq whose alarm events the rules observed
         ctx.timer = self.tick
 
     # ------------------------------------------------------------------ lifecycle
@@ -128,10 +136,54 @@ class RulesRunner:
         except StoreUnavailableError as err:
             log.warning("rules: the backlog waits for the store (%s)", err)
             self._tasks.append(asyncio.create_task(self._catch_up(), name="navet-rules-catch-up"))
-        for rule in self.rules:
-            run = getattr(rule, "run", None)
-            if run is not None:
-                self._tasks.append(asyncio.create_task(run(self.ctx), name=f"rule-{rule.name}"))
+        if self.timers_lease is None:
+            self._tasks.extend(self._start_timers())
+        else:
+            self._tasks.append(asyncio.create_task(self._lead_timers(), name="rule-timers-lease"))
+
+    def _start_timers(self) -> list[asyncio.Task[None]]:
+        self.leading = True
+        return [asyncio.create_task(run(self.ctx), name=f"rule-{rule.name}")
+                for rule in self.rules if (run := getattr(rule, "run", None)) is not None]
+
+    async def _lead_timers(self) -> None:
+        """Scale-out: run the rule timers while this instance holds their lease, renewed
+        every :attr:`lease_every_s`; stop them the moment it is not renewed (another
+        instance may take it once it expires). Taking it, the rules reload their state from
+        the store first: what the other instances stored since is in it."""
+        assert self.timers_lease is not None
+        timers: list[asyncio.Task[None]] = []
+        try:
+            while True:
+                try:
+                    mine = await self.timers_lease()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:
+                    log.warning("rule timers: lease not renewed (%s); timers stop", err)
+                    mine = False
+                if mine and not timers:
+                    self._followed = await asyncio.to_thread(self.store.last_seq)
+                    self.rolled_back()  # rule state: reload what every instance committed
+                    timers = self._start_timers()
+                    log.info("rule timers run on this instance")
+                if mine:
+                    try:
+                        while await self.tick(lambda _now: ([], self._observe_others())):
+                            pass
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as err:
+                        log.warning("rule timers: the others' alarm events not observed yet "
+                                    "(%s); trying again", err)
+                elif not mine and timers:
+                    await _cancel(timers)
+                    timers, self.leading = [], False
+                    log.info("rule timers stopped: another instance holds their lease")
+                await asyncio.sleep(self.lease_every_s)
+        finally:
+            await _cancel(timers)
+            self.leading = False
 
     async def stop(self) -> None:
         if self.store.rules_hook is self:
@@ -177,6 +229,27 @@ class RulesRunner:
             return value
         written = await self.store.append_from(produce)
         return written.value
+
+    def _observe_others(self) -> bool:
+        """Leading: the alarm events committed since the last look (by the other instances;
+        this one's own were ruled as they were stored) to every rule's ``observe`` (state
+        only, nothing derived: their instance ruled them), on the writer's thread.
+        Observing is idempotent. Whether there may be more."""
+        found = self.store.read_sync(
+            lambda conn: alarm_events_after(conn, self._followed, self.catch_up_limit))
+        for item in found:
+            for rule in self.rules:
+                observe = getattr(rule, "observe", None)
+                if observe is not None:
+                    try:
+                        observe(item.event, self.ctx)
+                    except Exception as err:
+                        if self.store.is_fatal(err):
+                            raise
+                        log.exception("rule %s failed to observe event %s", rule.name,
+                                      item.event.id)
+            self._followed = item.seq
+        return len(found) >= self.catch_up_limit
 
     # ------------------------------------------------------------------ the store's hook
 
@@ -256,3 +329,11 @@ class RulesRunner:
             self.after(item.event)
         if stored:
             self.notifier.advance(max(s.seq for s in stored))
+
+
+async def _cancel(tasks: Sequence[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

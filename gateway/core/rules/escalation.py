@@ -83,6 +83,12 @@ class EscalationRule:
             self._wake.set()
         return []
 
+    def observe(self, event: EventBase, ctx: RuleContext) -> None:
+        """An alarm event another instance stored (scale-out: this one runs the timer)."""
+        self.book.ensure_loaded(ctx.store)
+        if self.book.observe(event) is not None:
+            self._wake.set()
+
     def due(self, ctx: RuleContext, now: datetime) -> tuple[list[EventBase], datetime | None]:
         """Escalations due at ``now``, and when the next one falls due."""
         events: list[EventBase] = []

@@ -52,7 +52,7 @@ from ..model import (
     make_event,
 )
 from ..store.repos import events as event_rows
-from ..store.repos.config import last_seen_times
+from ..store.repos.config import last_seen_of, last_seen_times
 from .alarms import (
     NAVET,
     SYSTEM,
@@ -258,6 +258,14 @@ class SilentUnitRule:
     After a start (a restart, a takeover) no device is silent before one
     heartbeat interval from the start: its last-seen time in the store may be
     older than the truth by a flush interval, or by the time Navet was down.
+
+    Scale-out (:attr:`shared_s` set): the other instances hear devices too (each
+    heartbeat reaches one of them) and only flush what they heard to
+    ``devices.last_seen`` every ``shared_s`` seconds. So a device is silent only
+    when neither this instance's memory nor the stored time (read for each due slice,
+    one query, inside the tick) is within its tolerance plus ``shared_s``; and a
+    silent device is looked at again every ``shared_s``: a stored time newer than
+    its silence (heard by another instance) ends the episode.
     """
 
     name = "silent-units"
@@ -281,6 +289,10 @@ class SilentUnitRule:
         self._settings_at = 0.0
         self.raised = 0
         """Silent-unit alarms raised since start (benchmarks, metrics)."""
+        self.shared_s = 0.0
+        """Scale-out: how stale the stored last-seen of another instance's devices may be
+        (its ``heartbeats.flush_interval_s``); 0: one process, memory is the truth."""
+        self._warned: set[float] = set()
 
     @property
     def loaded(self) -> bool:
@@ -379,6 +391,8 @@ class SilentUnitRule:
                     last = self.liveness.last(rec.device.id)
                     self._silent_since[rec.device.id] = last if last is not None else (
                         rec.raised.timestamp() if rec.raised else self._started)
+                    if self.shared_s:  # heard by another instance? look in the store
+                        self._arm(rec.device.id, watch, self._started + self.shared_s)
         self._loaded, self._loading = True, False
 
     def _watch(self, ctx: RuleContext, device: str, tenant: str, announced: int = 0) -> _Watch:
@@ -404,14 +418,23 @@ class SilentUnitRule:
         if not interval:
             return None  # nothing promised, nothing supervised
         tolerance = entry.extra.get("heartbeat_tolerance_s") if entry else None
-        return interval, float(
+        tolerance = float(
             tolerance or self._tenant_settings(ctx, watch.tenant).heartbeat_tolerance * interval)
+        if self.shared_s and self.shared_s > tolerance / 2 and tolerance not in self._warned:
+            self._warned.add(tolerance)
+            log.warning(
+                "silent units: with several instances a device heard by another one is "
+                "known here only after heartbeats.flush_interval_s (%g s), more than half "
+                "a tolerance of %g s (device %s); its silent alarm comes up to %g s late. "
+                "Lower heartbeats.flush_interval_s.", self.shared_s, tolerance, device,
+                self.shared_s)
+        return interval, tolerance
 
     def _deadline(self, device: str, interval: int, tolerance: float) -> float:
         """When the device is silent: its tolerance after it was last heard, and never
         before one interval after the start (the restart grace)."""
         last = self.liveness.last(device)
-        return max((last if last is not None else self._started) + tolerance,
+        return max((last if last is not None else self._started) + tolerance + self.shared_s,
                    self._started + interval)
 
     def _arm(self, device: str, watch: _Watch, at: float) -> None:
@@ -518,6 +541,8 @@ class SilentUnitRule:
         watch.alarm = rec
         self._silent_since[device] = last if last is not None else self._started
         self.liveness.attend(device)  # its next sign of life ends the episode: store it
+        if self.shared_s:  # or another instance hears it: look in the store again then
+            self._arm(device, watch, now + self.shared_s)
         return raise_event(
             rec, f"no sign of life for {int(tolerance)} s (expected every {interval} s)",
             datetime.fromtimestamp(at, UTC))
@@ -556,6 +581,8 @@ class SilentUnitRule:
     def _slice(self, ctx: RuleContext, now: float) -> tuple[list[EventBase],
                                                             tuple[int, bool]]:
         """One slice of what is due: its alarms, how many, and whether more is due."""
+        if self.shared_s:
+            return self._slice_shared(ctx, now)
         heap, out = self._heap, []
         began = time.perf_counter()
         while heap and heap[0][0] <= now:
@@ -570,6 +597,65 @@ class SilentUnitRule:
             if len(out) >= SLICE_ALARMS or time.perf_counter() - began >= SLICE_S:
                 break
         return out, (len(out), bool(heap and heap[0][0] <= now))
+
+    def _slice_shared(self, ctx: RuleContext, now: float) -> tuple[list[EventBase],
+                                                                   tuple[int, bool]]:
+        """:meth:`_slice` with several instances: the due devices' stored last-seen
+        (flushed by every instance) is read first, in one query, on the writer's
+        connection, and taken where it is newer than this instance's memory."""
+        heap, due = self._heap, []
+        began = time.perf_counter()
+        while heap and heap[0][0] <= now:
+            at, device = heapq.heappop(heap)
+            watch = self._watches.get(device)
+            if watch is None or watch.armed != at:
+                continue  # armed again since (a changed interval): a stale entry
+            watch.armed = 0.0
+            due.append((device, watch))
+            if len(due) >= SLICE_ALARMS or time.perf_counter() - began >= SLICE_S:
+                break
+        if due:
+            ids = [device for device, _ in due]
+            for device, at_iso in ctx.store.read_sync(lambda conn: last_seen_of(conn, ids)):
+                self.liveness.restore(device, datetime.fromisoformat(at_iso).timestamp())
+        out: list[EventBase] = []
+        raised = 0
+        for device, watch in due:
+            if watch.alarm is not None:
+                out.extend(self._heard_elsewhere(ctx, device, watch, now))
+                continue
+            event = self._check(ctx, device, watch, now)
+            if event is not None:
+                out.append(event)
+                raised += 1
+        return out, (raised, bool(heap and heap[0][0] <= now))
+
+    def _heard_elsewhere(self, ctx: RuleContext, device: str, watch: _Watch,
+                         now: float) -> list[EventBase]:
+        """A silent device: heard since by another instance (its stored last-seen is newer
+        than the silence) ends the episode; else look again in :attr:`shared_s`."""
+        rec = watch.alarm
+        last = self.liveness.last(device)
+        since = self._silent_since.get(device, self._started)
+        if rec is None or rec.device is None or last is None or last <= since:
+            self._arm(device, watch, now + self.shared_s)
+            return []
+        watch.alarm = None
+        self._silent_since.pop(device, None)
+        self.liveness.attend(device, False)
+        seen = datetime.fromtimestamp(last, UTC)
+        silent_s = max(0, int(last - since))
+        self._rearm(ctx, device, watch)
+        return [
+            make_event("device.online", tenant=rec.tenant, time=seen,
+                       source={"adapter": NAVET, "protocol": NAVET, "ref": rec.id},
+                       device=rec.device, resident=rec.resident, alarm=rec.id,
+                       data={"silent_s": silent_s},
+                       id=event_id(NAVET, rec.tenant, rec.id, "online")),
+            close_event(rec, by=SYSTEM, outcome="technical_fixed", time=seen,
+                        note=f"unit heard again (by another instance) after {silent_s} s "
+                             "of silence"),
+        ]
 
     async def _fire_here(self, ctx: RuleContext, now: float) -> int:
         """:meth:`fire` without a rules runner: decide here, store through ``emit``.

@@ -125,3 +125,14 @@ def last_seen_times(conn: DbConnection) -> list[tuple[str, str]]:
     """``(device, last_seen)`` of every device heard at least once (supervision's start)."""
     return [(str(r[0]), str(r[1])) for r in conn.execute(
         "SELECT id, last_seen FROM devices WHERE last_seen IS NOT NULL")]
+
+
+def last_seen_of(conn: DbConnection, devices: list[str]) -> list[tuple[str, str]]:
+    """``(device, last_seen)`` of those of ``devices`` heard at least once: what every
+    instance flushed (scale-out supervision reads it before it declares one silent)."""
+    if not devices:
+        return []
+    marks = ",".join("?" * len(devices))
+    return [(str(r[0]), str(r[1])) for r in conn.execute(
+        f"SELECT id, last_seen FROM devices WHERE last_seen IS NOT NULL AND id IN ({marks})",
+        tuple(devices))]

@@ -298,3 +298,11 @@ class EventRepository:
 
     def last_seq(self) -> int:
         return self.engine.read_sync(last_seq)
+
+
+def alarm_events_after(conn: DbConnection, seq: int, limit: int) -> list[StoredEvent]:
+    """Alarm events (``alarm.*``) after ``seq``, oldest first: what the instance running
+    the rule timers observes of the others' commits (scale-out)."""
+    return [_stored(r) for r in conn.execute(
+        "SELECT seq, body FROM events WHERE seq > ? AND type LIKE 'alarm.%'"
+        " ORDER BY seq LIMIT ?", (seq, limit)).fetchall()]
