@@ -74,10 +74,8 @@ async def _serve(app: Any, port: int, lifespan: str = "on") -> tuple[_Server, as
     server = _Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan=lifespan,
                                     log_level="warning", timeout_graceful_shutdown=1))
     task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(10):
-        while not server.started:
-            assert not task.done()
-            await asyncio.sleep(0.01)
+    await wait_until(lambda: server.started or task.done(), "uvicorn to start")
+    assert not task.done(), "uvicorn stopped during startup"
     return server, task
 
 

@@ -25,6 +25,7 @@ from gateway import FakeClock, RawFrame
 from gateway.api import create_app
 from gateway.core.gateway import Gateway
 from gateway.core.settings import Settings
+from gateway.testing import wait_until
 from gateway.transports.memory import MemoryBroker
 from tests.services import free_port
 
@@ -112,10 +113,8 @@ async def server(gw: Gateway) -> AsyncIterator[str]:
     )
     srv = _Server(config)
     task = asyncio.create_task(srv.serve())
-    async with asyncio.timeout(10):
-        while not srv.started:
-            assert not task.done(), "uvicorn stopped during startup"
-            await asyncio.sleep(0.01)
+    await wait_until(lambda: srv.started or task.done(), "uvicorn to start")
+    assert not task.done(), "uvicorn stopped during startup"
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 from gateway import Actor, FakeClock, make_event
 from gateway.core.gateway import Gateway
 from gateway.fhir import RESOURCE_TYPES
+from gateway.testing import wait_until
 from tests.services import free_port
 
 from .conftest import frame, later
@@ -218,9 +219,7 @@ class Hook:
         return f"http://127.0.0.1:{self.port}/notify"
 
     async def wait_for(self, n: int) -> list[dict[str, Any]]:
-        async with asyncio.timeout(WAIT_S):
-            while len(self.received) < n:
-                await asyncio.sleep(0.01)
+        await wait_until(lambda: len(self.received) >= n, f"{n} notifications")
         return self.received
 
     def close(self) -> None:
@@ -237,9 +236,10 @@ def hook() -> Iterator[Hook]:
 
 async def drained(gw: Gateway) -> None:
     """Wait until the outbox has nothing pending: every delivery has returned."""
-    async with asyncio.timeout(WAIT_S):
-        while await gw.store.read(lambda conn: gw.store.outbox_depth()):
-            await asyncio.sleep(0.01)
+    async def empty() -> bool:
+        return not await gw.store.read(lambda conn: gw.store.outbox_depth())
+
+    await wait_until(empty, "every delivery to return")
 
 
 def status_of(bundle: dict[str, Any]) -> dict[str, Any]:
