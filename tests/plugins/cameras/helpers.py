@@ -142,8 +142,10 @@ async def ugglan_gateway(tmp_path: Path, clock: FakeClock,
 async def settle(gw: Gateway, fleet: Any = None) -> None:
     """Let in-flight commands, reports and webhooks reach the store, and the rules finish.
 
-    Several passes, because one hop can start the next (a stop command makes a unit
-    report, the report makes the rules derive, ...).
+    Deterministic: it waits for what is in flight (the fleet's outbound queue, every
+    in-memory MQTT client's handlers, the rules' backlog: a write, so every write queued
+    before it has committed), never for real time. Several passes, because one hop can
+    start the next (a stop command makes a unit report, the report makes the rules derive).
     """
     import asyncio
 
@@ -157,8 +159,7 @@ async def settle(gw: Gateway, fleet: Any = None) -> None:
                 await client.drain()
         assert gw.rules is not None
         await gw.rules.drain()
-        for _ in range(3):
-            await asyncio.sleep(0.002)
+        await asyncio.sleep(0)  # a task woken by the drained work takes its next step
 
 
 def events(gw: Gateway, *types: str, tenant: str = TENANT) -> list[Any]:
@@ -166,14 +167,16 @@ def events(gw: Gateway, *types: str, tenant: str = TENANT) -> list[Any]:
                                                    limit=10_000)]
 
 
-async def tick(clock: FakeClock, seconds: float, step: float = 1.0) -> None:
-    """Advance the fake clock in steps, letting store threads and tasks catch up in between
-    (a woken task may read the store on a worker thread before it sleeps again)."""
-    import asyncio
+async def tick(clock: FakeClock, seconds: float, step: float = 1.0, *,
+               gw: Gateway, fleet: Any = None) -> None:
+    """Advance the fake clock in steps and, after each, :func:`settle`: what the step set
+    off (a heartbeat, a fault, a webhook) is stored and ruled before time moves on.
 
+    Without it the fake clock outruns delivery: a unit's heartbeat still queued in the
+    cloud after many steps is a silence to Navet (rightly: it has not heard the unit),
+    and the same night gives a silent-unit alarm through one vendor and not the other."""
     done = 0.0
     while done < seconds:
         await clock.advance(min(step, seconds - done))
         done += step
-        for _ in range(3):
-            await asyncio.sleep(0.002)
+        await settle(gw, fleet)

@@ -33,19 +33,20 @@ async def live_the_night(gw: Gateway, fleet: Any, clock: FakeClock) -> list[str]
     CameraNight(fleet, fleet.cameras, seed=3, heartbeat_s=600, faults=True).schedule(runner)
     task = asyncio.create_task(runner.run(until=8 * HOUR))
     svc = gw.supervision
-    await tick(clock, 600, step=60)
+    await tick(clock, 600, step=60, gw=gw, fleet=fleet)
     first = await svc.start_check(TENANT, "natt-1", "r-1")
     assert isinstance(first, CheckStarted)
-    await tick(clock, 25)
+    await tick(clock, 25, gw=gw, fleet=fleet)
     await svc.observe(TENANT, "natt-1", first.session, "asleep")
     await svc.end_check(TENANT, "natt-1", first.session)
-    await tick(clock, 300, step=60)
+    await tick(clock, 300, step=60, gw=gw, fleet=fleet)
     second = await svc.start_check(TENANT, "natt-1", "r-2")
     assert isinstance(second, CheckStarted)
-    await tick(clock, MAX_S + 10)  # nobody says stop
+    await tick(clock, MAX_S + 10, gw=gw, fleet=fleet)  # nobody says stop
     third = await svc.start_check(TENANT, "natt-1", "r-3")
     assert isinstance(third, CheckRefused)
-    await tick(clock, 8 * HOUR - 995 + 1, step=120)  # to just past the end of the script
+    # to just past the end of the script
+    await tick(clock, 8 * HOUR - 995 + 1, step=120, gw=gw, fleet=fleet)
     await settle(gw, fleet)
     async with asyncio.timeout(30):  # the script ended at 8 h; the clock is past it
         await task

@@ -123,7 +123,7 @@ async def test_a_unit_that_does_not_answer_makes_the_check_fail_not_hang(
         for _ in range(120):
             if attempt.done():
                 break
-            await tick(clock, 1)
+            await tick(clock, 1, gw=gw)
         with pytest.raises(CameraUnavailableError, match="did not acknowledge start"):
             await attempt
         assert gw.supervision.sessions == {}
