@@ -293,6 +293,38 @@ def test_sign_out_and_the_language_choice_is_remembered(live: Running, browser: 
     assert errors == []
 
 
+def test_a_call_that_meets_the_signed_out_session_waits_for_the_page_to_leave(
+        live: Running, browser: Any) -> None:
+    """Signing out ends the session before its answer (the redirect) arrives. A reload that
+    meets the 401 in between (an event, the stream opening) is no error and no "session
+    expired": it waits for the page to leave. Here the sign-out form's submit event is sent
+    without submitting, and the API answers 401, so the gap is as long as the test needs;
+    before the fix the call failed with "Din session har gått ut", which a background
+    reload left as an uncaught error."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    sign_in(page, live.url)
+    expect(page.locator("#status")).to_have_text("Live")
+    page.route("**/api/**", lambda route: route.fulfill(
+        status=401, content_type="application/json", body='{"detail": "session ended"}'))
+    outcome = page.evaluate("""async () => {
+        document.querySelector("#signout").form.dispatchEvent(
+            new Event("submit", { bubbles: true, cancelable: true }));
+        const call = api("GET", "/api/v1/alarms", { tenant: "vasteras" })
+            .then(() => "answered", (err) => `failed: ${err.message}`);
+        const later = new Promise((done) => setTimeout(() => done("waiting"), 500));
+        return await Promise.race([call, later]);
+    }""")
+    assert outcome == "waiting"
+    assert page.url == f"{live.url}/console/alarms"  # not sent to "session expired"
+    page.unroute("**/api/**")
+    page.click("#signout")
+    expect(page).to_have_url(f"{live.url}/signin?why=signed_out")
+    assert errors == []
+
+
 def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
         live: Running, browser: Any, axe: str) -> None:
     from playwright.sync_api import expect
