@@ -340,7 +340,8 @@ def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
     expect(page.locator("h1")).to_have_text("Start")
     check_axe(page, axe, "home (staff)")
     shot(page, "home")
-    page.click("#signout")
+    page.click("#signout")  # done before the next visit, or that visit cancels its answer
+    expect(page).to_have_url(f"{live.url}/signin?why=signed_out")
 
     sign_in(page, live.url, "ulla", home="/console/uppfoljning")  # follow-up: its figures
     expect(page.locator("h1")).to_contain_text("Uppföljning")
@@ -351,6 +352,7 @@ def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
     expect(page.locator("main")).to_contain_text("vasteras")
     expect(page.locator("nav")).to_contain_text("Uppföljning")
     page.click("#signout")
+    expect(page).to_have_url(f"{live.url}/signin?why=signed_out")
 
     sign_in(page, live.url)  # the operator: queue, events, home
     expect(page.locator("nav a")).to_have_text(["Larmkö", "Händelser", "Start"])
