@@ -325,6 +325,35 @@ def test_a_call_that_meets_the_signed_out_session_waits_for_the_page_to_leave(
     assert errors == []
 
 
+def test_the_live_view_s_call_that_meets_the_signed_out_session_waits_too(
+        live: Running, browser: Any) -> None:
+    """The same gap on the live view (live.js has its own getJSON): before the fix a call
+    that met the 401 while signing out failed with "401 …" instead of waiting."""
+    from playwright.sync_api import expect
+
+    errors: list[str] = []
+    page = new_page(browser, errors)
+    sign_in(page, live.url)
+    page.goto(f"{live.url}/live?tenant=vasteras")
+    expect(page.locator("#status")).to_have_text("live")
+    page.route("**/api/**", lambda route: route.fulfill(
+        status=401, content_type="application/json", body='{"detail": "session ended"}'))
+    outcome = page.evaluate("""async () => {
+        document.querySelector("#signout").form.dispatchEvent(
+            new Event("submit", { bubbles: true, cancelable: true }));
+        const call = getJSON("/api/v1/events", { tenant: "vasteras" })
+            .then(() => "answered", (err) => `failed: ${err.message}`);
+        const later = new Promise((done) => setTimeout(() => done("waiting"), 500));
+        return await Promise.race([call, later]);
+    }""")
+    assert outcome == "waiting"
+    assert page.url == f"{live.url}/live?tenant=vasteras"  # not sent to "session expired"
+    page.unroute("**/api/**")
+    page.click("#signout")
+    expect(page).to_have_url(f"{live.url}/signin?why=signed_out")
+    assert errors == []
+
+
 def test_each_role_gets_its_own_home_and_menu_and_every_screen_passes_axe(
         live: Running, browser: Any, axe: str) -> None:
     from playwright.sync_api import expect
