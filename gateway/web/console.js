@@ -37,8 +37,11 @@ async function api(method, path, params, body) {
   const res = await fetch(url, { method, headers, credentials: "same-origin",
                                  body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 401) {
+    // The page is leaving, to sign in again or with the sign-out's answer: the call waits
+    // for that instead of failing. A failure here reached no one but as an uncaught error
+    // from a background reload (an event or the stream's opening during the sign-out).
     if (!signingOut) location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname)}`);
-    throw new Error(t("action.signed_out"));
+    return new Promise(() => {});
   }
   let data = null;
   try { data = await res.json(); } catch (e) { data = null; }

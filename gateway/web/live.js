@@ -33,8 +33,11 @@ async function getJSON(path, params) {
     for (const one of [].concat(v)) url.searchParams.append(k, one);
   }
   const res = await fetch(url, { credentials: "same-origin" });
-  if (res.status === 401 && !signingOut) {  // the session ended: sign in again, come back
-    location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname + location.search)}`);
+  if (res.status === 401) {  // the session ended: sign in again, come back (or signing out)
+    if (!signingOut) {
+      location.assign(`/signin?why=expired&next=${encodeURIComponent(location.pathname + location.search)}`);
+    }
+    return new Promise(() => {});  // the page is leaving: no error for a call that met the end
   }
   if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
   return res.json();

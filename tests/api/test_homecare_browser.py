@@ -365,6 +365,7 @@ def test_other_roles_do_not_get_the_home_care_screen(homecare: Running, browser:
     page.goto(f"{homecare.url}/console/hemtjanst")
     expect(page).to_have_url(f"{homecare.url}/console/alarms")
     page.click("#signout")
+    expect(page).to_have_url(f"{homecare.url}/signin?why=signed_out")  # then a new visit
     page.goto(f"{homecare.url}/console/hemtjanst")
     expect(page).to_have_url(f"{homecare.url}/signin?next=%2Fconsole%2Fhemtjanst")
     assert errors == []
