@@ -649,9 +649,14 @@ def test_a_wheel_built_from_what_the_image_copies_runs_navet_with_its_signed_plu
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)],
                    check=True, timeout=300)
     python = str(venv / "bin" / "python3")
-    done = subprocess.run([python, "-m", "pip", "install", "--no-deps", "-q", str(wheel)],
-                          capture_output=True, text=True, timeout=600,
-                          env=_clean_environment())
+    # --force-reinstall: the venv sees the system's site-packages (its dependencies), where
+    # this checkout may be installed editable as the same version, which pip would take as
+    # "already satisfied" and install nothing (also through a PYTHONPATH naming a checkout)
+    away = _clean_environment()
+    away.pop("PYTHONPATH", None)
+    done = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--force-reinstall",
+                           "-q", str(wheel)], capture_output=True, text=True, timeout=600,
+                          env=away)
     assert done.returncode == 0, done.stdout + done.stderr
     shutil.rmtree(tree)  # nothing of the source tree is left to read
     env = _clean_environment()

@@ -14,7 +14,9 @@ device and topic involved::
     ├── PayloadError             an adapter could not decode a raw frame (plugins subclass it)
     ├── ContractError            a decoded event breaks contract v1
     ├── StoreError               the durable store refused a write
-    │   └── StoreUnavailableError    disk full, read-only, connection lost
+    │   ├── StoreUnavailableError    disk full, read-only, connection lost
+    │   └── SchemaTooNewError        the database was migrated by a newer Navet
+    │                                    (core.store.version)
     ├── TransportError           MQTT, HTTP or socket I/O failed
     │   └── OutboundRefused          the outbound policy refuses a destination (also a
     │                                ConnectionError, so socket code fails over as usual)
