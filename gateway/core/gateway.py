@@ -308,6 +308,7 @@ class Gateway:
         care = self.check_config()  # before the first file or table is made
         self.check_file_modes()
         self.store.open()
+        await self.pruner.ensure_partitions()  # this month's frames never land in the default
         await self.audit.open(production=production)
         await self.audit.checkpoint("start")  # anchors what is there, old entries included
         self.audit.start_checkpoints(s.audit.checkpoint_interval_s)

@@ -126,22 +126,32 @@ class Pruner:
 
     # ------------------------------------------------------------------ prune
 
+    async def ensure_partitions(self, now: datetime | None = None) -> bool:
+        """PostgreSQL: make this month's frame partition and the next ones (and one for any
+        month with rows in the default partition, moved there); returns whether frames are
+        partitioned at all. The gateway calls it at start, before any frame is stored:
+        moving rows out of the default partition while frames are read can hide a row
+        from a query planned before the move and run after it."""
+        now = now or self.clock.now()
+        if not await self.store.read(self._partitioned):
+            return False
+        ahead = self.settings.partitions_ahead
+
+        def ensure(conn: DbConnection) -> list[str]:
+            self.store.serialise(conn, "retention")
+            return frame_partitions.ensure(conn, now, ahead)
+
+        made: list[str] = await self.store.write(ensure)
+        if made:
+            log.info("retention: made frame partitions %s", ", ".join(made))
+        return True
+
     async def run(self) -> dict[str, KindResult]:
         """Prune every kind now; returns what went."""
         now = self.clock.now()
         results: dict[str, KindResult] = {}
         chunk = self.settings.chunk_rows
-        partitioned = await self.store.read(self._partitioned)
-        if partitioned:
-            ahead = self.settings.partitions_ahead
-
-            def ensure(conn: DbConnection) -> list[str]:
-                self.store.serialise(conn, "retention")
-                return frame_partitions.ensure(conn, now, ahead)
-
-            made: list[str] = await self.store.write(ensure)
-            if made:
-                log.info("retention: made frame partitions %s", ", ".join(made))
+        partitioned = await self.ensure_partitions(now)
         for kind in KINDS:
             cutoff = self.cutoff(kind, now)
             result = results[kind] = KindResult(kind, self.days(kind), cutoff)

@@ -140,7 +140,7 @@ async def test_a_check_nobody_ends_is_ended_by_navet(
         night: tuple[Gateway, VaktarenUnits, httpx.AsyncClient], clock: FakeClock) -> None:
     gw, units, client = night
     started = (await client.post(API, json={"resident": "r-2"}, **as_staff("natt-1"))).json()
-    await tick(clock, MAX_S + 1)
+    await tick(clock, MAX_S + 1, gw=gw)
     await settle(gw)
     mine = (await client.get(f"{API}/mine", **as_staff("natt-1"))).json()["checks"]
     assert mine[0]["session"] == started["session"] and mine[0]["status"] == "ended"

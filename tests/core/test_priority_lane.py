@@ -87,10 +87,16 @@ def test_take_waits_for_work_and_gives_up_after_its_timeout() -> None:
 
 async def _hold_writer(store: Store) -> tuple[threading.Event, asyncio.Future[Any]]:
     """Park the writer on a job that waits for the returned event."""
-    gate = threading.Event()
-    blocker = asyncio.ensure_future(store.write(lambda conn: gate.wait(30)))
-    await asyncio.sleep(0)  # write() has queued the job
-    while not store._jobs.empty():  # the writer took it and waits for the gate
+    gate, running = threading.Event(), threading.Event()
+
+    def hold(conn: Any) -> bool:
+        running.set()
+        return gate.wait(30)
+
+    blocker = asyncio.ensure_future(store.write(hold))
+    # the writer runs the job and waits for the gate (not: "the queue is empty", which is
+    # also true before write() has queued the job at all)
+    while not running.is_set():
         await asyncio.sleep(0.001)
     return gate, blocker
 

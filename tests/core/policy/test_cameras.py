@@ -213,7 +213,7 @@ async def test_withdrawing_consent_ends_an_open_session(
             c["withdrawn"] = (T0 + timedelta(seconds=10)).isoformat()
     from gateway.core.care import apply_care_config
     await apply_care_config(CareConfig.model_validate(config), gw.store, gw.directory)
-    await tick(clock, 10 + RECHECK_S)
+    await tick(clock, 10 + RECHECK_S, gw=gw)
     await settle(gw)
     assert units.units["cam-2"].session is None
     [ended] = events(gw, "supervision.ended")
